@@ -1,0 +1,44 @@
+# segkit — run `make help` for the list of targets.
+# Plain venv + pip (conda users: environment.yml lists the same packages).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.segkit-installed
+DATA   ?= data/sample
+OUT    ?= reports
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-fast report lab sample benchmark clean
+
+help: ## Show this list of targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv (if missing) and install segkit with test and lab extras
+
+test: $(STAMP) ## Run the whole test suite: unit tests, doctests, notebooks (nbval)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Run the tests without the slow ones (notebooks, reports)
+	$(BIN)/python -m pytest -m "not slow"
+
+report: $(STAMP) ## Produce the latest complete quarter's outputs from $(DATA) into $(OUT)/
+	$(BIN)/segkit quarter-outputs --data $(DATA) --out $(OUT)
+
+lab: $(STAMP) ## Start JupyterLab on the notebooks (sample data in data/sample)
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+sample: $(STAMP) ## Regenerate data/sample (deterministic: same seed, same bytes)
+	$(BIN)/segkit sample --out data/sample --seed 20260930
+
+benchmark: $(STAMP) ## Run the benchmarks against lifetimes (minutes; writes benchmarks/RESULTS.md)
+	$(BIN)/python benchmarks/run_all.py
+
+clean: ## Remove generated reports and caches (keeps .venv)
+	rm -rf $(OUT)/*/ .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,168 @@
+"""The ``segkit`` command.
+
+Examples
+--------
+::
+
+    segkit validate data/sample                     # summary + rejected rows as CSV
+    segkit snapshot --data data/sample --as-of 2026-09-30 --out snapshot.csv
+    segkit sample --out data/sample --seed 20260930
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from segkit import __version__
+
+__all__ = ["main", "latest_complete_quarter", "quarter_end"]
+
+
+def quarter_end(quarter: str) -> pd.Timestamp:
+    """Last day of a quarter written like ``2026Q3``.
+
+    Examples
+    --------
+    >>> quarter_end("2026Q3").date()
+    datetime.date(2026, 9, 30)
+    """
+    try:
+        return pd.Period(quarter.upper(), freq="Q").end_time.normalize()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a quarter: {quarter!r}; write it like 2026Q3") from exc
+
+
+def latest_complete_quarter(as_of: str | pd.Timestamp) -> str:
+    """The latest quarter that has ended on or before ``as_of``.
+
+    Examples
+    --------
+    >>> latest_complete_quarter("2026-09-30"), latest_complete_quarter("2026-09-29")
+    ('2026Q3', '2026Q2')
+    """
+    as_of = pd.Timestamp(as_of)
+    period = as_of.to_period("Q")
+    if period.end_time.normalize() > as_of.normalize():
+        period -= 1
+    return str(period)
+
+
+def _print_validation(ds, stream=sys.stdout) -> None:
+    summary = ds.summary()
+    print(f"segkit {__version__} — {ds.name} (as of {ds.as_of.date()})", file=stream)
+    print("\nRows per table (read = accepted + rejected):", file=stream)
+    print(summary["tables"].to_string(), file=stream)
+    for title, key in (("Rejected rows by rule", "rejected_by_rule"), ("Warnings by rule (rows kept)", "warnings_by_rule")):
+        frame = summary[key]
+        print(f"\n{title}:", file=stream)
+        print(frame.to_string(index=False) if len(frame) else "  none", file=stream)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from segkit.export import write_table
+    from segkit.io import load_dataset
+
+    ds = load_dataset(args.path, as_of=args.as_of)
+    _print_validation(ds)
+    out = Path(args.rejected)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_table(ds.rejected, out)
+    if args.warnings:
+        write_table(ds.warnings, Path(args.warnings))
+    print(f"\nRejected rows written to {out}")
+    return 0
+
+
+def _cmd_snapshot(args: argparse.Namespace) -> int:
+    from segkit.export import write_table
+    from segkit.features import snapshot
+    from segkit.io import load_dataset
+
+    ds = load_dataset(args.data)
+    snap = snapshot(ds, args.as_of, btyd_unit=args.unit)
+    write_table(snap.reset_index(), Path(args.out))
+    print(f"{len(snap):,} customers as of {snap.attrs['as_of'].date()} written to {args.out}")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from segkit.sample import generate_sample
+
+    paths = generate_sample(args.out, seed=args.seed, n_customers=args.customers)
+    for path in paths.values():
+        print(path)
+    return 0
+
+
+def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
+    """The quarter's outputs from one data folder (what ``make report`` runs)."""
+    from segkit.export import write_table
+    from segkit.features import snapshot
+    from segkit.io import load_dataset
+
+    ds = load_dataset(args.data)
+    quarter = args.quarter or latest_complete_quarter(ds.as_of)
+    as_of = quarter_end(quarter)
+    out = Path(args.out) / quarter
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "validation_summary.txt", "w", encoding="utf-8") as fh:
+        _print_validation(ds, fh)
+    written = [out / "validation_summary.txt", out / "rejected_rows.csv", out / "customer_snapshot.csv"]
+    write_table(ds.rejected, written[1])
+    write_table(snapshot(ds, as_of).reset_index(), written[2])
+    for path in written:
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segkit", description="Customer segmentation for CRM work.")
+    parser.add_argument("--version", action="version", version=f"segkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="read a data folder, print a validation summary, write rejected rows")
+    p.add_argument("path", help="folder with customers / orders / interactions / surveys files")
+    p.add_argument("--as-of", default=None, help="the data's as-of date (default: dataset.yaml or today)")
+    p.add_argument("--rejected", default="rejected_rows.csv", help="where to write the rejected rows (CSV or XLSX)")
+    p.add_argument("--warnings", default=None, help="also write the warnings (kept rows) to this file")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("snapshot", help="write the point-in-time customer snapshot")
+    p.add_argument("--data", required=True)
+    p.add_argument("--as-of", default=None)
+    p.add_argument("--unit", default="W", choices=["D", "W"], help="time unit of the BTYD statistics")
+    p.add_argument("--out", required=True, help="CSV or XLSX file")
+    p.set_defaults(func=_cmd_snapshot)
+
+    p = sub.add_parser("sample", help="generate the synthetic sample data set")
+    p.add_argument("--out", default="data/sample")
+    p.add_argument("--seed", type=int, default=20260930)
+    p.add_argument("--customers", type=int, default=2000)
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("quarter-outputs", help="validation summary, rejected rows and snapshot for a quarter")
+    p.add_argument("--data", default="data/sample")
+    p.add_argument("--quarter", default=None, help="e.g. 2026Q3 (default: latest complete quarter of the data)")
+    p.add_argument("--out", default="reports")
+    p.set_defaults(func=_cmd_quarter_outputs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from segkit.config import ConfigError
+    from segkit.schema import SchemaError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (SchemaError, ConfigError, ValueError, FileNotFoundError) as exc:
+        print(f"segkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Configuration: default YAML shipped in the package, user overrides, pydantic validation.
+
+segkit's configuration is split into *sections* (``tiers``, ``rfm``, ``vocabularies``,
+``strategy``, ...). Each section has a default YAML file in ``segkit/defaults/<section>.yaml``
+(read with :mod:`importlib.resources`, so a plain ``pip install`` works) and a pydantic
+model, declared by the module that uses it. A user configuration file is one YAML document
+whose top-level keys are section names; it overrides only the keys it sets::
+
+    # my.yaml
+    tiers:
+      thresholds:
+        core_revenue_12m: 600000
+
+A key that does not exist is an error naming the key and the allowed ones, never a setting
+that is silently ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+__all__ = [
+    "ConfigError",
+    "StrictModel",
+    "default_section",
+    "deep_merge",
+    "load_section",
+    "read_user_config",
+    "config_hash",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is invalid; the message names the key and what is allowed."""
+
+
+class StrictModel(BaseModel):
+    """Base for configuration models: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+def default_section(name: str) -> dict[str, Any]:
+    """Return the raw default YAML of one configuration section as a dict.
+
+    Examples
+    --------
+    >>> sorted(default_section("vocabularies"))[:2]
+    ['channel', 'customer_type']
+    """
+    ref = resources.files("segkit.defaults").joinpath(f"{name}.yaml")
+    if not ref.is_file():
+        available = sorted(
+            p.name.removesuffix(".yaml")
+            for p in resources.files("segkit.defaults").iterdir()
+            if p.name.endswith(".yaml")
+        )
+        raise ConfigError(f"no default configuration section {name!r}; sections: {available}")
+    return yaml.safe_load(ref.read_text(encoding="utf-8")) or {}
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``: nested mappings merge, everything else replaces.
+
+    Examples
+    --------
+    >>> deep_merge({"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"y": 3}})
+    {'a': {'x': 1, 'y': 3}, 'b': 1}
+    """
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def read_user_config(config: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
+    """Read a user configuration (a YAML path or an already-parsed mapping) into a dict."""
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return dict(config)
+    path = Path(config)
+    if not path.is_file():
+        raise ConfigError(f"configuration file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: the top level must be a mapping of section names")
+    return dict(data)
+
+
+def _describe(exc: ValidationError, model: type[BaseModel], where: str) -> str:
+    lines = [f"invalid configuration in {where}:"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            parent = model
+            for part in err["loc"][:-1]:
+                field = parent.model_fields.get(str(part)) if isinstance(parent, type) else None
+                ann = getattr(field, "annotation", None) if field else None
+                parent = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+                if parent is None:
+                    break
+            allowed = sorted(parent.model_fields) if parent is not None else []
+            lines.append(f"  - unknown key {loc!r}; allowed keys here: {allowed}")
+        else:
+            lines.append(f"  - {loc}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_section(
+    name: str,
+    model: type[M],
+    config: str | Path | Mapping[str, Any] | None = None,
+) -> M:
+    """Load one configuration section: package defaults overridden by the user's config.
+
+    Parameters
+    ----------
+    name : str
+        Section name, e.g. ``"tiers"``; the defaults are ``segkit/defaults/<name>.yaml``.
+    model : pydantic model class
+        The section's schema (a :class:`StrictModel`).
+    config : path, mapping or None, default None
+        A user configuration. Either the whole file (top-level keys are section names) or,
+        when it has no key ``name`` but matches the section's own keys, the section itself.
+
+    Raises
+    ------
+    ConfigError
+        Naming the unknown or invalid key and the allowed ones.
+    """
+    user = read_user_config(config)
+    where = str(config) if isinstance(config, (str, Path)) else f"the {name!r} configuration"
+    if name in user:
+        section_override = user[name]
+    elif user and set(user) <= set(model.model_fields):
+        section_override = user
+    else:
+        section_override = {}
+    if section_override is None:
+        section_override = {}
+    if not isinstance(section_override, Mapping):
+        raise ConfigError(f"{where}: section {name!r} must be a mapping")
+    merged = deep_merge(default_section(name), section_override)
+    try:
+        return model.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, model, where)) from None
+
+
+def config_hash(*sections: BaseModel | Mapping[str, Any]) -> str:
+    """A short, stable fingerprint of configuration values (for report footers)."""
+    payload = [s.model_dump(mode="json") if isinstance(s, BaseModel) else dict(s) for s in sections]
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

@@ -1,0 +1,635 @@
+"""Reading customer data: files -> typed tables + rejected rows, nothing silently lost.
+
+:func:`load_dataset` reads a folder (or explicit files) of CSV / XLSX / Parquet exports.
+Headers may be English or the Chinese terms of the handbooks (客户编号, 交易金额(万元), ...);
+CSV files may be UTF-8, UTF-8 with BOM or GB18030/GBK. Every row that breaks a rule goes to
+``Dataset.rejected`` with the file, the row number a person sees in that file, the column,
+the value and the rule; values that are kept but questionable (an industry not in the
+vocabulary, an unparseable optional date) go to ``Dataset.warnings``.
+
+Decisions, documented once:
+
+* **Rows.** ``row`` is the line number in a CSV file (header = line 1) or the sheet row in an
+  XLSX file; for Parquet it is the 1-based record number. Completely empty lines are not
+  records and are not counted.
+* **Rejected vs warned.** A problem in a *required* column (id, order date, amount, ...),
+  an invalid unified social credit code, a survey score out of range, a duplicate id, a
+  record for an unknown customer or a date after the data's as-of date rejects the row.
+  A problem in an optional column (say an unreadable ``record_updated``) keeps the row with
+  the value missing and records a warning. A row with several problems appears once per
+  problem in ``rejected``; :meth:`Dataset.reconcile` counts rows.
+* **Refunds.** Negative amounts are returns or refunds: kept, flagged ``is_refund``, and
+  included in revenue (revenue is net of refunds); order counts count positive amounts only.
+* **As-of date.** ``as_of`` comes from the argument, else ``dataset.yaml`` in the folder
+  (key ``as_of``), else today; records dated after it are rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from segkit.config import default_section
+from segkit.schema import ALIASES, TABLES, SchemaError, Table, is_valid_credit_code, normalise_header
+
+__all__ = ["Dataset", "load_dataset", "read_table", "SchemaError", "vocabulary_index"]
+
+READABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+PROBLEM_COLUMNS = ["table", "file", "row", "column", "value", "reason"]
+REJECTED_COLUMNS = [*PROBLEM_COLUMNS, "record"]
+
+_TRUE = {"是", "有", "y", "yes", "true", "t", "1", "续约", "愿意", "√", "✓"}
+_FALSE = {"否", "无", "n", "no", "false", "f", "0", "不续约", "不愿意", "×", "✗"}
+
+
+@dataclass
+class Dataset:
+    """Validated customer data.
+
+    Attributes
+    ----------
+    customers, transactions, interactions, surveys : DataFrame
+        Typed tables with canonical column names (see :mod:`segkit.schema`).
+    rejected : DataFrame
+        One row per problem that rejected a record: ``table, file, row, column, value,
+        reason, record`` (``record`` holds the whole raw row as JSON so nothing is lost).
+    warnings : DataFrame
+        Problems that kept the record (unknown vocabulary values, unreadable optional fields).
+    files : DataFrame
+        Per file read: table, encoding, rows read / accepted / rejected.
+    as_of : Timestamp
+        The data's as-of date; records after it were rejected.
+    name : str
+        Data set name (from ``dataset.yaml`` or the folder name).
+    """
+
+    customers: pd.DataFrame
+    transactions: pd.DataFrame
+    interactions: pd.DataFrame
+    surveys: pd.DataFrame
+    rejected: pd.DataFrame
+    warnings: pd.DataFrame
+    files: pd.DataFrame
+    as_of: pd.Timestamp
+    name: str = "dataset"
+    meta: dict = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+    def reconcile(self) -> pd.DataFrame:
+        """Rows read, accepted and rejected per file; ``read == accepted + rejected`` always."""
+        return self.files[["table", "file", "rows_read", "rows_accepted", "rows_rejected"]].copy()
+
+    def summary(self) -> dict[str, pd.DataFrame]:
+        """Counts per table and rejections / warnings per reason, for people to read."""
+        per_table = (
+            self.files.groupby("table", sort=False)[["rows_read", "rows_accepted", "rows_rejected"]]
+            .sum()
+            .reindex([t for t in TABLES if t in set(self.files["table"])])
+        )
+        def by_reason(frame: pd.DataFrame) -> pd.DataFrame:
+            if frame.empty:
+                return pd.DataFrame(columns=["table", "rule", "problems", "rows"])
+            ruled = frame.assign(rule=frame["reason"].str.replace(r"\s*[:;(].*$", "", regex=True))
+            grouped = ruled.groupby(["table", "rule"], sort=True)
+            out = pd.DataFrame({
+                "problems": grouped.size(),
+                "rows": ruled.drop_duplicates(["file", "row", "rule"]).groupby(["table", "rule"]).size(),
+            }).reset_index()
+            return out.sort_values(["table", "rows"], ascending=[True, False], ignore_index=True)
+        return {
+            "tables": per_table,
+            "rejected_by_rule": by_reason(self.rejected),
+            "warnings_by_rule": by_reason(self.warnings),
+        }
+
+    def fingerprint(self) -> str:
+        """A short SHA-256 fingerprint of the accepted data (for report footers)."""
+        digest = hashlib.sha256()
+        for name in TABLES:
+            frame = self.table(name)
+            digest.update(name.encode())
+            digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{t}={len(self.table(t)):,}" for t in TABLES)
+        return (
+            f"Dataset({self.name!r}, as_of={self.as_of.date()}, {counts}, "
+            f"rejected rows={int(self.files['rows_rejected'].sum()):,}, warnings={len(self.warnings):,})"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# vocabularies
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(text)).strip().lower())
+
+
+def vocabulary_index(name: str) -> dict[str, str]:
+    """Map every folded spelling (key, zh, en, synonyms) of vocabulary ``name`` to its key."""
+    vocab = default_section("vocabularies")[name]
+    index: dict[str, str] = {}
+    for key, entry in vocab.items():
+        for spelling in (key, entry.get("zh", ""), entry.get("en", ""), *entry.get("synonyms", [])):
+            if spelling:
+                index.setdefault(_fold(spelling), key)
+    return index
+
+
+# --------------------------------------------------------------------------------------------
+# reading files
+
+
+def _read_csv_text(path: Path) -> tuple[str, str]:
+    data = path.read_bytes()
+    last_error: Exception | None = None
+    for encoding in CSV_ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            last_error = exc
+    raise SchemaError(
+        f"{path}: cannot decode the file as {' or '.join(CSV_ENCODINGS)} ({last_error}); "
+        "save it as UTF-8 or GBK CSV"
+    )
+
+
+def _parse_csv(text: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+    """CSV text -> string frame; a line whose field count differs from the header's is malformed.
+
+    The csv module keeps the true line number even when a quoted field spans lines.
+    """
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|") if path.suffix.lower() == ".txt" else csv.excel
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    header = next(reader, None)
+    if header is None:
+        raise SchemaError(f"{path}: the file is empty (no header line)")
+    width = len(header)
+    records, rows, malformed = [], [], []
+    line = reader.line_num
+    for fields in reader:
+        start, line = line + 1, reader.line_num
+        if not any(f.strip() for f in fields):
+            continue  # an empty line is not a record
+        if len(fields) > width and not any(f.strip() for f in fields[width:]):
+            fields = fields[:width]  # trailing empty cells, as spreadsheets export them
+        if len(fields) != width:
+            malformed.append({"row": start, "value": ",".join(fields),
+                              "reason": f"malformed line: {len(fields)} fields where the header has {width}"})
+            continue
+        records.append(fields)
+        rows.append(start)
+    return pd.DataFrame(records, columns=header, dtype="str"), np.asarray(rows, dtype="int64"), malformed
+
+
+def _read_raw(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, list[dict]]:
+    """Read a file as strings.
+
+    Returns the frame, the row number a person sees for each record, the encoding (or file
+    type) and the malformed lines (CSV lines with the wrong number of fields).
+    """
+    if not path.exists():
+        raise SchemaError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    malformed: list[dict] = []
+    try:
+        if suffix in (".csv", ".txt"):
+            text, encoding = _read_csv_text(path)
+            frame, rows, malformed = _parse_csv(text, path)
+        elif suffix in (".xlsx", ".xlsm"):
+            encoding = "xlsx"
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            rows = np.arange(len(frame)) + 2
+        elif suffix in (".parquet", ".pq"):
+            encoding = "parquet"
+            frame = pd.read_parquet(path)
+            frame = frame.astype(str).where(frame.notna(), "")
+            rows = np.arange(len(frame)) + 1
+        else:
+            raise SchemaError(f"{path}: unsupported file type {suffix!r}; use {', '.join(READABLE_SUFFIXES)}")
+    except SchemaError:
+        raise
+    except Exception as exc:  # any reader failure (bad zip, parser error, ...) names the file
+        raise SchemaError(f"{path}: cannot read the file: {exc}") from exc
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.fillna("").astype(str)
+    if len(frame.columns):
+        blank = (frame.apply(lambda col: col.str.strip()) == "").all(axis=1).to_numpy()
+    else:
+        blank = np.ones(len(frame), dtype=bool)
+    return frame.loc[~blank].reset_index(drop=True), rows[~blank], encoding, malformed
+
+
+def _map_headers(frame: pd.DataFrame, table: Table, path: Path) -> tuple[pd.DataFrame, dict[str, float]]:
+    aliases = ALIASES[table.name]
+    mapping: dict[str, str] = {}
+    units: dict[str, float] = {}
+    for header in frame.columns:
+        key, multiplier = normalise_header(header)
+        canonical = aliases.get(key)
+        if canonical is None:
+            continue
+        if canonical in mapping.values():
+            first = next(h for h, c in mapping.items() if c == canonical)
+            raise SchemaError(
+                f"{path}: columns {first!r} and {header!r} both mean {canonical!r}; keep one of them"
+            )
+        mapping[header] = canonical
+        units[canonical] = multiplier
+    missing = [c for c in table.required if c not in mapping.values()]
+    if missing:
+        expected = ", ".join(f"{c} ({table.column(c).zh})" for c in table.required)
+        raise SchemaError(
+            f"{path}: missing required column(s) {', '.join(missing)} for the {table.name} table. "
+            f"Expected: {expected}. Found: {', '.join(map(repr, frame.columns))}"
+        )
+    return frame.rename(columns=mapping), units
+
+
+# --------------------------------------------------------------------------------------------
+# parsing values (vectorised); each returns (parsed, bad mask)
+
+_DATE_SEP = re.compile(r"[/.年月]")
+
+
+def _parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = raw.str.strip()
+    text = text.str.replace("日", "", regex=False).str.replace(_DATE_SEP, "-", regex=True)
+    text = text.str.replace(r"[T ].*$", "", regex=True)
+    compact = text.str.fullmatch(r"\d{8}")
+    text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
+    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    bad = parsed.isna() & (raw.str.strip() != "")
+    return parsed.astype("datetime64[ns]"), bad
+
+
+def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = raw.str.strip()
+    negative_paren = text.str.fullmatch(r"\(.*\)")
+    text = text.str.replace(r"[,，¥￥元\s]|^CNY|^RMB", "", regex=True).str.strip("()")
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    values = values.where(~negative_paren, -values)
+    bad = values.isna() & (raw.str.strip() != "")
+    return values, bad
+
+
+def _parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    folded = raw.map(_fold)
+    out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    out[folded.isin(_TRUE)] = True
+    out[folded.isin(_FALSE)] = False
+    bad = out.isna() & (folded != "")
+    return out, bad
+
+
+class _Collector:
+    """Collects problems for one table across its files."""
+
+    def __init__(self, table: str):
+        self.table = table
+        self.rejected: list[pd.DataFrame] = []
+        self.warned: list[pd.DataFrame] = []
+        self.malformed: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str, reason, *, reject: bool) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        hit = frame.loc[mask]
+        value = hit[column].astype(str) if column in hit else pd.Series("", index=hit.index)
+        reasons = reason(hit) if callable(reason) else reason
+        problem = pd.DataFrame(
+            {
+                "table": self.table,
+                "file": hit["_file"].to_numpy(),
+                "row": hit["_row"].to_numpy(),
+                "column": column,
+                "value": value.to_numpy(),
+                "reason": np.asarray(reasons, dtype=object) if not isinstance(reasons, str) else reasons,
+                "_key": hit["_key"].to_numpy(),
+            }
+        )
+        (self.rejected if reject else self.warned).append(problem)
+
+    def rejected_keys(self) -> set[int]:
+        return set(np.concatenate([p["_key"].to_numpy() for p in self.rejected])) if self.rejected else set()
+
+
+def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], problems: _Collector,
+                 vocab_cache: dict[str, dict[str, str]]) -> pd.DataFrame:
+    out = pd.DataFrame(index=raw.index)
+    for col in table.columns:
+        if col.name not in raw:
+            continue
+        text = raw[col.name].str.strip()
+        empty = text == ""
+        if col.required:
+            problems.add(raw, empty, col.name, f"empty value in required column {col.name} ({col.zh})", reject=True)
+        if col.kind in ("id", "str"):
+            out[col.name] = text.where(~empty, None).astype("str")
+        elif col.kind == "date":
+            parsed, bad = _parse_dates(text)
+            problems.add(raw, bad, col.name, "unparseable date (expected YYYY-MM-DD)", reject=col.required)
+            out[col.name] = parsed
+        elif col.kind in ("money", "float", "int"):
+            values, bad = _parse_numbers(text)
+            problems.add(raw, bad, col.name, "not a number", reject=col.required)
+            if col.kind == "money":
+                values = (values * units.get(col.name, 1.0)).round(2)
+            out_of_range = pd.Series(False, index=raw.index)
+            if col.low is not None:
+                out_of_range |= values < col.low
+            if col.high is not None:
+                out_of_range |= values > col.high
+            if out_of_range.any():
+                limits = f"{col.low:g}-{col.high:g}" if col.high is not None else f">= {col.low:g}"
+                # scores outside their scale are data errors; company facts out of range are warnings
+                reject = table.name == "surveys"
+                problems.add(raw, out_of_range, col.name, f"out of range (allowed {limits})", reject=reject)
+                values = values.where(~out_of_range)
+            if col.kind == "int":
+                fractional = values.notna() & (values != values.round())
+                problems.add(raw, fractional, col.name, "not a whole number", reject=table.name == "surveys")
+                values = values.where(~fractional).astype("Int64")
+            out[col.name] = values
+        elif col.kind == "bool":
+            values, bad = _parse_bool(text)
+            problems.add(raw, bad, col.name, "not a yes/no value (是/否, yes/no)", reject=col.required)
+            out[col.name] = values
+        elif col.kind == "vocab":
+            index = vocab_cache.setdefault(col.vocab, vocabulary_index(col.vocab))
+            keys = text.map(lambda v: index.get(_fold(v)) if v else None)
+            unknown = keys.isna() & ~empty
+            problems.add(
+                raw, unknown, col.name,
+                f"value not in the {col.vocab} vocabulary; kept as written (add it as a synonym in the configuration)",
+                reject=False,
+            )
+            out[col.name] = keys.where(~unknown, text).where(~empty, None).astype("str")
+        elif col.kind == "credit_code":
+            upper = text.str.upper()
+            bad = ~empty & ~upper.map(is_valid_credit_code)
+            problems.add(raw, bad, col.name, "invalid unified social credit code (GB 32100-2015 check character)", reject=True)
+            out[col.name] = upper.where(~empty, None).astype("str")
+        else:  # pragma: no cover - schema declares only the kinds above
+            raise AssertionError(col.kind)
+    for col in table.columns:
+        if col.name not in out:
+            out[col.name] = _empty_column(col.kind, len(out), raw.index)
+    out = out[[c.name for c in table.columns]]
+    extra = [c for c in raw.columns if c not in out and not c.startswith("_")]
+    for c in extra:  # unknown columns are kept as they were, never dropped
+        out[c] = raw[c]
+    for c in ("_file", "_row", "_key"):
+        out[c] = raw[c]
+    return out
+
+
+def _empty_column(kind: str, n: int, index) -> pd.Series:
+    dtype = {"date": "datetime64[ns]", "money": "float64", "float": "float64", "int": "Int64", "bool": "boolean"}.get(kind, "str")
+    return pd.Series([None] * n if dtype == "str" else pd.NA if dtype in ("Int64", "boolean") else np.nan, index=index, dtype=dtype) if n else pd.Series([], dtype=dtype)
+
+
+def _empty_table(table: Table) -> pd.DataFrame:
+    return pd.DataFrame({c.name: _empty_column(c.kind, 0, None) for c in table.columns})
+
+
+# --------------------------------------------------------------------------------------------
+# the dataset
+
+
+def _discover(folder: Path) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {name: [] for name in TABLES}
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in READABLE_SUFFIXES or path.name.startswith((".", "~$")):
+            continue
+        stem = _fold(path.stem)
+        for name, table in TABLES.items():
+            if any(stem == _fold(s) or stem.startswith(_fold(s)) for s in table.file_stems):
+                found[name].append(path)
+                break
+    return found
+
+
+def _as_paths(value) -> list[Path]:
+    if value is None:
+        return []
+    if isinstance(value, (str, Path)):
+        return [Path(value)]
+    return [Path(v) for v in value]
+
+
+def load_dataset(
+    path: str | Path | None = None,
+    *,
+    customers: str | Path | Iterable[str | Path] | None = None,
+    transactions: str | Path | Iterable[str | Path] | None = None,
+    interactions: str | Path | Iterable[str | Path] | None = None,
+    surveys: str | Path | Iterable[str | Path] | None = None,
+    as_of: str | pd.Timestamp | None = None,
+) -> Dataset:
+    """Read and validate a folder (or explicit files) of customer data.
+
+    Parameters
+    ----------
+    path : folder, optional
+        A folder with files named after their table (``customers*.csv``, ``orders*.xlsx``,
+        ``interactions*``, ``surveys*``; or the Chinese names 客户, 订单/交易, 互动, 满意度).
+        A ``dataset.yaml`` in it may set ``name`` and ``as_of``.
+    customers, transactions, interactions, surveys : path or list of paths, optional
+        Explicit files; they replace what the folder provides for that table.
+    as_of : date-like, optional
+        The data's as-of date; records dated after it are rejected.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    SchemaError
+        A file is missing or unreadable, a required column is missing (naming the file, the
+        expected and the found columns), or no customers / transactions file was given.
+
+    Examples
+    --------
+    >>> ds = load_dataset("data/sample")                       # doctest: +SKIP
+    >>> ds.rejected[["file", "row", "column", "reason"]].head()  # doctest: +SKIP
+    """
+    meta: dict = {}
+    found: dict[str, list[Path]] = {name: [] for name in TABLES}
+    name = "dataset"
+    if path is not None:
+        folder = Path(path)
+        if not folder.exists():
+            raise SchemaError(f"{folder}: folder not found")
+        if folder.is_file():
+            raise SchemaError(f"{folder}: load_dataset takes a folder; pass single files as customers=..., transactions=...")
+        found = _discover(folder)
+        name = folder.resolve().name
+        manifest = folder / "dataset.yaml"
+        if manifest.is_file():
+            meta = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+            name = str(meta.get("name", name))
+    explicit = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys}
+    for table_name, value in explicit.items():
+        if value is not None:
+            found[table_name] = _as_paths(value)
+    for required in ("customers", "transactions"):
+        if not found[required]:
+            where = f"in {path}" if path is not None else "(pass customers=... and transactions=...)"
+            stems = ", ".join(TABLES[required].file_stems)
+            raise SchemaError(f"no {required} file found {where}; name it after one of: {stems}")
+
+    as_of_ts = pd.Timestamp(as_of if as_of is not None else meta.get("as_of", pd.Timestamp.today().normalize()))
+    vocab_cache: dict[str, dict[str, str]] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    collectors: dict[str, _Collector] = {}
+    file_rows: list[dict] = []
+    raw_records: dict[int, str] = {}
+    next_key = 0
+    for table_name, table in TABLES.items():
+        problems = collectors[table_name] = _Collector(table_name)
+        parsed_parts = []
+        for file in found[table_name]:
+            raw, rows, encoding, malformed = _read_raw(file)
+            records = raw.to_dict(orient="records")  # as written, with the file's own headers
+            raw, units = _map_headers(raw, table, file)
+            keys = np.arange(next_key, next_key + len(raw))
+            next_key += len(raw)
+            raw_records.update({int(k): json.dumps(r, ensure_ascii=False) for k, r in zip(keys, records)})
+            raw = raw.assign(_file=str(file), _row=rows, _key=keys)
+            parsed_parts.append(_parse_table(raw, table, units, problems, vocab_cache))
+            if malformed:
+                bad = pd.DataFrame(malformed).assign(_file=str(file), _key=np.arange(next_key, next_key + len(malformed)))
+                next_key += len(malformed)
+                raw_records.update({int(k): json.dumps(v, ensure_ascii=False) for k, v in zip(bad["_key"], bad["value"])})
+                problems.malformed.append(bad.rename(columns={"row": "_row"}).assign(column="(whole line)"))
+            file_rows.append({"table": table_name, "file": str(file), "encoding": encoding,
+                              "rows_read": len(raw) + len(malformed), "rows_malformed": len(malformed)})
+        frame = pd.concat(parsed_parts, ignore_index=True) if parsed_parts else _empty_table(table).assign(_file="", _row=0, _key=0).iloc[:0]
+        tables[table_name] = frame
+        _table_rules(table, frame, problems, tables, collectors, as_of_ts)
+
+    rejected_parts, warning_parts = [], []
+    for table_name, table in TABLES.items():
+        frame = tables[table_name]
+        problems = collectors[table_name]
+        bad = problems.rejected_keys()
+        keep = ~frame["_key"].isin(bad)
+        clean = frame.loc[keep].drop(columns=["_file", "_row", "_key"]).reset_index(drop=True)
+        if table_name == "transactions":
+            clean["is_refund"] = clean["amount"] < 0
+        tables[table_name] = clean
+        rejected_parts.extend(problems.rejected)
+        rejected_parts.extend(
+            pd.DataFrame({"table": table_name, "file": m["_file"], "row": m["_row"], "column": m["column"],
+                          "value": m["value"], "reason": m["reason"], "_key": m["_key"]})
+            for m in problems.malformed
+        )
+        warning_parts.extend(problems.warned)
+        for info in file_rows:
+            if info["table"] == table_name:
+                in_file = frame["_file"] == info["file"]
+                info["rows_rejected"] = int((in_file & ~keep).sum()) + info.pop("rows_malformed")
+                info["rows_accepted"] = int((in_file & keep).sum())
+
+    def problems_frame(parts: list[pd.DataFrame], with_record: bool) -> pd.DataFrame:
+        cols = REJECTED_COLUMNS if with_record else PROBLEM_COLUMNS
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "str") for c in cols})
+        out = pd.concat(parts, ignore_index=True)
+        if with_record:
+            out["record"] = out["_key"].map(raw_records)
+        out = out.sort_values(["table", "file", "row"], kind="stable", ignore_index=True)
+        out["row"] = out["row"].astype("int64")
+        return out[cols].astype({c: "str" for c in cols if c != "row"})
+
+    files = pd.DataFrame(file_rows, columns=["table", "file", "encoding", "rows_read", "rows_accepted", "rows_rejected"])
+    return Dataset(
+        customers=tables["customers"],
+        transactions=tables["transactions"],
+        interactions=tables["interactions"],
+        surveys=tables["surveys"],
+        rejected=problems_frame(rejected_parts, True),
+        warnings=problems_frame(warning_parts, False),
+        files=files,
+        as_of=as_of_ts,
+        name=name,
+        meta=meta,
+    )
+
+
+def _table_rules(table: Table, frame: pd.DataFrame, problems: _Collector, tables: Mapping[str, pd.DataFrame],
+                 collectors: Mapping[str, _Collector], as_of: pd.Timestamp) -> None:
+    """Rules across rows: duplicate ids, unknown customers, dates after as_of."""
+    if frame.empty:
+        return
+    if table.key is not None and table.key in frame:
+        ids = frame[table.key]
+        present = ids.notna() & (ids != "")
+        dup = present & ids.duplicated(keep="first")
+        if dup.any():
+            first_row = frame.loc[present & ~ids.duplicated(keep="first")].set_index(table.key)
+            first_where = (first_row["_file"].map(lambda f: Path(f).name) + " row " + first_row["_row"].astype(str))
+            problems.add(frame, dup, table.key,
+                         lambda hit: ("duplicate " + table.key + " (first on " + hit[table.key].map(first_where) + ")").to_numpy(),
+                         reject=True)
+    if table.name != "customers":
+        customers = tables["customers"]
+        rejected_customers = collectors["customers"].rejected_keys()
+        accepted = set(customers.loc[~customers["_key"].isin(rejected_customers), "customer_id"].dropna())
+        known_but_rejected = customers.loc[customers["_key"].isin(rejected_customers)].drop_duplicates("customer_id").set_index("customer_id")
+        ids = frame["customer_id"]
+        unknown = ids.notna() & (ids != "") & ~ids.isin(accepted)
+        if unknown.any():
+            where = (known_but_rejected["_file"].map(lambda f: Path(f).name) + " row " + known_but_rejected["_row"].astype(str)).astype("str")
+            def reason(hit: pd.DataFrame) -> np.ndarray:
+                rejected_at = hit["customer_id"].map(where).astype("str")
+                return np.where(rejected_at.notna(), "customer_id was rejected in customers (" + rejected_at.fillna("") + ")",
+                                "unknown customer_id (not in the customers table)")
+            problems.add(frame, unknown, "customer_id", reason, reject=True)
+    if table.date_column is not None:
+        late = frame[table.date_column] > as_of
+        problems.add(frame, late, table.date_column, f"date after the data's as-of date {as_of.date()}", reject=True)
+
+
+def read_table(path: str | Path, table: str) -> pd.DataFrame:
+    """Read one file as table ``table`` (no cross-table checks); raises on any rejected row.
+
+    Handy for small auxiliary files (e.g. a list of customers). For real exports use
+    :func:`load_dataset`, which keeps the rejected rows.
+    """
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; tables: {list(TABLES)}")
+    ds_problems = _Collector(table)
+    raw, rows, _, malformed = _read_raw(Path(path))
+    if malformed:
+        raise SchemaError(f"{path}: row {malformed[0]['row']}: {malformed[0]['reason']}")
+    raw, units = _map_headers(raw, TABLES[table], Path(path))
+    raw = raw.assign(_file=str(path), _row=rows, _key=np.arange(len(raw)))
+    frame = _parse_table(raw, TABLES[table], units, ds_problems, {})
+    if ds_problems.rejected:
+        first = pd.concat(ds_problems.rejected).iloc[0]
+        raise SchemaError(f"{path}: row {first['row']}, column {first['column']}: {first['reason']} (value {first['value']!r})")
+    return frame.drop(columns=["_file", "_row", "_key"])

@@ -1,0 +1,37 @@
+"""Shared fixtures: small raw files written the way real CRM exports are."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:
+    """Write rows as CSV text in ``encoding``, quoted the way Excel does."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+@pytest.fixture
+def write(tmp_path):
+    def _write(name: str, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:
+        return write_csv(tmp_path / name, header, rows, encoding)
+    return _write
+
+
+@pytest.fixture(autouse=True)
+def _repo_cwd(monkeypatch):
+    """Doctests and examples use paths relative to the repository root."""
+    monkeypatch.chdir(REPO)
