@@ -5,7 +5,9 @@ only records dated on or before ``as_of``, so a snapshot taken for an earlier qu
 an analyst would have seen then, and adding later records changes nothing.
 
 Windows are month windows closed on the right: "12 months" is ``(as_of - 12 months, as_of]``,
-so an order placed exactly 12 months before ``as_of`` belongs to the previous window.
+so an order placed exactly 12 months before ``as_of`` belongs to the previous window. When
+``as_of`` is a month end the windows are whole calendar months (as of 2026-09-30 the last 6
+months are 2026-04-01 .. 2026-09-30), so quarter-end snapshots line up with quarters.
 Revenue is net of refunds (negative amounts are included); order counts count orders with a
 positive amount only.
 """
@@ -17,7 +19,7 @@ import pandas as pd
 
 from segkit.io import Dataset
 
-__all__ = ["snapshot", "SNAPSHOT_COLUMNS", "month_window"]
+__all__ = ["snapshot", "SNAPSHOT_COLUMNS", "month_window", "months_before"]
 
 CUSTOMER_COLUMNS = [
     "name", "credit_code", "region", "industry", "employees", "annual_revenue", "customer_type",
@@ -49,12 +51,24 @@ def month_window(dates: pd.Series, as_of: pd.Timestamp, newest: int, oldest: int
     Examples
     --------
     >>> d = pd.Series(pd.to_datetime(["2026-03-31", "2026-04-01", "2026-09-30"]))
-    >>> month_window(d, pd.Timestamp("2026-09-30"), 0, 6).tolist()
+    >>> month_window(d, pd.Timestamp("2026-09-30"), 0, 6).tolist()  # (2026-03-31, 2026-09-30]
     [False, True, True]
     """
-    upper = as_of - pd.DateOffset(months=newest)
-    lower = as_of - pd.DateOffset(months=oldest)
+    upper, lower = months_before(as_of, newest), months_before(as_of, oldest)
     return (dates > lower) & (dates <= upper)
+
+
+def months_before(as_of: pd.Timestamp, months: int) -> pd.Timestamp:
+    """``as_of`` minus whole months; a month end stays a month end (2026-09-30 -> 2026-03-31).
+
+    Examples
+    --------
+    >>> months_before(pd.Timestamp("2026-09-30"), 6).date(), months_before(pd.Timestamp("2026-08-15"), 6).date()
+    (datetime.date(2026, 3, 31), datetime.date(2026, 2, 15))
+    """
+    if as_of.is_month_end:
+        return (as_of.to_period("M") - months).end_time.normalize()
+    return as_of - pd.DateOffset(months=months)
 
 
 def _months_between(start: pd.Series, end: pd.Timestamp) -> pd.Series:
