@@ -1,0 +1,223 @@
+"""HTML building blocks for reports: every piece of text from data is escaped here.
+
+Report sections return a :class:`Block`, which notebooks display through ``_repr_html_``.
+Nothing else in a report emits HTML, so escaping happens in one place: text and table cells
+go through :func:`html.escape`; figures are embedded as base64 PNG (no file, no network).
+
+Why not ``df.style`` or ``DataFrame.to_html(escape=False)``: neither escapes cell text, so a
+customer named ``<script>alert(1)</script>`` would become live markup in the report.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from segkit.plotting import cjk_font
+
+__all__ = ["Block", "esc", "table_html", "figure_html", "kpi_tiles", "paragraphs", "bullet_list", "fmt_money", "fmt_pct", "fmt_int"]
+
+
+def esc(value: object) -> str:
+    """Escape any value for HTML text or attribute context.
+
+    Examples
+    --------
+    >>> esc("<img src=x onerror=alert(1)>")
+    '&lt;img src=x onerror=alert(1)&gt;'
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+# --- number formats per language ---------------------------------------------------------------
+
+def fmt_money(value: float, lang: str = "zh", digits: int = 1) -> str:
+    """Money for people: 万元 in Chinese, k / M CNY in English.
+
+    Examples
+    --------
+    >>> fmt_money(652000, "zh"), fmt_money(652000, "en"), fmt_money(12_500_000, "en")
+    ('65.2万元', 'CNY 652k', 'CNY 12.5M')
+    """
+    if value is None or pd.isna(value):
+        return "—"
+    if lang == "zh":
+        if abs(value) >= 1e8:
+            return f"{value / 1e8:,.{digits + 1}f}亿元"
+        return f"{value / 1e4:,.{digits}f}万元"
+    if abs(value) >= 1e6:
+        return f"CNY {value / 1e6:,.{digits}f}M"
+    if abs(value) >= 1e3:
+        return f"CNY {value / 1e3:,.0f}k"
+    return f"CNY {value:,.0f}"
+
+
+def fmt_pct(value: float, digits: int = 1, signed: bool = False) -> str:
+    """A share as a percentage.
+
+    Examples
+    --------
+    >>> fmt_pct(0.5823), fmt_pct(-0.031, signed=True)
+    ('58.2%', '-3.1%')
+    """
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value * 100:+.{digits}f}%" if signed else f"{value * 100:.{digits}f}%"
+
+
+def fmt_int(value: float, signed: bool = False) -> str:
+    """A count with thousands separators.
+
+    Examples
+    --------
+    >>> fmt_int(12345), fmt_int(12, signed=True)
+    ('12,345', '+12')
+    """
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{int(value):+,d}" if signed else f"{int(value):,d}"
+
+
+# --- pieces -------------------------------------------------------------------------------------
+
+def table_html(
+    frame: pd.DataFrame,
+    formats: Mapping[str, Callable[[object], str]] | None = None,
+    *,
+    index: bool = False,
+    caption: str | None = None,
+    highlight: Mapping[tuple[int, str], str] | None = None,
+    max_rows: int | None = None,
+    numeric_align: bool = True,
+) -> str:
+    """An escaped HTML table, wrapped so it scrolls sideways on a phone.
+
+    ``formats`` maps column names to functions that turn a value into display text (the text
+    is escaped after formatting). ``highlight`` maps (row position, column) to a CSS class
+    (``best`` / ``worst``).
+
+    Examples
+    --------
+    >>> table_html(pd.DataFrame({"name": ["<b>x</b>"]}))  # doctest: +ELLIPSIS
+    '<div class="table-wrap"><table>...&lt;b&gt;x&lt;/b&gt;...'
+    """
+    formats = dict(formats or {})
+    highlight = dict(highlight or {})
+    frame = frame.reset_index() if index else frame
+    shown = frame if max_rows is None else frame.head(max_rows)
+    head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
+    rows = []
+    for pos, (_, row) in enumerate(shown.iterrows()):
+        cells = []
+        for col in shown.columns:
+            value = row[col]
+            text = formats[col](value) if col in formats else _default_format(value)
+            classes = []
+            if numeric_align and isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+                classes.append("num")
+            if (pos, col) in highlight:
+                classes.append(highlight[(pos, col)])
+            cls = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{cls}>{esc(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if max_rows is not None and len(frame) > max_rows:
+        more = f'<p class="note">… {len(frame) - max_rows:,} more</p>'
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}</div>'
+
+
+def _default_format(value: object) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "✓" if value else ""
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,d}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def cjk_available() -> bool:
+    return cjk_font() is not None
+
+
+def figure_html(fig: Figure, alt: str = "", dpi: int = 150) -> str:
+    """A matplotlib figure as an embedded PNG (base64), closed afterwards."""
+    from segkit.plotting import style
+
+    buffer = io.BytesIO()
+    with style("zh" if cjk_available() else "en"):  # fonts are resolved when drawing
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<figure><img alt="{esc(alt)}" src="data:image/png;base64,{data}"/></figure>'
+
+
+def kpi_tiles(tiles: Iterable[tuple[str, str, str | None]]) -> str:
+    """KPI tiles: (label, value, change) each; a change starting with '-' shows as a fall."""
+    out = []
+    for label, value, change in tiles:
+        delta = ""
+        if change:
+            cls = "down" if change.lstrip().startswith(("-", "−")) else "up"
+            delta = f'<div class="delta {cls}">{esc(change)}</div>'
+        out.append(f'<div class="tile"><div class="tile-label">{esc(label)}</div><div class="tile-value">{esc(value)}</div>{delta}</div>')
+    return f'<div class="tiles">{"".join(out)}</div>'
+
+
+def paragraphs(texts: Iterable[str]) -> str:
+    return "".join(f"<p>{esc(t)}</p>" for t in texts)
+
+
+def bullet_list(items: Iterable[str], cls: str | None = None) -> str:
+    klass = f' class="{esc(cls)}"' if cls else ""
+    return f"<ul{klass}>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+
+
+@dataclass
+class Block:
+    """A report section: a heading and HTML parts that were built with the escaping helpers.
+
+    Parts are strings produced by :func:`table_html`, :func:`figure_html`, :func:`paragraphs`,
+    ... (already escaped), or matplotlib figures (embedded on display).
+    """
+
+    title: str
+    parts: list = field(default_factory=list)
+    level: int = 2
+    anchor: str | None = None
+    keep_together: bool = False
+
+    def add(self, part) -> Block:
+        self.parts.append(part)
+        return self
+
+    def text(self, *texts: str) -> Block:
+        return self.add(paragraphs(texts))
+
+    def subheading(self, title: str) -> Block:
+        return self.add(f"<h{self.level + 1}>{esc(title)}</h{self.level + 1}>")
+
+    def _repr_html_(self) -> str:
+        body = []
+        for part in self.parts:
+            body.append(figure_html(part) if isinstance(part, Figure) else str(part))
+        anchor = f' id="{esc(self.anchor)}"' if self.anchor else ""
+        cls = "block keep" if self.keep_together else "block"
+        heading = f"<h{self.level}>{esc(self.title)}</h{self.level}>" if self.title else ""
+        return f'<section class="{cls}"{anchor}>{heading}{"".join(body)}</section>'
+
+    def __repr__(self) -> str:  # plain-text fallback, e.g. in a terminal
+        return f"<Block {self.title!r}: {len(self.parts)} parts>"

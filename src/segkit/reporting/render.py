@@ -1,0 +1,356 @@
+"""Render a report notebook: papermill -> executed notebook -> self-contained HTML -> A4 PDF.
+
+One entry point, :func:`render`, used by the CLI, the Makefile and the tests alike.
+
+* The notebook runs through papermill with its ``parameters`` cell overridden.
+* A failed run publishes nothing: every output is written to a temporary folder beside the
+  destination and moved into place only when the notebook, the HTML and the PDF all
+  succeeded, so an earlier good report stays untouched. The error names the notebook, the
+  cell, the report section it belongs to and the cause.
+* HTML uses segkit's nbconvert template (no code, no prompts, no stream output, nothing
+  loaded from the network); the PDF is WeasyPrint's rendering of that same HTML on A4.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+
+from segkit import __version__
+
+__all__ = ["render", "render_departments", "ReportError", "REPORTS", "report_path", "find_notebook", "html_from_notebook", "pdf_from_html"]
+
+REPORTS = {"quarterly": "quarterly_segmentation.ipynb", "churn": "churn_prediction.ipynb"}
+FORMATS = ("html", "pdf")
+REMOVE_TAGS = {"analyst-only", "remove-cell"}
+TITLES = {
+    ("quarterly", "zh"): "客户分层季度报告", ("quarterly", "en"): "Quarterly customer segmentation report",
+    ("churn", "zh"): "客户流失预警报告", ("churn", "en"): "Churn prediction report",
+}
+
+
+class ReportError(RuntimeError):
+    """A report could not be produced; nothing new was published."""
+
+
+@dataclass
+class RenderResult:
+    """What :func:`render` wrote."""
+
+    name: str
+    quarter: str
+    lang: str
+    scope: str | None
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    def __iter__(self):
+        return iter(self.paths.values())
+
+
+# ------------------------------------------------------------------------------------------------
+# locating things
+
+
+def find_notebook(name: str, notebook_dir: str | Path | None = None) -> Path:
+    """The report notebook for ``name`` (``quarterly`` or ``churn``)."""
+    if name not in REPORTS:
+        raise ValueError(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
+    candidates = []
+    if notebook_dir is not None:
+        candidates.append(Path(notebook_dir))
+    candidates += [Path.cwd() / "notebooks" / "reports", Path(__file__).resolve().parents[3] / "notebooks" / "reports"]
+    for folder in candidates:
+        path = folder / REPORTS[name]
+        if path.is_file():
+            return path
+    raise ReportError(
+        f"report notebook {REPORTS[name]} not found in {', '.join(str(c) for c in candidates)}; "
+        "run from a segkit checkout or pass notebook_dir="
+    )
+
+
+def _slug(text: str) -> str:
+    """File-name-safe text that keeps Chinese characters."""
+    slug = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", str(text).strip()).strip("_")
+    return slug or "scope"
+
+
+def report_path(out: str | Path, quarter: str, name: str, lang: str, scope: str | None = None, suffix: str = "html") -> Path:
+    """``<out>/<quarter>/<report>[-<scope>]-<lang>.<suffix>``.
+
+    Examples
+    --------
+    >>> report_path("reports", "2026Q3", "quarterly", "zh", "华东销售部").as_posix()
+    'reports/2026Q3/quarterly-华东销售部-zh.html'
+    """
+    stem = name if scope is None else f"{name}-{_slug(scope)}"
+    return Path(out) / quarter / f"{stem}-{lang}.{suffix}"
+
+
+# ------------------------------------------------------------------------------------------------
+# the three steps
+
+
+PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def _failed_cell(nb: nbformat.NotebookNode) -> tuple[int, str, str] | None:
+    """(cell number in the source notebook, section heading, error) of the first failed cell.
+
+    Cells papermill adds (injected parameters, the error banner) are not counted, so the
+    number is the one an analyst sees in the notebook they edit (1-based).
+    """
+    heading = ""
+    cells = [c for c in nb.cells if not PAPERMILL_TAGS & set(c.get("metadata", {}).get("tags", []))]
+    for index, cell in enumerate(cells, start=1):
+        if cell.cell_type == "markdown":
+            match = re.search(r"^#+\s*(.+)$", cell.source, re.M)
+            if match:
+                heading = match.group(1).strip()
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, heading, f"{output.get('ename')}: {output.get('evalue')}"
+    return None
+
+
+def _execute(notebook: Path, executed: Path, parameters: dict, cwd: Path) -> nbformat.NotebookNode:
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(
+            str(notebook), str(executed), parameters=parameters, cwd=str(cwd),
+            kernel_name="python3", language="python", progress_bar=False, log_output=False, report_mode=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        nb = nbformat.read(executed, as_version=4) if executed.exists() else None
+        where = _failed_cell(nb) if nb is not None else None
+        section = f" (section '{where[1]}')" if where and where[1] else ""
+        cell = where[0] if where else exc.cell_index
+        raise ReportError(f"{notebook.name}: cell {cell}{section} failed: {exc.ename}: {exc.evalue}") from None
+    except Exception as exc:  # kernel died, bad parameters, ... ; name the notebook
+        raise ReportError(f"{notebook.name}: could not be executed: {type(exc).__name__}: {exc}") from exc
+    nb = nbformat.read(executed, as_version=4)
+    failure = _failed_cell(nb)
+    if failure:  # papermill can write a notebook with an error and still return
+        raise ReportError(f"{notebook.name}: cell {failure[0]} (section '{failure[1]}') failed: {failure[2]}")
+    return nb
+
+
+def _clean_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop what a reader must not see: analyst-only cells, stream output (stdout, warnings on
+    stderr) and plain-text-only reprs of objects."""
+    nb = nbformat.from_dict(nb)
+    kept = []
+    for cell in nb.cells:
+        if REMOVE_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        if cell.cell_type == "code":
+            outputs = []
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    continue
+                data = output.get("data", {})
+                if output.get("output_type") in ("display_data", "execute_result") and set(data) <= {"text/plain"}:
+                    continue
+                outputs.append(output)
+            cell.outputs = outputs
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def html_from_notebook(nb: nbformat.NotebookNode, *, title: str, lang: str) -> str:
+    """A self-contained HTML page from an executed report notebook."""
+    from nbconvert import HTMLExporter
+
+    templates = resources.files("segkit.reporting").joinpath("templates")
+    with resources.as_file(templates) as template_dir:
+        exporter = HTMLExporter(
+            template_name="segkit_report",
+            extra_template_basedirs=[str(template_dir)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+        css = (template_dir / "segkit_report" / "report.css").read_text(encoding="utf-8")
+        body, _ = exporter.from_notebook_node(
+            _clean_outputs(nb),
+            resources={"segkit": {"css": css, "title": title, "html_lang": "zh-CN" if lang == "zh" else "en", "version": __version__}},
+        )
+    return body
+
+
+def pdf_from_html(html: str, target: Path) -> None:
+    """A4 PDF from the report HTML (WeasyPrint; fonts are embedded, subset)."""
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)  # CSS it ignores (e.g. overflow-x) is not news
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        HTML(string=html, base_url=str(target.parent)).write_pdf(str(target))
+
+
+# ------------------------------------------------------------------------------------------------
+# the entry points
+
+
+def _default_quarter(data_dir: Path) -> str:
+    import pandas as pd
+    import yaml
+
+    from segkit.cli import latest_complete_quarter
+
+    manifest = data_dir / "dataset.yaml"
+    as_of = pd.Timestamp.today()
+    if manifest.is_file():
+        meta = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        as_of = pd.Timestamp(meta.get("as_of", as_of))
+    return latest_complete_quarter(as_of)
+
+
+def render(
+    name: str,
+    quarter: str | None = None,
+    *,
+    data_dir: str | Path = "data/sample",
+    config: str | Path | None = None,
+    lang: str = "zh",
+    owner: str | None = None,
+    department: str | None = None,
+    mask_pii: bool | None = None,
+    formats: Sequence[str] = FORMATS,
+    out: str | Path = "reports",
+    notebook_dir: str | Path | None = None,
+    progress: bool | None = None,
+    **params,
+) -> RenderResult:
+    """Execute a report notebook and publish it as HTML and PDF.
+
+    Parameters
+    ----------
+    name : {"quarterly", "churn"}
+        The quarterly segmentation report or the churn-prediction report.
+    quarter : str, optional
+        Like ``"2026Q3"``; default: the latest complete quarter of the data.
+    data_dir : path, default "data/sample"
+    config : path, optional
+        A segkit YAML configuration.
+    lang : {"zh", "en"}, default "zh"
+    owner, department : str, optional
+        Scope the report to one sales owner or one department (only their customers).
+    mask_pii : bool, optional
+        Mask contact names, phones, e-mails and credit codes. Default: masked unless the
+        report is scoped to an owner (who may see their own customers' contacts).
+    formats : sequence of {"html", "pdf"}, default both
+    out : path, default "reports"
+    notebook_dir : path, optional
+        Where the report notebooks are (default: ``notebooks/reports`` of this checkout).
+    progress : bool, optional
+        Show a progress bar (default: when writing to a terminal).
+    **params
+        Further notebook parameters.
+
+    Returns
+    -------
+    RenderResult
+        ``.paths`` maps ``"ipynb"``, ``"html"``, ``"pdf"`` to the published files.
+
+    Raises
+    ------
+    ReportError
+        Naming the notebook cell and the cause; nothing new is published.
+
+    Examples
+    --------
+    >>> from segkit.reporting import render
+    >>> render("quarterly", "2026Q3", lang="en").paths["html"]   # doctest: +SKIP
+    PosixPath('reports/2026Q3/quarterly-en.html')
+    """
+    from tqdm.auto import tqdm
+
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    if owner is not None and department is not None:
+        raise ValueError("scope a report to an owner or to a department, not both")
+    formats = tuple(formats)
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown format(s) {sorted(unknown)}; formats: {', '.join(FORMATS)}")
+    notebook = find_notebook(name, notebook_dir)
+    data_dir = Path(data_dir).resolve()
+    if not data_dir.is_dir():
+        raise ReportError(f"data folder not found: {data_dir}")
+    quarter = (quarter or _default_quarter(data_dir)).upper()
+    scope = owner if owner is not None else department
+    if mask_pii is None:
+        mask_pii = owner is None
+    parameters = {
+        "quarter": quarter, "data_dir": str(data_dir), "config": str(Path(config).resolve()) if config else None,
+        "lang": lang, "owner": owner, "department": department, "mask_pii": bool(mask_pii), **params,
+    }
+    final = {fmt: report_path(out, quarter, name, lang, scope, fmt) for fmt in ("ipynb", *formats)}
+    final_dir = final["ipynb"].parent
+    final_dir.mkdir(parents=True, exist_ok=True)
+    steps = ["execute", *formats, "publish"]
+    bar = tqdm(total=len(steps), desc=f"{name} {quarter} {lang}{' ' + scope if scope else ''}", disable=None if progress is None else not progress, leave=False)
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=final_dir) as tmp:
+        staged = {fmt: Path(tmp) / path.name for fmt, path in final.items()}
+        bar.set_postfix_str("executing notebook")
+        nb = _execute(notebook, staged["ipynb"], parameters, cwd=notebook.parent)
+        bar.update()
+        html = None
+        if "html" in formats or "pdf" in formats:
+            html = html_from_notebook(nb, title=_title(nb, name, lang), lang=lang)
+        if "html" in formats:
+            staged["html"].write_text(html, encoding="utf-8")
+            bar.update()
+        if "pdf" in formats:
+            bar.set_postfix_str("PDF")
+            try:
+                pdf_from_html(html, staged["pdf"])
+            except Exception as exc:
+                raise ReportError(f"{notebook.name}: PDF could not be written: {type(exc).__name__}: {exc}") from exc
+            bar.update()
+        for fmt, path in staged.items():  # all steps succeeded: publish
+            os.replace(path, final[fmt])
+        bar.update()
+    bar.close()
+    return RenderResult(name=name, quarter=quarter, lang=lang, scope=scope, paths=final)
+
+
+def _title(nb: nbformat.NotebookNode, name: str, lang: str) -> str:
+    title = nb.metadata.get("segkit", {}).get("title")
+    return title or TITLES[(name, lang)]
+
+
+def render_departments(
+    name: str,
+    departments: Iterable[str] | None = None,
+    **kwargs,
+) -> tuple[list[RenderResult], dict[str, str]]:
+    """Render one report per department; continue past failures.
+
+    Returns the results and a mapping ``department -> error message`` for those that failed.
+    """
+    if departments is None:
+        from segkit.io import load_dataset
+
+        ds = load_dataset(kwargs.get("data_dir", "data/sample"))
+        departments = sorted(ds.customers["department"].dropna().unique())
+    results, failures = [], {}
+    for department in departments:
+        try:
+            results.append(render(name, department=department, **kwargs))
+        except (ReportError, ValueError) as exc:
+            failures[department] = str(exc)
+    return results, failures
