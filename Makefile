@@ -27,8 +27,10 @@ test: $(STAMP) ## Run the whole test suite: unit tests, doctests, notebooks (nbv
 test-fast: $(STAMP) ## Run the tests without the slow ones (notebooks, reports)
 	$(BIN)/python -m pytest -m "not slow"
 
-report: $(STAMP) ## Produce the latest complete quarter's outputs from $(DATA) into $(OUT)/
+report: $(STAMP) ## Latest complete quarter of $(DATA): both reports in zh and en (HTML, PDF) + tables, into $(OUT)/
 	$(BIN)/segkit quarter-outputs --data $(DATA) --out $(OUT)
+	$(BIN)/segkit report quarterly --data $(DATA) --out $(OUT) --lang zh,en
+	$(BIN)/segkit report churn --data $(DATA) --out $(OUT) --lang zh,en
 
 lab: $(STAMP) ## Start JupyterLab on the notebooks (sample data in data/sample)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,)

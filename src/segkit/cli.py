@@ -7,6 +7,7 @@ Examples
     segkit validate data/sample                     # summary + rejected rows as CSV
     segkit snapshot --data data/sample --as-of 2026-09-30 --out snapshot.csv
     segkit sample --out data/sample --seed 20260930
+    segkit report quarterly --quarter 2026Q3 --lang zh,en
 """
 
 from __future__ import annotations
@@ -119,6 +120,34 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from segkit.reporting.render import ReportError, render, render_departments
+
+    langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out)
+    failures: dict[str, str] = {}
+    for lang in langs:
+        if args.all_departments:
+            results, failed = render_departments(args.name, quarter=args.quarter, lang=lang, **common)
+            failures.update({f"{dept} ({lang})": msg for dept, msg in failed.items()})
+        else:
+            try:
+                results = [render(args.name, args.quarter, lang=lang, owner=args.owner, department=args.department, **common)]
+            except ReportError as exc:
+                failures[lang] = str(exc)
+                results = []
+        for result in results:
+            for path in result.paths.values():
+                print(path)
+    if failures:
+        print(f"\n{len(failures)} report(s) failed:", file=sys.stderr)
+        for scope, message in failures.items():
+            print(f"  {scope}: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segkit", description="Customer segmentation for CRM work.")
     parser.add_argument("--version", action="version", version=f"segkit {__version__}")
@@ -143,6 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20260930)
     p.add_argument("--customers", type=int, default=2000)
     p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("report", help="render the quarterly segmentation or churn report to HTML and PDF")
+    p.add_argument("name", choices=["quarterly", "churn"])
+    p.add_argument("--quarter", default=None, help="e.g. 2026Q3 (default: latest complete quarter of the data)")
+    p.add_argument("--data", default="data/sample")
+    p.add_argument("--config", default=None, help="a segkit YAML configuration")
+    p.add_argument("--lang", default="zh", help="zh, en or both: zh,en")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--owner", default=None, help="only this sales owner's customers")
+    scope.add_argument("--department", default=None, help="only this department's customers")
+    scope.add_argument("--all-departments", action="store_true", help="one report per department; continues past failures")
+    p.add_argument("--format", default="html,pdf", help="html, pdf or both: html,pdf")
+    p.add_argument("--out", default="reports")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("quarter-outputs", help="validation summary, rejected rows and snapshot for a quarter")
     p.add_argument("--data", default="data/sample")

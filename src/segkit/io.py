@@ -27,6 +27,7 @@ Decisions, documented once:
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -141,6 +142,7 @@ def _fold(text: str) -> str:
     return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(text)).strip().lower())
 
 
+@functools.lru_cache(maxsize=None)
 def vocabulary_index(name: str) -> dict[str, str]:
     """Map every folded spelling (key, zh, en, synonyms) of vocabulary ``name`` to its key."""
     vocab = default_section("vocabularies")[name]
@@ -173,8 +175,22 @@ def _read_csv_text(path: Path) -> tuple[str, str]:
 def _parse_csv(text: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """CSV text -> string frame; a line whose field count differs from the header's is malformed.
 
-    The csv module keeps the true line number even when a quoted field spans lines.
+    Fast path: pandas' C parser, used when every record is exactly one line (then the line
+    number of record i is i + 2). Otherwise -- quoted fields spanning lines, lines with the
+    wrong number of fields -- the csv module, which keeps the true line number.
     """
+    if path.suffix.lower() == ".csv":
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype="str", keep_default_na=False, skip_blank_lines=False)
+        except (pd.errors.ParserError, ValueError):
+            frame = None
+        lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        if frame is not None and len(frame) + 1 == lines and not frame.columns.str.startswith("Unnamed:").any():
+            return frame, np.arange(len(frame), dtype="int64") + 2, []
+    return _parse_csv_slow(text, path)
+
+
+def _parse_csv_slow(text: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|") if path.suffix.lower() == ".txt" else csv.excel
@@ -378,7 +394,8 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
             out[col.name] = values
         elif col.kind == "vocab":
             index = vocab_cache.setdefault(col.vocab, vocabulary_index(col.vocab))
-            keys = text.map(lambda v: index.get(_fold(v)) if v else None)
+            uniques = {v: index.get(_fold(v)) for v in text.unique() if v}  # fold each distinct value once
+            keys = text.map(uniques)
             unknown = keys.isna() & ~empty
             problems.add(
                 raw, unknown, col.name,
@@ -506,18 +523,18 @@ def load_dataset(
     tables: dict[str, pd.DataFrame] = {}
     collectors: dict[str, _Collector] = {}
     file_rows: list[dict] = []
-    raw_records: dict[int, str] = {}
+    raw_records: dict[int, str] = {}  # key -> raw record as JSON, filled for rejected rows only
+    raw_frames: list[tuple[int, pd.DataFrame]] = []
     next_key = 0
     for table_name, table in TABLES.items():
         problems = collectors[table_name] = _Collector(table_name)
         parsed_parts = []
         for file in found[table_name]:
             raw, rows, encoding, malformed = _read_raw(file)
-            records = raw.to_dict(orient="records")  # as written, with the file's own headers
+            raw_frames.append((next_key, raw))  # as written, with the file's own headers
             raw, units = _map_headers(raw, table, file)
             keys = np.arange(next_key, next_key + len(raw))
             next_key += len(raw)
-            raw_records.update({int(k): json.dumps(r, ensure_ascii=False) for k, r in zip(keys, records)})
             raw = raw.assign(_file=str(file), _row=rows, _key=keys)
             parsed_parts.append(_parse_table(raw, table, units, problems, vocab_cache))
             if malformed:
@@ -560,6 +577,11 @@ def load_dataset(
             return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "str") for c in cols})
         out = pd.concat(parts, ignore_index=True)
         if with_record:
+            wanted = set(out["_key"]) - set(raw_records)
+            for first_key, frame in raw_frames:
+                positions = sorted(k - first_key for k in wanted if first_key <= k < first_key + len(frame))
+                for pos, record in zip(positions, frame.iloc[positions].to_dict(orient="records")):
+                    raw_records[first_key + pos] = json.dumps(record, ensure_ascii=False)
             out["record"] = out["_key"].map(raw_records)
         out = out.sort_values(["table", "file", "row"], kind="stable", ignore_index=True)
         out["row"] = out["row"].astype("int64")
