@@ -1,0 +1,127 @@
+"""Per-tier strategy and win-back actions (business-rules.md sections 8 and 9)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from segkit.insights.strategy import recommend, strategy_table
+
+IDS = pd.Index(["C1", "C2", "C3", "C4", "C5", "C6", "C7"], name="customer_id")
+
+
+@pytest.fixture
+def tiers():
+    return pd.DataFrame({"tier": ["core", "core", "core", "potential", "ordinary", "low_value", "low_value"]}, index=IDS)
+
+
+@pytest.fixture
+def churn():
+    # C7 was not scored (e.g. a prospect); C9 is not in the tier table and is ignored
+    return pd.DataFrame({"risk_level": ["high", "medium", "low", "high", "low", "low", "high"],
+                         "owner": ["王", "王", "李", "李", "李", "张", "张"]},
+                        index=pd.Index(["C1", "C2", "C3", "C4", "C5", "C6", "C9"], name="customer_id"))
+
+
+def test_cases_by_priority(tiers, churn):
+    r = recommend(tiers, churn, lang="zh", dormant=["C3", "C5", "C4"])
+    assert r["case"].tolist() == [
+        "core_at_risk",   # C1 core, high risk
+        "tier",           # C2 core, medium risk: not a trigger by default
+        "core_at_risk",   # C3 core, low risk but dormant
+        "churn_risk",     # C4 potential, high risk (and dormant): churn risk comes first
+        "dormant",        # C5 ordinary, dormant
+        "tier",           # C6 low value, low risk
+        "tier",           # C7 no risk known
+    ]
+    assert r["respond_within_hours"].tolist() == [72, pd.NA, 72, 24, 24, pd.NA, pd.NA]
+    assert r.loc["C1", "priority_action"] == "核心客户出现流失风险：72小时内由高层拜访，提供定制化补偿方案"
+    assert r.loc["C1", "responsible_role"] == "高层管理者" and r.loc["C1", "case_label"] == "核心客户（高流失风险）"
+    assert r.loc["C5", "priority_action"] == "沉睡客户召回：发放专属优惠券并开展需求调研，24小时内电话跟进"
+    assert r.loc["C4", "priority_action"].startswith("流失风险客户：启动召回机制") and "分析流失原因" in r.loc["C4", "priority_action"]
+    assert r.loc["C4", "case_label"] == "流失风险客户" and r.loc["C5", "case_label"] == "沉睡客户"
+    assert r.loc["C2", "priority_action"] == "" and r.loc["C2", "responsible_role"] == "专属客户成功经理"
+    assert pd.isna(r.loc["C7", "risk_level"]) and r.loc["C7", "case_label"] == "低价值客户"
+    assert r["owner"].tolist()[:6] == ["王", "王", "李", "李", "李", "张"] and pd.isna(r.loc["C7", "owner"])
+
+
+def test_tier_actions_cadence_and_role(tiers):
+    r = recommend(tiers, lang="zh")
+    assert r.loc["C1", "actions"].split("；")[:2] == ["配备专属客户成功经理", "每月1对1沟通"]
+    assert r.loc["C1", "cadence"] == "每月" and r.loc["C4", "cadence"] == "每季度" and r.loc["C6", "cadence"] == "每半年"
+    assert r.loc["C4", "responsible_role"] == "销售重点跟进"
+    assert (r["case"] == "tier").all() and r["risk_level"].isna().all()
+    en = recommend(tiers, lang="en")
+    assert en.loc["C5", "actions"] == ("Standardised service; Periodic product-update e-mails; "
+                                       "Quarterly call-back; Watch for upgrade signals")
+    assert en.loc["C5", "cadence"] == "Half-yearly" and en.loc["C1", "tier_label"] == "Core"
+
+
+def test_medium_risk_can_trigger_and_series_inputs_work(tiers, churn):
+    r = recommend(tiers["tier"], churn["risk_level"], lang="en", risk_levels=("high", "medium"))
+    assert r.loc["C2", "case"] == "core_at_risk" and r.loc["C2", "responsible_role"] == "Senior management"
+    assert r.loc["C2", "priority_action"].startswith("Core customer at risk of churn - senior management visits within 72 hours")
+
+
+def test_actions_chosen_by_score_churn_are_kept(tiers):
+    # score_churn's own rules sent C4 (potential, high) to the dormant recall and left C1 in
+    # its tier; recommend keeps those choices, and dormant= only adds to plain tier cases.
+    scored = pd.DataFrame({"risk_level": ["high", "low", "high", "high"],
+                           "action_key": ["core_at_risk", "tier", "core_at_risk", "dormant"]},
+                          index=pd.Index(["C1", "C2", "C3", "C4"], name="customer_id"))
+    r = recommend(tiers, scored, dormant=["C2", "C6"], lang="en")
+    assert r.loc[["C1", "C2", "C3", "C4", "C5", "C6"], "case"].tolist() == [
+        "core_at_risk", "core_at_risk", "core_at_risk", "dormant", "tier", "dormant"]
+    with pytest.raises(ValueError, match=r"unknown action_key value\(s\) \['vip_dinner'\]"):
+        recommend(tiers, scored.replace({"dormant": "vip_dinner"}))
+
+
+def test_dormant_from_an_rfm_table_or_flags(tiers):
+    rfm = pd.DataFrame({"rfm_segment": ["core", "potential", "core", "potential", "dormant", "hibernating", "lost"]},
+                       index=IDS)
+    r = recommend(tiers, dormant=rfm)
+    assert r.index[r["dormant"]].tolist() == ["C5", "C6"]
+    assert r.loc["C6", "case"] == "dormant" and r.loc["C7", "case"] == "tier"
+    flags = pd.Series([False, False, False, False, False, False, True], index=IDS)
+    assert recommend(tiers, dormant=flags).loc["C7", "case"] == "dormant"
+
+
+def test_errors_name_the_problem(tiers, churn):
+    with pytest.raises(ValueError, match=r"no strategy for tier\(s\) \['vip'\]"):
+        recommend(tiers.replace({"core": "vip"}))
+    with pytest.raises(ValueError, match=r"unknown risk_level value\(s\) \['severe'\]"):
+        recommend(tiers, churn.replace({"high": "severe"}))
+    with pytest.raises(ValueError, match=r"unknown risk level\(s\) \['urgent'\]"):
+        recommend(tiers, churn, risk_levels=("urgent",))
+    with pytest.raises(ValueError, match="no 'risk_level' column"):
+        recommend(tiers, churn.drop(columns="risk_level"))
+    with pytest.raises(ValueError, match="unknown language 'fr'"):
+        recommend(tiers, lang="fr")
+
+
+def test_strategy_table_reads_in_both_languages():
+    zh, en = strategy_table("zh"), strategy_table("en")
+    keys = ["core", "potential", "ordinary", "low_value", "dormant", "churn_risk", "core_at_risk"]
+    assert zh.index.tolist() == en.index.tolist() == keys
+    assert zh.columns.tolist() == ["客户层级", "运营策略", "数据更新频率", "负责角色", "响应时限"]
+    assert en.columns.tolist() == ["Tier", "Actions", "Refresh cadence", "Responsible", "Respond within"]
+    assert zh["客户层级"].tolist() == ["核心客户", "潜力客户", "普通客户", "低价值客户", "沉睡客户", "流失风险客户",
+                                   "核心客户（高流失风险）"]
+    assert zh["数据更新频率"].tolist()[:4] == ["每月", "每季度", "每半年", "每半年"]
+    assert en["Refresh cadence"].tolist()[:4] == ["Monthly", "Quarterly", "Half-yearly", "Half-yearly"]
+    assert en.loc["core_at_risk", "Respond within"] == "72 hours" and zh.loc["dormant", "响应时限"] == "24小时内"
+    assert "每季度电话回访" in zh.loc["ordinary", "运营策略"] and "VIP" in zh.loc["core", "运营策略"]
+    for table in (zh, en):
+        assert (table.map(len) > 0).all().all()
+        assert not table.map(lambda s: "{" in s or "nan" == s.lower()).any().any()
+    # Chinese cells contain no English words except the handbook's own "VIP" and "1:1"
+    assert not zh.drop(columns=["客户层级"]).map(lambda s: any(w in s for w in ("the ", "and ", "customer"))).any().any()
+    assert strategy_table("en", win_back=False).index.tolist() == keys[:4]
+
+
+def test_configuration_flows_into_the_table():
+    config = {"strategy": {"tiers": {"ordinary": {"cadence": "quarterly",
+                                                  "role": {"zh": "客户服务专员", "en": "Customer service specialist"}}}}}
+    table = strategy_table("en", config=config)
+    assert table.loc["ordinary", "Refresh cadence"] == "Quarterly"
+    assert table.loc["ordinary", "Responsible"] == "Customer service specialist"
