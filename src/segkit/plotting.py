@@ -19,8 +19,9 @@ from collections.abc import Iterator
 import matplotlib as mpl
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-__all__ = ["CJK_FONTS", "MissingFontError", "cjk_font", "style", "use_style", "new_figure", "TIER_COLORS", "PALETTE"]
+__all__ = ["CJK_FONTS", "MissingFontError", "cjk_font", "style", "use_style", "new_figure", "freeze_fonts", "TIER_COLORS", "PALETTE"]
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei", "PingFang SC",
              "Microsoft YaHei", "SimHei")
@@ -105,6 +106,20 @@ def use_style(lang: str = "zh") -> None:
     context, so a notebook calls this once in its import cell.
     """
     mpl.rcParams.update(rc_params(lang))
+
+
+def freeze_fonts(fig: Figure) -> Figure:
+    """Pin the current style's fonts on every text of ``fig`` (call inside :func:`style`).
+
+    A text's generic family ("sans-serif") is resolved when the figure is *drawn*, which in
+    a notebook or on ``savefig`` happens after the style context has closed; pinning the
+    font list keeps Chinese labels in the CJK font instead of falling back to DejaVu Sans.
+    Every segkit plot function ends with it.
+    """
+    families = list(mpl.rcParams["font.sans-serif"])
+    for text in fig.findobj(Text):
+        text.set_fontfamily(families)
+    return fig
 
 
 def new_figure(width: float = 7.0, height: float = 3.6, **kwargs) -> Figure:

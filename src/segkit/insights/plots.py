@@ -13,16 +13,14 @@ from collections.abc import Sequence
 
 import textwrap
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
 from segkit.insights.kpi import TOTAL, kpi_definitions
 from segkit.labels import check_lang, kinds, label
-from segkit.plotting import PALETTE, TIER_COLORS, new_figure, style
+from segkit.plotting import PALETTE, TIER_COLORS, freeze_fonts, new_figure, style
 
 __all__ = ["plot_kpis", "plot_ab_result", "plot_cadence"]
 
@@ -44,19 +42,6 @@ _TEXT = {
            "ab_title": "A/B test: {metric}", "overdue": "Overdue", "on_time": "Up to date",
            "unknown": "Unknown", "customers": "Customers", "cadence_title": "Record maintenance: overdue records per owner"},
 }
-
-
-def _freeze_fonts(fig: Figure) -> Figure:
-    """Pin the style's fonts on every text of ``fig`` (call inside :func:`style`).
-
-    A text's generic family ("sans-serif") is resolved when the figure is drawn, which in a
-    notebook or on ``savefig`` happens after the style context has closed; pinning the font
-    list keeps Chinese labels in the CJK font instead of falling back to DejaVu Sans.
-    """
-    families = list(mpl.rcParams["font.sans-serif"])
-    for text in fig.findobj(Text):
-        text.set_fontfamily(families)
-    return fig
 
 
 def _group_labels(keys: Sequence[str], by: str | None, lang: str) -> list[str]:
@@ -132,7 +117,7 @@ def plot_kpis(
         handles, labels_ = axes[0].get_legend_handles_labels()
         if handles:
             fig.legend(handles, labels_, loc="outside lower center", ncols=1)
-        _freeze_fonts(fig)
+        freeze_fonts(fig)
     return fig
 
 
@@ -176,7 +161,7 @@ def plot_ab_result(result: pd.DataFrame, lang: str = "zh") -> Figure:
         ax.set_xlabel(text["difference"] + unit)
         metric = str(result["metric"].iloc[0])
         ax.set_title(text["ab_title"].format(metric=_METRICS.get(metric, {}).get(lang, metric)))
-        _freeze_fonts(fig)
+        freeze_fonts(fig)
     return fig
 
 
@@ -214,5 +199,5 @@ def plot_cadence(summary: pd.DataFrame, lang: str = "zh") -> Figure:
         ax.set_xlabel(text["customers"])
         ax.set_title(text["cadence_title"])
         ax.legend(loc="lower right")
-        _freeze_fonts(fig)
+        freeze_fonts(fig)
     return fig
