@@ -1,0 +1,262 @@
+"""Tier migration between two quarters (动态调整: who moved up and down).
+
+:func:`migration` compares two tier tables (from :func:`segkit.segment.tiers.assign_tiers` at
+two snapshot dates) and returns the transition matrix in customers and in revenue, with
+customers that appear only in the current table as the row ``new`` and those only in the
+previous table as the column ``lost``, plus the lists of upgrades and downgrades with both
+quarters' basis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segkit.labels import check_lang
+from segkit.segment.tiers import RuleSet, load_tiers_config
+
+__all__ = ["Migration", "migration", "customers_at", "NEW", "LOST"]
+
+NEW = "new"
+LOST = "lost"
+_WORDS = {
+    "zh": {NEW: "新增客户", LOST: "流失/移出", "up": "升级", "down": "降级", "same": "不变"},
+    "en": {NEW: "New", LOST: "Lost", "up": "Up", "down": "Down", "same": "Same"},
+}
+
+
+@dataclass
+class Migration:
+    """The result of :func:`migration`.
+
+    Attributes
+    ----------
+    counts : DataFrame
+        Customers per (previous tier, current tier); rows = tiers + ``new``, columns =
+        tiers + ``lost``; keys in tier order (highest first), or labels when ``lang`` was given.
+    revenue : DataFrame or None
+        The same cells summing revenue (current revenue; previous revenue in ``lost``).
+    moves : DataFrame
+        One row per customer: ``previous_tier``, ``current_tier``, ``direction`` (up / down /
+        same / new / lost), both bases and revenues.
+    upgrades, downgrades : DataFrame
+        The rows of ``moves`` that moved up / down, highest current tier first.
+    order : list of str
+        Tier keys, highest first.
+    """
+
+    counts: pd.DataFrame
+    revenue: pd.DataFrame | None
+    moves: pd.DataFrame
+    upgrades: pd.DataFrame
+    downgrades: pd.DataFrame
+    order: list[str] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Number of customers per direction."""
+        counts = self.moves["direction"].value_counts()
+        return {d: int(counts.get(d, 0)) for d in ("up", "down", "same", NEW, LOST)}
+
+
+def _tier_series(table: pd.DataFrame | pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
+    if isinstance(table, pd.Series):
+        tiers, basis = table, pd.Series("", index=table.index)
+    else:
+        if "tier" not in table.columns:
+            raise ValueError(f"the {name} table has no column 'tier'; pass the output of segkit.assign_tiers")
+        tiers = table["tier"]
+        basis = table["basis"] if "basis" in table.columns else pd.Series("", index=table.index)
+    if tiers.index.has_duplicates:
+        dup = tiers.index[tiers.index.duplicated()].unique().tolist()[:5]
+        raise ValueError(f"the {name} table has several rows for customers {dup}")
+    index = tiers.index.astype(str)
+    return pd.Series(tiers.to_numpy(), index=index).astype(str), pd.Series(basis.to_numpy(), index=index).astype(str)
+
+
+def _revenue_series(value: Any, index: pd.Index) -> pd.Series | None:
+    if value is None:
+        return None
+    if isinstance(value, pd.DataFrame):
+        if "revenue_12m" not in value.columns:
+            raise ValueError("a revenue table needs the column 'revenue_12m' (e.g. a snapshot)")
+        value = value["revenue_12m"]
+    series = pd.to_numeric(pd.Series(value), errors="coerce")
+    series.index = series.index.astype(str)
+    return series.reindex(index).astype(float)
+
+
+def customers_at(snapshot: pd.DataFrame) -> pd.Series:
+    """Which rows of a snapshot were customers on its date: cooperation started or ordered.
+
+    A snapshot lists every customer record, including those signed later and prospects; for
+    migration, a customer counts from its first cooperation date (or first order) on.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"first_cooperation_date": pd.to_datetime(["2026-01-05", "2026-08-01", None]),
+    ...                      "first_order_date": pd.to_datetime([None, None, "2026-03-01"])},
+    ...                     index=["A", "B", "C"])
+    >>> snap.attrs["as_of"] = pd.Timestamp("2026-06-30")
+    >>> customers_at(snap).tolist()
+    [True, False, True]
+    """
+    present = pd.Series(False, index=snapshot.index)
+    as_of = snapshot.attrs.get("as_of")
+    if "first_cooperation_date" in snapshot.columns and as_of is not None:
+        present |= (pd.to_datetime(snapshot["first_cooperation_date"]) <= pd.Timestamp(as_of)).fillna(False).astype(bool)
+    if "first_order_date" in snapshot.columns:
+        dates = pd.to_datetime(snapshot["first_order_date"])
+        present |= (dates.notna() & ((dates <= pd.Timestamp(as_of)) if as_of is not None else True)).astype(bool)
+    if "first_cooperation_date" not in snapshot.columns and "first_order_date" not in snapshot.columns:
+        raise ValueError("the snapshot needs first_cooperation_date or first_order_date to tell who was a customer")
+    return present
+
+
+def migration(
+    previous: pd.DataFrame | pd.Series,
+    current: pd.DataFrame | pd.Series,
+    revenue: Any = None,
+    *,
+    snapshots: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    order: list[str] | None = None,
+    lang: str | None = None,
+    config: Any = None,
+) -> Migration:
+    """Tier migration from one quarter to the next.
+
+    Parameters
+    ----------
+    previous, current : DataFrame or Series
+        Tier tables (``tier`` and ``basis`` columns, indexed by customer_id), e.g.
+        ``assign_tiers(snapshot(ds, "2026-06-30"))`` and ``assign_tiers(snapshot(ds, "2026-09-30"))``.
+    revenue : Series, DataFrame or (previous, current) pair, optional
+        Revenue per customer for the revenue matrix (a snapshot works: its ``revenue_12m`` is
+        used). A pair gives each quarter its own revenue: current customers are counted with
+        the current revenue, lost customers with the previous one. Default: a
+        ``revenue_12m`` column of the tier tables if present, else no revenue matrix.
+    snapshots : (previous, current) pair of snapshots, optional
+        The snapshots the tier tables were made from. Only customers on each date count
+        (:func:`customers_at`: cooperation started or an order placed), so customers signed
+        during the quarter form the row ``new``; and, unless ``revenue`` is given, their
+        ``revenue_12m`` gives the revenue matrix.
+    order : list of str, optional
+        Tier keys, highest first; default from the tier tables or the ``tiers`` config.
+    lang : {"zh", "en"}, optional
+        Label the matrices and add ``*_label`` columns to the lists.
+    config : path or mapping, optional
+        Tiers configuration (for the order and labels).
+
+    Returns
+    -------
+    Migration
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prev = pd.DataFrame({"tier": ["potential", "ordinary", "core"], "basis": ["p", "o", "c"]},
+    ...                     index=["A", "B", "C"])
+    >>> curr = pd.DataFrame({"tier": ["core", "low_value", "ordinary"], "basis": ["c", "l", "o"]},
+    ...                     index=["A", "B", "D"])
+    >>> m = migration(prev, curr)
+    >>> m.counts
+    current    core  potential  ordinary  low_value  lost
+    previous                                             
+    core          0          0         0          0     1
+    potential     1          0         0          0     0
+    ordinary      0          0         0          1     0
+    low_value     0          0         0          0     0
+    new           0          0         1          0     0
+    >>> m.upgrades[["previous_tier", "current_tier", "previous_basis", "current_basis"]]
+                previous_tier current_tier previous_basis current_basis
+    customer_id                                                        
+    A               potential         core              p             c
+    """
+    if lang is not None:
+        check_lang(lang)
+    prev_tier, prev_basis = _tier_series(previous, "previous")
+    curr_tier, curr_basis = _tier_series(current, "current")
+    if snapshots is not None:
+        prev_snap, curr_snap = snapshots
+        def present(tier: pd.Series, snap: pd.DataFrame) -> pd.Series:
+            mask = customers_at(snap)
+            mask.index = mask.index.astype(str)
+            return tier[mask.reindex(tier.index, fill_value=False).to_numpy(bool)]
+
+        prev_tier, curr_tier = present(prev_tier, prev_snap), present(curr_tier, curr_snap)
+        prev_basis, curr_basis = prev_basis.reindex(prev_tier.index), curr_basis.reindex(curr_tier.index)
+        if revenue is None:
+            revenue = (prev_snap, curr_snap)
+    cfg = load_tiers_config(config)
+    if order is None:
+        attrs = getattr(current, "attrs", {}) or {}
+        order = list(attrs.get("tier_order") or cfg.order)
+    order = list(order)
+    for t in [*pd.unique(prev_tier), *pd.unique(curr_tier)]:
+        if t not in order:
+            order.append(t)
+    rank = {t: i for i, t in enumerate(order)}
+
+    ids = prev_tier.index.union(curr_tier.index, sort=False)
+    moves = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
+    moves["previous_tier"] = prev_tier.reindex(ids).fillna(NEW).astype(str)
+    moves["current_tier"] = curr_tier.reindex(ids).fillna(LOST).astype(str)
+    p_rank = moves["previous_tier"].map(rank)
+    c_rank = moves["current_tier"].map(rank)
+    direction = np.select(
+        [moves["previous_tier"] == NEW, moves["current_tier"] == LOST, c_rank < p_rank, c_rank > p_rank],
+        [NEW, LOST, "up", "down"],
+        "same",
+    )
+    moves["direction"] = pd.Series(direction, index=ids).astype(str)
+    moves["previous_basis"] = prev_basis.reindex(ids).fillna("").astype(str)
+    moves["current_basis"] = curr_basis.reindex(ids).fillna("").astype(str)
+
+    if revenue is None:
+        pair = (
+            previous if isinstance(previous, pd.DataFrame) and "revenue_12m" in previous else None,
+            current if isinstance(current, pd.DataFrame) and "revenue_12m" in current else None,
+        )
+        revenue = pair if pair[1] is not None else None
+    if revenue is not None:
+        prev_rev_src, curr_rev_src = revenue if isinstance(revenue, tuple) else (revenue, revenue)
+        prev_rev = _revenue_series(prev_rev_src, ids) if prev_rev_src is not None else pd.Series(np.nan, index=ids)
+        curr_rev = _revenue_series(curr_rev_src, ids)
+        moves["previous_revenue"] = prev_rev
+        moves["current_revenue"] = curr_rev
+        cell_revenue = curr_rev.where(moves["current_tier"] != LOST, prev_rev).fillna(0.0)
+    rows, cols = [*order, NEW], [*order, LOST]
+    counts = pd.crosstab(moves["previous_tier"], moves["current_tier"]).reindex(index=rows, columns=cols, fill_value=0)
+    counts = counts.astype("int64")
+    revenue_matrix = None
+    if revenue is not None:
+        revenue_matrix = (
+            cell_revenue.groupby([moves["previous_tier"], moves["current_tier"]]).sum().unstack(fill_value=0.0)
+            .reindex(index=rows, columns=cols, fill_value=0.0)
+            .astype(float)
+        )
+
+    if lang is not None:
+        rules = RuleSet(cfg, "tiers")
+        names = {t: rules.label(t, lang) for t in order} | {NEW: _WORDS[lang][NEW], LOST: _WORDS[lang][LOST]}
+        for col in ("previous_tier", "current_tier"):
+            moves[f"{col}_label"] = moves[col].map(names).astype(str)
+        counts = counts.rename(index=names, columns=names)
+        if revenue_matrix is not None:
+            revenue_matrix = revenue_matrix.rename(index=names, columns=names)
+    for matrix in (counts, revenue_matrix):
+        if matrix is not None:
+            matrix.index.name, matrix.columns.name = "previous", "current"
+
+    sort_keys = moves["current_tier"].map(rank)
+    moves = moves.assign(_rank=sort_keys)
+    sort_by = ["_rank"] + (["current_revenue"] if "current_revenue" in moves else [])
+    ascending = [True] + ([False] if "current_revenue" in moves else [])
+    upgrades = moves[moves["direction"] == "up"].sort_values(sort_by, ascending=ascending, kind="stable").drop(columns="_rank")
+    downgrades = moves[moves["direction"] == "down"].sort_values(sort_by, ascending=ascending, kind="stable").drop(columns="_rank")
+    moves = moves.drop(columns="_rank")
+    return Migration(counts, revenue_matrix, moves, upgrades, downgrades, order)

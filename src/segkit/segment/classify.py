@@ -1,0 +1,373 @@
+"""Other classifications (business-rules.md sections 3 and 4) and the combined label.
+
+- :func:`value_class` — high value 高价值客户 (12-month amount >= 500,000), potential 潜力客户
+  (100,000-500,000 and six-month growth >= 20%), ordinary 普通客户 (< 100,000), with the
+  basis in words; 100,000-500,000 without that growth is counted as ordinary (configurable).
+- :func:`lifecycle_stage` — prospect / intent / active / churned (cooperation ended more
+  than 3 months ago), or the alternative wording prospect / new / old / churned.
+- :func:`company_size` — large / medium / small from employees or annual revenue.
+- :func:`industry`, :func:`need_type` — the vocabulary keys of the customer record, labelled.
+- :func:`classify` — all of them, plus :func:`combined_label`, e.g.
+  ``制造业-高价值-合作中-解决方案定制型``.
+
+The rules live in ``segkit/defaults/classify.yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from segkit.config import ConfigError, StrictModel, load_section
+from segkit.features import SNAPSHOT_COLUMNS
+from segkit.labels import check_lang, label_series
+from segkit.segment._expr import ExpressionError, parse
+from segkit.segment.tiers import Label, RuleSet, RuleSetConfig, _Item, section_source
+
+__all__ = [
+    "ClassifyConfig",
+    "load_classify_config",
+    "value_class",
+    "lifecycle_stage",
+    "company_size",
+    "industry",
+    "need_type",
+    "classify",
+    "combined_label",
+    "CLASS_PARTS",
+]
+
+CLASS_PARTS = ("industry", "value_class", "lifecycle_stage", "company_size", "need_type")
+
+
+class ExprRule(_Item):
+    key: str
+    when: str
+
+
+class LifecycleConfig(StrictModel):
+    scheme: str
+    labels: dict[str, Label]
+    schemes: dict[str, list[ExprRule]]
+
+
+class CompanySizeConfig(StrictModel):
+    labels: dict[str, Label]
+    rules: list[ExprRule]
+    other: str
+
+
+class CombinedLabelConfig(StrictModel):
+    parts: list[Literal["industry", "value_class", "lifecycle_stage", "company_size", "need_type"]]
+    separator: str = "-"
+    missing: Label
+
+
+class ClassifyConfig(StrictModel):
+    """The ``classify`` configuration section."""
+
+    value_class: RuleSetConfig
+    lifecycle: LifecycleConfig
+    company_size: CompanySizeConfig
+    combined_label: CombinedLabelConfig
+
+
+def _check_rules(rules: list[ExprRule], labels: Mapping[str, Label], where: str) -> None:
+    for i, rule in enumerate(rules):
+        if rule.key not in labels:
+            raise ConfigError(f"{where}[{i}].key: unknown key {rule.key!r}; allowed: {sorted(labels)}")
+        try:
+            parse(rule.when, SNAPSHOT_COLUMNS, kind="rule", where=f"{where}[{i}].when")
+        except ExpressionError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def _default_classify_config() -> ClassifyConfig:
+    return load_classify_config({})
+
+
+def load_classify_config(config: str | Path | Mapping[str, Any] | ClassifyConfig | None = None) -> ClassifyConfig:
+    """The ``classify`` section: package defaults overridden by ``config``, validated.
+
+    Examples
+    --------
+    >>> load_classify_config().combined_label.parts
+    ['industry', 'value_class', 'lifecycle_stage', 'need_type']
+    >>> load_classify_config({"classify": {"combined_label": {"parts": ["industry", "size"]}}})
+    Traceback (most recent call last):
+    ...
+    segkit.config.ConfigError: invalid configuration in the 'classify' configuration:
+      - combined_label.parts.1: Input should be 'industry', 'value_class', 'lifecycle_stage', 'company_size' or 'need_type' (got 'size')
+    """
+    config = section_source("classify", config)
+    if config is None:
+        return _default_classify_config().model_copy(deep=True)
+    cfg = config if isinstance(config, ClassifyConfig) else load_section("classify", ClassifyConfig, config)
+    RuleSet(cfg.value_class, "classify.value_class")
+    life = cfg.lifecycle
+    if life.scheme not in life.schemes:
+        raise ConfigError(f"classify.lifecycle.scheme: unknown scheme {life.scheme!r}; schemes: {sorted(life.schemes)}")
+    for name, rules in life.schemes.items():
+        _check_rules(rules, life.labels, f"classify.lifecycle.schemes.{name}")
+    size = cfg.company_size
+    _check_rules(size.rules, size.labels, "classify.company_size.rules")
+    if size.other not in size.labels:
+        raise ConfigError(f"classify.company_size.other: unknown key {size.other!r}; allowed: {sorted(size.labels)}")
+    return cfg
+
+
+def _first_match(snapshot: pd.DataFrame, rules: list[ExprRule], other: str | None, what: str) -> pd.Series:
+    out = pd.Series(other, index=snapshot.index, dtype=object)
+    done = pd.Series(False, index=snapshot.index)
+    for rule in rules:
+        expr = parse(rule.when, kind="rule")
+        missing = sorted(expr.columns - set(snapshot.columns))
+        if missing:
+            raise ValueError(f"the snapshot has no column {missing[0]!r} needed by the {what} rule {rule.when!r}")
+        hit = expr.evaluate(snapshot) & ~done
+        out[hit] = rule.key
+        done |= hit
+    return out
+
+
+def _labelled(keys: pd.Series, labels: Mapping[str, Label], lang: str, short: bool = False) -> pd.Series:
+    return keys.map(lambda k: labels[k].text(lang, short) if k in labels else ("" if pd.isna(k) else str(k))).astype("str")
+
+
+def value_class(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+    """Value class with growth (section 3) and its basis in words.
+
+    Parameters
+    ----------
+    snapshot : DataFrame
+        Needs ``revenue_12m`` and ``revenue_growth_6m``.
+    config : path or mapping, optional
+        User configuration (``classify`` section).
+    lang : {"zh", "en"}, default "zh"
+
+    Returns
+    -------
+    DataFrame
+        ``value_class`` (high_value / potential / ordinary), ``value_class_label``,
+        ``value_class_basis``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"revenue_12m": [650000.0, 300000.0, 300000.0, 80000.0],
+    ...                      "revenue_growth_6m": [0.0, 0.25, 0.05, None]}, index=list("ABCD"))
+    >>> out = value_class(snap)
+    >>> out["value_class"].tolist()
+    ['high_value', 'potential', 'ordinary', 'ordinary']
+    >>> out.loc["B", "value_class_basis"]
+    '近12个月交易额30.0万元 ∈ [10万元, 50万元) 且 近6个月交易额增长25.0% ≥ 20%'
+    """
+    check_lang(lang)
+    cfg = load_classify_config(config)
+    result = RuleSet(cfg.value_class, "classify.value_class").evaluate(snapshot, lang)
+    return pd.DataFrame(
+        {
+            "value_class": result["key"].astype("str"),
+            "value_class_label": _labelled(result["key"], cfg.value_class.labels, lang),
+            "value_class_basis": result["basis"].astype("str"),
+        },
+        index=snapshot.index,
+    )
+
+
+def lifecycle_stage(snapshot: pd.DataFrame, scheme: str | None = None, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+    """Lifecycle / cooperation stage (section 4.1).
+
+    The default ``cooperation`` scheme, first match wins: an order in the last 3 months ->
+    active 合作中; the record says churned -> churned 流失; ordered before but no order, no
+    interaction in the last 3 months and no stated renewal intention (cooperation ended more
+    than 3 months ago) -> churned; ordered, or the record says active -> active; the record
+    says intent -> intent 意向; otherwise prospect 潜在. The ``relationship`` scheme uses
+    prospect / new 新客户 (first cooperation < 12 months ago) / old 老客户 / churned.
+
+    Returns
+    -------
+    DataFrame
+        ``lifecycle_stage`` and ``lifecycle_stage_label``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({
+    ...     "stage": ["active", "churned", "intent", None, "active"],
+    ...     "orders_total": [5, 3, 0, 0, 2], "orders_0_3m": [1, 0, 0, 0, 0],
+    ...     "interactions_3m": [2, 0, 1, 0, 0], "tenure_months": [30, 40, 0, 0, 8],
+    ...     "renewal_intent": pd.array([True, None, None, None, None], dtype="boolean")},
+    ...     index=list("ABCDE"))
+    >>> lifecycle_stage(snap)["lifecycle_stage"].tolist()
+    ['active', 'churned', 'intent', 'prospect', 'churned']
+    >>> lifecycle_stage(snap, "relationship", lang="en")["lifecycle_stage_label"].tolist()
+    ['Long-standing', 'Churned', 'Prospect', 'Prospect', 'Churned']
+    """
+    check_lang(lang)
+    cfg = load_classify_config(config).lifecycle
+    name = scheme or cfg.scheme
+    if name not in cfg.schemes:
+        raise ValueError(f"unknown lifecycle scheme {name!r}; schemes: {sorted(cfg.schemes)}")
+    keys = _first_match(snapshot, cfg.schemes[name], None, "lifecycle")
+    return pd.DataFrame(
+        {"lifecycle_stage": keys.astype("str"), "lifecycle_stage_label": _labelled(keys, cfg.labels, lang)},
+        index=snapshot.index,
+    )
+
+
+def company_size(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+    """Company size (section 4.2): large > 1,000 employees or revenue > 100 M; medium
+    100-1,000 or 10 M-100 M; small below; ``unknown`` when both are missing. When the two
+    measures disagree the larger class wins.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"employees": pd.array([1500, 50, 300, None], dtype="Int64"),
+    ...                      "annual_revenue": [None, 2.0e8, 5.0e6, None]}, index=list("ABCD"))
+    >>> company_size(snap, lang="en")["company_size_label"].tolist()
+    ['Large', 'Large', 'Medium', 'Size unknown']
+    """
+    check_lang(lang)
+    cfg = load_classify_config(config).company_size
+    keys = _first_match(snapshot, cfg.rules, cfg.other, "company size")
+    return pd.DataFrame(
+        {"company_size": keys.astype("str"), "company_size_label": _labelled(keys, cfg.labels, lang)},
+        index=snapshot.index,
+    )
+
+
+def _vocabulary_column(snapshot: pd.DataFrame, column: str, lang: str) -> pd.DataFrame:
+    check_lang(lang)
+    if column not in snapshot.columns:
+        raise ValueError(f"the snapshot has no column {column!r}")
+    keys = snapshot[column].astype("str")
+    return pd.DataFrame({column: keys, f"{column}_label": label_series(column, keys, lang)}, index=snapshot.index)
+
+
+def industry(snapshot: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """Industry (section 4.3): the vocabulary key and its label (制造业, 零售业, ...).
+
+    Values outside the vocabulary are kept as written (:func:`segkit.load_dataset` reports
+    them).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> industry(pd.DataFrame({"industry": ["manufacturing", "retail"]}))["industry_label"].tolist()
+    ['制造业', '零售业']
+    """
+    return _vocabulary_column(snapshot, "industry", lang)
+
+
+def need_type(snapshot: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """Need type (section 4.4): product purchase 产品采购型, technical service 技术服务型,
+    solution customisation 解决方案定制型, long-term strategic 长期战略合作型.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> need_type(pd.DataFrame({"need_type": ["strategic"]}), "en")["need_type_label"].tolist()
+    ['Long-term strategic']
+    """
+    return _vocabulary_column(snapshot, "need_type", lang)
+
+
+def combined_label(
+    classes: pd.DataFrame,
+    parts: Sequence[str] | None = None,
+    lang: str = "zh",
+    config: Any = None,
+    separator: str | None = None,
+) -> pd.Series:
+    """Join the main classes into one label per customer (section 4.5).
+
+    Parameters
+    ----------
+    classes : DataFrame
+        Key columns named as in :data:`CLASS_PARTS` (e.g. the output of :func:`classify`).
+    parts : list of str, optional
+        Which classes to join, in order; default from the configuration
+        (industry, value_class, lifecycle_stage, need_type).
+    lang : {"zh", "en"}, default "zh"
+    config : path or mapping, optional
+    separator : str, optional
+        Default from the configuration (``-``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> classes = pd.DataFrame({"industry": ["manufacturing"], "value_class": ["high_value"],
+    ...     "lifecycle_stage": ["active"], "need_type": ["solution_customisation"]})
+    >>> combined_label(classes).iloc[0]
+    '制造业-高价值-合作中-解决方案定制型'
+    >>> combined_label(classes, parts=["value_class", "industry"], lang="en").iloc[0]
+    'High value-Manufacturing'
+    """
+    check_lang(lang)
+    cfg = load_classify_config(config)
+    parts = list(parts) if parts is not None else list(cfg.combined_label.parts)
+    unknown = [p for p in parts if p not in CLASS_PARTS]
+    if unknown:
+        raise ValueError(f"unknown class {unknown[0]!r} for the combined label; allowed: {list(CLASS_PARTS)}")
+    missing_cols = [p for p in parts if p not in classes.columns]
+    if missing_cols:
+        raise ValueError(f"the table has no column {missing_cols[0]!r}; run segkit.segment.classify.classify first")
+    sep = cfg.combined_label.separator if separator is None else separator
+    missing = cfg.combined_label.missing.text(lang)
+    own = {
+        "value_class": cfg.value_class.labels,
+        "lifecycle_stage": cfg.lifecycle.labels,
+        "company_size": cfg.company_size.labels,
+    }
+    texts = []
+    for part in parts:
+        keys = classes[part]
+        if part in own:
+            text = _labelled(keys, own[part], lang, short=True)
+        else:
+            text = label_series(part, keys, lang, short=True)
+        texts.append(text.where(keys.notna() & (text != ""), missing))
+    out = texts[0].astype(object)
+    for text in texts[1:]:
+        out = out + sep + text
+    return out.astype("str").rename("combined_label")
+
+
+def classify(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh", lifecycle_scheme: str | None = None) -> pd.DataFrame:
+    """All classifications of sections 3-4 and the combined label, one row per customer.
+
+    Returns
+    -------
+    DataFrame
+        ``value_class``, ``value_class_label``, ``value_class_basis``, ``lifecycle_stage``,
+        ``lifecycle_stage_label``, ``company_size``, ``company_size_label``, ``industry``,
+        ``industry_label``, ``need_type``, ``need_type_label``, ``combined_label``.
+
+    Examples
+    --------
+    >>> from segkit.segment.tiers import handbook_examples
+    >>> snap = handbook_examples().assign(
+    ...     revenue_growth_6m=0.1, stage="active", orders_total=4, orders_0_3m=1,
+    ...     interactions_3m=1, employees=200, annual_revenue=float("nan"))
+    >>> classify(snap)["combined_label"].tolist()[:2]
+    ['IT服务业-高价值-合作中-解决方案定制型', '零售业-普通-合作中-产品采购型']
+    """
+    check_lang(lang)
+    cfg = load_classify_config(config)
+    frames = [
+        value_class(snapshot, cfg, lang),
+        lifecycle_stage(snapshot, lifecycle_scheme, cfg, lang),
+        company_size(snapshot, cfg, lang),
+        industry(snapshot, lang),
+        need_type(snapshot, lang),
+    ]
+    out = pd.concat(frames, axis=1)
+    out["combined_label"] = combined_label(out, None, lang, cfg)
+    return out

@@ -1,0 +1,135 @@
+"""Tier migration between two quarters: matrices in customers and revenue, new/lost, up/down lists."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from segkit.insights.migration import migration
+from segkit.segment.tiers import assign_tiers
+
+
+def quarter(rows: dict[str, tuple[float, int]], as_of: str) -> pd.DataFrame:
+    """A snapshot-shaped table: id -> (revenue_12m, interactions_6m)."""
+    df = pd.DataFrame(
+        {
+            "revenue_12m": [float(v[0]) for v in rows.values()],
+            "interactions_6m": [v[1] for v in rows.values()],
+            "new_need_inquiry_6m": 0,
+            "renewal_intent": pd.array([True] * len(rows), dtype="boolean"),
+        },
+        index=pd.Index(list(rows), name="customer_id"),
+    )
+    df.attrs["as_of"] = pd.Timestamp(as_of)
+    return df
+
+
+@pytest.fixture
+def quarters():
+    q2 = quarter({
+        "A": (420000, 12),   # potential -> passes 500k next quarter: core
+        "B": (650000, 12),   # core -> stays core
+        "C": (120000, 4),    # ordinary -> drops below 50k: low value
+        "D": (30000, 1),     # low value -> leaves the customer list: lost
+        "E": (250000, 6),    # potential -> stays
+    }, "2026-06-30")
+    q3 = quarter({
+        "A": (560000, 12),
+        "B": (700000, 11),
+        "C": (40000, 4),
+        "E": (260000, 6),
+        "F": (90000, 5),     # new customer record: ordinary
+    }, "2026-09-30")
+    return q2, q3
+
+
+def test_transition_matrix_counts_and_revenue(quarters):
+    q2, q3 = quarters
+    result = migration(assign_tiers(q2), assign_tiers(q3), revenue=(q2, q3))
+    tiers = ["core", "potential", "ordinary", "low_value"]
+    assert result.counts.index.tolist() == [*tiers, "new"]
+    assert result.counts.columns.tolist() == [*tiers, "lost"]
+    expected = pd.DataFrame(0, index=result.counts.index, columns=result.counts.columns)
+    expected.loc["core", "core"] = 1           # B
+    expected.loc["potential", "core"] = 1      # A
+    expected.loc["potential", "potential"] = 1  # E
+    expected.loc["ordinary", "low_value"] = 1  # C
+    expected.loc["low_value", "lost"] = 1      # D
+    expected.loc["new", "ordinary"] = 1        # F
+    pd.testing.assert_frame_equal(result.counts, expected, check_names=False)
+    assert int(result.counts.to_numpy().sum()) == 6
+    # revenue: current revenue, lost customers with their previous revenue
+    assert result.revenue.loc["potential", "core"] == 560000
+    assert result.revenue.loc["core", "core"] == 700000
+    assert result.revenue.loc["low_value", "lost"] == 30000
+    assert result.revenue.loc["new", "ordinary"] == 90000
+    assert result.revenue.to_numpy().sum() == 560000 + 700000 + 40000 + 260000 + 90000 + 30000
+    assert result.totals == {"up": 1, "down": 1, "same": 2, "new": 1, "lost": 1}
+
+
+def test_upgrades_and_downgrades_carry_both_bases(quarters):
+    q2, q3 = quarters
+    result = migration(assign_tiers(q2), assign_tiers(q3), revenue=(q2, q3))
+    up = result.upgrades
+    assert up.index.tolist() == ["A"]
+    assert (up.loc["A", "previous_tier"], up.loc["A", "current_tier"]) == ("potential", "core")
+    assert up.loc["A", "previous_basis"] == "近12个月交易额42.0万元 ∈ [20万元, 50万元)"
+    assert up.loc["A", "current_basis"] == "近12个月交易额56.0万元 ≥ 50万元 且 近6个月互动12次 ≥ 10次"
+    assert (up.loc["A", "previous_revenue"], up.loc["A", "current_revenue"]) == (420000, 560000)
+    down = result.downgrades
+    assert down.index.tolist() == ["C"]
+    assert down.loc["C", "current_basis"].startswith("近12个月交易额4.0万元 < 5万元")
+    moves = result.moves
+    assert moves.loc["D", ["previous_tier", "current_tier", "direction"]].tolist() == ["low_value", "lost", "lost"]
+    assert moves.loc["F", ["previous_tier", "current_tier", "direction"]].tolist() == ["new", "ordinary", "new"]
+
+
+def test_labels_and_defaults():
+    prev = pd.DataFrame({"tier": ["potential", "ordinary"], "basis": ["", ""]}, index=["A", "B"])
+    curr = pd.DataFrame({"tier": ["core", "ordinary"], "basis": ["", ""]}, index=["A", "C"])
+    zh = migration(prev, curr, lang="zh")
+    assert zh.counts.index.tolist() == ["核心客户", "潜力客户", "普通客户", "低价值客户", "新增客户"]
+    assert zh.counts.columns.tolist()[-1] == "流失/移出"
+    assert zh.counts.loc["潜力客户", "核心客户"] == 1 and zh.counts.loc["新增客户", "普通客户"] == 1
+    assert zh.revenue is None  # no revenue given and none in the tables
+    en = migration(prev["tier"], curr["tier"], lang="en")
+    assert en.upgrades["current_tier_label"].tolist() == ["Core"]
+    assert en.moves.loc["B", "current_tier_label"] == "Lost"
+    single = migration(prev, curr, revenue=pd.Series({"A": 10.0, "B": 5.0, "C": 1.0}))
+    assert single.revenue.loc["ordinary", "lost"] == 5.0 and single.revenue.loc["potential", "core"] == 10.0
+
+
+def test_bad_tables_are_explained():
+    with pytest.raises(ValueError, match="has no column 'tier'"):
+        migration(pd.DataFrame({"x": [1]}), pd.DataFrame({"tier": ["core"]}))
+    dup = pd.DataFrame({"tier": ["core", "core"]}, index=["A", "A"])
+    with pytest.raises(ValueError, match=r"several rows for customers \['A'\]"):
+        migration(dup, dup)
+
+
+def test_snapshots_decide_who_is_new(quarters):
+    q2, q3 = quarters
+    for snap, signed in ((q2, ["2025-01-01", "2024-05-01", "2026-07-15", "2023-01-01", "2025-06-01"]),
+                         (q3, ["2025-01-01", "2024-05-01", "2026-07-15", "2025-06-01", "2026-09-01"])):
+        snap["first_cooperation_date"] = pd.to_datetime(signed)
+        snap["first_order_date"] = pd.NaT
+    # C signed on 2026-07-15: listed in the June snapshot, but not yet a customer then
+    result = migration(assign_tiers(q2), assign_tiers(q3), snapshots=(q2, q3))
+    assert result.moves.loc["C", ["previous_tier", "current_tier", "direction"]].tolist() == ["new", "low_value", "new"]
+    assert result.counts.loc["new"].sum() == 2 and result.counts.loc["ordinary"].sum() == 0
+    assert result.revenue.loc["new", "low_value"] == 40000  # revenue from the snapshots
+
+
+def test_migration_figure(quarters):
+    from segkit.segment.plots import plot_migration
+
+    q2, q3 = quarters
+    result = migration(assign_tiers(q2), assign_tiers(q3), revenue=(q2, q3))
+    ax = plot_migration(result, lang="en").axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Core", "Potential", "Ordinary", "Low value", "New"]
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "Lost"
+    assert sorted(t.get_text() for t in ax.texts) == ["1"] * 6
+    revenue = plot_migration(result, lang="en", value="revenue").axes[0]
+    assert "56.0" in [t.get_text() for t in revenue.texts]  # 560,000 CNY = 56.0 x 10k
+    with pytest.raises(ValueError, match="no revenue matrix"):
+        plot_migration(migration(assign_tiers(q2), assign_tiers(q3)), lang="en", value="revenue")
