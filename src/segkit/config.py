@@ -18,12 +18,14 @@ that is silently ignored.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
+import types
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -105,23 +107,58 @@ def read_user_config(config: str | Path | Mapping[str, Any] | None) -> dict[str,
     return dict(data)
 
 
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model at location ``loc`` (field names, list indices, dict keys)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap_optional(current)
+        if _is_model(current):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        elif get_origin(current) in (list, tuple, set, frozenset):
+            current = get_args(current)[0]
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        else:
+            return None
+    current = _unwrap_optional(current)
+    return current if _is_model(current) else None
+
+
 def _describe(exc: ValidationError, model: type[BaseModel], where: str) -> str:
     lines = [f"invalid configuration in {where}:"]
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
-            parent = model
-            for part in err["loc"][:-1]:
-                field = parent.model_fields.get(str(part)) if isinstance(parent, type) else None
-                ann = getattr(field, "annotation", None) if field else None
-                parent = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-                if parent is None:
-                    break
+            parent = _model_at(model, tuple(err["loc"][:-1]))
             allowed = sorted(parent.model_fields) if parent is not None else []
-            lines.append(f"  - unknown key {loc!r}; allowed keys here: {allowed}")
+            hint = f"; allowed keys here: {allowed}" if allowed else ""
+            lines.append(f"  - unknown key {loc!r}{hint}")
         else:
             lines.append(f"  - {loc}: {err['msg']} (got {err.get('input')!r})")
     return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=1)
+def section_names() -> frozenset[str]:
+    """Names of the configuration sections (the default YAML files)."""
+    return frozenset(
+        p.name.removesuffix(".yaml") for p in resources.files("segkit.defaults").iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def load_section(
@@ -138,8 +175,9 @@ def load_section(
     model : pydantic model class
         The section's schema (a :class:`StrictModel`).
     config : path, mapping or None, default None
-        A user configuration. Either the whole file (top-level keys are section names) or,
-        when it has no key ``name`` but matches the section's own keys, the section itself.
+        A user configuration: either a whole file (its top-level keys are section names; a
+        file that does not mention ``name`` leaves the section at its defaults) or, when no
+        top-level key is a section name, the section itself.
 
     Raises
     ------
@@ -150,10 +188,10 @@ def load_section(
     where = str(config) if isinstance(config, (str, Path)) else f"the {name!r} configuration"
     if name in user:
         section_override = user[name]
-    elif user and set(user) <= set(model.model_fields):
-        section_override = user
+    elif set(user) & section_names():
+        section_override = {}  # a whole configuration file that leaves this section alone
     else:
-        section_override = {}
+        section_override = user  # the section itself; unknown keys are errors
     if section_override is None:
         section_override = {}
     if not isinstance(section_override, Mapping):

@@ -72,7 +72,10 @@ def months_before(as_of: pd.Timestamp, months: int) -> pd.Timestamp:
 
 
 def _months_between(start: pd.Series, end: pd.Timestamp) -> pd.Series:
-    months = (end.year - start.dt.year) * 12 + (end.month - start.dt.month) - (start.dt.day > end.day).astype("Int64")
+    """Whole months from ``start`` to ``end``; from a day to the end of a month counts the
+    month whole when ``end`` is a month end (2026-03-31 -> 2026-09-30 is 6 months)."""
+    short = (start.dt.day > end.day) & (not end.is_month_end)
+    months = (end.year - start.dt.year) * 12 + (end.month - start.dt.month) - short.astype("Int64")
     return months.clip(lower=0).astype("Int64")
 
 
