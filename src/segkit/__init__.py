@@ -32,6 +32,35 @@ _EXPORTS: dict[str, str] = {
     "btyd_summary": "segkit.summary",
     "calibration_holdout": "segkit.summary",
     "generate_sample": "segkit.sample",
+    # segmentation
+    "rfm_scores": "segkit.segment.rfm",
+    "assign_tiers": "segkit.segment.tiers",
+    "read_overrides": "segkit.segment.tiers",
+    "classify": "segkit.segment.classify",
+    "value_class": "segkit.segment.classify",
+    "lifecycle_stage": "segkit.segment.classify",
+    "company_size": "segkit.segment.classify",
+    "combined_label": "segkit.segment.classify",
+    "assign_tags": "segkit.segment.tags",
+    "tag_review": "segkit.segment.tags",
+    "migration": "segkit.insights.migration",
+    "write_tier_table": "segkit.export",
+    "write_table": "segkit.export",
+    "label": "segkit.labels",
+    # insights
+    "kpis": "segkit.insights.kpi",
+    "kpi_definitions": "segkit.insights.kpi",
+    "ab_assign": "segkit.insights.abtest",
+    "ab_outcomes": "segkit.insights.abtest",
+    "ab_evaluate": "segkit.insights.abtest",
+    "sample_size": "segkit.insights.abtest",
+    "minimum_detectable_effect": "segkit.insights.abtest",
+    "cadence_report": "segkit.insights.cadence",
+    "cadence_summary": "segkit.insights.cadence",
+    "recommend": "segkit.insights.strategy",
+    "strategy_table": "segkit.insights.strategy",
+    "scope": "segkit.access",
+    "mask_pii": "segkit.access",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -57,3 +86,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.sample import generate_sample
     from segkit.schema import SchemaError
     from segkit.summary import btyd_summary, calibration_holdout
+    from segkit.segment.rfm import rfm_scores
+    from segkit.segment.tiers import assign_tiers, read_overrides
+    from segkit.segment.classify import classify, combined_label, company_size, lifecycle_stage, value_class
+    from segkit.segment.tags import assign_tags, tag_review
+    from segkit.insights.migration import migration
+    from segkit.export import write_table, write_tier_table
+    from segkit.labels import label
+    from segkit.insights.kpi import kpi_definitions, kpis
+    from segkit.insights.abtest import ab_assign, ab_evaluate, ab_outcomes, minimum_detectable_effect, sample_size
+    from segkit.insights.cadence import cadence_report, cadence_summary
+    from segkit.insights.strategy import recommend, strategy_table
+    from segkit.access import mask_pii, scope

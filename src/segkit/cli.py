@@ -6,6 +6,7 @@ Examples
 
     segkit validate data/sample                     # summary + rejected rows as CSV
     segkit snapshot --data data/sample --as-of 2026-09-30 --out snapshot.csv
+    segkit tiers --as-of 2026-09-30 --data data/sample --out tiers.xlsx
     segkit sample --out data/sample --seed 20260930
     segkit report quarterly --quarter 2026Q3 --lang zh,en
 """
@@ -52,7 +53,8 @@ def latest_complete_quarter(as_of: str | pd.Timestamp) -> str:
     return str(period)
 
 
-def _print_validation(ds, stream=sys.stdout) -> None:
+def _print_validation(ds, stream=None) -> None:
+    stream = stream or sys.stdout
     summary = ds.summary()
     print(f"segkit {__version__} — {ds.name} (as of {ds.as_of.date()})", file=stream)
     print("\nRows per table (read = accepted + rejected):", file=stream)
@@ -87,6 +89,17 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     snap = snapshot(ds, args.as_of, btyd_unit=args.unit)
     write_table(snap.reset_index(), Path(args.out))
     print(f"{len(snap):,} customers as of {snap.attrs['as_of'].date()} written to {args.out}")
+    return 0
+
+
+def _cmd_tiers(args: argparse.Namespace) -> int:
+    from segkit.export import tiers_command
+
+    tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang, config=args.config, overrides=args.overrides)
+    counts = tiers["tier_label"].value_counts().to_dict()
+    print(f"{len(tiers):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+          + f"; {int(tiers['needs_review'].sum()):,} to review")
+    print(f"written to {args.out}")
     return 0
 
 
@@ -166,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", default="W", choices=["D", "W"], help="time unit of the BTYD statistics")
     p.add_argument("--out", required=True, help="CSV or XLSX file")
     p.set_defaults(func=_cmd_snapshot)
+
+    p = sub.add_parser("tiers", help="assign tiers and write the handbook's tier table (CSV or XLSX)")
+    p.add_argument("--as-of", required=True, help="snapshot date, e.g. 2026-09-30")
+    p.add_argument("--data", default="data/sample")
+    p.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"])
+    p.add_argument("--config", default=None)
+    p.add_argument("--overrides", default=None, help="manual tier overrides (CSV/XLSX)")
+    p.set_defaults(func=_cmd_tiers)
 
     p = sub.add_parser("sample", help="generate the synthetic sample data set")
     p.add_argument("--out", default="data/sample")

@@ -1,0 +1,53 @@
+"""The segkit command: validate, snapshot, quarter outputs, tiers; exit codes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import SAMPLE
+from segkit.cli import latest_complete_quarter, main, quarter_end
+
+
+def test_validate_prints_summary_and_writes_rejected_rows(tmp_path, write, capsys):
+    write("customers.csv", ["客户编号", "客户名称"], [["C1", "=HYPERLINK(\"http://x\")"], ["C1", "dup"]])
+    write("orders.csv", ["客户编号", "交易日期", "交易金额"], [["C1", "2025-01-01", "1"], ["C2", "2025-01-01", "@SUM(A1)"]])
+    out = tmp_path / "rejected.csv"
+    assert main(["validate", str(tmp_path), "--as-of", "2026-01-01", "--rejected", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "duplicate customer_id" in printed and "unknown customer_id" in printed and "not a number" in printed
+    rejected = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(rejected) == 3
+    # values from the file are neutralised: no cell starts with a formula character
+    assert not rejected.apply(lambda col: col.str.match(r"^[=+\-@\t\r]")).any().any()
+    assert "'@SUM(A1)" in rejected["value"].tolist()
+
+
+def test_fatal_error_exits_2_with_a_message(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "missing")]) == 2
+    assert "folder not found" in capsys.readouterr().err
+
+
+def test_quarter_outputs_on_the_sample(tmp_path, capsys):
+    assert main(["quarter-outputs", "--data", str(SAMPLE), "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "2026Q3"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["customer_snapshot.csv", "rejected_rows.csv", "validation_summary.txt"]
+    snapshot = pd.read_csv(folder / "customer_snapshot.csv")
+    assert len(snapshot) == 1997 and "revenue_12m" in snapshot.columns
+    assert "rows_read" in (folder / "validation_summary.txt").read_text(encoding="utf-8")
+
+
+def test_tiers_command_writes_the_template(tmp_path, capsys):
+    out = tmp_path / "tiers.csv"
+    assert main(["tiers", "--as-of", "2026-09-30", "--data", str(SAMPLE), "--out", str(out)]) == 0
+    table = pd.read_csv(out, dtype=str)
+    assert table.columns[:3].tolist() == ["客户编号", "客户名称", "所属行业"] and len(table) == 1997
+    assert "核心客户 248" in capsys.readouterr().out
+
+
+def test_quarters():
+    assert quarter_end("2026q2") == pd.Timestamp("2026-06-30")
+    assert latest_complete_quarter("2026-12-31") == "2026Q4" and latest_complete_quarter("2027-01-05") == "2026Q4"
+    with pytest.raises(ValueError, match="2026Q3"):
+        quarter_end("Q3-2026x")
