@@ -1,0 +1,368 @@
+"""Shared machinery of the BTYD models: input checks, compression, optimisation, Hessian.
+
+Every model fits by maximum likelihood on the log scale of its (positive) parameters:
+
+* the data are compressed to their distinct rows with a weight (:func:`compress`), so a
+  million customers with weekly data cost as much as a few tens of thousands of rows;
+* the mean weighted negative log-likelihood (plus the optional ``penalizer_coef * sum(p**2)``
+  of lifetimes) is minimised with L-BFGS-B from several starting points
+  (:func:`maximise_likelihood`); the best converged start wins;
+* a fit that does not converge raises :class:`ConvergenceError`, naming what went wrong and
+  what to try -- it never returns silent garbage;
+* standard errors come from a numerical Hessian of the total log-likelihood in the log
+  parameters, mapped back with the delta method (:func:`standard_errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
+
+__all__ = [
+    "ConvergenceError",
+    "FitResult",
+    "as_array",
+    "as_output",
+    "broadcast",
+    "check_prediction_inputs",
+    "require_columns",
+    "require_repeat_buyers",
+    "check_btyd_data",
+    "compress",
+    "maximise_likelihood",
+    "numeric_gradient",
+    "screening_sample",
+    "standard_errors",
+]
+
+# log-parameter box: exp(+-30) ~ 1e13 / 1e-13; a solution on the box did not converge.
+LOG_BOUND = 30.0
+
+
+class ConvergenceError(RuntimeError):
+    """The likelihood maximisation did not converge; the message says what to try."""
+
+
+# ---------------------------------------------------------------------------------------------
+# input checks
+# ---------------------------------------------------------------------------------------------
+def as_array(name: str, values: Any) -> tuple[np.ndarray, pd.Index | None]:
+    """A 1-d float array (and the pandas index, when ``values`` had one)."""
+    index = values.index if isinstance(values, (pd.Series, pd.DataFrame)) else None
+    if isinstance(values, pd.DataFrame):
+        raise TypeError(f"{name} must be one column (Series or array), got a DataFrame")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric ({exc})") from exc
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return arr, index
+
+
+def _ids(mask: np.ndarray, index: pd.Index | None, limit: int = 5) -> str:
+    where = np.flatnonzero(mask)[:limit]
+    labels = list(index[where]) if index is not None else [int(i) for i in where]
+    kind = "ids" if index is not None else "positions"
+    more = ", ..." if mask.sum() > limit else ""
+    return f"{kind}: {', '.join(map(str, labels))}{more}"
+
+
+def _require(bad: np.ndarray, message: str, index: pd.Index | None, hint: str = "") -> None:
+    if bad.any():
+        n = int(bad.sum())
+        noun = "customer" if n == 1 else "customers"
+        raise ValueError(f"{message} for {n} {noun} ({_ids(bad, index)}){hint}")
+
+
+def check_btyd_data(
+    frequency: Any, recency: Any, T: Any, sample_weight: Any = None, index: pd.Index | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate (frequency, recency, T[, weight]) and return them as float arrays.
+
+    Raises
+    ------
+    ValueError
+        Naming the rule and the customers that break it, e.g. "recency is larger than T for
+        3 customers (ids: 17, 40, 92)".
+    """
+    x, idx = as_array("frequency", frequency)
+    t_x, idx_r = as_array("recency", recency)
+    big_t, idx_t = as_array("T", T)
+    if index is None:
+        index = next((i for i in (idx, idx_r, idx_t) if i is not None), None)
+    if index is not None and len(index) != x.size:
+        index = None
+    if not (x.size == t_x.size == big_t.size):
+        raise ValueError(
+            f"frequency, recency and T must have the same length, got {x.size}, {t_x.size}, "
+            f"{big_t.size}"
+        )
+    if x.size == 0:
+        raise ValueError("no customers to fit: frequency, recency and T are empty")
+    for name, arr in (("frequency", x), ("recency", t_x), ("T", big_t)):
+        _require(~np.isfinite(arr), f"{name} is missing or infinite", index)
+    _require(x < 0, "frequency is negative", index)
+    _require(x != np.round(x), "frequency is not a whole number (repeat purchase periods)", index)
+    _require(t_x < 0, "recency is negative", index)
+    _require(big_t < 0, "T is negative", index)
+    _require(t_x > big_t * (1 + 1e-12), "recency is larger than T", index)
+    _require((x == 0) & (t_x != 0), "recency is not 0 while frequency is 0", index)
+    if sample_weight is None:
+        weight = np.ones_like(x)
+    else:
+        weight, _ = as_array("sample_weight", sample_weight)
+        if weight.size != x.size:
+            raise ValueError(f"sample_weight has {weight.size} values for {x.size} customers")
+        _require(~np.isfinite(weight) | (weight < 0), "sample_weight is negative or missing", index)
+        if weight.sum() <= 0:
+            raise ValueError("sample_weight sums to 0: nothing to fit")
+    return x, t_x, big_t, weight
+
+
+def require_repeat_buyers(x: np.ndarray, weight: np.ndarray, model: str) -> None:
+    """A purchase model cannot learn dropout without any repeat purchase: say so."""
+    if not np.any((x > 0) & (weight > 0)):
+        raise ValueError(
+            f"{model}: no customer made a repeat purchase (frequency is 0 for all "
+            f"{int(np.count_nonzero(weight))}), so purchase and dropout rates cannot be told "
+            f"apart; use a longer observation period or more customers"
+        )
+
+
+def compress(*columns: np.ndarray, weight: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of ``columns`` and the summed weight of each (zero weights dropped).
+
+    Examples
+    --------
+    >>> cols, w = compress(np.array([1., 0., 1.]), np.array([2., 0., 2.]), weight=np.ones(3))
+    >>> [c.tolist() for c in cols], w.tolist()
+    ([[0.0, 1.0], [0.0, 2.0]], [1.0, 2.0])
+    """
+    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(columns)})
+    frame["w"] = weight
+    frame = frame[frame["w"] > 0]
+    grouped = frame.groupby([f"c{i}" for i in range(len(columns))], sort=True)["w"].sum()
+    keys = [grouped.index.get_level_values(i).to_numpy(np.float64) for i in range(len(columns))]
+    return keys, grouped.to_numpy(np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs and outputs of the prediction methods
+# ---------------------------------------------------------------------------------------------
+def as_output(values: np.ndarray, index: pd.Index | None, name: str, inputs: Sequence[Any] = ()):
+    """A Series when the inputs carried an index, a float when they were all scalars."""
+    if index is not None and len(index) == values.size:
+        return pd.Series(values, index=index, name=name)
+    if inputs and all(np.ndim(v) == 0 for v in inputs):
+        return float(np.reshape(values, -1)[0])
+    return values
+
+
+def broadcast(*arrays: np.ndarray) -> list[np.ndarray]:
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError as exc:
+        shapes = ", ".join(str(np.shape(a)) for a in arrays)
+        raise ValueError(f"inputs have incompatible lengths ({shapes})") from exc
+
+
+def check_prediction_inputs(frequency: Any, recency: Any, T: Any):
+    x, index = as_array("frequency", frequency)
+    t_x, idx_r = as_array("recency", recency)
+    big_t, idx_t = as_array("T", T)
+    index = next((i for i in (index, idx_r, idx_t) if i is not None), None)
+    x, t_x, big_t = broadcast(x, t_x, big_t)
+    check_btyd_data(x, t_x, big_t, index=index)  # the fitting rules, naming the customers
+    return x, t_x, big_t, index
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str]) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"snapshot must be a DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(
+            f"snapshot lacks column(s) {missing}; expected {columns}, found {list(frame.columns)}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# optimisation
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class FitResult:
+    """Outcome of :func:`maximise_likelihood` (log-parameters and bookkeeping)."""
+
+    log_params: np.ndarray
+    objective: float
+    n_iter: int
+    n_converged: int
+    n_starts: int
+
+
+def numeric_gradient(fun: Callable[[np.ndarray], float], theta: np.ndarray, step: float = 1e-6):
+    """Central-difference gradient of ``fun`` at ``theta`` (error ~ step**2)."""
+    grad = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = step
+        grad[i] = (fun(theta + e) - fun(theta - e)) / (2 * step)
+    return grad
+
+
+def maximise_likelihood(
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    start: np.ndarray,
+    *,
+    names: Sequence[str],
+    model: str,
+    n_starts: int,
+    random_state: Any,
+    tol: float,
+    max_iter: int,
+    screen: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
+) -> FitResult:
+    """Minimise ``objective(log_params) -> (value, gradient)`` from several starts.
+
+    The first start is ``start`` (a data-based guess); the others are drawn around it with
+    ``random_state`` (log-normal, sd 1). The best converged start wins. With ``screen`` (the
+    same objective on a random subsample of customers), the starts are compared on the
+    subsample and only the best one is carried on to convergence on the full data -- the
+    landscape is the same, the cost a fraction.
+
+    Raises
+    ------
+    ConvergenceError
+        When no start converges, or the best solution sits on the log-parameter box
+        (a parameter running off to 0 or infinity), with advice on what to try.
+    """
+    if n_starts < 1:
+        raise ValueError(f"n_starts must be at least 1, got {n_starts}")
+    rng = np.random.default_rng(random_state)
+    starts = [np.asarray(start, dtype=np.float64)]
+    for _ in range(n_starts - 1):
+        starts.append(starts[0] + rng.normal(0.0, 1.0, size=starts[0].size))
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
+
+    def run(fun, points):
+        # The likelihoods are sums over at most a few hundred thousand rows and L-BFGS-B's
+        # own algebra is 4x4: multi-threaded BLAS only adds hand-off overhead (and stalls badly
+        # on a busy machine), so the optimisation runs with single-threaded BLAS.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _run(fun, points)
+
+    def _run(fun, points):
+        def safe(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad = fun(theta)
+            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+                # outside the numerically usable region: a large finite value makes the
+                # line search step back instead of stopping.
+                return 1e10, np.zeros_like(theta)
+            return value, grad
+
+        best, converged, n_iter, failures = None, 0, 0, []
+        for theta0 in points:
+            res = minimize(
+                safe,
+                np.clip(theta0, -LOG_BOUND + 1, LOG_BOUND - 1),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": max_iter, "ftol": tol * 1e-3, "gtol": tol, "maxcor": 20},
+            )
+            n_iter += int(res.nit)
+            grad_ok = np.all(np.isfinite(res.jac)) and np.max(np.abs(res.jac)) < max(100 * tol, 1e-5)
+            if not (np.isfinite(res.fun) and res.fun < 1e10 and (res.success or grad_ok)):
+                failures.append(str(res.message))
+                continue
+            converged += 1
+            if best is None or res.fun < best.fun:
+                best = res
+        return best, converged, n_iter, failures
+
+    n_iter_screen = 0
+    if screen is not None and len(starts) > 1:
+        best, _, n_iter_screen, _ = run(screen, starts)
+        if best is not None:
+            starts = [best.x]
+    best, converged, n_iter, failures = run(objective, starts)
+    n_iter += n_iter_screen
+    if best is None:
+        raise ConvergenceError(
+            f"{model}: the likelihood maximisation did not converge from any of {n_starts} "
+            f"starting points (last message: {failures[-1] if failures else 'n/a'}). "
+            f"Try more iterations (max_iter, now {max_iter}), more starting points "
+            f"(n_starts), a small penalizer_coef (e.g. 0.001), or check the data: enough "
+            f"customers with repeat purchases, and recency/T in one unit."
+        )
+    on_bound = np.abs(best.x) >= LOG_BOUND - 1e-6
+    if on_bound.any():
+        which = ", ".join(
+            f"{n}={np.exp(v):.3g}" for n, v, b in zip(names, best.x, on_bound, strict=True) if b
+        )
+        raise ConvergenceError(
+            f"{model}: the likelihood keeps improving as {which} runs off to 0 or infinity, "
+            f"so the data do not pin the model down. Try penalizer_coef=0.001 (or larger), "
+            f"a longer calibration period, or a simpler model."
+        )
+    return FitResult(best.x, float(best.fun), n_iter, converged, n_starts)
+
+
+def screening_sample(
+    arrays: Sequence[np.ndarray], weight: np.ndarray, size: int, random_state: Any
+) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """A random subsample of ``size`` customers for comparing starting points (or None)."""
+    if weight.size <= 2 * size:
+        return None
+    rng = np.random.default_rng(random_state)
+    idx = rng.choice(weight.size, size=size, replace=False)
+    return [a[idx] for a in arrays], weight[idx]
+
+
+def standard_errors(
+    neg_log_likelihood_grad: Callable[[np.ndarray], np.ndarray],
+    log_params: np.ndarray,
+    names: Sequence[str],
+    step: float = 1e-5,
+    model: str = "model",
+) -> dict[str, float]:
+    """Standard errors of the parameters from the Hessian of the total log-likelihood.
+
+    The Hessian of the negative log-likelihood in the log-parameters is built from central
+    differences of its gradient; by the delta method ``se(p) = p * se(log p)``.
+
+    Raises
+    ------
+    ConvergenceError
+        When the Hessian is not positive definite: the optimum is flat in some direction
+        (parameters not identified by the data) or not a maximum.
+    """
+    k = log_params.size
+    hess = np.empty((k, k))
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i in range(k):  # central differences of the gradient
+            e = np.zeros(k)
+            e[i] = step
+            hess[i] = (
+                neg_log_likelihood_grad(log_params + e) - neg_log_likelihood_grad(log_params - e)
+            ) / (2 * step)
+    hess = (hess + hess.T) / 2
+    eigenvalues = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
+    if not np.all(eigenvalues > 1e-10 * max(1.0, float(np.max(np.abs(eigenvalues))))):
+        raise ConvergenceError(
+            f"{model}: the log-likelihood is flat (or not at a maximum) in some direction at the "
+            f"solution, so the data do not pin down all of {', '.join(names)}. Check that enough "
+            f"customers made repeat purchases, or add a small penalizer_coef (e.g. 0.001)."
+        )
+    var = np.diag(np.linalg.inv(hess))
+    params = np.exp(log_params)
+    return {n: float(p * np.sqrt(v)) for n, p, v in zip(names, params, var, strict=True)}

@@ -1,0 +1,417 @@
+"""BG/NBD: the beta-geometric / negative binomial model of repeat purchasing.
+
+Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting Your Customers" the Easy
+Way: An Alternative to the Pareto/NBD Model. *Marketing Science* 24(2), 275-284.
+
+While active, a customer buys at Poisson rate ``lambda ~ Gamma(r, alpha)`` (``alpha`` is a
+scale in the data's time unit); after each purchase she drops out with probability
+``p ~ Beta(a, b)``. The sufficient statistics are ``x`` (repeat purchases), ``t_x``
+(recency) and ``T`` (age), all in one unit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from segkit.models._optim import (
+    as_array,
+    as_output,
+    broadcast,
+    check_btyd_data,
+    check_prediction_inputs,
+    compress,
+    maximise_likelihood,
+    require_columns,
+    require_repeat_buyers,
+    screening_sample,
+    standard_errors,
+)
+
+__all__ = ["BetaGeo"]
+
+#: Above twice this many customers, starting points are compared on a random subsample of
+#: this size and only the best is carried on to convergence on all customers.
+SCREEN_SIZE = 20_000
+
+PARAMS = ("r", "alpha", "a", "b")
+
+
+class _Data:
+    """Distinct (x, t_x, T) rows with weights, split into per-value tables and repeat rows.
+
+    Everything that depends on one of x, t_x or T alone is summed per distinct value (a few
+    hundred), so the per-row work is only the soft-plus term of the repeat buyers.
+    """
+
+    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray):
+        (x, t_x, T), w = compress(x, t_x, T, weight=weight)
+        self.rows = int(x.size)
+        self.total_weight = float(w.sum())
+        self.x_u, x_i = np.unique(x, return_inverse=True)
+        self.T_u, T_i = np.unique(T, return_inverse=True)
+        self.w_x = np.bincount(x_i, weights=w, minlength=self.x_u.size)
+        self.w_T = np.bincount(T_i, weights=w, minlength=self.T_u.size)
+        self.wx_T = np.bincount(T_i, weights=w * x, minlength=self.T_u.size)
+        rep = x > 0
+        self.tx_u, tx_i = np.unique(t_x[rep], return_inverse=True)
+        self.x_r, self.w_r = x[rep], w[rep]
+        self.x_i_r, self.T_i_r, self.tx_i_r = x_i[rep], T_i[rep], tx_i
+
+
+def _log_likelihood(log_params: np.ndarray, d: _Data, gradient: bool = True):
+    """Weighted total log-likelihood and its gradient in the natural parameters.
+
+    Eq. (6) of Fader, Hardie & Lee (2005), written as
+
+    ``ln L = ln G(r+x) - ln G(r) + r ln(alpha) + ln B(a, b+x) - ln B(a, b)
+    - (r+x) ln(alpha+T) + ln(1 + [x>0] exp(D))``, with
+    ``D = ln(a) - ln(b+x-1) + (r+x) ln((alpha+T)/(alpha+t_x))``
+
+    (the second term of eq. (6) divided by the first), so the sum of the two terms is a
+    stable soft-plus.
+    """
+    r, alpha, a, b = np.exp(log_params)
+    W = d.total_weight
+    x_u, T_u = d.x_u, d.T_u
+    ln_alpha_T = np.log(alpha + T_u)
+    ln_alpha_tx = np.log(alpha + d.tx_u)
+    ln_b_x1 = np.log(np.where(x_u > 0, b + x_u - 1, 1.0))
+    # repeat buyers: the soft-plus term
+    diff = ln_alpha_T[d.T_i_r] - ln_alpha_tx[d.tx_i_r]
+    rx = r + d.x_r
+    D = (np.log(a) - ln_b_x1)[d.x_i_r] + rx * diff
+    softplus = np.logaddexp(0.0, D)
+    ll = (
+        d.w_x @ (gammaln(r + x_u) + betaln(a, b + x_u))
+        + W * (-gammaln(r) + r * np.log(alpha) - betaln(a, b))
+        - (r * d.w_T + d.wx_T) @ ln_alpha_T
+        + d.w_r @ softplus
+    )
+    if not gradient:
+        return ll, None
+    ws = d.w_r * expit(D)  # weight of the second term, = 1 - P(alive | x > 0)
+    inv_T = 1.0 / (alpha + T_u)
+    inv_tx = 1.0 / (alpha + d.tx_u)
+    ws_x = np.bincount(d.x_i_r, weights=ws, minlength=x_u.size)
+    g_r = (
+        d.w_x @ digamma(r + x_u)
+        + W * (np.log(alpha) - digamma(r))
+        - d.w_T @ ln_alpha_T
+        + ws @ diff
+    )
+    g_alpha = (
+        W * r / alpha
+        - (r * d.w_T + d.wx_T) @ inv_T
+        + (ws * rx) @ (inv_T[d.T_i_r] - inv_tx[d.tx_i_r])
+    )
+    g_a = d.w_x @ (digamma(a + b) - digamma(a + b + x_u)) + ws_x.sum() / a
+    g_b = (
+        d.w_x @ (digamma(b + x_u) - digamma(a + b + x_u))
+        + W * (digamma(a + b) - digamma(b))
+        - ws_x @ np.where(x_u > 0, 1.0 / np.where(x_u > 0, b + x_u - 1, 1.0), 0.0)
+    )
+    return ll, np.array([g_r, g_alpha, g_a, g_b])
+
+
+def _population_mean(t, r, alpha, a, b):
+    """E[X(t)] of the BG/NBD, eq. (9) of Fader, Hardie & Lee (2005), vectorised.
+
+    ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z)]``, z = t/(alpha+t). Euler's
+    transformation ``2F1(r, b; c; z) = (1-z)^(c-r-b) 2F1(c-r, c-b; c; z)`` folds the power into
+    ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)``, whose size stays moderate for large
+    ``r`` (= r + x in the conditional expectation). At a = 1 the expression is 0/0 with a
+    finite limit; there it is averaged from a = 1 -+ 1e-5.
+    """
+    if abs(a - 1) < 1e-6:
+        return 0.5 * (_population_mean(t, r, alpha, 1 - 1e-5, b)
+                      + _population_mean(t, r, alpha, 1 + 1e-5, b))
+    near_zero_c = np.abs(a + b - 1) < 1e-6  # 0 * 2F1(...; c=0; z): a removable singularity too
+    if np.any(near_zero_c):
+        b = np.asarray(b, dtype=float)
+        shifted = 2 * _population_mean(t, r, alpha, a, b + 1e-5 * near_zero_c) - _population_mean(
+            t, r, alpha, a, b + 2e-5 * near_zero_c
+        )
+        return np.where(near_zero_c, shifted, _population_mean(t, r, alpha, a, b + near_zero_c))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = t / (alpha + t)
+        hyp = hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)
+        out = (a + b - 1) / (a - 1) * (1 - np.exp((a - 1) * np.log1p(-z)) * hyp)
+    # the bracket cancels for tiny t; rounding must not make an expectation negative
+    return np.where(t == 0, 0.0, np.maximum(out, 0.0))
+
+
+class BetaGeo(BaseEstimator):
+    """BG/NBD model of repeat purchasing (Fader, Hardie & Lee 2005).
+
+    Parameters
+    ----------
+    penalizer_coef : float, default 0.0
+        Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood (as
+        lifetimes does); a small value (0.001) tames fits on thin data.
+    n_starts : int, default 3
+        Starting points for the optimiser: a data-based guess plus random perturbations of
+        it; the best converged one wins. On more than 40,000 customers the starts are
+        compared on a random subsample of 20,000 and the best is refined on all of them.
+    random_state : int, Generator or None, default 0
+        Seed for the perturbed starting points.
+    tol : float, default 1e-8
+        Gradient tolerance of L-BFGS-B on the mean log-likelihood.
+    max_iter : int, default 1000
+        Iterations per start.
+
+    Attributes
+    ----------
+    params_ : dict
+        ``{"r", "alpha", "a", "b"}``; ``alpha`` is in the time unit of recency and T.
+    log_likelihood_ : float
+        Total log-likelihood of the data at ``params_`` (without the penalty).
+    standard_errors_ : dict
+        Standard errors of ``params_`` from the Hessian (NaN where it is singular).
+    n_customers_ : int
+        Customers fitted (sum of the weights).
+    n_distinct_ : int
+        Distinct (frequency, recency, T) rows the likelihood was evaluated on.
+    n_iter_ : int
+        L-BFGS-B iterations over all starts.
+    unit_ : str or None
+        Time unit of the data ("D" or "W") when fitted with :meth:`fit_snapshot` on a
+        :func:`segkit.summary.btyd_summary` table (``attrs["btyd_unit"]``), else None.
+
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting Your Customers"
+       the Easy Way: An Alternative to the Pareto/NBD Model. Marketing Science 24(2).
+    .. [2] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2008). Computing P(alive) using the
+       BG/NBD model. http://brucehardie.com/notes/021/
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1, 0, 6, 1, 2],
+    ...                      "recency": [0, 5, 30, 0, 36, 2, 0, 38, 30, 4], "T": [39.0] * 10})
+    >>> customers = [600, 150, 60, 500, 30, 120, 300, 10, 100, 80]  # per row
+    >>> bg = BetaGeo().fit_snapshot(snap, sample_weight=customers)
+    >>> {k: round(v, 3) for k, v in bg.params_.items()}
+    {'r': 0.124, 'alpha': 2.832, 'a': 4.909, 'b': 3.372}
+    >>> round(bg.probability_alive(1, 5.0, 39.0), 3)  # bought again once, long ago
+    0.095
+    """
+
+    def __init__(
+        self,
+        penalizer_coef: float = 0.0,
+        n_starts: int = 3,
+        random_state: Any = 0,
+        tol: float = 1e-8,
+        max_iter: int = 1000,
+    ):
+        self.penalizer_coef = penalizer_coef
+        self.n_starts = n_starts
+        self.random_state = random_state
+        self.tol = tol
+        self.max_iter = max_iter
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None) -> BetaGeo:
+        """Fit by maximum likelihood (eq. (6) of [1]) on the distinct (x, t_x, T) rows.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like or Series
+            Repeat purchases, time of the last purchase and age since the first, per
+            customer, in one time unit (see :func:`segkit.summary.btyd_summary`).
+        sample_weight : array-like or None, default None
+            Number of customers each row stands for.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            For impossible data (negative frequency, recency larger than T, ...), naming the
+            customers.
+        segkit.models.ConvergenceError
+            When the likelihood maximisation does not converge.
+        """
+        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_", "unit_"):
+            self.__dict__.pop(attr, None)
+        x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
+        require_repeat_buyers(x, weight, "BetaGeo")
+        d = _Data(x, t_x, big_t, weight)
+        pen = float(self.penalizer_coef)
+        W = d.total_weight
+
+        def objective(theta):
+            ll, grad = _log_likelihood(theta, d)
+            p = np.exp(theta)
+            value = -ll / W + pen * np.sum(p**2)
+            return value, -grad * p / W + 2 * pen * p**2
+
+        rate = max(float(weight @ x) / max(float(weight @ big_t), 1e-9), 1e-6)
+        start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
+        screen = None
+        sample = screening_sample((x, t_x, big_t), weight, SCREEN_SIZE, self.random_state)
+        if sample is not None and self.n_starts > 1:
+            d_s = _Data(*sample[0], sample[1])
+            W_s = d_s.total_weight
+
+            def screen(theta):
+                ll, grad = _log_likelihood(theta, d_s)
+                p = np.exp(theta)
+                return -ll / W_s + pen * np.sum(p**2), -grad * p / W_s + 2 * pen * p**2
+
+        result = maximise_likelihood(
+            objective, start, names=PARAMS, model="BetaGeo", n_starts=self.n_starts,
+            random_state=self.random_state, tol=self.tol, max_iter=self.max_iter, screen=screen,
+        )
+        theta = result.log_params
+        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
+        self.log_likelihood_ = float(_log_likelihood(theta, d, gradient=False)[0])
+
+        def neg_grad(th):
+            return -_log_likelihood(th, d)[1] * np.exp(th)
+
+        self.standard_errors_ = standard_errors(neg_grad, theta, PARAMS, model="BetaGeo")
+        self.n_customers_ = int(round(W))
+        self.n_distinct_ = d.rows
+        self.n_iter_ = result.n_iter
+        self.unit_ = None
+        return self
+
+    def fit_snapshot(self, snapshot: pd.DataFrame, sample_weight: Any = None) -> BetaGeo:
+        """Fit on a table with ``frequency``, ``recency`` and ``T`` columns.
+
+        The table's time unit (``attrs["btyd_unit"]``, set by
+        :func:`segkit.summary.btyd_summary`) is kept as ``unit_`` so that CLV horizons can be
+        checked against it.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from segkit.summary import btyd_summary
+        >>> orders = pd.DataFrame({"customer_id": [1, 1, 2, 3, 3, 3] * 50,
+        ...     "order_date": pd.to_datetime(["2024-01-01", "2024-03-04", "2024-01-15",
+        ...                                   "2024-01-08", "2024-02-05", "2024-05-27"] * 50)})
+        >>> orders["customer_id"] += pd.Series(range(300)).floordiv(6).mul(10)
+        >>> snap = btyd_summary(orders, "2024-06-30", unit="W", amount_col=None)
+        >>> BetaGeo().fit_snapshot(snap).unit_
+        'W'
+        """
+        require_columns(snapshot, ["frequency", "recency", "T"])
+        self.fit(snapshot["frequency"], snapshot["recency"], snapshot["T"], sample_weight)
+        self.unit_ = snapshot.attrs.get("btyd_unit")
+        return self
+
+    # -- predictions -------------------------------------------------------------------------
+    def _p(self):
+        check_is_fitted(self, "params_")
+        p = self.params_
+        return p["r"], p["alpha"], p["a"], p["b"]
+
+    def _log_odds_dead(self, x, t_x, big_t):
+        """D of eq. (6) rearranged: ln of P(dead)/P(alive) for x > 0, -inf for x = 0."""
+        r, alpha, a, b = self._p()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            D = (
+                np.log(a)
+                - np.log(np.where(x > 0, b + x - 1, 1.0))
+                + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
+            )
+        return np.where(x > 0, D, -np.inf)
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any):
+        """P(still active at T | x, t_x, T) (Fader, Hardie & Lee 2008, eq. (2)).
+
+        ``1 / (1 + [x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))``: 1 for customers without a
+        repeat purchase (in the BG/NBD nobody drops out before the first repeat purchase).
+
+        Examples
+        --------
+        >>> bg = BetaGeo()
+        >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        >>> round(float(bg.probability_alive(2, 30.43, 38.86)), 3)
+        0.727
+        """
+        x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
+        return as_output(
+            self._alive(x, t_x, big_t), index, "probability_alive", (frequency, recency, T)
+        )
+
+    def expected_purchases_population(self, t: Any):
+        """E[X(t)]: expected purchases in (0, t] of a new customer (eq. (9) of [1]).
+
+        ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))]`` (see
+        ``_population_mean`` for how it is evaluated). The published CDNOW values at
+        t = 1, 3, 32 are 0.0532, 0.1506, 1.0437 (reproduced to 4 decimals by the fitted
+        model); at t = 78 the fitted model gives 1.8580 against a published 1.8576, a gap
+        consistent with a truncated hypergeometric series in the original spreadsheet.
+
+        Examples
+        --------
+        >>> bg = BetaGeo()
+        >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        >>> [round(float(v), 3) for v in bg.expected_purchases_population([1, 3, 32, 78])]
+        [0.053, 0.151, 1.045, 1.861]
+        """
+        r, alpha, a, b = self._p()
+        t_arr, index = as_array("t", t)
+        if np.any(t_arr < 0) or not np.all(np.isfinite(t_arr)):
+            raise ValueError(f"t must be non-negative and finite, got {t}")
+        out = _population_mean(t_arr, r, alpha, a, b)
+        return as_output(out, index, "expected_purchases", (t,))
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any):
+        """E[Y(t) | x, t_x, T]: expected purchases in (T, T+t] (eq. (10) of [1]).
+
+        ``(a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
+        * P(alive)`` with ``z = t/(alpha+T+t)``, i.e. P(alive) times eq. (9) at the updated
+        parameters (r+x, alpha+T, a, b+x).
+
+        Parameters
+        ----------
+        t : float or array-like
+            Length of the future period, in the unit of recency and T (broadcast against the
+            customers).
+        frequency, recency, T : array-like or Series
+
+        Examples
+        --------
+        >>> bg = BetaGeo()
+        >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        >>> round(float(bg.expected_purchases(39, 2, 30.43, 38.86)), 3)
+        1.226
+        """
+        self._p()
+        x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
+        t_arr, _ = as_array("t", t)
+        if np.any(t_arr < 0) or not np.all(np.isfinite(t_arr)):
+            raise ValueError(f"t must be non-negative and finite, got {t}")
+        t_arr, x, t_x, big_t = broadcast(t_arr, x, t_x, big_t)
+        out = self._conditional(t_arr, x, big_t, self._alive(x, t_x, big_t))
+        return as_output(out, index, "expected_purchases", (t, frequency, recency, T))
+
+    def _alive(self, x, t_x, big_t):
+        return np.exp(-np.logaddexp(0.0, self._log_odds_dead(x, t_x, big_t)))
+
+    def _conditional(self, t, x, big_t, alive):
+        """Eq. (10) of [1] for broadcastable arrays, given P(alive) (no input checks).
+
+        Given that she is alive, a customer's future purchases follow the BG/NBD with the
+        updated parameters (r+x, alpha+T, a, b+x), so eq. (10) is P(alive) times eq. (9)
+        evaluated at those parameters.
+        """
+        r, alpha, a, b = self._p()
+        return alive * _population_mean(t, r + x, alpha + big_t, a, b + x)
+
+    def _expected_purchases_curve(self, t_grid, x, t_x, big_t):
+        """E[Y(t) | x, t_x, T] for every t in ``t_grid`` (customers x times), unchecked."""
+        alive = self._alive(x, t_x, big_t)[:, None]
+        return self._conditional(t_grid[None, :], x[:, None], big_t[:, None], alive)

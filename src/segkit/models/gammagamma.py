@@ -1,0 +1,256 @@
+"""Gamma-Gamma model of the spend per transaction.
+
+Fader, P. S. and Hardie, B. G. S. (2013). The Gamma-Gamma Model of Monetary Value.
+http://brucehardie.com/notes/025/ (the model of Colombo & Jiang 1999).
+
+A customer's transaction values are Gamma(p, nu) with her own ``nu ~ Gamma(q, v)``; the
+observed average ``m_x`` of ``x`` repeat transactions then has the density of eq. (4) of the
+note. The model assumes spend is independent of purchase frequency; :meth:`GammaGamma.fit`
+warns when the data clearly say otherwise.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import digamma, gammaln
+from scipy.stats import pearsonr
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from segkit.models._optim import (
+    _require,
+    as_array,
+    as_output,
+    broadcast,
+    compress,
+    maximise_likelihood,
+    require_columns,
+    standard_errors,
+)
+
+__all__ = ["GammaGamma"]
+
+PARAMS = ("p", "q", "v")
+
+#: |Pearson r| between frequency and average spend above which fit() warns (when p < 0.05).
+CORRELATION_WARNING = 0.3
+
+
+def _log_likelihood(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray):
+    """Weighted total log-likelihood and gradient (eq. (4) of Fader & Hardie 2013)::
+
+        ln f(m_x | p, q, v, x) = ln G(px+q) - ln G(px) - ln G(q) + q ln v
+                                 + (px-1) ln m_x + px ln x - (px+q) ln(v + x m_x)
+    """
+    p, q, v = np.exp(log_params)
+    px = p * x
+    ln_vxm = np.log(v + x * m)
+    ll = w @ (
+        gammaln(px + q) - gammaln(px) + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * ln_vxm
+    ) + w.sum() * (q * np.log(v) - gammaln(q))
+    psi_pxq = digamma(px + q)
+    g_p = w @ (x * (psi_pxq - digamma(px) + np.log(m) + np.log(x) - ln_vxm))
+    g_q = w @ (psi_pxq - ln_vxm) + w.sum() * (np.log(v) - digamma(q))
+    g_v = w.sum() * q / v - w @ ((px + q) / (v + x * m))
+    return float(ll), np.array([g_p, g_q, g_v])
+
+
+class GammaGamma(BaseEstimator):
+    """Gamma-Gamma model of average transaction value (Fader & Hardie 2013).
+
+    Parameters
+    ----------
+    penalizer_coef : float, default 0.0
+        Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood.
+    n_starts : int, default 3
+        Starting points for the optimiser.
+    random_state : int, Generator or None, default 0
+        Seed for the perturbed starting points.
+    tol : float, default 1e-8
+        Gradient tolerance of L-BFGS-B.
+    max_iter : int, default 1000
+        Iterations per start.
+
+    Attributes
+    ----------
+    params_ : dict
+        ``{"p", "q", "v"}`` (``v`` is the scale, in currency units; "gamma" in the note).
+    log_likelihood_ : float
+        Total log-likelihood of the repeat buyers at ``params_``.
+    standard_errors_ : dict
+        From the Hessian of the log-likelihood.
+    n_customers_ : int
+        Repeat buyers fitted.
+    n_excluded_ : int
+        Customers left out because their frequency is 0.
+    correlation_ : float
+        Pearson correlation of frequency and average spend among the repeat buyers.
+
+    References
+    ----------
+    .. [1] Fader, P. S. and Hardie, B. G. S. (2013). The Gamma-Gamma Model of Monetary
+       Value. http://brucehardie.com/notes/025/
+
+    Examples
+    --------
+    >>> gg = GammaGamma()
+    >>> gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    >>> round(float(gg.expected_average_spend(2, 22.35)), 2)  # shrinks 22.35 to the mean
+    24.66
+    >>> round(float(gg.expected_average_spend(0, 0.0)), 2)  # population mean p v / (q - 1)
+    35.22
+    """
+
+    def __init__(
+        self,
+        penalizer_coef: float = 0.0,
+        n_starts: int = 3,
+        random_state: Any = 0,
+        tol: float = 1e-8,
+        max_iter: int = 1000,
+    ):
+        self.penalizer_coef = penalizer_coef
+        self.n_starts = n_starts
+        self.random_state = random_state
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def fit(self, frequency: Any, monetary_value: Any, sample_weight: Any = None) -> GammaGamma:
+        """Fit on the customers with at least one repeat purchase.
+
+        Parameters
+        ----------
+        frequency : array-like or Series
+            Repeat purchases per customer. Customers with 0 are left out with a warning:
+            their ``monetary_value`` (0 by convention) says nothing about repeat spend.
+        monetary_value : array-like or Series
+            Average value of the repeat purchases (must be positive for repeat buyers).
+        sample_weight : array-like or None, default None
+            Number of customers each row stands for.
+
+        Returns
+        -------
+        self
+
+        Warns
+        -----
+        UserWarning
+            When customers with frequency 0 are left out, and when frequency and average
+            spend are clearly correlated (|Pearson r| > 0.3 with p < 0.05), which breaks the
+            model's independence assumption.
+
+        Raises
+        ------
+        ValueError
+            For negative or fractional frequencies, non-positive average spend of a repeat
+            buyer, or fewer than 2 repeat buyers.
+        """
+        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_"):
+            self.__dict__.pop(attr, None)
+        x, index = as_array("frequency", frequency)
+        m, idx_m = as_array("monetary_value", monetary_value)
+        index = index if index is not None else idx_m
+        if x.size != m.size:
+            raise ValueError(f"frequency has {x.size} values but monetary_value {m.size}")
+        w = np.ones_like(x) if sample_weight is None else as_array("sample_weight", sample_weight)[0]
+        if w.size != x.size:
+            raise ValueError(f"sample_weight has {w.size} values for {x.size} customers")
+        _require(~np.isfinite(x) | (x < 0) | (x != np.round(x)),
+                 "frequency is negative, missing or not a whole number", index)
+        _require(~np.isfinite(m), "monetary_value is missing or infinite", index)
+        _require((x > 0) & (m <= 0), "monetary_value is not positive although frequency > 0",
+                 index, "; the Gamma-Gamma model needs positive spend (net refunds out first)")
+        repeat = x > 0
+        self.n_excluded_ = int(np.sum(~repeat))
+        if self.n_excluded_:
+            warnings.warn(
+                f"GammaGamma: {self.n_excluded_} customers with frequency 0 are left out of the "
+                f"fit; without a repeat purchase their monetary_value carries no information "
+                f"(Fader & Hardie 2013).",
+                UserWarning,
+                stacklevel=2,
+            )
+        x, m, w = x[repeat], m[repeat], w[repeat]
+        if np.count_nonzero(w) < 2:
+            raise ValueError(
+                f"GammaGamma needs at least 2 customers with a repeat purchase, got {np.count_nonzero(w)}"
+            )
+        self.correlation_ = _correlation(x, m)
+        if self.correlation_ is not None:
+            r_value, p_value = self.correlation_
+            if abs(r_value) > CORRELATION_WARNING and p_value < 0.05:
+                warnings.warn(
+                    f"GammaGamma: frequency and average spend are correlated (Pearson r = "
+                    f"{r_value:.2f}, p = {p_value:.2g}); the model assumes they are independent, "
+                    f"so its spend predictions may be biased.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            self.correlation_ = r_value
+        (x, m), w = compress(x, m, weight=w)
+        W = float(w.sum())
+        pen = float(self.penalizer_coef)
+
+        def objective(theta):
+            ll, grad = _log_likelihood(theta, x, m, w)
+            par = np.exp(theta)
+            return -ll / W + pen * np.sum(par**2), -grad * par / W + 2 * pen * par**2
+
+        start = np.log([1.0, 2.0, float(w @ m) / W])
+        result = maximise_likelihood(
+            objective, start, names=PARAMS, model="GammaGamma", n_starts=self.n_starts,
+            random_state=self.random_state, tol=self.tol, max_iter=self.max_iter,
+        )
+        theta = result.log_params
+        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
+        self.log_likelihood_ = _log_likelihood(theta, x, m, w)[0]
+        self.standard_errors_ = standard_errors(
+            lambda th: -_log_likelihood(th, x, m, w)[1] * np.exp(th), theta, PARAMS,
+            model="GammaGamma",
+        )
+        self.n_customers_ = int(round(W))
+        self.n_iter_ = result.n_iter
+        return self
+
+    def fit_snapshot(self, snapshot: pd.DataFrame, sample_weight: Any = None) -> GammaGamma:
+        """Fit on a table with ``frequency`` and ``monetary_value`` columns."""
+        require_columns(snapshot, ["frequency", "monetary_value"])
+        return self.fit(snapshot["frequency"], snapshot["monetary_value"], sample_weight)
+
+    def expected_average_spend(self, frequency: Any, monetary_value: Any):
+        """E[M | p, q, v, x, m_x]: expected spend per future transaction (eq. (5) of [1]).
+
+        ``(p (v + x m_x)) / (p x + q - 1)``, a weighted average of the population mean
+        ``p v / (q - 1)`` and the customer's own ``m_x``; for x = 0 the population mean.
+
+        Raises
+        ------
+        ValueError
+            When ``q <= 1`` (the population mean spend is infinite).
+        """
+        check_is_fitted(self, "params_")
+        p, q, v = (self.params_[k] for k in PARAMS)
+        if q <= 1:
+            raise ValueError(
+                f"expected spend is infinite when q <= 1 (q = {q:.3g}); refit with more repeat "
+                f"buyers or a penalizer_coef"
+            )
+        x, index = as_array("frequency", frequency)
+        m, idx_m = as_array("monetary_value", monetary_value)
+        index = index if index is not None else idx_m
+        x, m = broadcast(x, m)
+        _require(x < 0, "frequency is negative", index)
+        m = np.where(x > 0, m, 0.0)
+        out = p * (v + x * m) / (p * x + q - 1)
+        return as_output(out, index, "expected_average_spend", (frequency, monetary_value))
+
+
+def _correlation(x: np.ndarray, m: np.ndarray) -> tuple[float, float] | None:
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(m) == 0:
+        return None
+    res = pearsonr(x, m)
+    return float(res.statistic), float(res.pvalue)

@@ -1,0 +1,215 @@
+"""BG/NBD: Fader, Hardie & Lee (2005) on CDNOW, hand-computed likelihood, properties, errors."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from segkit.models import BetaGeo, ConvergenceError
+from segkit.models._optim import numeric_gradient
+from segkit.models.bgnbd import _Data, _log_likelihood
+from segkit.summary import btyd_summary
+
+CDNOW = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "cdnow"
+PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+def sig3(value: float) -> float:
+    return float(f"{value:.3g}")
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return pd.read_csv(CDNOW / "cdnow_customers_summary.csv", index_col="ID")
+
+
+@pytest.fixture(scope="module")
+def fitted(cdnow):
+    return BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+
+
+def published_model():
+    bg = BetaGeo()
+    bg.params_ = dict(PUBLISHED)
+    return bg
+
+
+def test_reproduces_published_parameters(fitted):
+    for name, value in PUBLISHED.items():
+        assert sig3(fitted.params_[name]) == sig3(value), name
+    assert round(fitted.log_likelihood_, 1) == -9582.4
+    assert fitted.n_customers_ == 2357
+
+
+def test_standard_errors_from_the_hessian(fitted):
+    # lifetimes 0.11.3 reports the same standard errors for CDNOW (autograd Hessian)
+    expected = {"r": 0.0126, "alpha": 0.378, "a": 0.186, "b": 0.705}
+    for name, value in expected.items():
+        assert fitted.standard_errors_[name] == pytest.approx(value, rel=5e-3), name
+
+
+def test_spot_values_of_the_paper(fitted):
+    # SOURCE.md: E[X(t)] at t = 1, 3, 32, 78 = 0.0532, 0.1506, 1.0437, 1.8576
+    got = fitted.expected_purchases_population(np.array([1, 3, 32, 78]))
+    for g, want in zip(got, [0.0532, 0.1506, 1.0437, 1.8576], strict=True):
+        assert sig3(g) == sig3(want)
+    np.testing.assert_allclose(got[:3], [0.0532, 0.1506, 1.0437], atol=5e-5)
+    # conditional expectation for x=2, t_x=30.43, T=38.86 over 39 weeks
+    assert round(fitted.expected_purchases(39, 2, 30.43, 38.86), 3) == 1.226
+    assert round(published_model().expected_purchases(39, 2, 30.43, 38.86), 3) == 1.226
+
+
+def test_fit_from_transactions_equals_fit_on_published_summary(fitted):
+    tx = pd.read_csv(CDNOW / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                     names=["master_id", "customer_id", "date", "cds", "amount"])
+    tx["order_date"] = pd.to_datetime(tx["date"].astype(str), format="%Y%m%d")
+    snap = btyd_summary(tx, "1997-09-30", unit="W", period="D")
+    bg = BetaGeo().fit_snapshot(snap)
+    assert bg.unit_ == "W"
+    for name in PUBLISHED:
+        assert bg.params_[name] == pytest.approx(fitted.params_[name], rel=2e-3)
+
+
+def test_log_likelihood_matches_equation_6_by_hand():
+    r, alpha, a, b = 0.5, 3.0, 0.8, 2.5
+    rows = [(0, 0.0, 10.0), (1, 4.0, 10.0), (3, 9.5, 12.0)]
+
+    def beta_fn(p, q):
+        return math.gamma(p) * math.gamma(q) / math.gamma(p + q)
+
+    def lik(x, t_x, T):  # eq. (6), literally
+        common = math.gamma(r + x) * alpha**r / math.gamma(r)
+        first = beta_fn(a, b + x) / beta_fn(a, b) * common / (alpha + T) ** (r + x)
+        second = 0.0
+        if x > 0:
+            second = beta_fn(a + 1, b + x - 1) / beta_fn(a, b) * common / (alpha + t_x) ** (r + x)
+        return first + second
+
+    want = sum(math.log(lik(*row)) for row in rows)
+    x, t_x, T = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+    d = _Data(x, t_x, T, np.ones(3))
+    got, _ = _log_likelihood(np.log([r, alpha, a, b]), d)
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_analytic_gradient_matches_finite_differences(cdnow):
+    d = _Data(cdnow["frequency"].to_numpy(float), cdnow["recency"].to_numpy(),
+              cdnow["T"].to_numpy(), np.ones(len(cdnow)))
+    for params in ([0.3, 4.0, 0.8, 2.0], [1.7, 0.5, 3.0, 0.6]):
+        _, grad = _log_likelihood(np.log(params), d)
+        numeric = numeric_gradient(lambda p: _log_likelihood(np.log(p), d, False)[0],
+                                   np.array(params), step=1e-6)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5)
+
+
+def test_weights_and_duplicates_give_the_same_fit(cdnow):
+    sub = cdnow.iloc[:400]
+    twice = pd.concat([sub, sub])
+    a = BetaGeo().fit(twice["frequency"], twice["recency"], twice["T"])
+    b = BetaGeo().fit(sub["frequency"], sub["recency"], sub["T"], sample_weight=np.full(400, 2.0))
+    for name in PUBLISHED:
+        assert a.params_[name] == pytest.approx(b.params_[name], rel=1e-6)
+    assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-9)
+    assert a.n_customers_ == 800
+
+
+def test_probability_alive_closed_form():
+    bg = published_model()
+    r, alpha, a, b = PUBLISHED.values()
+    x, t_x, T = 2, 30.43, 38.86
+    want = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x))
+    assert bg.probability_alive(x, t_x, T) == pytest.approx(want, rel=1e-12)
+    assert bg.probability_alive(0, 0.0, 38.86) == 1.0
+
+
+def test_series_in_series_out(cdnow):
+    bg = published_model()
+    head = cdnow.head(5)
+    out = bg.expected_purchases(10, head["frequency"], head["recency"], head["T"])
+    assert isinstance(out, pd.Series)
+    assert list(out.index) == list(head.index)
+    assert isinstance(bg.expected_purchases(10, 1, 5.0, 20.0), float)
+
+
+customers = st.tuples(
+    st.integers(0, 60),
+    st.floats(0.01, 1.0),
+    st.floats(0.1, 200.0),
+).map(lambda v: (v[0], v[1] * v[2] if v[0] > 0 else 0.0, v[2]))
+params = st.tuples(*(st.floats(0.05, 20.0) for _ in range(4)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(customers, params, st.floats(0.0, 100.0), st.floats(0.0, 100.0))
+def test_prediction_properties(customer, p, t1, t2):
+    bg = BetaGeo()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], p, strict=True))
+    x, t_x, T = customer
+    alive = bg.probability_alive(x, t_x, T)
+    assert 0.0 <= alive <= 1.0
+    lo, hi = sorted([t1, t2])
+    e_lo = bg.expected_purchases(lo, x, t_x, T)
+    e_hi = bg.expected_purchases(hi, x, t_x, T)
+    assert e_lo >= 0.0
+    assert e_hi >= e_lo - 1e-9 * max(1.0, e_hi)
+    pop_lo = bg.expected_purchases_population(lo)
+    pop_hi = bg.expected_purchases_population(hi)
+    assert 0.0 <= pop_lo <= pop_hi + 1e-9 * max(1.0, pop_hi)
+
+
+def test_errors_name_the_customers():
+    idx = pd.Index([17, 40, 92, 5], name="customer_id")
+    freq = pd.Series([1, 2, 1, 1], index=idx)
+    recency = pd.Series([12.0, 3.0, 11.0, 1.0], index=idx)
+    T = pd.Series([10.0, 10.0, 10.0, 10.0], index=idx)
+    with pytest.raises(ValueError, match=r"recency is larger than T for 2 customers \(ids: 17, 92\)"):
+        BetaGeo().fit(freq, recency, T)
+    with pytest.raises(ValueError, match="frequency is negative for 1 customer"):
+        BetaGeo().fit([-1, 2], [0.0, 3.0], [10.0, 10.0])
+    with pytest.raises(ValueError, match="not a whole number"):
+        BetaGeo().fit([1.5, 2], [1.0, 3.0], [10.0, 10.0])
+    with pytest.raises(ValueError, match="same length"):
+        BetaGeo().fit([1, 2], [1.0], [10.0, 10.0])
+    with pytest.raises(NotFittedError):
+        BetaGeo().probability_alive(1, 2.0, 3.0)
+
+
+def test_non_convergence_raises_with_advice(cdnow):
+    with pytest.raises(ConvergenceError, match="did not converge.*max_iter"):
+        BetaGeo(max_iter=2, n_starts=1).fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+
+
+def test_degenerate_data_raise_instead_of_garbage():
+    # nobody ever buys again: the dropout parameters are not identified
+    with pytest.raises(ValueError, match="no customer made a repeat purchase"):
+        BetaGeo(n_starts=1).fit(np.zeros(50), np.zeros(50), np.full(50, 30.0))
+    # everyone alive and buying steadily: no dropout signal, a and b are not identified
+    rng = np.random.default_rng(0)
+    x = rng.poisson(2.0, 400).astype(float)
+    t_x = np.where(x > 0, rng.uniform(10, 52, 400), 0.0)
+    with pytest.raises(ConvergenceError, match="flat|did not converge|runs off"):
+        BetaGeo().fit(x, t_x, np.full(400, 52.0))
+
+
+def test_sklearn_conventions():
+    bg = BetaGeo(penalizer_coef=0.01, n_starts=2)
+    assert bg.get_params()["penalizer_coef"] == 0.01
+    twin = clone(bg)
+    assert twin.get_params() == bg.get_params()
+    assert not hasattr(twin, "params_")
+
+
+def test_penalizer_shrinks_parameters(cdnow):
+    plain = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    shrunk = BetaGeo(penalizer_coef=0.1).fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    total = sum(v**2 for v in plain.params_.values())
+    assert sum(v**2 for v in shrunk.params_.values()) < total
+    assert shrunk.log_likelihood_ < plain.log_likelihood_
