@@ -1,0 +1,1236 @@
+"""Churn risk (流失风险预警): handbook signals, leak-free training tables, backtests, scoring.
+
+business-rules.md section 8. Four steps, each usable on its own:
+
+* :func:`risk_signals` -- one yes/no column per handbook signal, with the reasons in words,
+  and :func:`high_risk_list`, the handbook's rule-based high-risk list (no interaction in
+  the last 3 months and orders down by 50%);
+* :func:`churn_training_table` -- point-in-time features at several as-of dates (quarter
+  ends) with the label "churned within the horizon". Features come from
+  :func:`segkit.features.snapshot`, which reads nothing dated after the as-of date; labels
+  read only the outcome window ``(as_of, as_of + horizon]``. Customers whose outcome window
+  has not ended by the data's as-of date are kept apart as "to score";
+* :func:`backtest_churn` -- train on earlier quarter ends, test on the latest one whose
+  outcome is complete; the model side by side with the BG/NBD baseline (expected purchases
+  over the horizon) and the rule-based list;
+* :func:`score_churn` -- today's churn probability, risk level, reasons and the retention
+  action of the customer's tier (business-rules.md sections 8 and 9), with owner and
+  department.
+
+Thresholds, label definitions, risk cut-offs and model defaults live in
+``segkit/defaults/churn.yaml`` (section ``churn`` of a user configuration).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from segkit.config import ConfigError, StrictModel, load_section
+from segkit.features import month_window, months_before, snapshot
+from segkit.io import Dataset
+from segkit.labels import check_lang, label_series
+
+__all__ = [
+    "ChurnConfig",
+    "ChurnTrainingTable",
+    "ChurnBacktest",
+    "SIGNALS",
+    "load_churn_config",
+    "risk_signals",
+    "high_risk_list",
+    "churn_features",
+    "churn_labels",
+    "churn_training_table",
+    "quarter_ends",
+    "horizon_end",
+    "churn_metrics",
+    "lift_capture",
+    "calibration_table",
+    "backtest_churn",
+    "risk_levels",
+    "score_churn",
+]
+
+#: Signal keys in the order they are reported.
+SIGNALS = (
+    "high_risk", "orders_falling", "low_satisfaction", "key_contact_change", "complaints",
+    "cooperation_shortening", "contact_drop",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+class Text(StrictModel):
+    zh: str
+    en: str
+
+    def text(self, lang: str) -> str:
+        return getattr(self, lang)
+
+
+class _Signal(StrictModel):
+    enabled: bool = True
+    label: Text
+    reason: Text
+
+
+class HighRiskSignal(_Signal):
+    no_interaction_months: Literal[3, 6] = 3
+    compare_months: Literal[3, 6] = 3
+    order_drop: float = Field(gt=0, le=1)
+
+
+class OrdersFallingSignal(_Signal):
+    quarters: Literal[2, 3] = 2
+
+
+class LowSatisfactionSignal(_Signal):
+    below: float = Field(ge=0, le=100)
+
+
+class KeyContactSignal(_Signal):
+    pass
+
+
+class ComplaintsSignal(_Signal):
+    window_months: Literal[6, 12] = 6
+    min_count: int = Field(ge=1)
+
+
+class CooperationShorteningSignal(_Signal):
+    gap_factor: float = Field(gt=1)
+    min_repeat_orders: int = Field(ge=1)
+
+
+class ContactDropSignal(_Signal):
+    drop: float = Field(gt=0, le=1)
+    min_previous: int = Field(ge=1)
+
+
+class Signals(StrictModel):
+    high_risk: HighRiskSignal
+    orders_falling: OrdersFallingSignal
+    low_satisfaction: LowSatisfactionSignal
+    key_contact_change: KeyContactSignal
+    complaints: ComplaintsSignal
+    cooperation_shortening: CooperationShorteningSignal
+    contact_drop: ContactDropSignal
+
+
+class LabelDefinition(StrictModel):
+    kind: Literal["no_order", "revenue_drop"]
+    drop: float | None = Field(default=None, gt=0, le=1)
+    zh: str
+    en: str
+
+    @model_validator(mode="after")
+    def _drop_needed(self):
+        if self.kind == "revenue_drop" and self.drop is None:
+            raise ValueError("a revenue_drop definition needs `drop` (a share, e.g. 0.8)")
+        return self
+
+
+class LabelsConfig(StrictModel):
+    default: str
+    active_months: int = Field(ge=1, le=120)
+    definitions: dict[str, LabelDefinition]
+
+    @model_validator(mode="after")
+    def _default_known(self):
+        if self.default not in self.definitions:
+            raise ValueError(f"default {self.default!r} is not one of the definitions {sorted(self.definitions)}")
+        return self
+
+
+class TrainingConfig(StrictModel):
+    exclude_columns: list[str]
+    date_ages: dict[str, str]
+    add_signals: bool = True
+    min_history_months: int = Field(ge=0)
+
+
+class RiskLevels(StrictModel):
+    high: float = Field(gt=0, le=1)
+    medium: float = Field(ge=0, le=1)
+    labels: dict[Literal["high", "medium", "low"], Text]
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.medium > self.high:
+            raise ValueError(f"medium ({self.medium}) must not be above high ({self.high})")
+        return self
+
+
+class DormantRule(StrictModel):
+    after_days: int = Field(ge=1)
+    levels: list[Literal["high", "medium", "low"]]
+    action: str
+    except_tiers: list[str] = []
+
+
+class ActionsConfig(StrictModel):
+    by_level: dict[Literal["high", "medium", "low"], dict[str, str]]
+    dormant: DormantRule
+
+
+class ModelDefaults(StrictModel):
+    model: Literal["logistic", "tree", "gbm"] = "logistic"
+    calibrate: bool = True
+    random_state: int | None = 0
+
+
+class BacktestConfig(StrictModel):
+    top_share: float = Field(gt=0, lt=1)
+    calibration_bins: int = Field(ge=2, le=100)
+
+
+class ChurnConfig(StrictModel):
+    """The ``churn`` configuration section (``segkit/defaults/churn.yaml``)."""
+
+    signals: Signals
+    labels: LabelsConfig
+    training: TrainingConfig
+    risk_levels: RiskLevels
+    actions: ActionsConfig
+    model: ModelDefaults
+    backtest: BacktestConfig
+    features: dict[str, Text]
+
+
+def load_churn_config(config: str | Path | Mapping[str, Any] | ChurnConfig | None = None) -> ChurnConfig:
+    """The ``churn`` section: package defaults overridden by ``config``.
+
+    Examples
+    --------
+    >>> cfg = load_churn_config()
+    >>> cfg.signals.high_risk.order_drop, cfg.signals.low_satisfaction.below, cfg.labels.default
+    (0.5, 70.0, 'no_order')
+    >>> load_churn_config({"churn": {"risk_levels": {"hihg": 0.4}}})
+    Traceback (most recent call last):
+    ...
+    segkit.config.ConfigError: invalid configuration in the 'churn' configuration:
+      - unknown key 'risk_levels.hihg'; allowed keys here: ['high', 'labels', 'medium']
+    """
+    if isinstance(config, ChurnConfig):
+        return config
+    return load_section("churn", ChurnConfig, config)
+
+
+# --------------------------------------------------------------------------------------------
+# risk signals
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"{what} needs the snapshot column(s) {', '.join(missing)} (see segkit.snapshot)")
+
+
+def _num(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
+
+
+def _fill_reasons(mask: pd.Series, template: str, fields: dict[str, Any]) -> pd.Series:
+    """The reason text where ``mask`` holds, "" elsewhere; fields may be scalars or Series."""
+    out = pd.Series("", index=mask.index, dtype="str")
+    hit = mask.to_numpy(dtype=bool)
+    if hit.any():
+        n = int(hit.sum())
+        columns = {k: (v.to_numpy(dtype=object)[hit] if isinstance(v, pd.Series) else [v] * n) for k, v in fields.items()}
+        rows = [dict(zip(columns, values)) for values in zip(*columns.values())] if columns else [{}] * n
+        out.iloc[np.flatnonzero(hit)] = [template.format(**row) for row in rows]
+    return out
+
+
+def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+    """The handbook's churn-risk signals (流失风险信号), one yes/no column each, with reasons.
+
+    Parameters
+    ----------
+    snapshot : DataFrame
+        From :func:`segkit.snapshot`, indexed by customer_id.
+    config : path, mapping or ChurnConfig, optional
+        Overrides of the ``churn`` section (thresholds under ``signals``).
+    lang : {"zh", "en"}, default "zh"
+        Language of ``reasons``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``snapshot``:
+
+        * ``high_risk`` -- the high-risk list rule: no interaction in the last 3 months and
+          orders down >= 50% on the previous 3 months (a customer without orders in the
+          previous period cannot be "down");
+        * ``orders_falling`` -- orders fell 2 quarters in a row
+          (``orders_6_9m > orders_3_6m > orders_0_3m``);
+        * ``low_satisfaction`` -- latest satisfaction below 70;
+        * ``key_contact_change`` -- key contact changed in the last 6 months;
+        * ``complaints`` -- at least one complaint in the last 6 months;
+        * ``cooperation_shortening`` -- time since the last order more than twice the
+          customer's usual gap between orders (needs >= 2 repeat orders);
+        * ``contact_drop`` -- interactions in the last 3 months down >= 50% on the 3 months
+          before (from at least 2);
+        * ``n_signals`` -- how many of these hold; ``reasons`` -- their texts joined.
+
+        A disabled signal (``enabled: false``) is all False. Missing data (no survey, no
+        orders) never raises a signal.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({
+    ...     "orders_0_3m": [0, 4], "orders_3_6m": [3, 5], "orders_6_9m": [5, 5], "orders_9_12m": [5, 5],
+    ...     "orders_6m": [3, 9], "interactions_3m": [0, 6], "interactions_6m": [2, 12],
+    ...     "interactions_prev_3m": [2, 6], "satisfaction": [65.0, 90.0],
+    ...     "key_contact_changed_6m": [True, False], "complaints_6m": [1, 0], "complaints_12m": [1, 0],
+    ...     "frequency": [12.0, 30.0], "recency": [40.0, 51.0], "recency_days": [100.0, 3.0],
+    ...     "T": [52.0, 52.0]}, index=pd.Index(["C1", "C2"], name="customer_id"))
+    >>> snap.attrs["btyd_unit"] = "W"
+    >>> signals = risk_signals(snap, lang="en")
+    >>> signals["n_signals"].tolist()
+    [7, 0]
+    >>> signals.loc["C1", "reasons"].split("; ")[0]
+    'no interaction in the last 3 months and orders down 100% on the previous 3 months (3 -> 0)'
+    """
+    check_lang(lang)
+    cfg = load_churn_config(config).signals
+    unit_days = {"W": 7.0, "D": 1.0}.get(snapshot.attrs.get("btyd_unit", "W"), 7.0)
+    index = snapshot.index
+    false = pd.Series(False, index=index)
+    flags: dict[str, pd.Series] = {}
+    reasons: dict[str, pd.Series] = {}
+
+    s = cfg.high_risk
+    if s.enabled:
+        contact_col = "interactions_3m" if s.no_interaction_months == 3 else "interactions_6m"
+        if s.compare_months == 3:
+            _require(snapshot, [contact_col, "orders_0_3m", "orders_3_6m"], "the high-risk rule")
+            now, before = _num(snapshot, "orders_0_3m"), _num(snapshot, "orders_3_6m")
+        else:
+            _require(snapshot, [contact_col, "orders_6m", "orders_6_9m", "orders_9_12m"], "the high-risk rule")
+            now = _num(snapshot, "orders_6m")
+            before = _num(snapshot, "orders_6_9m") + _num(snapshot, "orders_9_12m")
+        drop = 1.0 - now / before.where(before > 0)
+        flag = (_num(snapshot, contact_col) == 0) & (drop >= s.order_drop - 1e-12)
+        flags["high_risk"] = flag.fillna(False).astype(bool)
+        reasons["high_risk"] = _fill_reasons(flags["high_risk"], s.reason.text(lang), {
+            "months": s.no_interaction_months, "compare_months": s.compare_months, "drop": drop,
+            "before": before.astype("Int64"), "now": now.astype("Int64"),
+        })
+
+    s = cfg.orders_falling
+    if s.enabled:
+        windows = ["orders_0_3m", "orders_3_6m", "orders_6_9m", "orders_9_12m"][: s.quarters + 1]
+        _require(snapshot, windows, "the orders-falling signal")
+        counts = [_num(snapshot, c) for c in windows]  # newest first
+        flag = pd.Series(True, index=index)
+        for newer, older in zip(counts, counts[1:]):
+            flag &= newer < older
+        flags["orders_falling"] = flag.fillna(False).astype(bool)
+        as_text = [c.astype("Int64").astype("str") for c in reversed(counts)]  # oldest first
+        text = as_text[0]
+        for part in as_text[1:]:
+            text = text + " -> " + part
+        reasons["orders_falling"] = _fill_reasons(flags["orders_falling"], s.reason.text(lang), {"quarters": s.quarters, "counts": text})
+
+    s = cfg.low_satisfaction
+    if s.enabled:
+        _require(snapshot, ["satisfaction"], "the low-satisfaction signal")
+        value = _num(snapshot, "satisfaction")
+        flags["low_satisfaction"] = (value < s.below).fillna(False).astype(bool)
+        reasons["low_satisfaction"] = _fill_reasons(flags["low_satisfaction"], s.reason.text(lang), {"value": value, "below": s.below})
+
+    s = cfg.key_contact_change
+    if s.enabled:
+        _require(snapshot, ["key_contact_changed_6m"], "the key-contact signal")
+        flags["key_contact_change"] = snapshot["key_contact_changed_6m"].astype("boolean").fillna(False).astype(bool)
+        reasons["key_contact_change"] = _fill_reasons(flags["key_contact_change"], s.reason.text(lang), {})
+
+    s = cfg.complaints
+    if s.enabled:
+        column = f"complaints_{s.window_months}m"
+        _require(snapshot, [column], "the complaints signal")
+        count = _num(snapshot, column)
+        flags["complaints"] = (count >= s.min_count).fillna(False).astype(bool)
+        reasons["complaints"] = _fill_reasons(flags["complaints"], s.reason.text(lang), {
+            "months": s.window_months, "count": count.astype("Int64"),
+        })
+
+    s = cfg.cooperation_shortening
+    if s.enabled:
+        _require(snapshot, ["frequency", "recency", "recency_days"], "the cooperation-shortening signal")
+        repeat = _num(snapshot, "frequency")
+        gap = (_num(snapshot, "recency") * unit_days / repeat.where(repeat >= s.min_repeat_orders))
+        days = _num(snapshot, "recency_days")
+        ratio = days / gap.where(gap > 0)
+        flags["cooperation_shortening"] = (ratio > s.gap_factor).fillna(False).astype(bool)
+        reasons["cooperation_shortening"] = _fill_reasons(flags["cooperation_shortening"], s.reason.text(lang), {
+            "days": days, "gap": gap, "ratio": ratio,
+        })
+
+    s = cfg.contact_drop
+    if s.enabled:
+        _require(snapshot, ["interactions_3m", "interactions_prev_3m"], "the contact-drop signal")
+        now, before = _num(snapshot, "interactions_3m"), _num(snapshot, "interactions_prev_3m")
+        drop = 1.0 - now / before.where(before >= s.min_previous)
+        flags["contact_drop"] = (drop >= s.drop - 1e-12).fillna(False).astype(bool)
+        reasons["contact_drop"] = _fill_reasons(flags["contact_drop"], s.reason.text(lang), {
+            "now": now.astype("Int64"), "before": before.astype("Int64"), "drop": drop,
+        })
+
+    out = pd.DataFrame({key: flags.get(key, false) for key in SIGNALS}, index=index)
+    out["n_signals"] = out[list(SIGNALS)].sum(axis=1).astype("int64")
+    separator = "；" if lang == "zh" else "; "
+    joined = pd.Series("", index=index, dtype="str")
+    for key in SIGNALS:
+        if key in reasons:
+            text = reasons[key]
+            joined = joined + np.where((joined != "") & (text != ""), separator, "") + text
+    out["reasons"] = joined
+    return out
+
+
+def high_risk_list(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+    """The rule-based high-risk customer list (高风险客户名单) that triggers intervention.
+
+    Customers meeting the handbook rule (no interaction in the last 3 months and orders down
+    by 50%), most signals first, then by 12-month revenue.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer_id: ``name``, ``owner``, ``department``, ``revenue_12m`` (where the
+        snapshot has them), ``n_signals``, ``reasons`` and every signal column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({
+    ...     "name": ["A", "B"], "orders_0_3m": [0, 1], "orders_3_6m": [2, 1], "orders_6_9m": [2, 1],
+    ...     "orders_9_12m": [1, 1], "orders_6m": [2, 2], "interactions_3m": [0, 0], "interactions_6m": [1, 2],
+    ...     "interactions_prev_3m": [1, 2], "satisfaction": [80.0, 80.0], "key_contact_changed_6m": [False, False],
+    ...     "complaints_6m": [0, 0], "complaints_12m": [0, 0], "frequency": [5.0, 4.0], "recency": [40.0, 50.0],
+    ...     "recency_days": [120.0, 10.0], "T": [52.0, 52.0], "revenue_12m": [1e5, 2e5]},
+    ...     index=pd.Index(["C1", "C2"], name="customer_id"))
+    >>> high_risk_list(snap, lang="en")[["name", "n_signals"]]  # doctest: +NORMALIZE_WHITESPACE
+                name  n_signals
+    customer_id
+    C1             A          2
+    """
+    signals = risk_signals(snapshot, config, lang)
+    listed = signals.loc[signals["high_risk"]]
+    keep = [c for c in ("name", "owner", "department", "revenue_12m") if c in snapshot.columns]
+    out = snapshot.loc[listed.index, keep].join(listed[["n_signals", "reasons", *SIGNALS]])
+    sort = ["n_signals", "revenue_12m"] if "revenue_12m" in out else ["n_signals"]
+    return out.sort_values(sort, ascending=False, kind="stable")
+
+
+# --------------------------------------------------------------------------------------------
+# horizons and dates
+
+_HORIZON = re.compile(r"^\s*(\d+)\s*([QMDW])\s*$", re.IGNORECASE)
+
+
+def _parse_horizon(horizon: str) -> tuple[int, str]:
+    match = _HORIZON.match(str(horizon))
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(
+            f"horizon {horizon!r} not understood; write a count and a unit: '1Q' (quarters), "
+            "'3M' (months), '13W' (weeks) or '90D' (days)"
+        )
+    return int(match.group(1)), match.group(2).upper()
+
+
+def horizon_end(as_of: Any, horizon: str = "1Q") -> pd.Timestamp:
+    """Last day of the outcome window ``(as_of, end]``.
+
+    Quarters and months keep month ends month ends (2026-06-30 + 1Q = 2026-09-30).
+
+    Examples
+    --------
+    >>> horizon_end("2026-06-30", "1Q").date(), horizon_end("2025-11-30", "3M").date()
+    (datetime.date(2026, 9, 30), datetime.date(2026, 2, 28))
+    >>> horizon_end("2026-06-30", "90D").date()
+    datetime.date(2026, 9, 28)
+    """
+    n, unit = _parse_horizon(horizon)
+    as_of = pd.Timestamp(as_of).normalize()
+    if unit in ("Q", "M"):
+        months = n * 3 if unit == "Q" else n
+        if as_of.is_month_end:
+            return (as_of.to_period("M") + months).end_time.normalize()
+        return as_of + pd.DateOffset(months=months)
+    return as_of + pd.Timedelta(days=n * (7 if unit == "W" else 1))
+
+
+def _horizon_start(as_of: pd.Timestamp, horizon: str) -> pd.Timestamp:
+    """Start (exclusive) of the period of the same length just before ``as_of``."""
+    n, unit = _parse_horizon(horizon)
+    if unit in ("Q", "M"):
+        return months_before(as_of, n * 3 if unit == "Q" else n)
+    return as_of - pd.Timedelta(days=n * (7 if unit == "W" else 1))
+
+
+def quarter_ends(start: Any, end: Any) -> list[pd.Timestamp]:
+    """Quarter-end dates from ``start`` to ``end`` inclusive.
+
+    Examples
+    --------
+    >>> [d.date().isoformat() for d in quarter_ends("2025-12-31", "2026-09-30")]
+    ['2025-12-31', '2026-03-31', '2026-06-30', '2026-09-30']
+    """
+    return list(pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq="QE"))
+
+
+def _default_as_of_dates(ds: Dataset, min_history_months: int) -> list[pd.Timestamp]:
+    positive = ds.transactions.loc[ds.transactions["amount"] > 0, "order_date"]
+    if positive.empty:
+        raise ValueError("the data set has no orders; churn needs order history")
+    first = positive.min().normalize() + pd.DateOffset(months=min_history_months) - pd.Timedelta(days=1)
+    return quarter_ends(first, ds.as_of)
+
+
+# --------------------------------------------------------------------------------------------
+# features and labels
+
+
+def churn_features(snap: pd.DataFrame, config: Any = None) -> pd.DataFrame:
+    """Model features from a snapshot: no personal data, no today-only attributes, dates as ages.
+
+    Drops ``training.exclude_columns`` (personal data, owner/department, and attributes the
+    customers table holds only as of today: stage, renewal intention, record date), turns
+    the date columns of ``training.date_ages`` into ages in days at the snapshot date and adds
+    the handbook signals as ``signal_*`` yes/no columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"name": ["A"], "revenue_12m": [1.0], "stage": ["active"],
+    ...                      "survey_date": pd.to_datetime(["2026-06-20"])}, index=["C1"])
+    >>> snap.attrs["as_of"] = pd.Timestamp("2026-06-30")
+    >>> churn_features(snap, {"training": {"add_signals": False}})
+        revenue_12m  days_since_survey
+    C1          1.0               10.0
+    """
+    cfg = load_churn_config(config)
+    as_of = snap.attrs.get("as_of")
+    if as_of is None:
+        raise ValueError("the snapshot has no attrs['as_of']; make it with segkit.snapshot(ds, as_of)")
+    out = snap.drop(columns=[c for c in cfg.training.exclude_columns if c in snap.columns])
+    for column, name in cfg.training.date_ages.items():
+        if column in out.columns:
+            out[name] = (pd.Timestamp(as_of) - pd.to_datetime(out[column])).dt.days.astype("float64")
+            out = out.drop(columns=column)
+    if cfg.training.add_signals:
+        signals = risk_signals(snap, cfg, "en")
+        for key in SIGNALS:
+            out[f"signal_{key}"] = signals[key]
+    return out
+
+
+def churn_labels(ds: Dataset, as_of: Any, horizon: str = "1Q", definition: str | Callable | None = None,
+                 config: Any = None) -> pd.Series:
+    """Churned within ``(as_of, as_of + horizon]`` (True/False) for every customer in ``ds``.
+
+    Parameters
+    ----------
+    definition : str or callable, optional
+        A key of ``labels.definitions`` (default ``labels.default``: ``"no_order"``, no order
+        with a positive amount in the window; ``"revenue_drop"``: net revenue in the window
+        below ``1 - drop`` times the revenue of the same length just before ``as_of``, or no
+        revenue in either), or a
+        function ``f(ds, as_of, end) -> boolean Series indexed by customer_id`` for a
+        definition from your own data, e.g. contracts not renewed by ``end``.
+
+    Returns
+    -------
+    Series of bool, named ``churned``, indexed by customer_id.
+    """
+    cfg = load_churn_config(config)
+    as_of = pd.Timestamp(as_of).normalize()
+    end = horizon_end(as_of, horizon)
+    customers = pd.Index(ds.customers["customer_id"].drop_duplicates(), name="customer_id")
+    if callable(definition):
+        result = pd.Series(definition(ds, as_of, end))
+        return result.reindex(customers).astype("boolean").fillna(False).astype(bool).rename("churned")
+    key = cfg.labels.default if definition is None else definition
+    if key not in cfg.labels.definitions:
+        raise ValueError(f"unknown churn definition {key!r}; configured: {', '.join(sorted(cfg.labels.definitions))}")
+    spec = cfg.labels.definitions[key]
+    tx = ds.transactions
+    dates, amount = tx["order_date"], tx["amount"]
+    window = (dates > as_of) & (dates <= end)
+    if spec.kind == "no_order":
+        bought = tx.loc[window & (amount > 0), "customer_id"].unique()
+        churned = ~customers.isin(bought)
+    else:
+        start = _horizon_start(as_of, horizon)
+        after = amount.where(window, 0.0).groupby(tx["customer_id"]).sum().reindex(customers, fill_value=0.0)
+        before = amount.where((dates > start) & (dates <= as_of), 0.0).groupby(tx["customer_id"]).sum().reindex(customers, fill_value=0.0)
+        churned = (after < (1.0 - spec.drop) * before.clip(lower=0)).to_numpy() | ((before <= 0) & (after <= 0)).to_numpy()
+    return pd.Series(np.asarray(churned, dtype=bool), index=customers, name="churned")
+
+
+def _eligible(ds: Dataset, as_of: pd.Timestamp, months: int) -> pd.Index:
+    """Customers with an order (positive amount) in the ``months`` before ``as_of``."""
+    tx = ds.transactions
+    recent = month_window(tx["order_date"], as_of, 0, months) & (tx["amount"] > 0)
+    return pd.Index(tx.loc[recent, "customer_id"].unique())
+
+
+# --------------------------------------------------------------------------------------------
+# training table
+
+
+@dataclass
+class ChurnTrainingTable:
+    """Point-in-time churn features and labels at several as-of dates.
+
+    Attributes
+    ----------
+    train : DataFrame
+        Index ``(as_of, customer_id)``; the feature columns and ``churned`` (0/1): customers
+        active in the year before ``as_of`` whose outcome window ``(as_of, outcome_end]`` has
+        ended by the data's as-of date.
+    to_score : DataFrame
+        Same features, no label: eligible customers whose outcome window is not complete yet.
+    feature_columns : list of str
+    horizon, definition : str
+    dates : DataFrame
+        Per as-of date: ``outcome_end``, ``complete``, ``eligible``, ``churned``,
+        ``churn_rate`` (NaN when not complete).
+    """
+
+    train: pd.DataFrame
+    to_score: pd.DataFrame
+    feature_columns: list[str]
+    horizon: str
+    definition: str
+    dates: pd.DataFrame
+    snapshots: dict[pd.Timestamp, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def X(self) -> pd.DataFrame:
+        """Training features."""
+        return self.train[self.feature_columns]
+
+    @property
+    def y(self) -> pd.Series:
+        """Training labels (1 = churned)."""
+        return self.train["churned"]
+
+    def __repr__(self) -> str:
+        rate = self.train["churned"].mean() if len(self.train) else float("nan")
+        return (
+            f"ChurnTrainingTable(horizon={self.horizon!r}, definition={self.definition!r}, "
+            f"train={len(self.train):,} rows at {self.train.index.get_level_values(0).nunique()} as-of dates "
+            f"(churn rate {rate:.1%}), to_score={len(self.to_score):,}, features={len(self.feature_columns)})"
+        )
+
+
+def _progress(iterable: Sequence, progress: bool | None, desc: str):
+    from tqdm import tqdm  # plain text bar: tqdm.auto needs ipywidgets in notebooks
+
+    # None: tqdm's disable=None (a bar only when stderr is a terminal), and only once the work
+    # has taken more than a second; True: always, at once; False: never.
+    if progress is None:
+        return tqdm(iterable, desc=desc, unit="snapshot", disable=None, delay=1.0)
+    return tqdm(iterable, desc=desc, unit="snapshot", disable=not progress)
+
+
+def churn_training_table(
+    ds: Dataset,
+    as_of_dates: Iterable[Any] | None = None,
+    horizon: str = "1Q",
+    definition: str | Callable | None = None,
+    *,
+    config: Any = None,
+    progress: bool | None = None,
+    keep_snapshots: bool = False,
+) -> ChurnTrainingTable:
+    """Churn features at several as-of dates with "churned within the horizon" labels.
+
+    For each as-of date: a snapshot (only records dated on or before it), the customers
+    active in the year before it (``labels.active_months``), their features
+    (:func:`churn_features`) and their label (:func:`churn_labels`) over ``(as_of, as_of +
+    horizon]``. Nothing dated after an as-of date enters its features; labels are the only
+    thing read from after it.
+
+    Parameters
+    ----------
+    ds : Dataset
+    as_of_dates : iterable of dates, optional
+        Default: every quarter end from 12 months after the first order
+        (``training.min_history_months``) to the data's as-of date.
+    horizon : str, default "1Q"
+        Outcome window length: ``"1Q"``, ``"2Q"``, ``"3M"``, ``"13W"``, ``"90D"``.
+    definition : str or callable, optional
+        Churn definition (see :func:`churn_labels`); default ``"no_order"``.
+    config : path, mapping or ChurnConfig, optional
+    progress : bool or None, default None
+        Progress bar over the as-of dates (on stderr). None shows it only on a terminal
+        (tqdm's ``disable=None``) and only once the build has taken more than a second; True
+        always; False never.
+    keep_snapshots : bool, default False
+        Keep each as-of date's full snapshot in ``.snapshots`` (for baselines).
+
+    Returns
+    -------
+    ChurnTrainingTable
+        ``.train`` (complete outcome windows), ``.to_score`` (incomplete: the data end before
+        the window does), ``.X``, ``.y``, ``.dates``.
+
+    Examples
+    --------
+    >>> import segkit
+    >>> ds = segkit.load_dataset("data/sample")                               # doctest: +SKIP
+    >>> table = churn_training_table(ds, ["2026-03-31", "2026-06-30", "2026-09-30"])  # doctest: +SKIP
+    >>> table.dates[["outcome_end", "complete", "eligible"]]                  # doctest: +SKIP
+    """
+    cfg = load_churn_config(config)
+    dates = (
+        _default_as_of_dates(ds, cfg.training.min_history_months)
+        if as_of_dates is None
+        else sorted({pd.Timestamp(d).normalize() for d in ([as_of_dates] if isinstance(as_of_dates, (str, pd.Timestamp)) else as_of_dates)})
+    )
+    if not dates:
+        raise ValueError("no as-of dates to build a training table for")
+    late = [d for d in dates if d > ds.as_of]
+    if late:
+        raise ValueError(
+            f"as-of date(s) {', '.join(str(d.date()) for d in late)} are after the data's as-of date {ds.as_of.date()}"
+        )
+    name = getattr(definition, "__name__", "custom") if callable(definition) else (definition or cfg.labels.default)
+    train_parts, score_parts, rows = [], [], []
+    kept: dict[pd.Timestamp, pd.DataFrame] = {}
+    template: pd.DataFrame | None = None
+    for as_of in _progress(dates, progress, "churn training table"):
+        snap = snapshot(ds, as_of)
+        if keep_snapshots:
+            kept[as_of] = snap
+        eligible = _eligible(ds, as_of, cfg.labels.active_months)
+        features = churn_features(snap, cfg).loc[lambda f: f.index.isin(eligible)]
+        end = horizon_end(as_of, horizon)
+        complete = end <= ds.as_of
+        features.index = pd.MultiIndex.from_arrays(
+            [pd.DatetimeIndex([as_of] * len(features)), features.index], names=["as_of", "customer_id"]
+        )
+        row = {"as_of": as_of, "outcome_end": end, "complete": complete, "eligible": len(features)}
+        if complete:
+            labels = churn_labels(ds, as_of, horizon, definition, cfg)
+            features["churned"] = labels.reindex(features.index.get_level_values("customer_id")).to_numpy().astype("int64")
+            train_parts.append(features)
+            row.update(churned=int(features["churned"].sum()), churn_rate=float(features["churned"].mean()) if len(features) else np.nan)
+        else:
+            score_parts.append(features)
+            row.update(churned=pd.NA, churn_rate=np.nan)
+        rows.append(row)
+        if template is None:
+            template = features.iloc[:0].drop(columns="churned", errors="ignore")
+    feature_columns = list(template.columns)
+    train = pd.concat(train_parts) if train_parts else template.assign(churned=pd.Series(dtype="int64"))
+    to_score = pd.concat(score_parts) if score_parts else template
+    summary = pd.DataFrame(rows).set_index("as_of")
+    summary["churned"] = summary["churned"].astype("Int64")
+    return ChurnTrainingTable(train, to_score, feature_columns, str(horizon), str(name), summary, kept)
+
+
+# --------------------------------------------------------------------------------------------
+# evaluation
+
+
+def lift_capture(y: Any, score: Any, share: float = 0.10) -> tuple[float, float]:
+    """Lift and capture rate in the top ``share`` of customers by ``score``.
+
+    Ties are shared: when the cut falls inside a group of equal scores, the group counts with
+    the fraction of it that fits (the expected result of breaking ties at random), so a yes/no
+    list is measured fairly.
+
+    Returns
+    -------
+    (lift, capture)
+        ``lift`` = churn rate in the top share / overall churn rate; ``capture`` = share of
+        all churners found in the top share.
+
+    Examples
+    --------
+    >>> lift_capture([1, 0, 1, 0, 0, 0, 0, 0, 0, 0], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0], 0.2)
+    (2.5, 0.5)
+    >>> lift_capture([1, 0, 0, 0], [1, 1, 0, 0], 0.25)  # half of the tied top pair
+    (2.0, 0.5)
+    """
+    y = np.asarray(y, dtype=float)
+    score = np.asarray(score, dtype=float)
+    if y.size == 0 or y.sum() == 0:
+        return float("nan"), float("nan")
+    k = share * y.size
+    frame = pd.DataFrame({"y": y, "score": score}).groupby("score", sort=True)["y"].agg(["sum", "count"]).iloc[::-1]
+    taken = np.clip(k - (frame["count"].cumsum() - frame["count"]), 0, frame["count"])
+    found = float((frame["sum"] * taken / frame["count"]).sum())
+    capture = found / y.sum()
+    lift = (found / k) / y.mean()
+    return float(lift), float(capture)
+
+
+def churn_metrics(y: Any, score: Any, probability: Any = None, top_share: float = 0.10) -> dict[str, float]:
+    """ROC AUC, PR AUC (average precision), Brier score, lift and capture in the top share.
+
+    ``score`` ranks customers (higher = more likely to churn); ``probability`` (default
+    ``score``) is what the Brier score judges.
+
+    Examples
+    --------
+    >>> m = churn_metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], top_share=0.25)
+    >>> m["roc_auc"], round(m["brier"], 6), m["lift_top"], m["capture_top"]
+    (0.75, 0.158125, 2.0, 0.5)
+    """
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    y = np.asarray(y, dtype=int)
+    score = np.asarray(score, dtype=float)
+    probability = score if probability is None else np.asarray(probability, dtype=float)
+    lift, capture = lift_capture(y, score, top_share)
+    two_classes = 0 < y.sum() < y.size
+    return {
+        "roc_auc": float(roc_auc_score(y, score)) if two_classes else float("nan"),
+        "pr_auc": float(average_precision_score(y, score)) if two_classes else float("nan"),
+        "brier": float(brier_score_loss(y, probability)),
+        "lift_top": lift,
+        "capture_top": capture,
+        "customers": int(y.size),
+        "churn_rate": float(y.mean()) if y.size else float("nan"),
+    }
+
+
+def calibration_table(y: Any, probability: Any, bins: int = 10) -> pd.DataFrame:
+    """Predicted against observed churn in bins of equal size (deciles by default).
+
+    Returns
+    -------
+    DataFrame
+        One row per bin (``bin`` 1 = lowest probabilities): ``customers``, ``predicted``
+        (mean probability), ``observed`` (churn rate), ``low`` / ``high`` (probability range).
+
+    Examples
+    --------
+    >>> calibration_table([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], bins=2)  # doctest: +NORMALIZE_WHITESPACE
+         customers  predicted  observed  low  high
+    bin
+    1            2       0.15       0.0  0.1   0.2
+    2            2       0.80       1.0  0.7   0.9
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(probability, dtype=float)
+    order = np.argsort(p, kind="stable")
+    groups = np.empty(p.size, dtype=int)
+    groups[order] = np.arange(p.size) * bins // max(p.size, 1) + 1
+    frame = pd.DataFrame({"bin": groups, "p": p, "y": y})
+    out = frame.groupby("bin").agg(customers=("p", "size"), predicted=("p", "mean"), observed=("y", "mean"),
+                                   low=("p", "min"), high=("p", "max"))
+    return out
+
+
+@dataclass
+class ChurnBacktest:
+    """Result of :func:`backtest_churn`.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        One row per method (``model``, ``bgnbd``, ``rules``): ``roc_auc``, ``pr_auc``,
+        ``brier``, ``lift_top``, ``capture_top``, ``customers``, ``churn_rate``, and
+        ``method_label``.
+    calibration : DataFrame
+        Calibration tables of the model and the BG/NBD baseline (column ``method``).
+    scores : DataFrame
+        Test customers: ``churned`` and each method's score / probability.
+    model : ChurnModel
+        The model fitted on the training dates.
+    train_as_of : list of Timestamp
+    test_as_of, outcome_end : Timestamp
+    n_train : int
+    bgnbd_params : dict
+    top_share : float
+    """
+
+    metrics: pd.DataFrame
+    calibration: pd.DataFrame
+    scores: pd.DataFrame
+    model: Any
+    train_as_of: list[pd.Timestamp]
+    test_as_of: pd.Timestamp
+    outcome_end: pd.Timestamp
+    n_train: int
+    bgnbd_params: dict
+    top_share: float
+    horizon: str
+    definition: str
+
+    def __repr__(self) -> str:
+        auc = self.metrics["roc_auc"].round(3).to_dict()
+        return (
+            f"ChurnBacktest(test_as_of={self.test_as_of.date()}, outcome to {self.outcome_end.date()}, "
+            f"trained on {len(self.train_as_of)} as-of dates / {self.n_train:,} rows, ROC AUC {auc})"
+        )
+
+
+_METHOD_LABELS = {
+    "model": {"zh": "流失模型", "en": "Churn model"},
+    "bgnbd": {"zh": "BG/NBD 预期购买（基准）", "en": "BG/NBD expected purchases (baseline)"},
+    "rules": {"zh": "规则高风险名单（基准）", "en": "Rule-based high-risk list (baseline)"},
+}
+
+
+def _latest_complete(ds: Dataset, horizon: str) -> pd.Timestamp:
+    candidates = [d for d in quarter_ends(ds.as_of - pd.DateOffset(years=3), ds.as_of) if horizon_end(d, horizon) <= ds.as_of]
+    if not candidates:
+        raise ValueError(f"no quarter end has a complete {horizon} outcome window before {ds.as_of.date()}")
+    return candidates[-1]
+
+
+def _make_model(model: Any, cfg: ChurnConfig):
+    from sklearn.base import clone
+
+    from segkit.models.churn import ChurnModel
+
+    if model is None:
+        return ChurnModel(**cfg.model.model_dump())
+    if isinstance(model, str):
+        return ChurnModel(**{**cfg.model.model_dump(), "model": model})
+    return clone(model)
+
+
+def backtest_churn(
+    ds: Dataset,
+    *,
+    test_as_of: Any = None,
+    train_as_of: Iterable[Any] | None = None,
+    horizon: str = "1Q",
+    definition: str | Callable | None = None,
+    model: Any = None,
+    config: Any = None,
+    progress: bool | None = None,
+    lang: str = "zh",
+) -> ChurnBacktest:
+    """Time-based backtest: train on earlier quarter ends, test on a later one.
+
+    The test date defaults to the latest quarter end whose outcome window has ended (data to
+    2026-09-30 and a one-quarter horizon: 2026-06-30, outcome 2026-07-01 .. 2026-09-30). The
+    training dates default to every quarter end with a year of history whose outcome window
+    ends on or before the test date, so no training label looks past the test date.
+
+    Three methods are scored on the same test customers (active in the year before the test
+    date):
+
+    * ``model`` -- the churn model (default ``ChurnModel()`` from ``churn.yaml`` ``model``);
+    * ``bgnbd`` -- the BTYD baseline: a BG/NBD model fitted on every customer's purchase
+      history up to the test date; customers are ranked by expected purchases over the
+      horizon (fewer = more likely to churn). Its probability for the Brier score is the
+      Poisson chance of no purchase, ``exp(-expected purchases)``;
+    * ``rules`` -- the handbook's high-risk list as a yes/no score; its probability is the
+      churn rate of listed and unlisted customers in the training data.
+
+    Parameters
+    ----------
+    ds : Dataset
+    test_as_of : date-like, optional
+    train_as_of : iterable of dates, optional
+    horizon : str, default "1Q"
+    definition : str or callable, optional
+        Churn definition (see :func:`churn_labels`).
+    model : ChurnModel, estimator or {"logistic", "tree", "gbm"}, optional
+        Cloned before fitting.
+    config : path, mapping or ChurnConfig, optional
+    progress : bool or None, default None
+    lang : {"zh", "en"}, default "zh"
+        Language of ``metrics["method_label"]``.
+
+    Returns
+    -------
+    ChurnBacktest
+
+    Examples
+    --------
+    >>> import segkit
+    >>> ds = segkit.load_dataset("data/sample")                 # doctest: +SKIP
+    >>> bt = backtest_churn(ds)                                  # doctest: +SKIP
+    >>> bt.metrics[["roc_auc", "pr_auc", "brier", "lift_top"]]   # doctest: +SKIP
+    """
+    from segkit.models.bgnbd import BetaGeo
+
+    check_lang(lang)
+    cfg = load_churn_config(config)
+    test = _latest_complete(ds, horizon) if test_as_of is None else pd.Timestamp(test_as_of).normalize()
+    end = horizon_end(test, horizon)
+    if end > ds.as_of:
+        raise ValueError(
+            f"the outcome window of test date {test.date()} ends {end.date()}, after the data end "
+            f"({ds.as_of.date()}); choose a test date on or before {_latest_complete(ds, horizon).date()}"
+        )
+    if train_as_of is None:
+        train_dates = [d for d in _default_as_of_dates(ds, cfg.training.min_history_months) if horizon_end(d, horizon) <= test]
+    else:
+        train_dates = sorted({pd.Timestamp(d).normalize() for d in train_as_of})
+        leaking = [d for d in train_dates if horizon_end(d, horizon) > test]
+        if leaking:
+            raise ValueError(
+                f"training date(s) {', '.join(str(d.date()) for d in leaking)} have outcome windows "
+                f"ending after the test date {test.date()}; their labels would look into the test period"
+            )
+    if not train_dates:
+        raise ValueError(f"no training dates before the test date {test.date()}")
+    table = churn_training_table(ds, [*train_dates, test], horizon, definition, config=cfg, progress=progress, keep_snapshots=True)
+    dates = table.train.index.get_level_values("as_of")
+    train, held_out = table.train.loc[dates != test], table.train.loc[dates == test]
+    if train["churned"].nunique() < 2 or held_out["churned"].nunique() < 2:
+        raise ValueError("training and test data must both contain churned and retained customers")
+
+    fitted = _make_model(model, cfg).fit(train[table.feature_columns], train["churned"])
+    probability = fitted.predict_proba(held_out[table.feature_columns])[:, 1]
+    y = held_out["churned"].to_numpy()
+    ids = held_out.index.get_level_values("customer_id")
+
+    # BTYD baseline: BG/NBD on every purchase history up to the test date.
+    snap = table.snapshots[test]
+    unit = snap.attrs.get("btyd_unit", "W")
+    bought = snap.dropna(subset=["frequency", "recency", "T"])
+    bg = BetaGeo().fit(bought["frequency"], bought["recency"], bought["T"])
+    t = (end - test).days / (7.0 if unit == "W" else 1.0)
+    at_test = snap.loc[ids]
+    expected = np.asarray(bg.expected_purchases(t, at_test["frequency"].to_numpy(), at_test["recency"].to_numpy(), at_test["T"].to_numpy()), dtype=float)
+
+    # rule-based list: yes/no, with the training churn rates of listed / unlisted customers
+    listed_train = _high_risk_rows(table, train.index, cfg)
+    listed = _high_risk_rows(table, held_out.index, cfg)
+    rate_listed = train["churned"].to_numpy()[listed_train].mean() if listed_train.any() else train["churned"].mean()
+    rate_unlisted = train["churned"].to_numpy()[~listed_train].mean()
+    rule_probability = np.where(listed, rate_listed, rate_unlisted)
+
+    scores = pd.DataFrame({
+        "churned": y,
+        "model": probability,
+        "bgnbd_expected_purchases": expected,
+        "bgnbd": np.exp(-expected),
+        "rules": listed.astype(int),
+        "rules_probability": rule_probability,
+    }, index=pd.Index(ids, name="customer_id"))
+    share = cfg.backtest.top_share
+    metrics = pd.DataFrame({
+        "model": churn_metrics(y, probability, top_share=share),
+        "bgnbd": churn_metrics(y, -expected, np.exp(-expected), top_share=share),
+        "rules": churn_metrics(y, listed.astype(float), rule_probability, top_share=share),
+    }).T
+    metrics["customers"] = metrics["customers"].astype("int64")
+    metrics.insert(0, "method_label", [_METHOD_LABELS[m][lang] for m in metrics.index])
+    metrics.index.name = "method"
+    bins = cfg.backtest.calibration_bins
+    calibration = pd.concat([
+        calibration_table(y, probability, bins).assign(method="model"),
+        calibration_table(y, np.exp(-expected), bins).assign(method="bgnbd"),
+    ]).reset_index().set_index(["method", "bin"])
+    return ChurnBacktest(
+        metrics=metrics, calibration=calibration, scores=scores, model=fitted, train_as_of=train_dates,
+        test_as_of=test, outcome_end=end, n_train=len(train), bgnbd_params=dict(bg.params_), top_share=share,
+        horizon=table.horizon, definition=table.definition,
+    )
+
+
+def _high_risk_rows(table: ChurnTrainingTable, index: pd.MultiIndex, cfg: ChurnConfig) -> np.ndarray:
+    """The handbook's high-risk rule for rows ``(as_of, customer_id)``, from the kept snapshots."""
+    out = np.zeros(len(index), dtype=bool)
+    for as_of in index.get_level_values(0).unique():
+        rows = index.get_level_values(0) == as_of
+        flags = risk_signals(table.snapshots[as_of], cfg, "en")["high_risk"]
+        out[rows] = flags.reindex(index[rows].get_level_values(1)).to_numpy()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# scoring
+
+
+def _is_fitted(model: Any) -> bool:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _action_keys(cfg: ChurnConfig, strategy: Any) -> None:
+    allowed = sorted([*strategy.win_back, "tier"])
+    used = {f"actions.by_level.{level}.{tier}": key for level, rule in cfg.actions.by_level.items() for tier, key in rule.items()}
+    used["actions.dormant.action"] = cfg.actions.dormant.action
+    for where, key in used.items():
+        if key not in allowed:
+            raise ConfigError(f"churn.{where}: unknown action {key!r}; allowed: {allowed} (strategy.yaml win_back keys, or 'tier')")
+    missing = [level for level in ("high", "medium", "low") if level not in cfg.actions.by_level]
+    if missing:
+        raise ConfigError(f"churn.actions.by_level: no action for risk level(s) {missing}")
+
+
+def risk_levels(probability: pd.Series, config: Any = None) -> pd.Series:
+    """Risk level ``high`` / ``medium`` / ``low`` from churn probabilities (inclusive lower
+    bounds ``risk_levels.high`` and ``risk_levels.medium``).
+
+    Examples
+    --------
+    >>> risk_levels(pd.Series([0.9, 0.5, 0.3, 0.1])).tolist()
+    ['high', 'high', 'medium', 'low']
+    """
+    cut = load_churn_config(config).risk_levels
+    level = np.where(probability >= cut.high, "high", np.where(probability >= cut.medium, "medium", "low"))
+    return pd.Series(level, index=probability.index, dtype="str", name="risk_level")
+
+
+def score_churn(
+    ds: Dataset,
+    model: Any = None,
+    *,
+    as_of: Any = None,
+    horizon: str = "1Q",
+    definition: str | Callable | None = None,
+    config: Any = None,
+    tiers: pd.DataFrame | pd.Series | None = None,
+    lang: str = "zh",
+    top: int = 3,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Churn probability, risk level, reasons and retention action per active customer.
+
+    Parameters
+    ----------
+    ds : Dataset
+    model : fitted or unfitted estimator, or {"logistic", "tree", "gbm"}, optional
+        A fitted model is used as it is (it must take :func:`churn_features` columns); an
+        unfitted one, a model name or None (``churn.yaml`` ``model``) is trained on every
+        quarter end whose outcome window ends by ``as_of``.
+    as_of : date-like, optional
+        Scoring date; default the data's as-of date.
+    horizon, definition
+        Used when training (see :func:`churn_training_table`).
+    config : path, mapping or ChurnConfig, optional
+        User configuration (sections ``churn``, ``strategy``, ``tiers``).
+    tiers : DataFrame or Series, optional
+        Tier per customer (column ``tier``); default :func:`segkit.segment.tiers.assign_tiers`.
+    lang : {"zh", "en"}, default "zh"
+    top : int, default 3
+        Model reasons per customer.
+    progress : bool or None, default None
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer_id, customers active in the year before ``as_of``, highest
+        probability first: ``name``, ``tier``, ``tier_label``, ``churn_probability``,
+        ``risk_level`` (high / medium / low), ``risk_label``, ``top_reasons`` (drivers that raise
+        the model's risk, in words), ``signals`` (handbook signals that hold), ``n_signals``,
+        ``high_risk_rule``, ``recommended_action``, ``action_key``, ``respond_within_hours``,
+        ``owner``, ``department``, ``revenue_12m``, ``recency_days``.
+        ``attrs`` holds ``as_of``, the training dates and a description of the model.
+
+    Examples
+    --------
+    >>> import segkit
+    >>> ds = segkit.load_dataset("data/sample")                       # doctest: +SKIP
+    >>> risk = score_churn(ds, lang="en")                              # doctest: +SKIP
+    >>> risk.loc[risk["risk_level"] == "high", ["name", "tier", "recommended_action"]]  # doctest: +SKIP
+    """
+    from segkit.segment.tiers import assign_tiers, load_strategy
+
+    check_lang(lang)
+    cfg = load_churn_config(config)
+    user_config = None if isinstance(config, ChurnConfig) else config
+    strategy = load_strategy(user_config)
+    _action_keys(cfg, strategy)
+    when = pd.Timestamp(ds.as_of if as_of is None else as_of).normalize()
+    if when > ds.as_of:
+        raise ValueError(f"as_of {when.date()} is after the data's as-of date {ds.as_of.date()}")
+
+    train_dates: list[pd.Timestamp] = []
+    if model is not None and not isinstance(model, str) and _is_fitted(model):
+        fitted = model
+    else:
+        train_dates = [d for d in _default_as_of_dates(ds, cfg.training.min_history_months) if horizon_end(d, horizon) <= when]
+        if not train_dates:
+            raise ValueError(f"no quarter end before {when.date()} has a complete {horizon} outcome to train on")
+        table = churn_training_table(ds, train_dates, horizon, definition, config=cfg, progress=progress)
+        fitted = _make_model(model, cfg).fit(table.X, table.y)
+
+    snap = snapshot(ds, when)
+    active = snap.index.isin(_eligible(ds, when, cfg.labels.active_months))
+    snap = snap.loc[active]
+    features = churn_features(snap, cfg)
+    probability = pd.Series(fitted.predict_proba(features)[:, 1], index=snap.index, name="churn_probability")
+    level = risk_levels(probability, cfg)
+    separator = "；" if lang == "zh" else "; "
+    if hasattr(fitted, "explain") and len(features):
+        drivers = fitted.explain(features, top=top, lang=lang, direction="raises")
+        reasons = drivers.groupby(level=0, sort=False)["text"].agg(separator.join).reindex(snap.index).fillna("")
+    else:
+        reasons = pd.Series("", index=snap.index)
+    signals = risk_signals(snap, cfg, lang)
+
+    if tiers is None:
+        tier_table = assign_tiers(snap, config=user_config, lang=lang, as_of=when)
+    else:
+        tier_table = tiers.to_frame("tier") if isinstance(tiers, pd.Series) else tiers
+    tier = tier_table["tier"].reindex(snap.index).astype(object)
+    if "tier_label" in tier_table:
+        tier_label = tier_table["tier_label"].reindex(snap.index)
+    else:
+        tier_label = label_series("tier", tier, lang)
+
+    # action: by risk level and tier; dormant customers get the recall offer (except core)
+    key = pd.Series("tier", index=snap.index, dtype=object)
+    for lvl, rule in cfg.actions.by_level.items():
+        at_level = (level == lvl).to_numpy()
+        key[at_level] = tier[at_level].map(rule).fillna(rule.get("default", "tier")).to_numpy()
+    dormant = cfg.actions.dormant
+    recency = pd.to_numeric(snap["recency_days"], errors="coerce")
+    is_dormant = level.isin(dormant.levels) & ~tier.isin(dormant.except_tiers) & (recency >= dormant.after_days)
+    key[is_dormant.to_numpy()] = dormant.action
+    tier_texts = {t: entry.summary.text(lang) for t, entry in strategy.tiers.items()}
+    win_back_texts = {k: getattr(entry, lang) for k, entry in strategy.win_back.items()}
+    hours_by_key = {k: entry.within_hours for k, entry in strategy.win_back.items()}
+    by_tier = key == "tier"
+    texts = key.map(win_back_texts).where(~by_tier, tier.map(tier_texts)).fillna("")
+    hours = key.map(hours_by_key).where(~by_tier)
+
+    out = pd.DataFrame({
+        "name": snap["name"],
+        "tier": tier,
+        "tier_label": tier_label.astype("str"),
+        "churn_probability": probability,
+        "risk_level": level,
+        "risk_label": level.map(lambda k: cfg.risk_levels.labels[k].text(lang)).astype("str"),
+        "top_reasons": reasons.astype("str"),
+        "signals": signals["reasons"],
+        "n_signals": signals["n_signals"],
+        "high_risk_rule": signals["high_risk"],
+        "recommended_action": texts.astype("str"),
+        "action_key": key.astype("str"),
+        "respond_within_hours": hours.astype("Int64"),
+        "owner": snap["owner"],
+        "department": snap["department"],
+        "revenue_12m": snap["revenue_12m"],
+        "recency_days": snap["recency_days"],
+    }, index=snap.index)
+    out = out.sort_values("churn_probability", ascending=False, kind="stable")
+    # attrs are copied with the frame: keep them small (the model's description, not the model)
+    out.attrs.update({"as_of": when, "train_as_of": train_dates, "model": repr(fitted), "horizon": horizon})
+    return out
