@@ -53,16 +53,16 @@ def test_backtest_trains_on_earlier_quarters_and_tests_on_the_latest_complete_on
 def test_default_model_beats_both_baselines(backtest):
     auc = backtest.metrics["roc_auc"]
     # measured on data/sample (seed 20260930); the model is logistic regression, calibrated
-    assert auc["model"] == pytest.approx(0.814, abs=0.005)
+    assert auc["model"] == pytest.approx(0.812, abs=0.005)
     assert auc["bgnbd"] == pytest.approx(0.793, abs=0.005)
     assert auc["rules"] == pytest.approx(0.514, abs=0.005)
     assert auc["model"] > auc["bgnbd"] > auc["rules"]
     pr = backtest.metrics["pr_auc"]
-    assert pr["model"] == pytest.approx(0.652, abs=0.005) and pr["model"] > pr["bgnbd"] > pr["rules"]
+    assert pr["model"] == pytest.approx(0.651, abs=0.005) and pr["model"] > pr["bgnbd"] > pr["rules"]
     brier = backtest.metrics["brier"]
     assert brier["model"] == pytest.approx(0.133, abs=0.003) and brier["model"] < brier["bgnbd"] < brier["rules"]
     lift = backtest.metrics["lift_top"]
-    assert lift["model"] == pytest.approx(3.29, abs=0.05) and lift["model"] > lift["bgnbd"] > lift["rules"]
+    assert lift["model"] == pytest.approx(3.26, abs=0.05) and lift["model"] > lift["bgnbd"] > lift["rules"]
     assert backtest.metrics.loc["model", "churn_rate"] == pytest.approx(368 / 1500)
 
 
@@ -107,7 +107,7 @@ def test_calibration_table(backtest):
     assert table["predicted"].is_monotonic_increasing
     # expected calibration error: the mean gap between predicted and observed over the deciles
     gap = ((table["predicted"] - table["observed"]).abs() * table["customers"]).sum() / 1500
-    assert gap == pytest.approx(0.022, abs=0.003)
+    assert gap == pytest.approx(0.026, abs=0.003)
 
 
 def test_training_dates_may_not_look_into_the_test_period(sample):
