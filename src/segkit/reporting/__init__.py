@@ -1,6 +1,12 @@
-"""Reports: thin papermill notebooks rendered to self-contained HTML and A4 PDF."""
+"""Reports: thin papermill notebooks rendered to self-contained HTML and A4 PDF.
+
+``render`` executes a report notebook and publishes it; the notebooks build a
+``report_context`` from their parameters and call the section functions of
+:mod:`segkit.reporting.quarterly` and :mod:`segkit.reporting.churn_report`.
+"""
 
 from segkit.reporting.blocks import Block
-from segkit.reporting.render import REPORTS, ReportError, RenderResult, render, render_departments
+from segkit.reporting.context import ReportContext, report_context
+from segkit.reporting.render import REPORTS, RenderResult, ReportError, render, render_departments
 
-__all__ = ["Block", "REPORTS", "ReportError", "RenderResult", "render", "render_departments"]
+__all__ = ["Block", "REPORTS", "ReportContext", "ReportError", "RenderResult", "render", "render_departments", "report_context"]

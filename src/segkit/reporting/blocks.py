@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -97,6 +98,8 @@ def table_html(
     caption: str | None = None,
     highlight: Mapping[tuple[int, str], str] | None = None,
     max_rows: int | None = None,
+    more: str = "… {n:,} more rows",
+    nowrap: Iterable[str] = (),
     numeric_align: bool = True,
 ) -> str:
     """An escaped HTML table, wrapped so it scrolls sideways on a phone.
@@ -112,6 +115,7 @@ def table_html(
     """
     formats = dict(formats or {})
     highlight = dict(highlight or {})
+    nowrap = set(nowrap)
     frame = frame.reset_index() if index else frame
     shown = frame if max_rows is None else frame.head(max_rows)
     head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
@@ -124,14 +128,17 @@ def table_html(
             classes = []
             if numeric_align and isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
                 classes.append("num")
+            if col in nowrap:
+                classes.append("nowrap")
             if (pos, col) in highlight:
                 classes.append(highlight[(pos, col)])
             cls = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f"<td{cls}>{esc(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = ""
     if max_rows is not None and len(frame) > max_rows:
-        more = f'<p class="note">… {len(frame) - max_rows:,} more</p>'
+        more = f'<p class="note">{esc(more.format(n=len(frame) - max_rows))}</p>'
+    else:
+        more = ""
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}</div>'
 
@@ -162,16 +169,31 @@ def figure_html(fig: Figure, alt: str = "", dpi: int = 150) -> str:
     with style("zh" if cjk_available() else "en"):  # fonts are resolved when drawing
         fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<figure><img alt="{esc(alt)}" src="data:image/png;base64,{data}"/></figure>'
+    # shown at 85% of the figure's own size (capped by the page width), so a small chart
+    # stays small in the PDF instead of being stretched to the full width
+    width_pt = fig.get_figwidth() * 72 * 0.85
+    return (f'<figure><img alt="{esc(alt)}" style="width: {width_pt:.0f}pt; max-width: 100%" '
+            f'src="data:image/png;base64,{data}"/></figure>')
 
 
-def kpi_tiles(tiles: Iterable[tuple[str, str, str | None]]) -> str:
-    """KPI tiles: (label, value, change) each; a change starting with '-' shows as a fall."""
+def kpi_tiles(tiles: Iterable[tuple]) -> str:
+    """KPI tiles: ``(label, value, change[, higher_is_better])`` each.
+
+    The change is coloured good (green) or bad (red) from its sign and whether a rise is good
+    (default True; False for e.g. customers at risk); a change with no sign is neutral.
+    """
     out = []
-    for label, value, change in tiles:
+    for tile in tiles:
+        label, value, change = tile[:3]
+        higher_is_better = tile[3] if len(tile) > 3 else True
         delta = ""
         if change:
-            cls = "down" if change.lstrip().startswith(("-", "−")) else "up"
+            numbers = re.findall(r"[-+−]\s*\d", change)
+            if numbers and not re.search(r"[-+−]\s*0+(\.0+)?(?!\d)", numbers[0] + change.split(numbers[0], 1)[1][:6]):
+                rising = not numbers[0].startswith(("-", "−"))
+                cls = "good" if rising == higher_is_better else "bad"
+            else:
+                cls = "flat"
             delta = f'<div class="delta {cls}">{esc(change)}</div>'
         out.append(f'<div class="tile"><div class="tile-label">{esc(label)}</div><div class="tile-value">{esc(value)}</div>{delta}</div>')
     return f'<div class="tiles">{"".join(out)}</div>'

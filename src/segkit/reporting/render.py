@@ -162,7 +162,11 @@ def _clean_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                     continue
                 outputs.append(output)
             cell.outputs = outputs
+            if not outputs:  # parameters, imports: nothing for a reader
+                continue
         kept.append(cell)
+    for number, cell in enumerate(kept):  # papermill's injected cell has a random id
+        cell["id"] = f"cell-{number}"
     nb.cells = kept
     return nb
 

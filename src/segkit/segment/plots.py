@@ -104,13 +104,17 @@ def plot_tier_distribution(tiers: pd.DataFrame, lang: str = "zh", config: Any = 
     return fig
 
 
-def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh") -> Figure:
+def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh", monetary: pd.Series | None = None) -> Figure:
     """Customers per (R score, F score) cell, annotated with the count and mean M score.
 
     Parameters
     ----------
     rfm : DataFrame
         From :func:`segkit.segment.rfm.rfm_scores`.
+    lang : {"zh", "en"}, default "zh"
+    monetary : Series, optional
+        Money per customer (e.g. ``snapshot["revenue_total"]``); when given, cells show the
+        average of it (万元 in zh, CNY k in en) instead of the mean M score.
     """
     check_lang(lang)
     text = _TEXT[lang]
@@ -120,7 +124,13 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh") -> Figure:
     r_levels = list(range(int(r.min()) if len(r) else 1, (int(r.max()) if len(r) else 1) + 1))
     f_levels = list(range(int(f.min()) if len(f) else 1, (int(f.max()) if len(f) else 1) + 1))
     counts = pd.crosstab(r, f).reindex(index=r_levels, columns=f_levels, fill_value=0)
-    mean_m = scored.assign(_m=scored["m_score"].astype(float)).groupby([r, f])["_m"].mean().unstack().reindex(index=r_levels, columns=f_levels)
+    if monetary is None:
+        values, fmt = scored["m_score"].astype(float), "M {:.1f}"
+    else:
+        scale = 1e4 if lang == "zh" else 1e3
+        values = pd.to_numeric(monetary.reindex(scored.index), errors="coerce") / scale
+        fmt = "{:,.0f}万" if lang == "zh" else "{:,.0f}k"
+    mean_m = scored.assign(_m=values).groupby([r, f])["_m"].mean().unstack().reindex(index=r_levels, columns=f_levels)
     with style(lang):
         fig = new_figure(5.5, 4.2)
         ax = fig.subplots()
@@ -130,7 +140,7 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh") -> Figure:
                 n = counts.at[rv, fv]
                 if n:
                     m = mean_m.at[rv, fv]
-                    ax.text(j, i, f"{n}\nM {m:.1f}", ha="center", va="center", fontsize=7,
+                    ax.text(j, i, f"{n}\n{fmt.format(m)}", ha="center", va="center", fontsize=7,
                             color="white" if n > counts.to_numpy().max() / 2 else "black")
         ax.set_xticks(range(len(f_levels)), [str(v) for v in f_levels])
         ax.set_yticks(range(len(r_levels)), [str(v) for v in r_levels])

@@ -1,0 +1,210 @@
+"""Sections of the churn-prediction report (客户流失预警报告).
+
+Backtest performance against the baselines, the high-risk list with reasons, actions and
+owners, risk by tier and industry, and the model's main drivers. Every number is computed
+from the data through :mod:`segkit.churn`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from segkit.labels import label
+from segkit.plotting import PALETTE, freeze_fonts, new_figure, style
+from segkit.reporting.blocks import Block, fmt_int, fmt_money, fmt_pct, kpi_tiles, table_html
+from segkit.reporting.context import ReportContext
+from segkit.reporting.quarterly import _quarter_text, _scope_text, _tier_order, footer
+
+__all__ = ["title_block", "summary", "backtest_view", "high_risk_view", "risk_by_segment", "drivers_view", "method", "footer"]
+
+
+def title_block(ctx: ReportContext) -> Block:
+    """Report title, quarter, as-of date, scope and generation date."""
+    from segkit.reporting.blocks import esc
+
+    w = ctx.words
+    meta = [f"{w['data_set']}: {ctx.dataset_full.name}", f"{w['as_of']}: {ctx.as_of.date()}",
+            f"{w['scope']}: {_scope_text(ctx)}", f"{w['generated']}: {ctx.generated.isoformat()}"]
+    html = (f'<div class="title-block"><h1>{esc(w["churn_title"])} · {esc(_quarter_text(ctx, ctx.quarter))}</h1>'
+            f'<div class="meta">{" ｜ ".join(esc(m) for m in meta)}</div></div>')
+    return Block("", [html], keep_together=True)
+
+
+def _auc_sentence(ctx: ReportContext) -> str:
+    w, m = ctx.words, ctx.backtest.metrics
+    auc, bg, rule = (m.loc[k, "roc_auc"] for k in ("model", "bgnbd", "rules"))
+    template = w["churn_beats"] if auc > max(bg, rule) else w["churn_not_beats"]
+    return template.format(auc=f"{auc:.3f}", bg=f"{bg:.3f}", rule=f"{rule:.3f}", capture=fmt_pct(m.loc["model", "capture_top"], 0))
+
+
+def summary(ctx: ReportContext) -> Block:
+    """Tiles (customers scored, high risk, model and baseline AUC) and the verdict in words."""
+    w = ctx.words
+    scores, m = ctx.churn_scores, ctx.backtest.metrics
+    tiles = [
+        (w["tile_scored"], fmt_int(len(scores)), None),
+        (w["tile_high"], fmt_int((scores["risk_level"] == "high").sum()), fmt_pct((scores["risk_level"] == "high").mean())),
+        (w["tile_auc"], f"{m.loc['model', 'roc_auc']:.3f}", None),
+        (w["tile_baseline"], f"{max(m.loc['bgnbd', 'roc_auc'], m.loc['rules', 'roc_auc']):.3f}", None),
+    ]
+    intro = w["churn_intro"].format(test_as_of=ctx.backtest.test_as_of.date())
+    return Block(w["churn_summary"], keep_together=True).add(kpi_tiles(tiles)).text(intro, _auc_sentence(ctx))
+
+
+def backtest_view(ctx: ReportContext) -> Block:
+    """ROC AUC, PR AUC, Brier, lift and capture for the model and both baselines; lift and
+    calibration charts."""
+    from segkit.models.churn_plots import plot_calibration, plot_lift
+
+    w = ctx.words
+    bt = ctx.backtest
+    metrics = bt.metrics
+    names = {"zh": ["方法", "ROC AUC", "PR AUC", "Brier", "前10%提升度", "前10%覆盖率"],
+             "en": ["Method", "ROC AUC", "PR AUC", "Brier", "Lift, top 10%", "Capture, top 10%"]}[ctx.lang]
+    shown = pd.DataFrame({
+        names[0]: metrics["method_label"].to_numpy() if "method_label" in metrics else metrics.index.to_numpy(),
+        names[1]: metrics["roc_auc"].to_numpy(), names[2]: metrics["pr_auc"].to_numpy(), names[3]: metrics["brier"].to_numpy(),
+        names[4]: metrics["lift_top"].to_numpy(), names[5]: metrics["capture_top"].to_numpy(),
+    })
+    three = lambda v: f"{v:.3f}"  # noqa: E731
+    block = Block(w["backtest"])
+    block.add(table_html(shown, {names[1]: three, names[2]: three, names[3]: three, names[4]: lambda v: f"{v:.2f}", names[5]: fmt_pct},
+                         highlight={(0, names[1]): "best"}))
+    block.subheading(w["lift_chart"]).add(plot_lift(bt, lang=ctx.lang))
+    block.subheading(w["calibration"]).add(plot_calibration(bt, lang=ctx.lang))
+    return block
+
+
+def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
+    """The high-risk list: probability, reasons, recommended action, owner; contacts masked
+    unless the report is for the customers' owner."""
+    from segkit.access import mask_pii
+    from segkit.churn import load_churn_config
+
+    w = ctx.words
+    scores = ctx.churn_scores
+    cutoff = load_churn_config(ctx.user_config).risk_levels.high
+    high = scores.loc[scores["risk_level"] == "high"]
+    contacts = ctx.snapshot[["contact_name", "contact_title", "phone"]].reindex(high.index)
+    if ctx.mask_pii:
+        contacts = mask_pii(contacts)
+    contact = (contacts["contact_name"].fillna("").astype(str) + " " + contacts["contact_title"].fillna("").astype(str)
+               + " " + contacts["phone"].fillna("").astype(str)).str.strip()
+    shown = pd.DataFrame({
+        w["col_customer"]: [f"{i} {n}" for i, n in zip(high.index, high["name"])],
+        w["col_tier"]: high["tier_label"].to_numpy(),
+        w["col_probability"]: high["churn_probability"].to_numpy(),
+        w["col_revenue"]: high["revenue_12m"].to_numpy(),
+        w["col_top_reasons"]: high["top_reasons"].to_numpy(),
+        w["col_action"]: high["recommended_action"].to_numpy(),
+        w["col_owner"]: high["owner"].to_numpy(),
+        w["col_contact"]: contact.to_numpy(),
+    })
+    intro = w["high_risk_intro"].format(n=fmt_int(len(high)), cutoff=f"{cutoff:.0%}", masked=w["masked"] if ctx.mask_pii else w["not_masked"])
+    return Block(w["high_risk_list"]).text(intro).add(
+        table_html(shown, {w["col_probability"]: fmt_pct, w["col_revenue"]: lambda v: fmt_money(v, ctx.lang)}, max_rows=top,
+                   more=w["more_rows"], nowrap=[w["col_tier"], w["col_probability"], w["col_revenue"], w["col_owner"]]))
+
+
+def _risk_table(ctx: ReportContext, scores: pd.DataFrame, by: pd.Series, kind: str) -> pd.DataFrame:
+    w = ctx.words
+    frame = pd.DataFrame({"group": by, "p": scores["churn_probability"], "high": scores["risk_level"] == "high"})
+    table = frame.groupby("group").agg(customers=("p", "size"), high=("high", "sum"), mean=("p", "mean"))
+    table["share"] = table["high"] / table["customers"]
+    order = _tier_order(table.index) if kind == "tier" else table.sort_values("share", ascending=False).index
+    table = table.reindex(order)
+    first = [label(kind, k, ctx.lang, default=str(k)) for k in table.index]
+    return pd.DataFrame({
+        w["col_tier"] if kind == "tier" else ("行业" if ctx.lang == "zh" else "Industry"): first,
+        w["col_customers"]: table["customers"].to_numpy(), w["tile_high"]: table["high"].to_numpy(),
+        w["col_high_share"]: table["share"].to_numpy(), w["col_mean_probability"]: table["mean"].to_numpy(),
+    })
+
+
+def risk_by_segment(ctx: ReportContext) -> Block:
+    """Customers, high-risk count and share, mean probability by tier and by industry."""
+    w = ctx.words
+    scores = ctx.churn_scores
+    formats = {w["col_high_share"]: fmt_pct, w["col_mean_probability"]: fmt_pct, w["col_customers"]: fmt_int, w["tile_high"]: fmt_int}
+    block = Block(w["risk_by_segment"])
+    block.subheading(w["kpis_by_tier"]).add(table_html(_risk_table(ctx, scores, scores["tier"], "tier"), formats))
+    industry = ctx.snapshot["industry"].reindex(scores.index)
+    block.subheading(w["kpis_by_industry"]).add(table_html(_risk_table(ctx, scores, industry, "industry"), formats))
+    return block
+
+
+def driver_table(ctx: ReportContext, top: int = 10) -> pd.DataFrame:
+    """Mean absolute contribution to the log-odds per feature, with its direction.
+
+    Direction: the correlation, across customers, between a feature's value and its
+    contribution: positive means higher values raise the churn risk.
+    """
+    from segkit.churn import churn_features, load_churn_config
+
+    cfg = load_churn_config(ctx.user_config)
+    features = churn_features(ctx.snapshot_all.loc[ctx.churn_scores_all.index], cfg)
+    contributions = ctx.backtest.model.contributions(features)
+    strength = contributions.abs().mean().sort_values(ascending=False).head(top)
+    rows = []
+    for column in strength.index:
+        values = pd.to_numeric(features[column], errors="coerce") if column in features else pd.Series(dtype=float)
+        if values.notna().sum() > 2 and values.std() > 0:
+            direction = np.sign(np.corrcoef(values.fillna(values.median()), contributions[column])[0, 1])
+        else:
+            direction = 0.0
+        name = cfg.features[column].text(ctx.lang) if column in cfg.features else column
+        rows.append({"feature": column, "name": name, "strength": strength[column], "direction": direction})
+    return pd.DataFrame(rows)
+
+
+def drivers_view(ctx: ReportContext) -> Block:
+    """The model's main drivers: which features move the churn probability most, and which way."""
+    w = ctx.words
+    drivers = driver_table(ctx)
+    words = {"zh": ("越高越易流失", "越低越易流失", "类别差异"), "en": ("higher raises risk", "lower raises risk", "differs by category")}[ctx.lang]
+    with style(ctx.lang):
+        fig = new_figure(6.5, 0.35 * len(drivers) + 1.0)
+        ax = fig.subplots()
+        colors = [PALETTE[5] if d > 0 else PALETTE[1] if d < 0 else PALETTE[7] for d in drivers["direction"]]
+        ax.barh(drivers["name"][::-1], drivers["strength"][::-1], color=colors[::-1])
+        ax.set_xlabel({"zh": "对流失几率（对数）的平均影响", "en": "Mean absolute effect on the log-odds of churn"}[ctx.lang])
+        ax.set_title(w["drivers"])
+        freeze_fonts(fig)
+    shown = pd.DataFrame({
+        w["col_feature"]: drivers["name"].to_numpy(),
+        w["col_effect"]: [words[0] if d > 0 else words[1] if d < 0 else words[2] for d in drivers["direction"]],
+    })
+    return Block(w["drivers"]).add(fig).add(table_html(shown))
+
+
+def _model_description(model, lang: str) -> str:
+    params = model.get_params()
+    kinds = {"logistic": ("逻辑回归", "logistic regression"), "tree": ("决策树", "decision tree"),
+             "gbm": ("梯度提升树", "gradient boosting")}
+    zh, en = kinds.get(params.get("model"), (str(params.get("model")), str(params.get("model"))))
+    if params.get("calibrate"):
+        zh, en = f"经概率校准的{zh}", f"calibrated {en}"
+    return zh if lang == "zh" else en
+
+
+def method(ctx: ReportContext) -> Block:
+    """How the model was trained and evaluated, and the parameters of this report."""
+    bt = ctx.backtest
+    model_text = _model_description(bt.model, ctx.lang)
+    if ctx.lang == "zh":
+        lines = [
+            f"训练样本：{len(bt.train_as_of)} 个季度末快照（{bt.train_as_of[0].date()} 至 {bt.train_as_of[-1].date()}），共 {bt.n_train:,} 行；"
+            f"测试快照 {bt.test_as_of.date()}，结果窗口至 {bt.outcome_end.date()}。每个快照只使用当日及以前的数据。",
+            f"模型：{model_text}（segkit ChurnModel，缺失值填补、类别编码、标准化）。基线：BG/NBD 模型预测的下一季度购买次数（参数 "
+            + ", ".join(f"{k}={v:.3f}" for k, v in bt.bgnbd_params.items()) + "）；手册规则：近3个月无互动且订单下降50%。",
+        ]
+    else:
+        lines = [
+            f"Training: {len(bt.train_as_of)} quarter-end snapshots ({bt.train_as_of[0].date()} to {bt.train_as_of[-1].date()}), "
+            f"{bt.n_train:,} rows; test snapshot {bt.test_as_of.date()}, outcome window to {bt.outcome_end.date()}. "
+            "Each snapshot uses only records dated on or before it.",
+            f"Model: {model_text} (segkit ChurnModel: imputation, one-hot encoding, scaling). Baselines: BG/NBD expected purchases in the next quarter (parameters "
+            + ", ".join(f"{k}={v:.3f}" for k, v in bt.bgnbd_params.items()) + "); handbook rule: no interaction for 3 months and orders down 50%.",
+        ]
+    return Block(ctx.words["method"]).text(*lines)

@@ -1,0 +1,283 @@
+"""Everything a report computes, once: the data, snapshots, tiers, models, KPIs.
+
+A report notebook builds one :class:`ReportContext` from its parameters and hands it to the
+section functions. Values are computed lazily and cached, so a section that is not rendered
+costs nothing. Models (CLV, churn) are fitted on the whole population and then shown for the
+customers in scope: a department's report uses the company's model, not one fitted on a few
+hundred customers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from segkit import __version__
+from segkit.config import config_hash, deep_merge, default_section, read_user_config, section_names
+
+__all__ = ["ReportContext", "report_context", "words"]
+
+
+def words(lang: str) -> dict[str, str]:
+    """The report's words in ``lang`` (``segkit/defaults/report.yaml``)."""
+    table = default_section("report")
+    if lang not in table:
+        raise ValueError(f"unknown language {lang!r}; reports exist in: {', '.join(table)}")
+    return table[lang]
+
+
+@dataclass
+class ReportContext:
+    """Parameters of one report and the tables computed from them (lazily)."""
+
+    quarter: str
+    data_dir: Path
+    config: Path | None = None
+    lang: str = "zh"
+    owner: str | None = None
+    department: str | None = None
+    mask_pii: bool = True
+    generated: dt.date = field(default_factory=dt.date.today)
+
+    def __post_init__(self) -> None:
+        from segkit.cli import quarter_end
+
+        self.quarter = self.quarter.upper()
+        self.as_of = quarter_end(self.quarter)
+        self.previous_quarter = str(pd.Period(self.quarter, freq="Q") - 1)
+        self.previous_as_of = quarter_end(self.previous_quarter)
+        self.words = words(self.lang)
+
+    # --- data -----------------------------------------------------------------------------------
+    @cached_property
+    def dataset_full(self):
+        from segkit.io import load_dataset
+
+        ds = load_dataset(self.data_dir)
+        if self.as_of > ds.as_of:
+            raise ValueError(
+                f"quarter {self.quarter} ends on {self.as_of.date()}, after the data's as-of date "
+                f"{ds.as_of.date()}; choose a complete quarter"
+            )
+        return ds
+
+    @cached_property
+    def dataset(self):
+        """The data in scope (an owner's or a department's customers, or everything)."""
+        from segkit.access import scope
+
+        if self.owner is None and self.department is None:
+            return self.dataset_full
+        return scope(self.dataset_full, owner=self.owner, department=self.department)
+
+    @cached_property
+    def ids(self) -> pd.Index:
+        return pd.Index(self.dataset.customers["customer_id"].astype(str))
+
+    @property
+    def scoped(self) -> bool:
+        return self.owner is not None or self.department is not None
+
+    def in_scope(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of a customer-indexed table that belong to the scope."""
+        return frame.loc[frame.index.intersection(self.ids)]
+
+    # --- snapshots and segmentation --------------------------------------------------------------
+    @cached_property
+    def snapshot_all(self) -> pd.DataFrame:
+        from segkit.features import snapshot
+
+        return snapshot(self.dataset_full, self.as_of)
+
+    @cached_property
+    def previous_snapshot_all(self) -> pd.DataFrame:
+        from segkit.features import snapshot
+
+        return snapshot(self.dataset_full, self.previous_as_of)
+
+    @property
+    def snapshot(self) -> pd.DataFrame:
+        return self.in_scope(self.snapshot_all)
+
+    @cached_property
+    def tiers_all(self) -> pd.DataFrame:
+        from segkit.segment.tiers import assign_tiers
+
+        return assign_tiers(self.snapshot_all, config=self.user_config, lang=self.lang, as_of=self.as_of)
+
+    @cached_property
+    def previous_tiers_all(self) -> pd.DataFrame:
+        from segkit.segment.tiers import assign_tiers
+
+        return assign_tiers(self.previous_snapshot_all, config=self.user_config, lang=self.lang, as_of=self.previous_as_of)
+
+    @property
+    def tiers(self) -> pd.DataFrame:
+        return self.in_scope(self.tiers_all)
+
+    @property
+    def previous_tiers(self) -> pd.DataFrame:
+        previous_ids = self.previous_tiers_all.index.intersection(self.ids)
+        return self.previous_tiers_all.loc[previous_ids]
+
+    @cached_property
+    def rfm(self) -> pd.DataFrame:
+        from segkit.segment.rfm import rfm_scores
+
+        return self.in_scope(rfm_scores(self.snapshot_all, scheme="quantile", config=self.user_config, lang=self.lang))
+
+    @cached_property
+    def rfm_named(self) -> pd.DataFrame:
+        from segkit.segment.rfm import rfm_scores
+
+        return self.in_scope(rfm_scores(self.snapshot_all, scheme="named", config=self.user_config, lang=self.lang))
+
+    @cached_property
+    def migration(self):
+        from segkit.insights.migration import migration
+
+        # each quarter's own 12-month revenue: current customers counted with this quarter's,
+        # lost ones with last quarter's
+        return migration(
+            self.previous_tiers, self.tiers, lang=None, config=self.user_config,
+            snapshots=(self.in_scope(self.previous_snapshot_all), self.snapshot),
+        )
+
+    @cached_property
+    def risk_all(self) -> pd.DataFrame:
+        """Rule-based churn-risk signals (handbook section 8) at this quarter's end."""
+        from segkit.churn import risk_signals
+
+        return risk_signals(self.snapshot_all, config=self.user_config, lang=self.lang)
+
+    @cached_property
+    def previous_risk_all(self) -> pd.DataFrame:
+        from segkit.churn import risk_signals
+
+        return risk_signals(self.previous_snapshot_all, config=self.user_config, lang=self.lang)
+
+    # --- value ---------------------------------------------------------------------------------------
+    @cached_property
+    def clv_models(self):
+        """BG/NBD and Gamma-Gamma fitted on every customer with an order (whole population)."""
+        from segkit.models import BetaGeo, GammaGamma
+
+        stats = self.snapshot_all.dropna(subset=["frequency", "recency", "T"])
+        purchase = BetaGeo().fit(stats["frequency"], stats["recency"], stats["T"])
+        repeat = stats.loc[stats["frequency"] > 0]
+        spend = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
+        return purchase, spend
+
+    @cached_property
+    def clv_all(self) -> pd.DataFrame:
+        """Predicted CLV, historical CLV and CLV tiers for every customer."""
+        import warnings
+
+        from segkit.models.clv import clv, clv_tiers, historical_clv, load_config
+
+        purchase, spend = self.clv_models
+        stats = self.snapshot_all.dropna(subset=["frequency", "recency", "T"])
+        stats = stats.loc[stats["T"] > 0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the correlation note of Gamma-Gamma is in the method text
+            predicted = clv(stats, purchase, spend, observation_end=self.as_of, config=self.user_config)
+        cfg = load_config(self.user_config)
+        frame = pd.DataFrame(index=self.snapshot_all.index)
+        frame["clv"] = predicted["clv"].reindex(frame.index).fillna(0.0)
+        hist = historical_clv(self.dataset_full.transactions, self.as_of, config=self.user_config)
+        frame["historical_clv"] = hist.reindex(frame.index).fillna(0.0)
+        frame["revenue_12m"] = self.snapshot_all["revenue_12m"]
+        tiers = clv_tiers(frame, lang=self.lang, config=self.user_config)
+        frame = frame.join(tiers[["clv_tier", "clv_tier_label"]])
+        frame.attrs.update({"margin": cfg.margin, "annual_discount_rate": cfg.annual_discount_rate, "horizon": cfg.horizon})
+        return frame
+
+    # --- insights -----------------------------------------------------------------------------------
+    @cached_property
+    def kpi_by_tier(self) -> pd.DataFrame:
+        from segkit.insights.kpi import kpis
+
+        return kpis(self.dataset, self.as_of, by="tier", tiers=self.tiers, config=self.user_config)
+
+    @cached_property
+    def kpi_by_industry(self) -> pd.DataFrame:
+        from segkit.insights.kpi import kpis
+
+        return kpis(self.dataset, self.as_of, by="industry", tiers=self.tiers, config=self.user_config)
+
+    @cached_property
+    def cadence(self) -> pd.DataFrame:
+        from segkit.insights.cadence import cadence_report
+
+        return cadence_report(self.dataset, self.tiers, self.as_of, lang=self.lang, config=self.user_config)
+
+    # --- churn model ---------------------------------------------------------------------------------
+    @cached_property
+    def backtest(self):
+        from segkit.churn import backtest_churn
+
+        return backtest_churn(self.dataset_full, test_as_of=self.previous_as_of, config=self.user_config, progress=False)
+
+    @cached_property
+    def churn_scores_all(self) -> pd.DataFrame:
+        from segkit.churn import score_churn
+
+        return score_churn(self.dataset_full, as_of=self.as_of, tiers=self.tiers_all, config=self.user_config, lang=self.lang, progress=False)
+
+    @property
+    def churn_scores(self) -> pd.DataFrame:
+        return self.in_scope(self.churn_scores_all)
+
+    # --- provenance ----------------------------------------------------------------------------------
+    @property
+    def user_config(self) -> str | None:
+        """The user's configuration file, passed as a path so errors name the file."""
+        return str(self.config) if self.config else None
+
+    @cached_property
+    def config_hash(self) -> str:
+        user = read_user_config(self.config) if self.config else {}
+        effective = {name: deep_merge(default_section(name), user.get(name) or {}) for name in sorted(section_names())}
+        return config_hash(effective)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "quarter": self.quarter, "lang": self.lang, "data": self.data_dir.name,
+            "config": self.config.name if self.config else None, "owner": self.owner,
+            "department": self.department, "mask_pii": self.mask_pii,
+        }
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+
+def report_context(
+    quarter: str,
+    data_dir: str | Path = "data/sample",
+    config: str | Path | None = None,
+    lang: str = "zh",
+    owner: str | None = None,
+    department: str | None = None,
+    mask_pii: bool | None = None,
+) -> ReportContext:
+    """The context of one report (what a report notebook's parameters describe).
+
+    Examples
+    --------
+    >>> ctx = report_context("2026Q3", "data/sample", lang="en")
+    >>> ctx.as_of.date(), ctx.previous_quarter
+    (datetime.date(2026, 9, 30), '2026Q2')
+    """
+    if mask_pii is None:
+        mask_pii = owner is None
+    return ReportContext(
+        quarter=quarter, data_dir=Path(data_dir), config=Path(config) if config else None, lang=lang,
+        owner=owner, department=department, mask_pii=bool(mask_pii),
+    )

@@ -1,0 +1,523 @@
+"""Sections of the quarterly segmentation report (客户分层季度报告).
+
+Each function takes a :class:`~segkit.reporting.context.ReportContext` and returns a
+:class:`~segkit.reporting.blocks.Block`; the notebook calls them in the order of
+``domain/report-outline.md``. Every number in the text is computed here from the data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+
+from segkit.config import default_section
+from segkit.labels import label
+from segkit.plotting import TIER_COLORS, freeze_fonts, new_figure, style
+from segkit.reporting.blocks import Block, bullet_list, esc, fmt_int, fmt_money, fmt_pct, kpi_tiles, table_html
+from segkit.reporting.context import ReportContext
+
+__all__ = [
+    "title_block", "executive_summary", "tier_overview", "rfm_view", "migration_view", "value_view",
+    "kpi_view", "review_view", "strategy_view", "cadence_view", "appendix", "footer",
+]
+
+TIER_ORDER = ["core", "potential", "ordinary", "low_value"]
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _tier_label(ctx: ReportContext, key: str) -> str:
+    return label("tier", key, ctx.lang, default=key)
+
+
+def _quarter_text(ctx: ReportContext, quarter: str) -> str:
+    period = pd.Period(quarter, freq="Q")
+    return ctx.words["quarter"].format(year=period.year, q=period.quarter)
+
+
+def _scope_text(ctx: ReportContext) -> str:
+    w = ctx.words
+    if ctx.owner is not None:
+        return w["scope_owner"].format(name=ctx.owner)
+    if ctx.department is not None:
+        return w["scope_department"].format(name=ctx.department)
+    return w["scope_all"]
+
+
+def _money(ctx: ReportContext):
+    return lambda v: fmt_money(v, ctx.lang)
+
+
+def _tier_order(keys) -> list[str]:
+    keys = list(dict.fromkeys(keys))
+    return [k for k in TIER_ORDER if k in keys] + [k for k in keys if k not in TIER_ORDER]
+
+
+def _high_risk(ctx: ReportContext, previous: bool = False) -> pd.Series:
+    risk = ctx.previous_risk_all if previous else ctx.risk_all
+    ids = (ctx.previous_tiers if previous else ctx.tiers).index
+    return risk["high_risk"].reindex(ids).fillna(False).astype(bool)
+
+
+# --- sections ---------------------------------------------------------------------------------------
+
+def title_block(ctx: ReportContext) -> Block:
+    """Report title, quarter, as-of date, scope and generation date."""
+    w = ctx.words
+    meta = [
+        f"{w['data_set']}: {ctx.dataset_full.name}",
+        f"{w['as_of']}: {ctx.as_of.date()}",
+        f"{w['scope']}: {_scope_text(ctx)}",
+        f"{w['generated']}: {ctx.generated.isoformat()}",
+    ]
+    html = (
+        f'<div class="title-block"><h1>{esc(w["quarterly_title"])} · {esc(_quarter_text(ctx, ctx.quarter))}</h1>'
+        f'<div class="meta">{" ｜ ".join(esc(m) for m in meta)}</div></div>'
+    )
+    return Block("", [html], keep_together=True)
+
+
+def _summary_numbers(ctx: ReportContext) -> dict:
+    now, before = ctx.tiers, ctx.previous_tiers
+    snap = ctx.snapshot
+    prev_snap = ctx.in_scope(ctx.previous_snapshot_all)
+    revenue, prev_revenue = snap["revenue_12m"].sum(), prev_snap["revenue_12m"].sum()
+    core = now["tier"] == "core"
+    prev_core = before["tier"] == "core"
+    core_revenue = snap.loc[core[core].index, "revenue_12m"].sum()
+    prev_core_revenue = prev_snap.loc[prev_core[prev_core].index.intersection(prev_snap.index), "revenue_12m"].sum()
+    return {
+        "customers": int((snap["orders_12m"] > 0).sum()), "prev_customers": int((prev_snap["orders_12m"] > 0).sum()),
+        "revenue": revenue, "prev_revenue": prev_revenue,
+        "core": int(core.sum()), "prev_core": int(prev_core.sum()),
+        "core_share": core.mean() if len(now) else np.nan,
+        "core_revenue_share": core_revenue / revenue if revenue else np.nan,
+        "prev_core_revenue_share": prev_core_revenue / prev_revenue if prev_revenue else np.nan,
+        "high_risk": int(_high_risk(ctx).sum()), "prev_high_risk": int(_high_risk(ctx, previous=True).sum()),
+    }
+
+
+def _segment_finding(ctx: ReportContext, min_customers: int = 20) -> str | None:
+    """The region x industry group whose repurchase rate is furthest from the overall rate."""
+    snap = ctx.snapshot
+    buyers = snap.loc[snap["orders_12m"] > 0]
+    if buyers.empty:
+        return None
+    repurchase = buyers["orders_12m"] >= 2
+    overall = repurchase.mean()
+    region = buyers["region"].fillna("—").astype(str)
+    if ctx.lang == "en":
+        region = region.replace(default_section("report")["regions_en"])
+    industry = buyers["industry"].map(lambda k: label("industry", k, ctx.lang, default=str(k)))
+    groups = pd.DataFrame({"rate": repurchase, "region": region, "industry": industry}).groupby(["region", "industry"])["rate"].agg(["mean", "size"])
+    groups = groups.loc[groups["size"] >= min_customers]
+    if groups.empty:
+        return None
+    gap = groups["mean"] - overall
+    (reg, ind) = gap.abs().idxmax()
+    row = groups.loc[(reg, ind)]
+    w = ctx.words
+    segment = f"{reg}{ind}" if ctx.lang == "zh" else f"{ind} in {reg}"
+    return w["finding_segment"].format(
+        segment=segment, rate=fmt_pct(row["mean"], 0), comparison=w["higher"] if gap[(reg, ind)] >= 0 else w["lower"],
+        gap=f"{abs(gap[(reg, ind)]) * 100:.0f}", n=int(row["size"]),
+    )
+
+
+def executive_summary(ctx: ReportContext) -> Block:
+    """Four KPI tiles with the change vs last quarter, three findings, one line of focus."""
+    w, n = ctx.words, _summary_numbers(ctx)
+    tiles = [
+        (w["tile_customers"], fmt_int(n["customers"]), w["vs_previous"].format(change=fmt_int(n["customers"] - n["prev_customers"], signed=True))),
+        (w["tile_revenue"], fmt_money(n["revenue"], ctx.lang),
+         w["vs_previous"].format(change=fmt_pct(n["revenue"] / n["prev_revenue"] - 1, signed=True) if n["prev_revenue"] else "—")),
+        (w["tile_core_share"], fmt_pct(n["core_revenue_share"]),
+         w["vs_previous"].format(change=f"{(n['core_revenue_share'] - n['prev_core_revenue_share']) * 100:+.1f} pp" if ctx.lang == "en"
+                                 else f"{(n['core_revenue_share'] - n['prev_core_revenue_share']) * 100:+.1f}个百分点")),
+        (w["tile_high_risk"], fmt_int(n["high_risk"]), w["vs_previous"].format(change=fmt_int(n["high_risk"] - n["prev_high_risk"], signed=True)), False),
+    ]
+    delta = n["core"] - n["prev_core"]
+    direction = w["more"] if delta > 0 else w["fewer"] if delta < 0 else w["unchanged_customers"]
+    findings = [w["finding_core"].format(
+        core=fmt_int(n["core"]), core_share=fmt_pct(n["core_share"]), core_revenue_share=fmt_pct(n["core_revenue_share"]),
+        direction=direction, delta=fmt_int(abs(delta)))]
+    moves = ctx.migration.moves
+    up_to_core = moves.loc[(moves["direction"] == "up") & (moves["current_tier"] == "core")]
+    core_down = moves.loc[(moves["direction"] == "down") & (moves["previous_tier"] == "core")]
+    risk_now = _high_risk(ctx)
+    findings.append(w["finding_migration"].format(
+        up_to_core=fmt_int(len(up_to_core)), from_potential=fmt_int((up_to_core["previous_tier"] == "potential").sum()),
+        core_down=fmt_int(len(core_down)), core_down_risk=fmt_int(risk_now.reindex(core_down.index).fillna(False).sum())))
+    segment = _segment_finding(ctx)
+    if segment:
+        findings.append(segment)
+    # focus: from the strategy (core at risk -> 72 h visit) and the data
+    tiers = ctx.tiers
+    focus = []
+    core_at_risk = int((risk_now & (tiers["tier"] == "core")).sum())
+    if core_at_risk:
+        focus.append(w["focus_core_risk"].format(n=fmt_int(core_at_risk)))
+    snap = ctx.snapshot
+    near_core = tiers.index[(tiers["tier"] == "potential") & (snap["revenue_12m"].reindex(tiers.index) >= 400_000)]
+    if len(near_core):
+        focus.append(w["focus_near_core"].format(n=fmt_int(len(near_core))))
+    overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum())
+    if overdue_core:
+        focus.append(w["focus_overdue"].format(n=fmt_int(overdue_core)))
+    separator = "；" if ctx.lang == "zh" else "; "
+    focus_text = w["focus"].format(actions=separator.join(focus) if focus else w["focus_none"])
+    block = Block(w["executive_summary"], keep_together=True)
+    block.add(kpi_tiles(tiles)).add(bullet_list(findings, "findings")).add(f'<p class="focus">{esc(focus_text)}</p>')
+    return block
+
+
+def tier_table(ctx: ReportContext) -> pd.DataFrame:
+    """Customers, revenue and activity per tier (the numbers behind the tier overview)."""
+    tiers, snap = ctx.tiers, ctx.snapshot
+    frame = snap[["revenue_12m", "interactions_6m"]].join(tiers["tier"])
+    table = frame.groupby("tier").agg(customers=("revenue_12m", "size"), revenue=("revenue_12m", "sum"),
+                                      avg_revenue=("revenue_12m", "mean"), avg_interactions=("interactions_6m", "mean"))
+    table = table.reindex(_tier_order(table.index))
+    table["customer_share"] = table["customers"] / table["customers"].sum()
+    table["revenue_share"] = table["revenue"] / table["revenue"].sum()
+    return table
+
+
+def tier_overview(ctx: ReportContext) -> Block:
+    """Customers and revenue by tier: a chart and a table."""
+    w = ctx.words
+    table = tier_table(ctx)
+    labels = [_tier_label(ctx, k) for k in table.index]
+    with style(ctx.lang):
+        fig = new_figure(7.2, 3.0)
+        left, right = fig.subplots(1, 2)
+        colors = [TIER_COLORS.get(k, "#888888") for k in table.index]
+        left.bar(labels, table["customers"], color=colors)
+        left.set_title(w["chart_customers"])
+        scale = 1e4 if ctx.lang == "zh" else 1e3
+        right.bar(labels, table["revenue"] / scale, color=colors)
+        right.set_title(w["chart_revenue"])
+        for ax, values in ((left, table["customers"]), (right, table["revenue"] / scale)):
+            for x, v in enumerate(values):
+                ax.annotate(f"{v:,.0f}", (x, v), ha="center", va="bottom", fontsize=7)
+            ax.tick_params(axis="x", labelsize=8)
+        freeze_fonts(fig)
+    shown = pd.DataFrame({
+        w["col_tier"]: labels,
+        w["col_customers"]: table["customers"].to_numpy(),
+        w["col_customer_share"]: table["customer_share"].to_numpy(),
+        w["col_revenue"]: table["revenue"].to_numpy(),
+        w["col_revenue_share"]: table["revenue_share"].to_numpy(),
+        w["col_avg_revenue"]: table["avg_revenue"].to_numpy(),
+        w["col_avg_interactions"]: table["avg_interactions"].to_numpy(),
+    })
+    money = _money(ctx)
+    formats = {w["col_customer_share"]: fmt_pct, w["col_revenue_share"]: fmt_pct, w["col_revenue"]: money,
+               w["col_avg_revenue"]: money, w["col_avg_interactions"]: lambda v: f"{v:.1f}", w["col_customers"]: fmt_int}
+    return Block(w["tier_overview"]).add(fig).add(table_html(shown, formats))
+
+
+def rfm_view(ctx: ReportContext) -> Block:
+    """R x F heatmap (colour = customers, cells = average spend) and the named RFM segments."""
+    from segkit.segment.plots import plot_rfm_heatmap
+
+    w = ctx.words
+    fig = plot_rfm_heatmap(ctx.rfm, lang=ctx.lang, monetary=ctx.snapshot["revenue_total"])
+    named = ctx.rfm_named.join(ctx.snapshot[["recency_days", "orders_12m", "revenue_total"]])
+    table = named.groupby("rfm_segment").agg(customers=("recency_days", "size"), recency=("recency_days", "mean"),
+                                              orders=("orders_12m", "mean"), monetary=("revenue_total", "mean"))
+    table = table.sort_values("monetary", ascending=False)
+    shown = pd.DataFrame({
+        w["col_segment"]: [label("rfm_segment", k, ctx.lang, default=str(k)) for k in table.index],
+        w["col_customers"]: table["customers"].to_numpy(),
+        w["col_avg_recency"]: table["recency"].to_numpy(),
+        w["col_avg_orders"]: table["orders"].to_numpy(),
+        w["col_avg_monetary"]: table["monetary"].to_numpy(),
+    })
+    formats = {w["col_avg_recency"]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}", w["col_avg_orders"]: lambda v: f"{v:.1f}",
+               w["col_avg_monetary"]: _money(ctx), w["col_customers"]: fmt_int}
+    return Block(w["rfm_view"]).text(w["rfm_intro"]).add(fig).add(table_html(shown, formats))
+
+
+def _matrix_labels(ctx: ReportContext, frame: pd.DataFrame) -> pd.DataFrame:
+    from segkit.insights.migration import LOST, NEW
+
+    extra = {"zh": {NEW: "新增", LOST: "移出"}, "en": {NEW: "New", LOST: "Lost"}}[ctx.lang]
+    rename = lambda k: extra.get(k) or _tier_label(ctx, k)  # noqa: E731
+    out = frame.rename(index=rename, columns=rename)
+    out.index.name = ctx.words["col_from"]
+    return out
+
+
+def migration_view(ctx: ReportContext, top: int = 8) -> Block:
+    """Transition matrix (customers and revenue) and the main upgrades and downgrades."""
+    w = ctx.words
+    mig = ctx.migration
+    totals = mig.totals
+    block = Block(w["migration"]).text(w["migration_intro"].format(
+        prev=ctx.previous_as_of.date(), cur=ctx.as_of.date(), up=fmt_int(totals["up"]), down=fmt_int(totals["down"]),
+        new=fmt_int(totals["new"]), lost=fmt_int(totals["lost"])))
+    counts = _matrix_labels(ctx, mig.counts)
+    block.subheading(w["migration_counts"]).add(table_html(counts, {c: fmt_int for c in counts.columns}, index=True))
+    if mig.revenue is not None:
+        scale = 1e4 if ctx.lang == "zh" else 1e3
+        revenue = _matrix_labels(ctx, mig.revenue / scale)
+        block.subheading(w["migration_revenue"]).add(table_html(revenue, {c: (lambda v: f"{v:,.0f}") for c in revenue.columns}, index=True))
+    names = ctx.snapshot["name"]
+    for title, moves in ((w["top_upgrades"], mig.upgrades), (w["top_downgrades"], mig.downgrades)):
+        block.subheading(title)
+        if moves.empty:
+            block.text(w["no_moves"])
+            continue
+        moves = moves.copy()
+        change = moves["current_revenue"].fillna(0) - moves["previous_revenue"].fillna(0) if "current_revenue" in moves else pd.Series(0.0, index=moves.index)
+        moves = moves.assign(_change=change.abs()).sort_values("_change", ascending=False).head(top)
+        shown = pd.DataFrame({
+            w["col_customer"]: [f"{i} {names.get(i, '')}" for i in moves.index],
+            w["col_from"]: [_tier_label(ctx, k) for k in moves["previous_tier"]],
+            w["col_to"]: [_tier_label(ctx, k) for k in moves["current_tier"]],
+            w["col_revenue_change"]: change.reindex(moves.index).to_numpy(),
+            w["col_basis_prev"]: moves["previous_basis"].to_numpy(),
+            w["col_basis_cur"]: moves["current_basis"].to_numpy(),
+        })
+        block.add(table_html(shown, {w["col_revenue_change"]: lambda v: ("+" if v > 0 else "") + fmt_money(v, ctx.lang)}))
+    return block
+
+
+def value_view(ctx: ReportContext) -> Block:
+    """Historical vs predicted CLV by tier and CLV tiers cross-tabbed with relationship tiers."""
+    w = ctx.words
+    values = ctx.in_scope(ctx.clv_all).join(ctx.tiers["tier"])
+    by_tier = values.groupby("tier").agg(customers=("clv", "size"), hist=("historical_clv", "mean"), pred=("clv", "mean"), total=("clv", "sum"))
+    by_tier = by_tier.reindex(_tier_order(by_tier.index))
+    labels = [_tier_label(ctx, k) for k in by_tier.index]
+    scale = 1e4 if ctx.lang == "zh" else 1e3
+    with style(ctx.lang):
+        fig = new_figure(6.5, 2.9)
+        ax = fig.subplots()
+        x = np.arange(len(labels))
+        ax.bar(x - 0.2, by_tier["hist"] / scale, width=0.4, label=w["historical"], color="#85c1e9")
+        ax.bar(x + 0.2, by_tier["pred"] / scale, width=0.4, label=w["predicted"], color="#1f4e79")
+        ax.set_xticks(x, labels)
+        ax.set_title(w["clv_chart_title"])
+        ax.legend()
+        freeze_fonts(fig)
+    shown = pd.DataFrame({
+        w["col_tier"]: labels, w["col_customers"]: by_tier["customers"].to_numpy(),
+        w["col_hist_clv"]: by_tier["hist"].to_numpy(), w["col_pred_clv"]: by_tier["pred"].to_numpy(),
+        w["col_total_pred_clv"]: by_tier["total"].to_numpy(),
+    })
+    money = _money(ctx)
+    cross = pd.crosstab(values["clv_tier"].map(lambda k: _clv_label(ctx, k)),
+                        values["tier"]).reindex(columns=_tier_order(values["tier"].unique()), fill_value=0)
+    cross.columns = [_tier_label(ctx, k) for k in cross.columns]
+    cross.index.name = ""
+    attrs = ctx.clv_all.attrs
+    intro = w["value_intro"].format(margin=fmt_pct(attrs["margin"], 0), discount=fmt_pct(attrs["annual_discount_rate"], 0))
+    block = Block(w["value"]).text(intro).add(fig)
+    block.add(table_html(shown, {w["col_hist_clv"]: money, w["col_pred_clv"]: money, w["col_total_pred_clv"]: money, w["col_customers"]: fmt_int}))
+    block.subheading(w["clv_tier_crosstab"]).add(table_html(cross, {c: fmt_int for c in cross.columns}, index=True))
+    return block
+
+
+def _clv_label(ctx: ReportContext, key: str) -> str:
+    from segkit.models.clv import load_config
+
+    labels = load_config(ctx.user_config).labels
+    entry = labels.get(key)
+    return getattr(entry, ctx.lang, None) or (entry.get(ctx.lang) if isinstance(entry, dict) else None) or str(key)
+
+
+KPI_COLUMNS = ["customers", "revenue_share", "retention_rate", "repurchase_rate", "nps", "satisfaction", "cross_sell_rate"]
+HIGHER_IS_BETTER = {"retention_rate": True, "repurchase_rate": True, "nps": True, "satisfaction": True,
+                    "cross_sell_rate": True, "interactions_per_customer": True, "complaint_rate": False}
+
+
+def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers: int) -> str:
+    from segkit.insights.kpi import kpi_definitions
+
+    names = kpi_definitions(ctx.lang)["label"]
+    table = table[[c for c in KPI_COLUMNS if c in table.columns]]
+    rows = [r for r in table.index if r != "total"]
+    if kind == "tier":
+        rows = _tier_order(rows)
+    else:
+        rows = table.loc[rows].sort_values("customers", ascending=False).index.tolist()
+    table = table.loc[rows + (["total"] if "total" in table.index else [])]
+    group_label = {"zh": "合计", "en": "Total"}[ctx.lang]
+    first = [group_label if k == "total" else (_tier_label(ctx, k) if kind == "tier" else label(kind, k, ctx.lang, default=str(k))) for k in table.index]
+    shown = table.reset_index(drop=True)
+    shown.columns = [names.get(c, c) for c in shown.columns]
+    shown.insert(0, ctx.words["col_tier"] if kind == "tier" else ("行业" if ctx.lang == "zh" else "Industry"), first)
+    highlight = {}
+    eligible = [i for i, k in enumerate(table.index) if k != "total" and table.loc[k, "customers"] >= min_customers]
+    for col, higher in HIGHER_IS_BETTER.items():
+        if col not in table.columns or len(eligible) < 2:
+            continue
+        values = table[col].iloc[eligible]
+        if values.notna().sum() < 2 or values.max() == values.min():
+            continue
+        best, worst = (values.idxmax(), values.idxmin()) if higher else (values.idxmin(), values.idxmax())
+        highlight[(table.index.get_loc(best), names.get(col, col))] = "best"
+        highlight[(table.index.get_loc(worst), names.get(col, col))] = "worst"
+    pct = lambda v: fmt_pct(v)  # noqa: E731
+    formats = {names.get(c, c): f for c, f in {
+        "customers": fmt_int, "revenue_share": pct, "retention_rate": pct, "repurchase_rate": pct, "complaint_rate": pct,
+        "nps": lambda v: "—" if pd.isna(v) else f"{v:+.0f}", "satisfaction": lambda v: "—" if pd.isna(v) else f"{v:.1f}",
+        "cross_sell_rate": lambda v: f"{v:.2f}", "interactions_per_customer": lambda v: f"{v:.1f}"}.items()}
+    return table_html(shown, formats, highlight=highlight)
+
+
+def kpi_view(ctx: ReportContext, min_customers: int = 20) -> Block:
+    """KPIs by tier and by industry, best and worst cells highlighted."""
+    w = ctx.words
+    block = Block(w["kpis"]).text(w["kpi_intro"].format(min_n=min_customers))
+    block.subheading(w["kpis_by_tier"]).add(_kpi_table(ctx, ctx.kpi_by_tier, "tier", min_customers))
+    block.subheading(w["kpis_by_industry"]).add(_kpi_table(ctx, ctx.kpi_by_industry, "industry", min_customers))
+    return block
+
+
+def review_view(ctx: ReportContext, top: int = 15) -> Block:
+    """Borderline customers (needs_review) with the reason, and stale manual overrides."""
+    w = ctx.words
+    tiers, snap = ctx.tiers, ctx.snapshot
+    review = tiers.loc[tiers["needs_review"].astype(bool)].join(snap[["name", "owner", "revenue_12m"]])
+    review = review.sort_values("revenue_12m", ascending=False)
+    shown = pd.DataFrame({
+        w["col_customer"]: [f"{i} {n}" for i, n in zip(review.index, review["name"])],
+        w["col_tier"]: review["tier_label"].to_numpy(),
+        w["col_revenue"]: review["revenue_12m"].to_numpy(),
+        w["col_reason"]: review["review_reason"].to_numpy(),
+        w["col_owner"]: review["owner"].to_numpy(),
+    })
+    block = Block(w["to_review"]).text(w["review_intro"].format(n=fmt_int(len(review))))
+    block.add(table_html(shown, {w["col_revenue"]: _money(ctx)}, max_rows=top, more=w["more_rows"]))
+    stale = tiers.loc[tiers["override_stale"].astype(bool)] if "override_stale" in tiers else tiers.iloc[:0]
+    block.text(w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"])
+    return block
+
+
+def strategy_view(ctx: ReportContext) -> Block:
+    """One row per tier: actions, contact cadence, responsible role (from the strategy config)."""
+    from segkit.insights.strategy import strategy_table
+
+    table = strategy_table(ctx.lang, config=ctx.user_config).reset_index(drop=True)
+    return Block(ctx.words["strategy"]).text(ctx.words["strategy_intro"]).add(table_html(table))
+
+
+def cadence_view(ctx: ReportContext, top: int = 15) -> Block:
+    """Records overdue for refresh: summary per owner and the longest-overdue important ones."""
+    from segkit.insights.cadence import cadence_summary
+
+    w = ctx.words
+    report = ctx.cadence
+    overdue = report.loc[report["overdue"].astype(bool)]
+    block = Block(w["cadence"]).text(w["cadence_intro"].format(n=fmt_int(len(overdue)), share=fmt_pct(len(overdue) / max(len(report), 1))))
+    summary = cadence_summary(report).reset_index()
+    summary = summary[["owner", "customers", "overdue", "overdue_share", "median_days_overdue"]]
+    names = {"zh": ["客户负责人", "客户数", "逾期", "逾期占比", "逾期天数中位数"], "en": ["Owner", "Customers", "Overdue", "Share overdue", "Median days overdue"]}[ctx.lang]
+    summary.columns = names
+    summary.iloc[-1, 0] = {"zh": "合计", "en": "Total"}[ctx.lang] if summary.iloc[-1, 0] == "total" else summary.iloc[-1, 0]
+    block.subheading(w["cadence_by_owner"]).add(table_html(summary, {names[3]: fmt_pct, names[4]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}"}))
+    important = overdue.loc[overdue["tier"].isin(["core", "potential"])].sort_values("days_overdue", ascending=False).head(top)
+    names_col = ctx.snapshot["name"]
+    shown = pd.DataFrame({
+        w["col_customer"]: [f"{i} {names_col.get(i, '')}" for i in important.index],
+        w["col_tier"]: important["tier_label"].to_numpy(),
+        w["col_owner"]: important["owner"].to_numpy(),
+        w["col_reason"]: important["reason"].to_numpy(),
+    })
+    block.subheading(w["cadence_top"]).add(table_html(shown))
+    return block
+
+
+def appendix(ctx: ReportContext) -> Block:
+    """Data quality (rows read / rejected by reason), definitions, tier rules, parameters."""
+    from segkit.insights.kpi import kpi_definitions
+
+    w = ctx.words
+    ds = ctx.dataset_full
+    files = ds.files
+    block = Block(w["appendix"])
+    block.subheading(w["data_quality"]).text(w["dq_intro"].format(
+        read=fmt_int(files["rows_read"].sum()), accepted=fmt_int(files["rows_accepted"].sum()), rejected=fmt_int(files["rows_rejected"].sum())))
+    per_table = files.groupby("table", sort=False)[["rows_read", "rows_accepted", "rows_rejected"]].sum().reset_index()
+    per_table["table"] = per_table["table"].map(lambda t: _table_name(ctx, t))
+    per_table.columns = [w["col_table"], w["col_read"], w["col_accepted"], w["col_rejected"]]
+    block.add(table_html(per_table))
+    rules = ds.summary()["rejected_by_rule"]
+    if len(rules):
+        shown = pd.DataFrame({
+            w["col_table"]: rules["table"].map(lambda t: _table_name(ctx, t)).to_numpy(),
+            w["col_rule"]: rules["rule"].map(lambda r: rule_text(r, ctx.lang)).to_numpy(),
+            w["col_rows"]: rules["rows"].to_numpy(),
+        })
+        block.add(table_html(shown))
+    else:
+        block.text(w["no_rejections"])
+    definitions = kpi_definitions(ctx.lang).reset_index(drop=True)
+    definitions.columns = {"zh": ["指标", "定义"], "en": ["Metric", "Definition"]}[ctx.lang][: len(definitions.columns)]
+    block.subheading(w["definitions"]).add(table_html(definitions))
+    block.subheading(w["tier_rules"]).add(table_html(_tier_rules(ctx)))
+    return block
+
+
+def _table_name(ctx: ReportContext, table: str) -> str:
+    from segkit.schema import TABLES
+
+    return TABLES[table].zh if ctx.lang == "zh" and table in TABLES else table
+
+
+def rule_text(rule: str, lang: str) -> str:
+    """A validation rule in the report's language (patterns in ``report.yaml`` ``dq_rules``).
+
+    Examples
+    --------
+    >>> rule_text("duplicate customer_id", "zh")
+    '重复的编号（customer_id）'
+    """
+    import re
+
+    for pattern, texts in default_section("report")["dq_rules"]:
+        match = re.match(pattern, rule)
+        if match:
+            return texts[lang].format(*match.groups())
+    return rule
+
+
+def _tier_rules(ctx: ReportContext) -> pd.DataFrame:
+    """The tier rules as configured: conditions joined with and, alternatives with or."""
+    from segkit.segment.tiers import load_tiers_config
+
+    cfg = load_tiers_config(ctx.user_config)
+    and_, or_ = (" 且 ", " 或 ") if ctx.lang == "zh" else (" and ", " or ")
+
+    def condition(item) -> str:
+        if isinstance(item, str):
+            return item
+        if isinstance(item, dict):
+            return str(item.get("condition", item))
+        return str(getattr(item, "condition", item))
+
+    def readable(text: str) -> str:
+        for name, measure in cfg.measures.items():
+            text = re.sub(rf"\b{name}\b", getattr(measure, ctx.lang), text)
+        text = re.sub(r"\b(\d{5,})\b", lambda m: fmt_money(float(m.group(1)), ctx.lang, digits=0), text)
+        yes_no = {"zh": ("是", "否"), "en": ("yes", "no")}[ctx.lang]
+        return text.replace("true", yes_no[0]).replace("false", yes_no[1])
+
+    rows = [{ctx.words["col_tier"]: _tier_label(ctx, rule.tier),
+             ctx.words["col_rule"]: or_.join("(" + and_.join(readable(condition(c)) for c in branch) + ")" for branch in rule.any_of)}
+            for rule in cfg.rules]
+    return pd.DataFrame(rows)
+
+
+def footer(ctx: ReportContext) -> Block:
+    """segkit version, parameters, configuration hash and data fingerprint."""
+    text = ctx.words["footer"].format(
+        version=ctx.version, params=json.dumps(ctx.parameters, ensure_ascii=False, sort_keys=True),
+        config_hash=ctx.config_hash, fingerprint=ctx.dataset_full.fingerprint())
+    return Block("", [f'<footer class="report-footer">{esc(text)}</footer>'])
