@@ -39,7 +39,7 @@ sample: $(STAMP) ## Regenerate data/sample (deterministic: same seed, same bytes
 	$(BIN)/segkit sample --out data/sample --seed 20260930
 
 benchmark: $(STAMP) ## Run the benchmarks against lifetimes (minutes; writes benchmarks/RESULTS.md)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_btyd.py
 
 clean: ## Remove generated reports and caches (keeps .venv)
 	rm -rf $(OUT)/*/ .pytest_cache .hypothesis

@@ -61,6 +61,19 @@ _EXPORTS: dict[str, str] = {
     "strategy_table": "segkit.insights.strategy",
     "scope": "segkit.access",
     "mask_pii": "segkit.access",
+    # value (CLV)
+    "clv": "segkit.models.clv",
+    "historical_clv": "segkit.models.clv",
+    "clv_tiers": "segkit.models.clv",
+    "validate_clv": "segkit.models.clv",
+    # churn
+    "risk_signals": "segkit.churn",
+    "high_risk_list": "segkit.churn",
+    "churn_training_table": "segkit.churn",
+    "backtest_churn": "segkit.churn",
+    "score_churn": "segkit.churn",
+    # reports
+    "render": "segkit.reporting.render",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -98,3 +111,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.insights.cadence import cadence_report, cadence_summary
     from segkit.insights.strategy import recommend, strategy_table
     from segkit.access import mask_pii, scope
+    from segkit.models.clv import clv, clv_tiers, historical_clv, validate_clv
+    from segkit.churn import backtest_churn, churn_training_table, high_risk_list, risk_signals, score_churn
+    from segkit.reporting.render import render
