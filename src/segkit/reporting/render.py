@@ -121,6 +121,22 @@ def _failed_cell(nb: nbformat.NotebookNode) -> tuple[int, str, str] | None:
     return None
 
 
+def _kernel_manager_class():
+    """Kernels talk over local IPC sockets where the OS has them (no TCP port, and no
+    'running over TCP without encryption' warning from ipykernel in the job's log)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name == "nt":  # pragma: no cover - Windows has no IPC transport
+        return AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
+
+
 def _execute(notebook: Path, executed: Path, parameters: dict, cwd: Path) -> nbformat.NotebookNode:
     import papermill as pm
 
@@ -128,6 +144,7 @@ def _execute(notebook: Path, executed: Path, parameters: dict, cwd: Path) -> nbf
         pm.execute_notebook(
             str(notebook), str(executed), parameters=parameters, cwd=str(cwd),
             kernel_name="python3", language="python", progress_bar=False, log_output=False, report_mode=False,
+            kernel_manager_class=_kernel_manager_class(),
         )
     except pm.PapermillExecutionError as exc:
         nb = nbformat.read(executed, as_version=4) if executed.exists() else None
