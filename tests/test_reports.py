@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE
-from segkit.churn import backtest_churn
+from segkit.churn import backtest_churn, score_churn
 from segkit.features import snapshot
 from segkit.io import load_dataset
 from segkit.reporting import ReportError, render
@@ -77,6 +77,10 @@ def test_churn_numbers_match_segkit(rendered, sample):
         text = _text(_html(rendered, "churn", lang))
         for method in ("model", "bgnbd", "rules"):
             assert f"{metrics.loc[method, 'roc_auc']:.3f}" in text
+    # both reports count the same high-risk customers: the churn model's
+    high = int((score_churn(sample, as_of="2026-09-30", progress=False)["risk_level"] == "high").sum())
+    assert f'高流失风险客户</div><div class="tile-value">{high:,}</div>' in _html(rendered, "quarterly", "zh")
+    assert f"{high:,} 家客户流失风险高" in _text(_html(rendered, "churn", "zh"))
 
 
 def test_sections_in_the_outline_order_and_one_language(rendered):

@@ -175,7 +175,7 @@ def drivers_view(ctx: ReportContext) -> Block:
         w["col_feature"]: drivers["name"].to_numpy(),
         w["col_effect"]: [words[0] if d > 0 else words[1] if d < 0 else words[2] for d in drivers["direction"]],
     })
-    return Block(w["drivers"]).add(fig).add(table_html(shown))
+    return Block(w["drivers"], keep_together=True).add(fig).add(table_html(shown))
 
 
 def _model_description(model, lang: str) -> str:

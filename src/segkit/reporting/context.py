@@ -148,19 +148,6 @@ class ReportContext:
             snapshots=(self.in_scope(self.previous_snapshot_all), self.snapshot),
         )
 
-    @cached_property
-    def risk_all(self) -> pd.DataFrame:
-        """Rule-based churn-risk signals (handbook section 8) at this quarter's end."""
-        from segkit.churn import risk_signals
-
-        return risk_signals(self.snapshot_all, config=self.user_config, lang=self.lang)
-
-    @cached_property
-    def previous_risk_all(self) -> pd.DataFrame:
-        from segkit.churn import risk_signals
-
-        return risk_signals(self.previous_snapshot_all, config=self.user_config, lang=self.lang)
-
     # --- value ---------------------------------------------------------------------------------------
     @cached_property
     def clv_models(self):
@@ -228,6 +215,20 @@ class ReportContext:
         from segkit.churn import score_churn
 
         return score_churn(self.dataset_full, as_of=self.as_of, tiers=self.tiers_all, config=self.user_config, lang=self.lang, progress=False)
+
+    @cached_property
+    def previous_churn_scores_all(self) -> pd.DataFrame:
+        from segkit.churn import score_churn
+
+        return score_churn(self.dataset_full, as_of=self.previous_as_of, tiers=self.previous_tiers_all, config=self.user_config,
+                           lang=self.lang, progress=False)
+
+    def high_churn_risk(self, previous: bool = False) -> pd.Series:
+        """Customers in scope the churn model puts at high risk (False for those not scored:
+        no order in the past year)."""
+        scores = self.previous_churn_scores_all if previous else self.churn_scores_all
+        ids = (self.previous_tiers if previous else self.tiers).index
+        return (scores["risk_level"] == "high").reindex(ids, fill_value=False).astype(bool)
 
     @property
     def churn_scores(self) -> pd.DataFrame:

@@ -56,12 +56,6 @@ def _tier_order(keys) -> list[str]:
     return [k for k in TIER_ORDER if k in keys] + [k for k in keys if k not in TIER_ORDER]
 
 
-def _high_risk(ctx: ReportContext, previous: bool = False) -> pd.Series:
-    risk = ctx.previous_risk_all if previous else ctx.risk_all
-    ids = (ctx.previous_tiers if previous else ctx.tiers).index
-    return risk["high_risk"].reindex(ids).fillna(False).astype(bool)
-
-
 # --- sections ---------------------------------------------------------------------------------------
 
 def title_block(ctx: ReportContext) -> Block:
@@ -96,7 +90,7 @@ def _summary_numbers(ctx: ReportContext) -> dict:
         "core_share": core.mean() if len(now) else np.nan,
         "core_revenue_share": core_revenue / revenue if revenue else np.nan,
         "prev_core_revenue_share": prev_core_revenue / prev_revenue if prev_revenue else np.nan,
-        "high_risk": int(_high_risk(ctx).sum()), "prev_high_risk": int(_high_risk(ctx, previous=True).sum()),
+        "high_risk": int(ctx.high_churn_risk().sum()), "prev_high_risk": int(ctx.high_churn_risk(previous=True).sum()),
     }
 
 
@@ -147,7 +141,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     moves = ctx.migration.moves
     up_to_core = moves.loc[(moves["direction"] == "up") & (moves["current_tier"] == "core")]
     core_down = moves.loc[(moves["direction"] == "down") & (moves["previous_tier"] == "core")]
-    risk_now = _high_risk(ctx)
+    risk_now = ctx.high_churn_risk()
     findings.append(w["finding_migration"].format(
         up_to_core=fmt_int(len(up_to_core)), from_potential=fmt_int((up_to_core["previous_tier"] == "potential").sum()),
         core_down=fmt_int(len(core_down)), core_down_risk=fmt_int(risk_now.reindex(core_down.index).fillna(False).sum())))
@@ -283,7 +277,8 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
             w["col_basis_prev"]: moves["previous_basis"].to_numpy(),
             w["col_basis_cur"]: moves["current_basis"].to_numpy(),
         })
-        block.add(table_html(shown, {w["col_revenue_change"]: lambda v: ("+" if v > 0 else "") + fmt_money(v, ctx.lang)}))
+        block.add(table_html(shown, {w["col_revenue_change"]: lambda v: ("+" if v > 0 else "") + fmt_money(v, ctx.lang)},
+                             nowrap=[w["col_from"], w["col_to"], w["col_revenue_change"]]))
     return block
 
 
@@ -394,7 +389,8 @@ def review_view(ctx: ReportContext, top: int = 15) -> Block:
         w["col_owner"]: review["owner"].to_numpy(),
     })
     block = Block(w["to_review"]).text(w["review_intro"].format(n=fmt_int(len(review))))
-    block.add(table_html(shown, {w["col_revenue"]: _money(ctx)}, max_rows=top, more=w["more_rows"]))
+    block.add(table_html(shown, {w["col_revenue"]: _money(ctx)}, max_rows=top, more=w["more_rows"],
+                         nowrap=[w["col_tier"], w["col_revenue"], w["col_owner"]]))
     stale = tiers.loc[tiers["override_stale"].astype(bool)] if "override_stale" in tiers else tiers.iloc[:0]
     block.text(w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"])
     return block
@@ -430,7 +426,7 @@ def cadence_view(ctx: ReportContext, top: int = 15) -> Block:
         w["col_owner"]: important["owner"].to_numpy(),
         w["col_reason"]: important["reason"].to_numpy(),
     })
-    block.subheading(w["cadence_top"]).add(table_html(shown))
+    block.subheading(w["cadence_top"]).add(table_html(shown, nowrap=[w["col_tier"], w["col_owner"]]))
     return block
 
 
