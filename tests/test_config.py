@@ -66,3 +66,10 @@ def test_missing_file_and_bad_yaml(tmp_path):
 def test_deep_merge_and_hash_are_stable():
     assert deep_merge({"a": {"b": 1, "c": [1]}}, {"a": {"c": [2]}}) == {"a": {"b": 1, "c": [2]}}
     assert config_hash({"x": 1, "y": 2}) == config_hash({"y": 2, "x": 1}) != config_hash({"x": 2, "y": 2})
+
+
+def test_misspelt_section_next_to_a_valid_one_is_an_error(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("tiers:\n  review: {margin: 0.05}\ntires:\n  review: {margin: 0.2}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"typo.yaml: unknown configuration section\(s\) \['tires'\]"):
+        load_section("tiers", TiersConfig, path)

@@ -8,8 +8,8 @@ whose top-level keys are section names; it overrides only the keys it sets::
 
     # my.yaml
     tiers:
-      thresholds:
-        core_revenue_12m: 600000
+      review:
+        margin: 0.05          # borderline = within 5% of a deciding threshold
 
 A key that does not exist is an error naming the key and the allowed ones, never a setting
 that is silently ignored.
@@ -94,6 +94,7 @@ def read_user_config(config: str | Path | Mapping[str, Any] | None) -> dict[str,
     if config is None:
         return {}
     if isinstance(config, Mapping):
+        _check_sections(config, "the configuration")
         return dict(config)
     path = Path(config)
     if not path.is_file():
@@ -104,7 +105,19 @@ def read_user_config(config: str | Path | Mapping[str, Any] | None) -> dict[str,
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: the top level must be a mapping of section names")
+    _check_sections(data, str(path))
     return dict(data)
+
+
+def _check_sections(data: Mapping[str, Any], where: str) -> None:
+    """A whole configuration file (some top-level key is a section) may hold only sections:
+    a misspelt section name next to a valid one is an error, not a setting ignored."""
+    keys = set(map(str, data))
+    sections = section_names()
+    if keys & sections and keys - sections:
+        raise ConfigError(
+            f"{where}: unknown configuration section(s) {sorted(keys - sections)}; sections: {sorted(sections)}"
+        )
 
 
 def _is_model(value: Any) -> bool:
