@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from segkit.config import ConfigError
 from segkit.io import load_dataset, read_table
 from segkit.schema import SchemaError, credit_code_check_char, is_valid_credit_code
 
@@ -224,3 +225,17 @@ def test_rows_read_equal_accepted_plus_rejected(tmp_path_factory, customers, ord
     rejected_rows = ds.rejected.drop_duplicates(["file", "row"]).groupby("table").size()
     for table, n in zip(files["table"], files["rows_rejected"]):
         assert rejected_rows.get(table, 0) == n
+
+
+def test_user_vocabulary_adds_synonyms_and_values(write, tmp_path):
+    write("customers.csv", ["客户编号", "客户名称", "所属行业"], [["C1", "a", "新材料"], ["C2", "b", "生产业"], ["C3", "c", "农业"]])
+    write("orders.csv", ["客户编号", "交易日期", "交易金额"], [["C1", "2025-01-01", "1"]])
+    config = tmp_path / "my.yaml"
+    config.write_text("vocabularies:\n  industry:\n    manufacturing: {zh: 制造业, en: Manufacturing, synonyms: [新材料]}\n"
+                      "    agriculture: {zh: 农业, en: Agriculture}\n", encoding="utf-8")
+    ds = load_dataset(tmp_path, as_of="2026-01-01", config=config)
+    assert ds.customers["industry"].tolist() == ["manufacturing", "manufacturing", "agriculture"]   # 生产业 still maps
+    assert ds.warnings.empty
+    config.write_text("vocabularies:\n  industri: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown key 'industri'"):
+        load_dataset(tmp_path, as_of="2026-01-01", config=config)

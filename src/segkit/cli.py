@@ -69,7 +69,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from segkit.export import write_table
     from segkit.io import load_dataset
 
-    ds = load_dataset(args.path, as_of=args.as_of)
+    ds = load_dataset(args.path, as_of=args.as_of, config=args.config)
     _print_validation(ds)
     out = Path(args.rejected)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", default=None, help="the data's as-of date (default: dataset.yaml or today)")
     p.add_argument("--rejected", default="rejected_rows.csv", help="where to write the rejected rows (CSV or XLSX)")
     p.add_argument("--warnings", default=None, help="also write the warnings (kept rows) to this file")
+    p.add_argument("--config", default=None, help="a segkit YAML configuration (e.g. extra vocabulary synonyms)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("snapshot", help="write the point-in-time customer snapshot")

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from segkit.config import default_section
+from segkit.config import StrictModel, default_section, load_section, read_user_config, section_names
 from segkit.schema import ALIASES, TABLES, SchemaError, Table, is_valid_credit_code, normalise_header
 
 __all__ = ["Dataset", "load_dataset", "read_table", "SchemaError", "vocabulary_index"]
@@ -142,16 +142,68 @@ def _fold(text: str) -> str:
     return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(text)).strip().lower())
 
 
-@functools.lru_cache(maxsize=None)
-def vocabulary_index(name: str) -> dict[str, str]:
-    """Map every folded spelling (key, zh, en, synonyms) of vocabulary ``name`` to its key."""
-    vocab = default_section("vocabularies")[name]
+class VocabularyEntry(StrictModel):
+    zh: str
+    en: str
+    synonyms: list[str] = []
+
+
+class VocabulariesConfig(StrictModel):
+    """The ``vocabularies`` section: standard values per vocabulary, with their synonyms."""
+
+    industry: dict[str, VocabularyEntry]
+    channel: dict[str, VocabularyEntry]
+    need_type: dict[str, VocabularyEntry]
+    stage: dict[str, VocabularyEntry]
+    customer_type: dict[str, VocabularyEntry]
+    interaction_type: dict[str, VocabularyEntry]
+
+
+def _index(entries: Mapping[str, VocabularyEntry]) -> dict[str, str]:
     index: dict[str, str] = {}
-    for key, entry in vocab.items():
-        for spelling in (key, entry.get("zh", ""), entry.get("en", ""), *entry.get("synonyms", [])):
+    for key, entry in entries.items():
+        for spelling in (key, entry.zh, entry.en, *entry.synonyms):
             if spelling:
                 index.setdefault(_fold(spelling), key)
     return index
+
+
+@functools.lru_cache(maxsize=None)
+def _default_indexes() -> dict[str, dict[str, str]]:
+    cfg = load_section("vocabularies", VocabulariesConfig)
+    return {name: _index(getattr(cfg, name)) for name in VocabulariesConfig.model_fields}
+
+
+def vocabulary_indexes(config: str | Path | Mapping | None = None) -> dict[str, dict[str, str]]:
+    """Folded spelling -> key for every vocabulary: package defaults plus the user's
+    ``vocabularies`` section. A user's ``synonyms`` add to the standard ones; a new key adds a
+    standard value (it needs ``zh`` and ``en`` labels)."""
+    if config is None:
+        return _default_indexes()
+    user = read_user_config(config)
+    section = dict(user.get("vocabularies") or {}) if "vocabularies" in user or set(user) & section_names() else dict(user)
+    defaults = default_section("vocabularies")
+    for vocab, entries in section.items():  # synonyms add to the standard ones, never replace them
+        if not isinstance(entries, Mapping):
+            continue
+        patched = dict(entries)
+        for key, entry in entries.items():
+            if isinstance(entry, Mapping) and "synonyms" in entry and key in defaults.get(vocab, {}):
+                patched[key] = {**entry, "synonyms": [*defaults[vocab][key].get("synonyms", []), *entry["synonyms"]]}
+        section[vocab] = patched
+    cfg = load_section("vocabularies", VocabulariesConfig, {"vocabularies": section})
+    return {name: _index(getattr(cfg, name)) for name in VocabulariesConfig.model_fields}
+
+
+def vocabulary_index(name: str) -> dict[str, str]:
+    """Map every folded spelling (key, zh, en, synonyms) of vocabulary ``name`` to its key.
+
+    Examples
+    --------
+    >>> vocabulary_index("industry")["生产业"]
+    'manufacturing'
+    """
+    return _default_indexes()[name]
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,13 +445,14 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
             problems.add(raw, bad, col.name, "not a yes/no value (是/否, yes/no)", reject=col.required)
             out[col.name] = values
         elif col.kind == "vocab":
-            index = vocab_cache.setdefault(col.vocab, vocabulary_index(col.vocab))
+            index = vocab_cache[col.vocab]
             uniques = {v: index.get(_fold(v)) for v in text.unique() if v}  # fold each distinct value once
             keys = text.map(uniques)
             unknown = keys.isna() & ~empty
             problems.add(
                 raw, unknown, col.name,
-                f"value not in the {col.vocab} vocabulary; kept as written (add it as a synonym in the configuration)",
+                f"value not in the {col.vocab} vocabulary; kept as written (add it as a synonym under "
+                f"vocabularies.{col.vocab} in a configuration file)",
                 reject=False,
             )
             out[col.name] = keys.where(~unknown, text).where(~empty, None).astype("str")
@@ -464,6 +517,7 @@ def load_dataset(
     interactions: str | Path | Iterable[str | Path] | None = None,
     surveys: str | Path | Iterable[str | Path] | None = None,
     as_of: str | pd.Timestamp | None = None,
+    config: str | Path | Mapping | None = None,
 ) -> Dataset:
     """Read and validate a folder (or explicit files) of customer data.
 
@@ -477,6 +531,10 @@ def load_dataset(
         Explicit files; they replace what the folder provides for that table.
     as_of : date-like, optional
         The data's as-of date; records dated after it are rejected.
+    config : path or mapping, optional
+        A segkit configuration; its ``vocabularies`` section adds standard values and
+        synonyms (e.g. ``industry: {manufacturing: {zh: 制造业, en: Manufacturing,
+        synonyms: [新材料]}}``).
 
     Returns
     -------
@@ -519,7 +577,7 @@ def load_dataset(
             raise SchemaError(f"no {required} file found {where}; name it after one of: {stems}")
 
     as_of_ts = pd.Timestamp(as_of if as_of is not None else meta.get("as_of", pd.Timestamp.today().normalize()))
-    vocab_cache: dict[str, dict[str, str]] = {}
+    vocab_cache = vocabulary_indexes(config)
     tables: dict[str, pd.DataFrame] = {}
     collectors: dict[str, _Collector] = {}
     file_rows: list[dict] = []
@@ -650,7 +708,7 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
         raise SchemaError(f"{path}: row {malformed[0]['row']}: {malformed[0]['reason']}")
     raw, units = _map_headers(raw, TABLES[table], Path(path))
     raw = raw.assign(_file=str(path), _row=rows, _key=np.arange(len(raw)))
-    frame = _parse_table(raw, TABLES[table], units, ds_problems, {})
+    frame = _parse_table(raw, TABLES[table], units, ds_problems, vocabulary_indexes())
     if ds_problems.rejected:
         first = pd.concat(ds_problems.rejected).iloc[0]
         raise SchemaError(f"{path}: row {first['row']}, column {first['column']}: {first['reason']} (value {first['value']!r})")

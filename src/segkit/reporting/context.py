@@ -58,7 +58,7 @@ class ReportContext:
     def dataset_full(self):
         from segkit.io import load_dataset
 
-        ds = load_dataset(self.data_dir)
+        ds = load_dataset(self.data_dir, config=self.user_config)
         if self.as_of > ds.as_of:
             raise ValueError(
                 f"quarter {self.quarter} ends on {self.as_of.date()}, after the data's as-of date "
