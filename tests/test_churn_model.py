@@ -325,3 +325,20 @@ def test_scikit_learn_estimator_checks():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(ChurnModel(calibrate=False), expected_failed_checks=by_design)
+
+
+def test_explanations_give_one_reason_per_fact_in_the_readers_words():
+    from segkit.churn import churn_features, churn_training_table
+    from segkit.features import snapshot
+    from segkit.io import load_dataset
+    from segkit.models.churn import ChurnModel
+
+    ds = load_dataset("data/sample")
+    table = churn_training_table(ds, ["2025-12-31", "2026-03-31"], progress=False)
+    X, y = table.X, table.y
+    model = ChurnModel(model="logistic", calibrate=False).fit(X, y)
+    features = churn_features(snapshot(ds, "2026-06-30"))
+    drivers = model.explain(features, top=3, lang="zh")
+    assert not drivers["feature"].isin(["signal_key_contact_change", "signal_complaints", "signal_low_satisfaction"]).any()
+    need = drivers.loc[drivers["feature"] == "need_type", "text"]
+    assert not need.str.contains("solution_customisation|product_purchase|technical_service|strategic").any()

@@ -638,6 +638,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if int(top) < 1:
             raise ValueError(f"top must be at least 1, got {top}")
         contributions = self.contributions(X)
+        for twin, base in _TWINS.items():  # one reason per fact: a signal adds to its source column
+            if twin in contributions and base in contributions:
+                contributions[base] = contributions[base] + contributions.pop(twin)
         frame = _as_frame(X)
         names = {**_default_feature_labels(lang), **(labels or {})}
         typical = self._typical_values()
@@ -661,14 +664,33 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 raw = frame[col].iloc[i]
                 sign = "raises" if c > 0 else "lowers"
                 text = words["text"].format(
-                    feature=names.get(col, col), value=_format_value(raw, words),
-                    typical=_format_value(typical[col], words), direction=words[sign], odds=_format_odds(c),
+                    feature=names.get(col, col), value=_format_value(_value_label(col, raw, lang), words),
+                    typical=_format_value(_value_label(col, typical[col], lang), words), direction=words[sign], odds=_format_odds(c),
                 )
                 rows.append((contributions.index[i], rank, col, raw, typical[col], c, float(np.exp(c)), sign, text))
         out = pd.DataFrame(rows, columns=["_index", "rank", "feature", "value", "typical", "contribution", "odds_ratio", "direction", "text"])
         out = out.set_index("_index")
         out.index.name = contributions.index.name
         return out
+
+
+# The handbook signals (segkit.churn.churn_features) restate a snapshot column; in explanations
+# their contribution is added to that column so one fact gives one reason.
+_TWINS = {
+    "signal_key_contact_change": "key_contact_changed_6m",
+    "signal_complaints": "complaints_6m",
+    "signal_low_satisfaction": "satisfaction",
+}
+_VOCABULARY_COLUMNS = {"industry", "need_type", "customer_type", "stage", "channel"}
+
+
+def _value_label(column: str, value: Any, lang: str) -> Any:
+    """A stable vocabulary key (``solution_customisation``) as people read it (解决方案定制型)."""
+    if column in _VOCABULARY_COLUMNS and isinstance(value, str):
+        from segkit.labels import label
+
+        return label(column, value, lang, default=value)
+    return value
 
 
 _WORDS = {
