@@ -209,3 +209,18 @@ def test_plots_return_figures(cdnow_tx, models, validation):
     np.testing.assert_allclose(ax.lines[0].get_ydata(), tracking["actual"])
     fig = plot_holdout(validation)
     np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), validation.table["predicted"])
+
+
+def test_clv_takes_the_horizon_start_from_a_segkit_snapshot():
+    import segkit
+    from segkit.models import BetaGeo, GammaGamma
+
+    snap = segkit.snapshot(segkit.load_dataset("data/sample"), "2026-09-30")
+    stats = snap.dropna(subset=["frequency"])
+    stats = stats.loc[stats["T"] > 0]
+    bg = BetaGeo().fit_snapshot(stats)
+    repeat = stats.loc[stats["frequency"] > 0]
+    gg = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
+    with_attrs = segkit.clv(stats, bg, gg)                      # 12M from attrs["as_of"]
+    explicit = segkit.clv(stats, bg, gg, observation_end="2026-09-30")
+    assert with_attrs["clv"].equals(explicit["clv"]) and (with_attrs["clv"] > 0).all()

@@ -62,6 +62,8 @@ _EXPORTS: dict[str, str] = {
     "scope": "segkit.access",
     "mask_pii": "segkit.access",
     # value (CLV)
+    "ConvergenceError": "segkit.models._optim",
+    "ReportError": "segkit.reporting.render",
     "clv": "segkit.models.clv",
     "historical_clv": "segkit.models.clv",
     "clv_tiers": "segkit.models.clv",
@@ -113,4 +115,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.access import mask_pii, scope
     from segkit.models.clv import clv, clv_tiers, historical_clv, validate_clv
     from segkit.churn import backtest_churn, churn_training_table, high_risk_list, risk_signals, score_churn
-    from segkit.reporting.render import render
+    from segkit.models._optim import ConvergenceError
+    from segkit.reporting.render import ReportError, render

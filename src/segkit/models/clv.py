@@ -260,7 +260,8 @@ def clv(
         ``unit_`` when known; all that are given must agree.
     observation_end : date-like or None
         Start of the horizon, needed for calendar months/years; defaults to
-        ``snapshot.attrs["observation_end"]``.
+        ``snapshot.attrs["observation_end"]`` (a ``btyd_summary``) or ``snapshot.attrs["as_of"]``
+        (a :func:`segkit.snapshot`).
     config : path, mapping or None
         User configuration overriding ``segkit/defaults/clv.yaml``.
     chunk_size : int, default 100_000
@@ -307,7 +308,8 @@ def clv(
         except NotFittedError as exc:
             raise NotFittedError(f"{what} is not fitted: call .fit(...) first") from exc
     data_unit = _data_unit(snapshot, purchase_model, unit)
-    start = observation_end if observation_end is not None else snapshot.attrs.get("observation_end")
+    # a btyd_summary records its observation_end, a segkit.snapshot its as_of: the same date
+    start = observation_end if observation_end is not None else snapshot.attrs.get("observation_end", snapshot.attrs.get("as_of"))
     horizon_days = horizon.days(start)
     unit_days = UNIT_DAYS[data_unit]
     horizon_units = horizon_days / unit_days

@@ -14,7 +14,7 @@ from segkit.labels import label
 from segkit.plotting import PALETTE, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, fmt_int, fmt_money, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
-from segkit.reporting.quarterly import _quarter_text, _scope_text, _tier_order, footer
+from segkit.reporting.quarterly import _quarter_text, _scope_text, _tier_label, _tier_order, footer
 
 __all__ = ["title_block", "summary", "backtest_view", "high_risk_view", "risk_by_segment", "drivers_view", "method", "footer"]
 
@@ -70,7 +70,7 @@ def backtest_view(ctx: ReportContext) -> Block:
     three = lambda v: f"{v:.3f}"  # noqa: E731
     block = Block(w["backtest"])
     block.add(table_html(shown, {names[1]: three, names[2]: three, names[3]: three, names[4]: lambda v: f"{v:.2f}", names[5]: fmt_pct},
-                         highlight={(0, names[1]): "best"}))
+                         highlight={(int(np.argmax(metrics["roc_auc"].to_numpy())), names[1]): "best"}))
     block.subheading(w["lift_chart"]).add(plot_lift(bt, lang=ctx.lang))
     block.subheading(w["calibration"]).add(plot_calibration(bt, lang=ctx.lang))
     return block
@@ -112,9 +112,9 @@ def _risk_table(ctx: ReportContext, scores: pd.DataFrame, by: pd.Series, kind: s
     frame = pd.DataFrame({"group": by, "p": scores["churn_probability"], "high": scores["risk_level"] == "high"})
     table = frame.groupby("group").agg(customers=("p", "size"), high=("high", "sum"), mean=("p", "mean"))
     table["share"] = table["high"] / table["customers"]
-    order = _tier_order(table.index) if kind == "tier" else table.sort_values("share", ascending=False).index
+    order = _tier_order(table.index, ctx.user_config) if kind == "tier" else table.sort_values("share", ascending=False).index
     table = table.reindex(order)
-    first = [label(kind, k, ctx.lang, default=str(k)) for k in table.index]
+    first = [_tier_label(ctx, k) if kind == "tier" else label(kind, k, ctx.lang, default=str(k)) for k in table.index]
     return pd.DataFrame({
         w["col_tier"] if kind == "tier" else ("行业" if ctx.lang == "zh" else "Industry"): first,
         w["col_customers"]: table["customers"].to_numpy(), w["tile_high"]: table["high"].to_numpy(),

@@ -24,13 +24,15 @@ __all__ = [
     "kpi_view", "review_view", "strategy_view", "cadence_view", "appendix", "footer",
 ]
 
-TIER_ORDER = ["core", "potential", "ordinary", "low_value"]
-
-
 # --- helpers ---------------------------------------------------------------------------------------
 
 def _tier_label(ctx: ReportContext, key: str) -> str:
-    return label("tier", key, ctx.lang, default=key)
+    """The tier's label from the tiers configuration in use (a user may rename tiers)."""
+    from segkit.segment.tiers import load_tiers_config
+
+    labels = load_tiers_config(ctx.user_config).labels
+    entry = labels.get(key)
+    return getattr(entry, ctx.lang, None) or label("tier", key, ctx.lang, default=key)
 
 
 def _quarter_text(ctx: ReportContext, quarter: str) -> str:
@@ -51,9 +53,13 @@ def _money(ctx: ReportContext):
     return lambda v: fmt_money(v, ctx.lang)
 
 
-def _tier_order(keys) -> list[str]:
+def _tier_order(keys, config=None) -> list[str]:
+    """Tier keys highest first, in the order of the tiers configuration."""
+    from segkit.segment.tiers import load_tiers_config
+
+    order = list(load_tiers_config(config).order)
     keys = list(dict.fromkeys(keys))
-    return [k for k in TIER_ORDER if k in keys] + [k for k in keys if k not in TIER_ORDER]
+    return [k for k in order if k in keys] + [k for k in keys if k not in order]
 
 
 # --- sections ---------------------------------------------------------------------------------------
@@ -174,7 +180,7 @@ def tier_table(ctx: ReportContext) -> pd.DataFrame:
     frame = snap[["revenue_12m", "interactions_6m"]].join(tiers["tier"])
     table = frame.groupby("tier").agg(customers=("revenue_12m", "size"), revenue=("revenue_12m", "sum"),
                                       avg_revenue=("revenue_12m", "mean"), avg_interactions=("interactions_6m", "mean"))
-    table = table.reindex(_tier_order(table.index))
+    table = table.reindex(_tier_order(table.index, ctx.user_config))
     table["customer_share"] = table["customers"] / table["customers"].sum()
     table["revenue_share"] = table["revenue"] / table["revenue"].sum()
     return table
@@ -287,7 +293,7 @@ def value_view(ctx: ReportContext) -> Block:
     w = ctx.words
     values = ctx.in_scope(ctx.clv_all).join(ctx.tiers["tier"])
     by_tier = values.groupby("tier").agg(customers=("clv", "size"), hist=("historical_clv", "mean"), pred=("clv", "mean"), total=("clv", "sum"))
-    by_tier = by_tier.reindex(_tier_order(by_tier.index))
+    by_tier = by_tier.reindex(_tier_order(by_tier.index, ctx.user_config))
     labels = [_tier_label(ctx, k) for k in by_tier.index]
     scale = 1e4 if ctx.lang == "zh" else 1e3
     with style(ctx.lang):
@@ -307,7 +313,7 @@ def value_view(ctx: ReportContext) -> Block:
     })
     money = _money(ctx)
     cross = pd.crosstab(values["clv_tier"].map(lambda k: _clv_label(ctx, k)),
-                        values["tier"]).reindex(columns=_tier_order(values["tier"].unique()), fill_value=0)
+                        values["tier"]).reindex(columns=_tier_order(values["tier"].unique(), ctx.user_config), fill_value=0)
     cross.columns = [_tier_label(ctx, k) for k in cross.columns]
     cross.index.name = ""
     attrs = ctx.clv_all.attrs
@@ -338,7 +344,7 @@ def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers
     table = table[[c for c in KPI_COLUMNS if c in table.columns]]
     rows = [r for r in table.index if r != "total"]
     if kind == "tier":
-        rows = _tier_order(rows)
+        rows = _tier_order(rows, ctx.user_config)
     else:
         rows = table.loc[rows].sort_values("customers", ascending=False).index.tolist()
     table = table.loc[rows + (["total"] if "total" in table.index else [])]
