@@ -116,6 +116,7 @@ def ab_assign(
     share: float | None = None,
     stratify: str | None = "tier",
     seed: int = 0,
+    config: str | Path | Mapping[str, Any] | AbTestConfig | None = None,
 ) -> pd.DataFrame:
     """Draw a treatment group: reproducible, stratified, exact per-stratum shares.
 
@@ -138,7 +139,8 @@ def ab_assign(
     stratify : str or None, default "tier"
         Column to stratify by; None for a simple random split.
     seed : int, default 0
-
+    config : path, mapping or AbTestConfig, optional
+        A configuration whose ``abtest.share`` is the default share.
     Returns
     -------
     DataFrame
@@ -159,7 +161,7 @@ def ab_assign(
     >>> a.equals(ab_assign(tiers.iloc[::-1], share=0.2, seed=7).loc[a.index])
     True
     """
-    cfg = load_abtest_config()
+    cfg = load_abtest_config(config)
     share = cfg.share if share is None else float(share)
     if not 0 < share < 1:
         raise ValueError(f"share must be between 0 and 1 (exclusive), got {share}")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section
 from segkit.features import month_window, months_before, snapshot
 from segkit.io import Dataset
 from segkit.labels import check_lang
@@ -88,13 +88,13 @@ def load_kpi_config(config: str | Path | Mapping[str, Any] | KpiConfig | None = 
     else:
         cfg = load_section("kpi", KpiConfig, config)
     if cfg.nps.detractor_max >= cfg.nps.promoter_min:
-        raise ValueError(
+        raise ConfigError(
             f"kpi.nps: detractor_max ({cfg.nps.detractor_max}) must be below promoter_min "
             f"({cfg.nps.promoter_min})"
         )
     missing = [k for k in KPI_COLUMNS if k not in cfg.definitions]
     if missing:
-        raise ValueError(f"kpi.definitions: no definition for {missing}; every KPI column needs one")
+        raise ConfigError(f"kpi.definitions: no definition for {missing}; every KPI column needs one")
     return cfg
 
 
