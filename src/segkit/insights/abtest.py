@@ -141,6 +141,7 @@ def ab_assign(
     seed : int, default 0
     config : path, mapping or AbTestConfig, optional
         A configuration whose ``abtest.share`` is the default share.
+
     Returns
     -------
     DataFrame
