@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from segkit.models import BetaGeo, ConvergenceError
-from segkit.models._optim import numeric_gradient
+from segkit.models._optim import compress, distinct_rows, numeric_gradient
 from segkit.models.bgnbd import _Data, _log_likelihood
 from segkit.summary import btyd_summary
 
@@ -213,3 +213,47 @@ def test_penalizer_shrinks_parameters(cdnow):
     total = sum(v**2 for v in plain.params_.values())
     assert sum(v**2 for v in shrunk.params_.values()) < total
     assert shrunk.log_likelihood_ < plain.log_likelihood_
+
+
+# --- the large-data path: subsample screening, then Newton on all customers ---------------
+
+def test_large_data_path_finds_the_same_optimum(cdnow):
+    # 20 copies of CDNOW = 47,140 customers: starts are screened on a 20,000-customer
+    # subsample and the best is polished by Newton's method on all of them; the optimum is
+    # the weighted fit's (the small-data path: L-BFGS-B on all customers)
+    copies = pd.concat([cdnow] * 20)
+    big = BetaGeo().fit(copies["frequency"], copies["recency"], copies["T"])
+    weighted = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"],
+                             sample_weight=np.full(len(cdnow), 20.0))
+    for name in ("r", "alpha", "a", "b"):
+        assert big.params_[name] == pytest.approx(weighted.params_[name], rel=1e-6), name
+        assert big.standard_errors_[name] == pytest.approx(weighted.standard_errors_[name],
+                                                           rel=1e-5), name
+    assert big.log_likelihood_ == pytest.approx(20 * -9582.4, abs=2.0)
+    assert big.log_likelihood_ >= weighted.log_likelihood_ - 1e-9 * abs(weighted.log_likelihood_)
+
+
+def test_analytic_hessian_matches_finite_differences_of_the_gradient(cdnow):
+    d = _Data(cdnow["frequency"].to_numpy(float), cdnow["recency"].to_numpy(),
+              cdnow["T"].to_numpy(), np.ones(len(cdnow)))
+    for params in ([0.3, 4.0, 0.8, 2.0], [1.7, 0.5, 3.0, 0.6]):
+        _, _, hess = _log_likelihood(np.log(params), d, hessian=True)
+        for i in range(4):
+            numeric = numeric_gradient(
+                lambda p, i=i: _log_likelihood(np.log(p), d)[1][i], np.array(params), step=1e-6
+            )
+            np.testing.assert_allclose(hess[i], numeric, rtol=1e-5, atol=1e-6 * np.abs(hess).max())
+
+
+def test_distinct_rows_match_a_group_by():
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 5, 2000).astype(float)
+    t = np.round(rng.uniform(0, 3, 2000), 1)  # not whole numbers: the sorting branch
+    w = rng.integers(0, 3, 2000).astype(float)  # zero weights are dropped
+    values, codes, weights = distinct_rows(x, t, weight=w)
+    want = pd.DataFrame({"x": x, "t": t, "w": w})[w > 0].groupby(["x", "t"])["w"].sum()
+    got = pd.Series(weights, index=pd.MultiIndex.from_arrays(
+        [values[0][codes[0]], values[1][codes[1]]], names=["x", "t"]), name="w")
+    pd.testing.assert_series_equal(got, want)
+    (cx, ct), cw = compress(x, t, weight=w)
+    assert cx.tolist() == list(want.index.get_level_values(0)) and cw.tolist() == want.tolist()
