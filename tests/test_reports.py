@@ -93,6 +93,10 @@ def test_sections_in_the_outline_order_and_one_language(rendered):
         assert found == headings
         assert not set(other) & set(found)
     assert re.findall(r"<h2>([^<]+)</h2>", _html(rendered, "churn", "zh")) == ["摘要", "回测表现", "高风险客户清单", "按层级与行业的风险分布", "主要驱动因素", "方法与参数"]
+    # words segkit writes (not data such as names) are in the report's language
+    english = _text(_html(rendered, "churn", "en")) + _text(_html(rendered, "quarterly", "en"))
+    for zh_word in ("流失模型", "基准", "核心客户", "潜力客户", "高风险", "万元", "建议"):
+        assert zh_word not in english, zh_word
 
 
 def test_html_is_self_contained_without_code_or_noise(rendered):

@@ -208,7 +208,8 @@ class ReportContext:
     def backtest(self):
         from segkit.churn import backtest_churn
 
-        return backtest_churn(self.dataset_full, test_as_of=self.previous_as_of, config=self.user_config, progress=False)
+        return backtest_churn(self.dataset_full, test_as_of=self.previous_as_of, config=self.user_config, progress=False,
+                              lang=self.lang)
 
     @cached_property
     def churn_scores_all(self) -> pd.DataFrame:
