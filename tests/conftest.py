@@ -12,6 +12,20 @@ import pytest
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
+CDNOW = REPO / "data" / "benchmarks" / "cdnow"
+
+
+def sig3(value: float) -> float:
+    """A number rounded to 3 significant digits (published values are given that way)."""
+    return float(f"{value:.3g}")
+
+
+@pytest.fixture(scope="session")
+def cdnow():
+    """The paper's calibration summary of the CDNOW sample (x, t_x, T in weeks)."""
+    import pandas as pd
+
+    return pd.read_csv(CDNOW / "cdnow_customers_summary.csv", index_col="ID")
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:

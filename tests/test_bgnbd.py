@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,22 +12,13 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from conftest import CDNOW, sig3
 from segkit.models import BetaGeo, ConvergenceError
 from segkit.models._optim import compress, distinct_rows, numeric_gradient
 from segkit.models.bgnbd import _Data, _log_likelihood
 from segkit.summary import btyd_summary
 
-CDNOW = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "cdnow"
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
-
-
-def sig3(value: float) -> float:
-    return float(f"{value:.3g}")
-
-
-@pytest.fixture(scope="module")
-def cdnow():
-    return pd.read_csv(CDNOW / "cdnow_customers_summary.csv", index_col="ID")
 
 
 @pytest.fixture(scope="module")

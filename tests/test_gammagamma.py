@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import CDNOW, sig3
 from segkit.models import GammaGamma
 from segkit.models._optim import numeric_gradient
 from segkit.models.gammagamma import _log_likelihood
 from segkit.summary import btyd_summary
 
-CDNOW = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "cdnow"
 PUBLISHED = {"p": 6.25, "q": 3.74, "v": 15.44}
-
-
-def sig3(value: float) -> float:
-    return float(f"{value:.3g}")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,20 +12,11 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.special import gammaln
 
+from conftest import CDNOW, sig3
 from segkit.models import ParetoNBD
 from segkit.models.paretonbd import _Data, _log_likelihood
 
-CDNOW = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "cdnow"
 PUBLISHED = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
-
-
-def sig3(value: float) -> float:
-    return float(f"{value:.3g}")
-
-
-@pytest.fixture(scope="module")
-def cdnow():
-    return pd.read_csv(CDNOW / "cdnow_customers_summary.csv", index_col="ID")
 
 
 @pytest.fixture(scope="module")
