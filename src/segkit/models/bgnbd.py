@@ -14,20 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from segkit.models._base import PurchaseModel, check_horizon
 from segkit.models._optim import (
-    as_array,
     as_output,
-    broadcast,
     check_btyd_data,
-    check_prediction_inputs,
     distinct_rows,
     maximise_likelihood,
-    require_columns,
     require_repeat_buyers,
     screening_sample,
     single_threaded_blas,
@@ -190,7 +185,7 @@ def _population_mean(t, r, alpha, a, b):
     return np.where(t == 0, 0.0, np.maximum(out, 0.0))
 
 
-class BetaGeo(BaseEstimator):
+class BetaGeo(PurchaseModel):
     """BG/NBD model of repeat purchasing (Fader, Hardie & Lee 2005).
 
     Parameters
@@ -348,30 +343,6 @@ class BetaGeo(BaseEstimator):
         self.unit_ = None
         return self
 
-    def fit_snapshot(self, snapshot: pd.DataFrame, sample_weight: Any = None) -> BetaGeo:
-        """Fit on a table with ``frequency``, ``recency`` and ``T`` columns.
-
-        The table's time unit (``attrs["btyd_unit"]``, set by
-        :func:`segkit.summary.btyd_summary`) is kept as ``unit_`` so that CLV horizons can be
-        checked against it.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from segkit.summary import btyd_summary
-        >>> orders = pd.DataFrame({"customer_id": [1, 1, 2, 3, 3, 3] * 50,
-        ...     "order_date": pd.to_datetime(["2024-01-01", "2024-03-04", "2024-01-15",
-        ...                                   "2024-01-08", "2024-02-05", "2024-05-27"] * 50)})
-        >>> orders["customer_id"] += pd.Series(range(300)).floordiv(6).mul(10)
-        >>> snap = btyd_summary(orders, "2024-06-30", unit="W", amount_col=None)
-        >>> BetaGeo().fit_snapshot(snap).unit_
-        'W'
-        """
-        require_columns(snapshot, ["frequency", "recency", "T"])
-        self.fit(snapshot["frequency"], snapshot["recency"], snapshot["T"], sample_weight)
-        self.unit_ = snapshot.attrs.get("btyd_unit")
-        return self
-
     # -- predictions -------------------------------------------------------------------------
     def _p(self):
         check_is_fitted(self, "params_")
@@ -402,10 +373,7 @@ class BetaGeo(BaseEstimator):
         >>> round(float(bg.probability_alive(2, 30.43, 38.86)), 3)
         0.727
         """
-        x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
-        return as_output(
-            self._alive(x, t_x, big_t), index, "probability_alive", (frequency, recency, T)
-        )
+        return super().probability_alive(frequency, recency, T)
 
     def expected_purchases_population(self, t: Any):
         """E[X(t)]: expected purchases in (0, t] of a new customer (eq. (9) of [1]).
@@ -424,9 +392,7 @@ class BetaGeo(BaseEstimator):
         [0.053, 0.151, 1.045, 1.861]
         """
         r, alpha, a, b = self._p()
-        t_arr, index = as_array("t", t)
-        if np.any(t_arr < 0) or not np.all(np.isfinite(t_arr)):
-            raise ValueError(f"t must be non-negative and finite, got {t}")
+        t_arr, index = check_horizon(t)
         out = _population_mean(t_arr, r, alpha, a, b)
         return as_output(out, index, "expected_purchases", (t,))
 
@@ -451,14 +417,7 @@ class BetaGeo(BaseEstimator):
         >>> round(float(bg.expected_purchases(39, 2, 30.43, 38.86)), 3)
         1.226
         """
-        self._p()
-        x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
-        t_arr, _ = as_array("t", t)
-        if np.any(t_arr < 0) or not np.all(np.isfinite(t_arr)):
-            raise ValueError(f"t must be non-negative and finite, got {t}")
-        t_arr, x, t_x, big_t = broadcast(t_arr, x, t_x, big_t)
-        out = self._conditional(t_arr, x, big_t, self._alive(x, t_x, big_t))
-        return as_output(out, index, "expected_purchases", (t, frequency, recency, T))
+        return super().expected_purchases(t, frequency, recency, T)
 
     def _alive(self, x, t_x, big_t):
         return np.exp(-np.logaddexp(0.0, self._log_odds_dead(x, t_x, big_t)))
@@ -473,7 +432,3 @@ class BetaGeo(BaseEstimator):
         r, alpha, a, b = self._p()
         return alive * _population_mean(t, r + x, alpha + big_t, a, b + x)
 
-    def _expected_purchases_curve(self, t_grid, x, t_x, big_t):
-        """E[Y(t) | x, t_x, T] for every t in ``t_grid`` (customers x times), unchecked."""
-        alive = self._alive(x, t_x, big_t)[:, None]
-        return self._conditional(t_grid[None, :], x[:, None], big_t[:, None], alive)

@@ -17,19 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from segkit.models._base import PurchaseModel, check_horizon
 from segkit.models._optim import (
-    as_array,
     as_output,
-    broadcast,
     check_btyd_data,
-    check_prediction_inputs,
     compress,
     maximise_likelihood,
     numeric_gradient,
-    require_columns,
     require_repeat_buyers,
     screening_sample,
     standard_errors,
@@ -117,7 +113,7 @@ def _log_likelihood(log_params: np.ndarray, d: _Data) -> float:
     )
 
 
-class ParetoNBD(BaseEstimator):
+class ParetoNBD(PurchaseModel):
     """Pareto/NBD model of repeat purchasing (Schmittlein, Morrison & Colombo 1987).
 
     Parameters
@@ -252,17 +248,6 @@ class ParetoNBD(BaseEstimator):
         self.unit_ = None
         return self
 
-    def fit_snapshot(self, snapshot: pd.DataFrame, sample_weight: Any = None) -> ParetoNBD:
-        """Fit on a table with ``frequency``, ``recency`` and ``T`` columns.
-
-        The table's time unit (``attrs["btyd_unit"]``, set by
-        :func:`segkit.summary.btyd_summary`) is kept as ``unit_`` so that CLV horizons can be
-        checked against it."""
-        require_columns(snapshot, ["frequency", "recency", "T"])
-        self.fit(snapshot["frequency"], snapshot["recency"], snapshot["T"], sample_weight)
-        self.unit_ = snapshot.attrs.get("btyd_unit")
-        return self
-
     # -- predictions -------------------------------------------------------------------------
     def _p(self):
         check_is_fitted(self, "params_")
@@ -283,10 +268,7 @@ class ParetoNBD(BaseEstimator):
         The first term of the likelihood bracket divided by the whole bracket:
         ``1 / (1 + s/(r+s+x) (alpha+T)^(r+x) (beta+T)^s A0)``.
         """
-        x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
-        return as_output(
-            self._alive(x, t_x, big_t), index, "probability_alive", (frequency, recency, T)
-        )
+        return super().probability_alive(frequency, recency, T)
 
     def expected_purchases_population(self, t: Any):
         """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] (eq. (17) of [1]).
@@ -294,9 +276,7 @@ class ParetoNBD(BaseEstimator):
         At s = 1 the limit ``r beta/alpha ln((beta+t)/beta)`` is used.
         """
         r, alpha, s, beta = self._p()
-        t_arr, index = as_array("t", t)
-        if np.any(t_arr < 0) or not np.all(np.isfinite(t_arr)):
-            raise ValueError(f"t must be non-negative and finite, got {t}")
+        t_arr, index = check_horizon(t)
         out = r / alpha * _survival_integral(s, beta, t_arr)
         return as_output(out, index, "expected_purchases", (t,))
 
@@ -305,24 +285,13 @@ class ParetoNBD(BaseEstimator):
 
         ``(r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)] * P(alive)``.
         """
-        self._p()
-        x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
-        t_arr, _ = as_array("t", t)
-        if np.any(t_arr < 0) or not np.all(np.isfinite(t_arr)):
-            raise ValueError(f"t must be non-negative and finite, got {t}")
-        t_arr, x, t_x, big_t = broadcast(t_arr, x, t_x, big_t)
-        out = self._conditional(t_arr, x, big_t, self._alive(x, t_x, big_t))
-        return as_output(out, index, "expected_purchases", (t, frequency, recency, T))
+        return super().expected_purchases(t, frequency, recency, T)
 
     def _conditional(self, t, x, big_t, alive):
         """Eq. (21) of [2] for broadcastable arrays, given P(alive) (no input checks)."""
         r, alpha, s, beta = self._p()
         return (r + x) / (alpha + big_t) * _survival_integral(s, beta + big_t, t) * alive
 
-    def _expected_purchases_curve(self, t_grid, x, t_x, big_t):
-        """E[Y(t) | x, t_x, T] for every t in ``t_grid`` (customers x times), unchecked."""
-        alive = self._alive(x, t_x, big_t)[:, None]
-        return self._conditional(t_grid[None, :], x[:, None], big_t[:, None], alive)
 
 
 def _survival_integral(s: float, b: Any, t: Any) -> np.ndarray:
