@@ -60,21 +60,20 @@ class RenderResult:
 
 
 def find_notebook(name: str, notebook_dir: str | Path | None = None) -> Path:
-    """The report notebook for ``name`` (``quarterly`` or ``churn``)."""
+    """The report notebook for ``name`` (``quarterly`` or ``churn``).
+
+    The notebooks are package data (``segkit/reporting/notebooks``; a checkout links them as
+    ``notebooks/reports``), so a plain ``pip install segkit`` can render reports. Pass
+    ``notebook_dir`` to render an edited copy instead.
+    """
     if name not in REPORTS:
         raise ValueError(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
-    candidates = []
     if notebook_dir is not None:
-        candidates.append(Path(notebook_dir))
-    candidates += [Path.cwd() / "notebooks" / "reports", Path(__file__).resolve().parents[3] / "notebooks" / "reports"]
-    for folder in candidates:
-        path = folder / REPORTS[name]
-        if path.is_file():
-            return path
-    raise ReportError(
-        f"report notebook {REPORTS[name]} not found in {', '.join(str(c) for c in candidates)}; "
-        "run from a segkit checkout or pass notebook_dir="
-    )
+        path = Path(notebook_dir) / REPORTS[name]
+        if not path.is_file():
+            raise ReportError(f"report notebook {REPORTS[name]} not found in {notebook_dir}")
+        return path
+    return Path(str(resources.files("segkit.reporting").joinpath("notebooks", REPORTS[name])))
 
 
 def _slug(text: str) -> str:
@@ -275,7 +274,7 @@ def render(
     formats : sequence of {"html", "pdf"}, default both
     out : path, default "reports"
     notebook_dir : path, optional
-        Where the report notebooks are (default: ``notebooks/reports`` of this checkout).
+        Where the report notebooks are (default: the ones installed with segkit).
     progress : bool, optional
         Show a progress bar (default: when writing to a terminal).
     **params
