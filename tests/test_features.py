@@ -70,7 +70,8 @@ def test_hand_computed_snapshot(small):
     # BTYD statistics in weeks (Monday-Sunday purchase weeks): C1 bought in the weeks starting
     # 2024-09-30, 2025-09-29 (twice), 2026-03-30 (twice) and 2026-09-28: 4 weeks -> 3 repeats;
     # first to last purchase week = 728 days = 104 weeks = T (the as-of week is the last one).
-    assert snap.attrs == {"as_of": pd.Timestamp(AS_OF), "btyd_unit": "W"}
+    assert snap.attrs == {"as_of": pd.Timestamp(AS_OF), "btyd_unit": "W", "currency": "CNY",
+                          "present": ["customers", "interactions", "surveys", "transactions"]}
     assert (c1["frequency"], c1["recency"], c1["T"]) == (3, 104, 104)
     assert c1["monetary_value"] == pytest.approx((250000 + 420000 + 30000) / 3)   # refunds are not purchases
 

@@ -195,5 +195,5 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
 
     out = out[SNAPSHOT_COLUMNS]
     out.index.name = "customer_id"
-    out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit})
+    out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": sorted(ds.present)})
     return out

@@ -74,6 +74,14 @@ class Dataset:
         The data's as-of date; records after it were rejected.
     name : str
         Data set name (from ``dataset.yaml`` or the folder name).
+    meta : dict
+        The folder's ``dataset.yaml`` (empty when there is none).
+    currency : str
+        ISO 4217 code of every amount (``dataset.yaml`` key ``currency``; default ``CNY``).
+    present : frozenset of str
+        Tables that came from at least one file. A table that is not present is empty because
+        the export did not include it, not because nothing happened: reports leave out what
+        needs it instead of reading it as zero.
     """
 
     customers: pd.DataFrame
@@ -86,6 +94,14 @@ class Dataset:
     as_of: pd.Timestamp
     name: str = "dataset"
     meta: dict = field(default_factory=dict)
+    currency: str = "CNY"
+    present: frozenset = frozenset(TABLES)
+
+    def has(self, table: str) -> bool:
+        """Whether ``table`` came from a file (an absent table is not the same as zero rows)."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+        return table in self.present
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -657,6 +673,8 @@ def load_dataset(
         as_of=as_of_ts,
         name=name,
         meta=meta,
+        currency=str(meta.get("currency", "CNY")).upper(),
+        present=frozenset(t for t in TABLES if found[t]),
     )
 
 
