@@ -7,6 +7,7 @@ Examples
     segkit validate data/sample                     # summary + rejected rows as CSV
     segkit snapshot --data data/sample --as-of 2026-09-30 --out snapshot.csv
     segkit tiers --as-of 2026-09-30 --data data/sample --out tiers.xlsx
+    segkit tiers --table data/handbook/客户关系划分模板.csv --out 客户关系划分.csv
     segkit sample --out data/sample --seed 20260930
     segkit report quarterly --quarter 2026Q3 --lang zh,en
 """
@@ -93,12 +94,38 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def _cmd_tiers(args: argparse.Namespace) -> int:
+    if args.table:
+        return _cmd_tiers_table(args)
+    if args.as_of is None:
+        raise ValueError("segkit tiers needs --as-of DATE (with --data DIR), or --table FILE for the handbook's customer table")
     from segkit.export import tiers_command
 
-    tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang, config=args.config, overrides=args.overrides)
+    tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang or "zh", config=args.config, overrides=args.overrides)
     counts = tiers["tier_label"].value_counts().to_dict()
     print(f"{len(tiers):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
           + f"; {int(tiers['needs_review'].sum()):,} to review")
+    print(f"written to {args.out}")
+    return 0
+
+
+def _cmd_tiers_table(args: argparse.Namespace) -> int:
+    """``segkit tiers --table FILE``: tier the handbook's customer table, write it back filled."""
+    import warnings
+
+    from segkit.handbook import MissingColumnsWarning, tiers_from_table
+
+    if args.overrides:
+        raise ValueError("--overrides works with --data/--as-of; with --table, edit the table instead")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MissingColumnsWarning)
+        result = tiers_from_table(args.table, lang=args.lang, config=args.config, out=args.out,
+                                  encoding=args.encoding, amount_unit=args.amount_unit)
+    for w in caught:
+        if issubclass(w.category, MissingColumnsWarning):
+            print(f"warning: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    print(result.summary())
     print(f"written to {args.out}")
     return 0
 
@@ -182,12 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_snapshot)
 
     p = sub.add_parser("tiers", help="assign tiers and write the handbook's tier table (CSV or XLSX)")
-    p.add_argument("--as-of", required=True, help="snapshot date, e.g. 2026-09-30")
+    p.add_argument("--table", default=None,
+                   help="the handbook's customer table (客户关系划分模板, XLSX or CSV): tier its rows and write it back filled")
+    p.add_argument("--as-of", default=None, help="snapshot date, e.g. 2026-09-30 (with --data)")
     p.add_argument("--data", default="data/sample")
     p.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
-    p.add_argument("--lang", default="zh", choices=["zh", "en"])
+    p.add_argument("--lang", default=None, choices=["zh", "en"],
+                   help="language of the texts (default: zh; with --table, the language of the table's headers)")
     p.add_argument("--config", default=None)
     p.add_argument("--overrides", default=None, help="manual tier overrides (CSV/XLSX)")
+    p.add_argument("--encoding", default=None,
+                   help="with --table and a .csv --out: encoding to write (default: the input's, e.g. gb18030, utf-8-sig)")
+    p.add_argument("--amount-unit", default=None, choices=["wan", "yuan"],
+                   help="with --table: unit of the amount column when its header does not say (万元 or 元)")
     p.set_defaults(func=_cmd_tiers)
 
     p = sub.add_parser("sample", help="generate the synthetic sample data set")
