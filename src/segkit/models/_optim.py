@@ -513,8 +513,8 @@ def screening_sample(
     """A random ``size`` of the customers, for comparing starting points (or None).
 
     ``arrays`` are distinct rows and ``weight`` the customers in each (as from
-    :func:`compress`); the draw is of customers, not rows -- without replacement
-    (multivariate hypergeometric) when the weights are whole numbers, else multinomial -- so
+    :func:`compress`); the draw is of customers, not rows -- without replacement when the
+    weights are whole numbers, else multinomial with the weights as probabilities -- so
     per-customer data and the same data compressed to distinct rows give the same subsample.
     None when there are at most ``2 * size`` customers.
 
@@ -530,8 +530,11 @@ def screening_sample(
     if total <= 2 * size:
         return None
     rng = np.random.default_rng(random_state)
-    if np.array_equal(weight, np.round(weight)) and total < 2**62:
-        counts = rng.multivariate_hypergeometric(weight.astype(np.int64), size).astype(np.float64)
+    if np.array_equal(weight, np.round(weight)) and total < 2**53:
+        # customers numbered 0..total-1 row by row: draw their numbers, count them per row
+        picks = rng.choice(int(total), size=size, replace=False)
+        row = np.searchsorted(np.cumsum(weight), picks, side="right")
+        counts = np.bincount(row, minlength=weight.size).astype(np.float64)
     else:
         counts = rng.multinomial(size, weight / total).astype(np.float64)
     keep = counts > 0
