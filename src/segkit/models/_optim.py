@@ -41,6 +41,7 @@ __all__ = [
     "check_weight",
     "compress",
     "distinct_rows",
+    "factorize_rows",
     "maximise_likelihood",
     "newton_polish",
     "numeric_gradient",
@@ -205,6 +206,39 @@ def _dense_ranks(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return kinds, table[key]
 
 
+def _row_kinds(columns):
+    """Per column its distinct values and codes; the rows' kinds and each row's kind."""
+    values, codes = zip(*(_value_codes(np.asarray(c, dtype=np.float64)) for c in columns),
+                        strict=True)
+    key = codes[0].astype(np.int64)
+    for vals, code in zip(values[1:], codes[1:], strict=True):
+        if (int(key.max(initial=0)) + 1) * vals.size >= 2**62:  # renumber before overflowing
+            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        key = key * vals.size + code
+    kinds, row = _dense_ranks(key)
+    return values, codes, kinds, row
+
+
+def factorize_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of ``columns`` and, for every row, its position among them.
+
+    For evaluating an expensive function once per distinct row: ``f(*distinct)[inverse]``.
+
+    Examples
+    --------
+    >>> (x, y), inverse = factorize_rows(np.array([2., 1., 2.]), np.array([5., 0., 5.]))
+    >>> x.tolist(), y.tolist(), inverse.tolist()
+    ([1.0, 2.0], [0.0, 5.0], [1, 0, 1])
+    """
+    values, codes, kinds, row = _row_kinds(columns)
+    out = []
+    for vals, code in zip(values, codes, strict=True):
+        distinct = np.empty(kinds.size, dtype=np.intp)
+        distinct[row] = code
+        out.append(vals[distinct])
+    return out, row
+
+
 def distinct_rows(
     *columns: np.ndarray, weight: np.ndarray
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
@@ -228,14 +262,7 @@ def distinct_rows(
     if not keep.all():
         columns = tuple(np.asarray(c)[keep] for c in columns)
         weight = weight[keep]
-    values, codes = zip(*(_value_codes(np.asarray(c, dtype=np.float64)) for c in columns),
-                        strict=True)
-    key = codes[0].astype(np.int64)
-    for vals, code in zip(values[1:], codes[1:], strict=True):
-        if (int(key.max(initial=0)) + 1) * vals.size >= 2**62:  # renumber before overflowing
-            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
-        key = key * vals.size + code
-    kinds, row = _dense_ranks(key)
+    values, codes, kinds, row = _row_kinds(columns)
     w = np.bincount(row, weights=weight, minlength=kinds.size)
     out = []
     for code in codes:  # every row of a kind has the same code, so the scatter is well defined

@@ -24,6 +24,7 @@ from segkit.models._optim import (
     as_output,
     check_btyd_data,
     compress,
+    factorize_rows,
     maximise_likelihood,
     numeric_gradient,
     require_repeat_buyers,
@@ -262,11 +263,16 @@ class ParetoNBD(PurchaseModel):
 
     def _alive(self, x, t_x, big_t):
         r, alpha, s, beta = self._p()
-        ln_bracket, ln_first = _log_terms(
-            r, alpha, s, beta, x, t_x, big_t,
-            _log_G(r, alpha, s, beta, x, t_x), _log_G(r, alpha, s, beta, x, big_t),
-        )
-        return np.exp(ln_first - ln_bracket)
+        # the hypergeometric term once per distinct (x, y) pair, as in the fit: a million
+        # customers have a few tens of thousands of pairs
+        shape = np.shape(x)
+        x, t_x, big_t = (np.ravel(a) for a in (x, t_x, big_t))
+        (pair_x, pair_y), inverse = factorize_rows(np.concatenate([x, x]),
+                                                   np.concatenate([t_x, big_t]))
+        log_G = _log_G(r, alpha, s, beta, pair_x, pair_y)[inverse]
+        ln_bracket, ln_first = _log_terms(r, alpha, s, beta, x, t_x, big_t,
+                                          log_G[: x.size], log_G[x.size:])
+        return np.exp(ln_first - ln_bracket).reshape(shape)
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any):
         """P(still active at T | x, t_x, T) (Fader & Hardie 2005, eq. (18)).
