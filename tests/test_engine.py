@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -146,3 +147,59 @@ def test_scoped_dataset_is_unchanged(sample):
     # a Dataset made with dataclasses.replace (as segkit.scope does) works the same
     small = dataclasses.replace(sample, customers=sample.customers.iloc[:50])
     assert len(assert_same(small, "2026-09-30")) == 50
+
+
+# --- tables that live in a database: snapshot_from_ibis ------------------------------------------
+def _export_tables(ds: Dataset) -> dict[str, pd.DataFrame]:
+    """The Dataset's tables as a warehouse would hold them (surveys keep their export order)."""
+    surveys = ds.surveys[["customer_id", "date", "satisfaction", "nps"]].copy()
+    surveys["nps"] = surveys["nps"].astype("float64")
+    surveys["_position"] = np.arange(len(surveys))
+    return {
+        "customers": ds.customers.astype({"renewal_intent": "object", "employees": "float64"}),
+        "orders": ds.transactions[["customer_id", "order_date", "amount", "product_line"]],
+        "interactions": ds.interactions[["customer_id", "date", "type"]],
+        "surveys": surveys,
+    }
+
+
+def test_snapshot_from_a_duckdb_file(sample, tmp_path):
+    import ibis
+
+    from segkit.engine import snapshot_from_ibis
+
+    import duckdb
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as db:  # a CRM's tables in a DuckDB file, schema "crm"
+        db.execute("CREATE SCHEMA crm")
+        for name, frame in _export_tables(sample).items():
+            db.register("incoming", pa.Table.from_pandas(frame, preserve_index=False))
+            db.execute(f"CREATE TABLE crm.{name} AS SELECT * FROM incoming")
+            db.unregister("incoming")
+
+    con = ibis.duckdb.connect(str(path), read_only=True)
+    got = snapshot_from_ibis(con, "2026-09-30", customers="crm.customers", transactions="crm.orders",
+                             interactions="crm.interactions", surveys="crm.surveys")
+    expected = snapshot(sample, "2026-09-30")
+    order_cols = [c for c in expected.columns if c not in ("employees", "annual_revenue", "renewal_intent")]
+    pd.testing.assert_frame_equal(got[order_cols], expected[order_cols], check_exact=False, rtol=1e-9)
+    assert got.attrs == expected.attrs
+
+
+def test_orders_only_tables(sample):
+    """Without customers, interactions and surveys: one row per ordering customer, named by id."""
+    import ibis
+
+    from segkit.engine import snapshot_from_ibis
+
+    orders = ibis.memtable(pa.Table.from_pandas(_export_tables(sample)["orders"], preserve_index=False))
+    got = snapshot_from_ibis(ibis.duckdb.connect(), "2026-09-30", transactions=orders, currency="usd")
+    ordering = sample.transactions.loc[sample.transactions["order_date"] <= "2026-09-30", "customer_id"]
+    assert list(got.index) == sorted(ordering.unique())
+    assert (got["name"] == got.index).all()
+    assert got.attrs["present"] == ["transactions"] and got.attrs["currency"] == "USD"
+    assert (got["interactions_6m"] == 0).all() and got["satisfaction"].isna().all()
+    full = snapshot(sample, "2026-09-30").loc[got.index]
+    for col in ("revenue_12m", "orders_6m", "frequency", "recency", "T", "monetary_value", "recency_days"):
+        pd.testing.assert_series_equal(got[col], full[col], check_exact=False, rtol=1e-9)

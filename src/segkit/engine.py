@@ -39,7 +39,7 @@ from segkit.features import (
 from segkit.io import Dataset
 from segkit.summary import UNIT_DAYS
 
-__all__ = ["aggregate_expr", "duckdb_aggregates", "dataset_tables"]
+__all__ = ["aggregate_expr", "collect", "duckdb_aggregates", "dataset_tables", "snapshot_from_ibis"]
 
 # Day 0 (1970-01-01) is a Thursday: adding 3 makes weeks start on Monday (pandas' "W" periods),
 # as in segkit.summary.
@@ -186,3 +186,112 @@ def collect(exprs: Mapping[str, object], con) -> pd.DataFrame:
     """Execute the expressions of :func:`aggregate_expr` on ``con``: one row per customer, in pandas."""
     frames = [_to_pandas(expr, con) for expr in exprs.values()]
     return pd.concat(frames, axis=1).reindex(columns=AGGREGATE_COLUMNS)
+
+
+def _table(con, value):
+    """An Ibis table from a table name on ``con`` or an Ibis table expression."""
+    if value is None or not isinstance(value, str):
+        return value
+    database, _, name = value.rpartition(".")
+    return con.table(name, database=database or None)
+
+
+def _empty(con, schema: dict):
+    ibis = _ibis()
+    return ibis.memtable(pa.table({name: pa.array([], type=kind) for name, kind in schema.items()}))
+
+
+def snapshot_from_ibis(
+    con,
+    as_of,
+    *,
+    transactions,
+    customers=None,
+    interactions=None,
+    surveys=None,
+    btyd_unit: str = "W",
+    currency: str = "CNY",
+) -> pd.DataFrame:
+    """The point-in-time snapshot of tables that live in a warehouse, Spark or a DuckDB file.
+
+    The aggregation runs where the data are (only one row per customer comes back), with the
+    same definitions as :func:`segkit.snapshot`.
+
+    Parameters
+    ----------
+    con : Ibis backend
+        E.g. ``ibis.duckdb.connect("crm.duckdb")``, ``ibis.pyspark.connect(spark)``,
+        ``ibis.postgres.connect(...)``.
+    as_of : date-like
+        Snapshot date; later records are ignored.
+    transactions : str or ibis.Table
+        Orders with ``customer_id``, ``order_date``, ``amount`` and optionally ``product_line``
+        (a table name such as ``"crm.orders"``, or an expression that renames columns).
+    customers : str or ibis.Table, optional
+        Customer attributes (segkit's canonical column names); without it the customers are
+        the ids in ``transactions``.
+    interactions, surveys : str or ibis.Table, optional
+        ``customer_id, date, type`` and ``customer_id, date, satisfaction, nps``. Answers given
+        on the same day are ordered by a ``_position`` column when the table has one (else the
+        higher answer counts as the later one, so the result never depends on scan order).
+    btyd_unit : {"W", "D"}, default "W"
+    currency : str, default "CNY"
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id`` with the columns of :data:`segkit.features.SNAPSHOT_COLUMNS`.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> con = ibis.duckdb.connect()
+    >>> orders = ibis.memtable(pd.DataFrame({
+    ...     "customer_id": ["A", "A", "B"],
+    ...     "order_date": pd.to_datetime(["2026-01-05", "2026-08-20", "2026-09-01"]),
+    ...     "amount": [120000.0, 80000.0, 3000.0]}))
+    >>> snap = snapshot_from_ibis(con, "2026-09-30", transactions=orders)
+    >>> snap[["revenue_12m", "orders_12m", "frequency"]]
+                 revenue_12m  orders_12m  frequency
+    customer_id
+    A               200000.0           2        1.0
+    B                 3000.0           1        0.0
+    """
+    from segkit.features import CUSTOMER_COLUMNS, SNAPSHOT_COLUMNS, finish_snapshot
+
+    as_of = pd.Timestamp(as_of).normalize()
+    present = {"transactions"}
+    tx = _table(con, transactions)
+    if "product_line" not in tx.columns:
+        tx = tx.mutate(product_line=_ibis().null("string"))
+    it = _table(con, interactions)
+    sv = _table(con, surveys)
+    present |= {name for name, table in (("interactions", it), ("surveys", sv)) if table is not None}
+    if it is None:
+        it = _empty(con, {"customer_id": pa.string(), "date": pa.timestamp("ns"), "type": pa.string()})
+    if sv is None:
+        sv = _empty(con, {"customer_id": pa.string(), "date": pa.timestamp("ns"), "satisfaction": pa.float64(),
+                          "nps": pa.float64(), "_position": pa.int64()})
+    elif "_position" not in sv.columns:
+        # no row order in a warehouse: same-day answers are ordered by their values
+        sv = sv.mutate(_position=(sv.satisfaction.fill_null(-1) * 100 + sv.nps.fill_null(-1)).cast("int64"))
+    exprs = aggregate_expr(tx, it, sv, as_of, btyd_unit=btyd_unit)
+    aggregates = collect(exprs, con)
+    if customers is not None:
+        frame = con.to_pyarrow(_table(con, customers)).to_pandas()
+        present.add("customers")
+    else:
+        ids = con.to_pyarrow(tx.select("customer_id").distinct().order_by("customer_id")).to_pandas()
+        frame = ids.assign(name=ids["customer_id"])
+    frame["customer_id"] = frame["customer_id"].astype("str")
+    for column in ("first_cooperation_date", "record_updated"):
+        if column in frame.columns:
+            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+    frame = frame.drop_duplicates("customer_id").set_index("customer_id").reindex(columns=CUSTOMER_COLUMNS)
+    if frame["first_cooperation_date"].isna().all():
+        frame["first_cooperation_date"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    out = finish_snapshot(frame, aggregates, as_of)[SNAPSHOT_COLUMNS]
+    out.index.name = "customer_id"
+    out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit.upper(), "currency": currency.upper(),
+                      "present": sorted(present)})
+    return out
