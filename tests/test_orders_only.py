@@ -180,6 +180,14 @@ def test_quarter_outputs_default_quarter_and_refusal(write, tmp_path, capsys):
     assert not (tmp_path / "later").exists()
 
 
+def test_report_for_all_departments_without_departments_is_refused(write, tmp_path, capsys):
+    write("orders.csv", ["customer_id", "order_date", "amount"], [["A", "2024-01-05", "1"], ["A", "2024-03-31", "1"]])
+    code = main(["report", "quarterly", "--data", str(tmp_path), "--all-departments", "--out", str(tmp_path / "reports")])
+    captured = capsys.readouterr()
+    assert code == 2 and "quarter 2024Q1: the latest complete quarter of the data (as of 2024-03-31)" in captured.out
+    assert "--all-departments needs a department column" in captured.err and not (tmp_path / "reports").exists()
+
+
 def test_churn_history_boundary(write, tmp_path):
     """12 months of history plus a quarter of outcome: orders from 2023-07-01 give a churn
     model for 2024-09-30 one quarter end (2024-06-30); a day later, none."""

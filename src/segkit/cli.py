@@ -97,13 +97,14 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
         raise ValueError(f"quarter {quarter} ends on {as_of.date()}, after the data's as-of date {ds.as_of.date()}; "
                          f"the latest complete quarter is {latest_complete_quarter(ds.as_of)}")
     print(f"quarter {quarter} (data as of {ds.as_of.date()})")
+    snap = snapshot(ds, as_of).reset_index()  # computed before the quarter's folder exists
     out = Path(args.out) / quarter
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "validation_summary.txt", "w", encoding="utf-8") as fh:
         _print_validation(ds, fh)
     written = [out / "validation_summary.txt", out / "rejected_rows.csv", out / "customer_snapshot.csv"]
     write_table(ds.rejected, written[1])
-    write_table(snapshot(ds, as_of).reset_index(), written[2])
+    write_table(snap, written[2])
     for path in written:
         print(path)
     return 0
@@ -123,6 +124,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.all_departments:
             results, failed = render_departments(args.name, quarter=args.quarter, lang=lang, **common)
             failures.update({f"{dept} ({lang})": msg for dept, msg in failed.items()})
+            if not results and not failed:
+                raise ValueError(f"no departments in {args.data}: --all-departments needs a department column "
+                                 "with values in the customers file")
         else:
             try:
                 results = [render(args.name, args.quarter, lang=lang, owner=args.owner, department=args.department, **common)]
