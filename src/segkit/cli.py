@@ -18,46 +18,18 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from segkit import __version__
+from segkit.periods import latest_complete_quarter, quarter_end
 
 __all__ = ["main", "latest_complete_quarter", "quarter_end"]
-
-
-def quarter_end(quarter: str) -> pd.Timestamp:
-    """Last day of a quarter written like ``2026Q3``.
-
-    Examples
-    --------
-    >>> quarter_end("2026Q3").date()
-    datetime.date(2026, 9, 30)
-    """
-    try:
-        return pd.Period(quarter.upper(), freq="Q").end_time.normalize()
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a quarter: {quarter!r}; write it like 2026Q3") from exc
-
-
-def latest_complete_quarter(as_of: str | pd.Timestamp) -> str:
-    """The latest quarter that has ended on or before ``as_of``.
-
-    Examples
-    --------
-    >>> latest_complete_quarter("2026-09-30"), latest_complete_quarter("2026-09-29")
-    ('2026Q3', '2026Q2')
-    """
-    as_of = pd.Timestamp(as_of)
-    period = as_of.to_period("Q")
-    if period.end_time.normalize() > as_of.normalize():
-        period -= 1
-    return str(period)
 
 
 def _print_validation(ds, stream=None) -> None:
     stream = stream or sys.stdout
     summary = ds.summary()
     print(f"segkit {__version__} — {ds.name} (as of {ds.as_of.date()})", file=stream)
+    for note in ds.notes():
+        print(f"  {note}", file=stream)
     print("\nRows per table (read = accepted + rejected):", file=stream)
     print(summary["tables"].to_string(), file=stream)
     for title, key in (("Rejected rows by rule", "rejected_by_rule"), ("Warnings by rule (rows kept)", "warnings_by_rule")):
@@ -146,23 +118,31 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     from segkit.io import load_dataset
 
     ds = load_dataset(args.data)
-    quarter = args.quarter or latest_complete_quarter(ds.as_of)
+    quarter = (args.quarter or latest_complete_quarter(ds.as_of)).upper()
     as_of = quarter_end(quarter)
+    if as_of > ds.as_of:
+        raise ValueError(f"quarter {quarter} ends on {as_of.date()}, after the data's as-of date {ds.as_of.date()}; "
+                         f"the latest complete quarter is {latest_complete_quarter(ds.as_of)}")
+    print(f"quarter {quarter} (data as of {ds.as_of.date()})")
+    snap = snapshot(ds, as_of).reset_index()  # computed before the quarter's folder exists
     out = Path(args.out) / quarter
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "validation_summary.txt", "w", encoding="utf-8") as fh:
         _print_validation(ds, fh)
     written = [out / "validation_summary.txt", out / "rejected_rows.csv", out / "customer_snapshot.csv"]
     write_table(ds.rejected, written[1])
-    write_table(snapshot(ds, as_of).reset_index(), written[2])
+    write_table(snap, written[2])
     for path in written:
         print(path)
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from segkit.reporting.render import ReportError, render, render_departments
+    from segkit.reporting.render import ReportError, default_quarter, render, render_departments
 
+    if args.quarter is None:
+        args.quarter, as_of = default_quarter(args.data, args.config)
+        print(f"quarter {args.quarter}: the latest complete quarter of the data (as of {as_of.date()})")
     langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out)
@@ -171,6 +151,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.all_departments:
             results, failed = render_departments(args.name, quarter=args.quarter, lang=lang, **common)
             failures.update({f"{dept} ({lang})": msg for dept, msg in failed.items()})
+            if not results and not failed:
+                raise ValueError(f"no departments in {args.data}: --all-departments needs a department column "
+                                 "with values in the customers file")
         else:
             try:
                 results = [render(args.name, args.quarter, lang=lang, owner=args.owner, department=args.department, **common)]
@@ -195,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="read a data folder, print a validation summary, write rejected rows")
     p.add_argument("path", help="folder with customers / orders / interactions / surveys files")
-    p.add_argument("--as-of", default=None, help="the data's as-of date (default: dataset.yaml or today)")
+    p.add_argument("--as-of", default=None, help="the data's as-of date (default: dataset.yaml, else the latest date in the data)")
     p.add_argument("--rejected", default="rejected_rows.csv", help="where to write the rejected rows (CSV or XLSX)")
     p.add_argument("--warnings", default=None, help="also write the warnings (kept rows) to this file")
     p.add_argument("--config", default=None, help="a segkit YAML configuration (e.g. extra vocabulary synonyms)")
