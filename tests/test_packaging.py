@@ -26,11 +26,14 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     for extra in project["optional-dependencies"].values():
         wanted |= {_name(r) for r in extra}
     env = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))
-    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    # conda packages, and PyPI-only ones under `pip:` (but not segkit itself, `-e .`)
+    pip = [r for d in env["dependencies"] if isinstance(d, dict) for r in d.get("pip", []) if not r.startswith("-")]
+    listed = [d for d in env["dependencies"] if isinstance(d, str)] + pip
+    conda = {_name(d) for d in listed} - {"python", "pip"}
     assert conda == wanted, f"only in environment.yml: {conda - wanted}; only in pyproject: {wanted - conda}"
     # the minimum versions agree too
     pins = {_name(r): r.split(">=")[1] for r in project["dependencies"] if ">=" in r}
-    env_pins = {_name(d): d.split(">=")[1] for d in env["dependencies"] if isinstance(d, str) and ">=" in d}
+    env_pins = {_name(d): d.split(">=")[1] for d in listed if ">=" in d}
     assert {k: v for k, v in env_pins.items() if k in pins} == pins
 
 
