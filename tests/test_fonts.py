@@ -48,6 +48,10 @@ HARNESS = textwrap.dedent('''
 
     if mode == "installed-later":                 # a CJK font copied in after the font list was built
         shutil.copy(bundled_cjk_font(), os.environ["USER_FONTS"])
+    if mode == "removed-later":                   # a CJK font in the font list, deleted since
+        gone = Path(shutil.copy(bundled_cjk_font(), os.environ["USER_FONTS"]))
+        fm.fontManager.addfont(gone)
+        gone.unlink()
     if mode == "no-package":
         try:
             rc_params("zh")
@@ -160,6 +164,14 @@ def test_a_cjk_font_installed_after_matplotlib_cached_its_list_is_found(tmp_path
     report = _without_system_cjk(tmp_path, "installed-later")
     assert report["cjk_font"] == "Noto Sans SC"
     assert Path(report["font_file"]).parent == tmp_path / "user-fonts"   # the installed copy, not the bundled one
+
+
+@pytest.mark.slow
+def test_a_cjk_font_removed_after_matplotlib_cached_its_list_is_not_used(tmp_path):
+    """apt-get remove fonts-noto-cjk leaves it in matplotlib's cached list: segkit falls back."""
+    report = _without_system_cjk(tmp_path, "removed-later")
+    assert Path(report["font_file"]) == bundled_cjk_font()
+    assert not [w for w in report["warnings"] if "missing from font" in w], report["warnings"]
 
 
 @pytest.mark.slow

@@ -78,18 +78,32 @@ def _add_fonts_missing_from_cache() -> None:
                 continue
 
 
+def _forget_removed_fonts() -> None:
+    """Drop fonts from matplotlib's cached list whose files are gone (uninstalled since).
+
+    Left in, such an entry can win the font lookup; matplotlib then rebuilds its list from the
+    system folders, which also drops the bundled font registered with ``addfont``.
+    """
+    manager = font_manager.fontManager
+    present = [f for f in manager.ttflist if os.path.isfile(f.fname)]
+    if len(present) < len(manager.ttflist):
+        manager.ttflist[:] = present
+        manager._findfont_cached.cache_clear()
+
+
 @functools.lru_cache(maxsize=1)
 def cjk_font() -> str | None:
     """Name of a font that draws Chinese, or None when there is none at all.
 
     An installed font from :data:`CJK_FONTS` first (also one installed after matplotlib
-    cached its font list), else the bundled Noto Sans SC (:func:`bundled_cjk_font`), which is
-    then registered with matplotlib.
+    cached its font list; not one removed since), else the bundled Noto Sans SC
+    (:func:`bundled_cjk_font`), which is then registered with matplotlib.
     """
     def find() -> str | None:
         names = {f.name for f in font_manager.fontManager.ttflist}
         return next((n for n in CJK_FONTS if n in names), None)
 
+    _forget_removed_fonts()
     name = find()
     if name is None:
         _add_fonts_missing_from_cache()
