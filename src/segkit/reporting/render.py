@@ -209,16 +209,44 @@ def html_from_notebook(nb: nbformat.NotebookNode, *, title: str, lang: str) -> s
     return body
 
 
+#: CSS family name of the bundled Noto Sans SC in the PDF; report.css lists it after the
+#: installed CJK fonts, so an installed Noto Sans CJK SC is preferred.
+BUNDLED_FONT_FAMILY = "segkit Noto Sans SC"
+
+
+def _font_css(font_config) -> list:
+    """WeasyPrint stylesheet declaring the bundled CJK font (a local file).
+
+    Given to WeasyPrint only: the published HTML names no local file and loads nothing.
+    """
+    from weasyprint import CSS
+
+    from segkit.plotting import bundled_cjk_font
+
+    path = bundled_cjk_font()
+    if path is None:
+        return []
+    rule = f'@font-face {{ font-family: "{BUNDLED_FONT_FAMILY}"; src: url("{path.as_uri()}"); }}'
+    return [CSS(string=rule, font_config=font_config)]
+
+
 def pdf_from_html(html: str, target: Path) -> None:
-    """A4 PDF from the report HTML (WeasyPrint; fonts are embedded, subset)."""
+    """A4 PDF from the report HTML (WeasyPrint; fonts are embedded, subset).
+
+    Chinese is set in an installed Noto Sans CJK SC (or another CJK font of report.css),
+    else in the Noto Sans SC that segkit's dependency ships.
+    """
     import logging
 
     from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # CSS it ignores (e.g. overflow-x) is not news
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        HTML(string=html, base_url=str(target.parent)).write_pdf(str(target))
+        font_config = FontConfiguration()
+        HTML(string=html, base_url=str(target.parent)).write_pdf(
+            str(target), stylesheets=_font_css(font_config), font_config=font_config)
 
 
 # ------------------------------------------------------------------------------------------------
