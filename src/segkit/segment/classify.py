@@ -26,6 +26,7 @@ from segkit.config import ConfigError, StrictModel, load_section
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang, label_series
 from segkit.segment._expr import ExpressionError, parse
+from segkit.segment.thresholds import default_thresholds, resolve_thresholds
 from segkit.segment.tiers import Label, RuleSet, RuleSetConfig, _Item, section_source
 
 __all__ = [
@@ -108,7 +109,7 @@ def load_classify_config(config: str | Path | Mapping[str, Any] | ClassifyConfig
     if config is None:
         return _default_classify_config().model_copy(deep=True)
     cfg = config if isinstance(config, ClassifyConfig) else load_section("classify", ClassifyConfig, config)
-    RuleSet(cfg.value_class, "classify.value_class")
+    RuleSet(cfg.value_class, "classify.value_class", default_thresholds(None if isinstance(config, ClassifyConfig) else config))
     life = cfg.lifecycle
     if life.scheme not in life.schemes:
         raise ConfigError(f"classify.lifecycle.scheme: unknown scheme {life.scheme!r}; schemes: {sorted(life.schemes)}")
@@ -169,7 +170,8 @@ def value_class(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") ->
     """
     check_lang(lang)
     cfg = load_classify_config(config)
-    result = RuleSet(cfg.value_class, "classify.value_class").evaluate(snapshot, lang)
+    thresholds = resolve_thresholds(snapshot, None if isinstance(config, ClassifyConfig) else config)
+    result = RuleSet(cfg.value_class, "classify.value_class", thresholds).evaluate(snapshot, lang)
     return pd.DataFrame(
         {
             "value_class": result["key"].astype("str"),
