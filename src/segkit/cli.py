@@ -92,13 +92,32 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_tiers(args: argparse.Namespace) -> int:
-    from segkit.export import tiers_command
+def _print_tier_health(tiers, lang: str, config, file=None) -> None:
+    """How the tier lines were set, and the tier-health warning if any (words from the YAML)."""
+    from segkit.segment.thresholds import tier_health_messages
 
-    tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang, config=args.config, overrides=args.overrides)
+    thresholds = tiers.attrs.get("thresholds")
+    if thresholds is not None:
+        print(thresholds.describe(lang), file=file)
+    health = tiers.attrs.get("health") or {}
+    labels = dict(zip(tiers["tier"], tiers["tier_label"]))
+    for message in tier_health_messages(health, lang, config, lambda k: labels.get(k) or str(k)):
+        print(("警告：" if lang == "zh" else "WARNING: ") + message, file=sys.stderr)
+
+
+def _cmd_tiers(args: argparse.Namespace) -> int:
+    import warnings
+
+    from segkit.export import tiers_command
+    from segkit.segment.thresholds import TierHealthWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TierHealthWarning)  # printed below, once, in words
+        tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang, config=args.config, overrides=args.overrides)
     counts = tiers["tier_label"].value_counts().to_dict()
     print(f"{len(tiers):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
           + f"; {int(tiers['needs_review'].sum()):,} to review")
+    _print_tier_health(tiers, args.lang, args.config)
     print(f"written to {args.out}")
     return 0
 
@@ -133,6 +152,24 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_tier_health(args: argparse.Namespace, lang: str) -> None:
+    """The tier-health warning of the report's quarter on the terminal too (the report shows it)."""
+    import warnings
+
+    from segkit.features import snapshot
+    from segkit.io import load_dataset
+    from segkit.segment.thresholds import TierHealthWarning
+    from segkit.segment.tiers import assign_tiers
+
+    ds = load_dataset(args.data, config=args.config)
+    as_of = quarter_end(args.quarter or latest_complete_quarter(ds.as_of))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TierHealthWarning)
+        tiers = assign_tiers(snapshot(ds, as_of), config=args.config, lang=lang, as_of=as_of)
+    if not (tiers.attrs.get("health") or {}).get("ok", True):
+        _print_tier_health(tiers, lang, args.config, file=sys.stderr)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from segkit.reporting.render import ReportError, render, render_departments
 
@@ -153,6 +190,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         for result in results:
             for path in result.paths.values():
                 print(path)
+        if results and args.name == "quarterly":
+            _report_tier_health(args, lang)
     if failures:
         print(f"\n{len(failures)} report(s) failed:", file=sys.stderr)
         for scope, message in failures.items():

@@ -34,9 +34,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from segkit.config import ConfigError, StrictModel, load_section, read_user_config, section_names
+from segkit.config import ConfigError, StrictModel, _describe, deep_merge, default_section, load_section, read_user_config
 from segkit.labels import check_lang, currency_name, money
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "default_thresholds",
     "tier_health",
     "tier_health_messages",
+    "near_core",
 ]
 
 
@@ -214,8 +215,13 @@ def load_thresholds_config(config: str | Path | Mapping[str, Any] | ThresholdsCo
                 lines[name] = {**base, "value": spec}
             else:
                 lines[name] = spec
-        section = {**section, "lines": lines}
-        config = {"thresholds": section}
+        merged = deep_merge(default_section("thresholds"), {k: v for k, v in section.items() if k != "lines"})
+        merged["lines"] = {**merged.get("lines", {}), **lines}  # a line is replaced as a whole (merged above)
+        try:
+            return _check(ThresholdsConfig.model_validate(merged))
+        except ValidationError as exc:
+            where = str(config) if isinstance(config, (str, Path)) else "the 'thresholds' configuration"
+            raise ConfigError(_describe(exc, ThresholdsConfig, where)) from None
     return _check(load_section("thresholds", ThresholdsConfig, config))
 
 
@@ -457,6 +463,21 @@ def template_names(text: str) -> list[str]:
     ['ordinary_revenue', 'potential_revenue']
     """
     return [f for _, f, _, _ in string.Formatter().parse(text) if f]
+
+
+def near_core(tiers: pd.DataFrame | pd.Series, snapshot: pd.DataFrame, thresholds: Thresholds) -> pd.Index:
+    """Potential customers whose 12-month revenue reaches the line ``near_core_revenue``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"revenue_12m": [450_000.0, 350_000.0, 420_000.0]}, index=["A", "B", "C"])
+    >>> near_core(pd.Series(["potential", "potential", "core"], index=snap.index), snap, default_thresholds()).tolist()
+    ['A']
+    """
+    keys = tiers["tier"] if isinstance(tiers, pd.DataFrame) else tiers
+    revenue = pd.to_numeric(snapshot["revenue_12m"], errors="coerce").reindex(keys.index)
+    return keys.index[(keys == "potential") & (revenue >= thresholds.values["near_core_revenue"])]
 
 
 # --- tier health -----------------------------------------------------------------------------

@@ -1055,7 +1055,15 @@ def assign_tiers(
     DataFrame
         Indexed like ``snapshot``: ``tier``, ``tier_label``, ``basis``, ``needs_review``,
         ``review_reason``, ``rule_tier``, ``override_reason``, ``override_reviewer``,
-        ``override_date``, ``override_stale``.
+        ``override_date``, ``override_stale``. ``attrs`` hold ``thresholds`` (the
+        :class:`~segkit.segment.thresholds.Thresholds` used: numbers and how they were
+        derived) and ``health`` (:func:`~segkit.segment.thresholds.tier_health`).
+
+    Warns
+    -----
+    TierHealthWarning
+        When 90% or more of the customers land in one tier or an expected tier is empty,
+        naming the likely cause (currency or scale, as-of date, missing interactions).
 
     Examples
     --------
@@ -1105,7 +1113,7 @@ def assign_tiers(
     out["override_stale"] = out["override_stale"].astype(bool)
     health = tier_health(out, snapshot, None if isinstance(config, TiersConfig) else config, thresholds)
     out.attrs = {"as_of": as_of_ts, "lang": lang, "config_hash": config_hash(cfg), "tier_order": list(cfg.order),
-                 "thresholds": thresholds.as_dict(), "health": health}
+                 "thresholds": thresholds, "health": health}
     if not health["ok"]:
         warnings.warn(" ".join(tier_health_messages(health, lang, config, lambda k: rules.label(k, lang))),
                       TierHealthWarning, stacklevel=2)
