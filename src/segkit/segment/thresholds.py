@@ -308,17 +308,18 @@ class Thresholds:
         """
         check_lang(lang)
         w = self.words[lang]
-        cur = currency_name(self.currency, lang) if lang == "en" else f"{currency_name(self.currency, lang)}（{self.currency}）"
+        cur = self.currency
+        name = currency_name(self.currency, lang)
         if self.mode == "relative":
             core = self.derivation.get("core_revenue", {})
             if core.get("source") == "too_few":
-                text = w["relative_too_few"].format(currency=cur, n=core.get("min_customers", ""))
+                text = w["relative_too_few"].format(currency=cur, currency_name=name, n=core.get("min_customers", ""))
             else:
                 q = {f"{k.split('_')[0]}_q": _plain(self.derivation.get(k, {}).get("quantile", float("nan")) * 100)
                      for k in ("core_revenue", "potential_revenue", "ordinary_revenue")}
-                text = self.fill(w["relative"], lang, currency=cur, **q)
+                text = self.fill(w["relative"], lang, currency=cur, currency_name=name, **q)
         else:
-            text = self.fill(w["absolute"], lang, currency=cur)
+            text = self.fill(w["absolute"], lang, currency=cur, currency_name=name)
         if self.activity_fallback:
             text += ("" if lang == "zh" else " ") + self.fill(w["activity_orders"], lang)
         return text
