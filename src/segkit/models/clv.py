@@ -88,7 +88,7 @@ def load_config(config: str | Path | Mapping[str, Any] | None = None) -> ClvConf
     >>> load_config({"clv": {"tiers": {"current_high": "core_revenu"}}})
     Traceback (most recent call last):
     ...
-    segkit.config.ConfigError: clv.tiers.current_high: unknown line 'core_revenu'; known lines: ['core_interactions', 'core_orders_6m', 'core_revenue', 'near_core_revenue', 'ordinary_interactions_max', 'ordinary_interactions_min', 'ordinary_orders_6m_max', 'ordinary_orders_6m_min', 'ordinary_revenue', 'potential_revenue', 'value_growth', 'value_potential_revenue']
+    segkit.config.ConfigError: clv.tiers.current_high: unknown line 'core_revenu'; known lines: ['core_interactions', 'core_orders_6m', 'core_revenue', ...]
     """
     cfg = load_section("clv", ClvConfig, config)
     known = sorted(load_thresholds_config(config).lines)

@@ -623,9 +623,10 @@ def parse(
             if name in known or name in constants:
                 continue
             if constants:
+                listed = f"columns: {sorted(known)}; " if len(known) <= 15 else ""
                 raise ExpressionError(
                     f"{prefix}unknown name {name!r} in {text!r}" + _did_you_mean(name, known | set(constants))
-                    + f" (columns: {sorted(known)}; thresholds: {sorted(constants)})"
+                    + f" ({listed}thresholds: {sorted(constants)})"
                 )
             raise ExpressionError(f"{prefix}unknown column {name!r} in {text!r}" + _did_you_mean(name, known))
     if constants or rename:

@@ -181,7 +181,7 @@ def load_thresholds_config(config: str | Path | Mapping[str, Any] | ThresholdsCo
     >>> load_thresholds_config({"thresholds": {"lines": {"near_core_revenue": {"from": "core_revnue"}}}})
     Traceback (most recent call last):
     ...
-    segkit.config.ConfigError: thresholds.lines.near_core_revenue.from: unknown line 'core_revnue'; known lines: ['core_interactions', 'core_orders_6m', 'core_revenue', 'near_core_revenue', 'ordinary_interactions_max', 'ordinary_interactions_min', 'ordinary_orders_6m_max', 'ordinary_orders_6m_min', 'ordinary_revenue', 'potential_revenue', 'value_growth', 'value_potential_revenue']
+    segkit.config.ConfigError: thresholds.lines.near_core_revenue.from: unknown line 'core_revnue'; known lines: ['core_interactions', 'core_orders_6m', 'core_revenue', ...]
     """
     config = _source(config)
     if config is None:
