@@ -257,3 +257,14 @@ def test_healthy_tiers_and_small_tables_do_not_warn():
         warnings.simplefilter("error", TierHealthWarning)
         assert assign_tiers(handbook_examples()).attrs["health"]["ok"]  # 4 customers: too few to judge
         assert tier_health_messages({"ok": True}, "en") == []
+
+
+def test_tier_table_header_names_the_data_currency():
+    from segkit.export import tier_table
+
+    snap = handbook_examples()
+    snap.attrs["currency"] = "USD"
+    tiers = assign_tiers(snap, config={"thresholds": {"mode": "absolute"}})
+    assert "近12个月交易金额(万美元)" in tier_table(tiers, snap).columns
+    assert "12-month revenue (USD 10k)" in tier_table(tiers, snap, lang="en").columns
+    assert tier_table(tiers, snap).iloc[0]["划分依据摘要"] == "近12个月交易额65.0万美元 ≥ 50万美元 且 近6个月互动12次 ≥ 10次"
