@@ -160,15 +160,15 @@ def test_relative_mode_derives_lines_from_the_data_reproducibly():
     th = resolve_thresholds(snap)  # auto: USD -> relative
     positive = snap["revenue_12m"][snap["revenue_12m"] > 0]
     assert th.mode == "relative" and th.requested_mode == "auto"
-    assert th.values["core_revenue"] == float(f"{np.quantile(positive, 0.90):.1e}")
-    assert th.values["potential_revenue"] == float(f"{np.quantile(positive, 0.70):.1e}")
-    assert th.values["ordinary_revenue"] == float(f"{np.quantile(positive, 0.30):.1e}")
-    assert th.derivation["core_revenue"] == {"source": "quantile", "quantile": 0.9, "of": "revenue_12m", "n": len(positive)}
+    assert th.values["core_revenue"] == float(f"{np.quantile(positive, 0.80):.1e}")
+    assert th.values["potential_revenue"] == float(f"{np.quantile(positive, 0.60):.1e}")
+    assert th.values["ordinary_revenue"] == float(f"{np.quantile(positive, 0.25):.1e}")
+    assert th.derivation["core_revenue"] == {"source": "quantile", "quantile": 0.8, "of": "revenue_12m", "n": len(positive)}
     assert th.values["core_interactions"] == 10  # counts of contacts do not depend on the currency
     shuffled = snap.sample(frac=1, random_state=3)
     shuffled.attrs = dict(snap.attrs)
     assert resolve_thresholds(shuffled).values == th.values
-    assert "第90百分位" in th.describe("zh") and "the 90th percentile" in th.describe("en")
+    assert "第80百分位" in th.describe("zh") and "the 80th percentile" in th.describe("en")
     tiers = assign_tiers(snap)
     assert tiers["tier"].value_counts(normalize=True).max() < 0.9
 
