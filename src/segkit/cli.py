@@ -100,8 +100,7 @@ def _print_tier_health(tiers, lang: str, config, file=None) -> None:
     if thresholds is not None:
         print(thresholds.describe(lang), file=file)
     health = tiers.attrs.get("health") or {}
-    labels = dict(zip(tiers["tier"], tiers["tier_label"]))
-    for message in tier_health_messages(health, lang, config, lambda k: labels.get(k) or str(k)):
+    for message in tier_health_messages(health, lang, config):  # labels of every tier, also empty ones
         print(("警告：" if lang == "zh" else "WARNING: ") + message, file=sys.stderr)
 
 

@@ -255,8 +255,8 @@ def money(value: float, lang: str = "zh", currency: str = "CNY", *, style: str =
     ('USD 12.3k', '1.2万美元', '629美元')
     >>> money(650_000, style="value"), money(650_000, "en", style="value")
     ('65.0万元', 'CNY 650,000')
-    >>> money(500_000, style="threshold"), money(150, "en", "USD", style="threshold")
-    ('50万元', 'USD 150')
+    >>> money(500_000, style="threshold"), money(150, "en", "USD", style="threshold"), money(2e9, style="threshold")
+    ('50万元', 'USD 150', '20亿元')
     >>> money(499_999.6, style="exact"), money(629.371, "en", "USD", style="exact")
     ('499,999.60元', 'USD 629.37')
     """
@@ -271,8 +271,12 @@ def money(value: float, lang: str = "zh", currency: str = "CNY", *, style: str =
         if style == "exact":
             return f"{v:,.2f}{name}"
         if style == "threshold":
+            if abs(v) >= 1e8:
+                return f"{_num(v / 1e8, 4)}亿{name}"
             return f"{_num(v / 1e4, 4)}万{name}" if wan else f"{_num(v, 2)}{name}"
         if style == "value":
+            if abs(v) >= 1e8:
+                return f"{v / 1e8:.2f}亿{name}"
             return f"{v / 1e4:.1f}万{name}" if wan else f"{v:,.0f}{name}"
         if abs(v) >= 1e8:
             return f"{v / 1e8:,.{digits + 1}f}亿{name}"

@@ -193,7 +193,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     block = Block(w["executive_summary"], keep_together=True)
     block.add(kpi_tiles(tiles)).add(bullet_list(findings, "findings")).add(f'<p class="focus">{esc(focus_text)}</p>')
     # how the lines were set, and a warning when the tiers hardly separate anyone
-    block.add(f'<p class="thresholds">{esc(thresholds.describe(ctx.lang))}</p>')
+    block.add(f'<p class="note">{esc(thresholds.describe(ctx.lang))}</p>')
     health = tier_health(ctx.tiers_all, ctx.snapshot_all, ctx.user_config, thresholds)
     for message in tier_health_messages(health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k)):
         block.add(f'<p class="warning">{esc(message)}</p>')
