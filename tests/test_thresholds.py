@@ -181,11 +181,8 @@ def test_too_few_customers_keep_the_configured_line_and_say_so():
 
 
 @pytest.fixture(scope="module")
-def cdnow_snapshot(tmp_path_factory):
+def cdnow_folder(tmp_path_factory) -> Path:
     """CDNOW master file (orders only, USD) written as an export folder: orders CSV + dataset.yaml."""
-    from segkit.features import snapshot
-    from segkit.io import load_dataset
-
     raw = pd.read_csv(CDNOW / "CDNOW_master.txt", sep=r"\s+", header=0, names=["id", "date", "qty", "amount"],
                       dtype={"id": str, "date": str})
     folder = tmp_path_factory.mktemp("cdnow")
@@ -196,7 +193,15 @@ def cdnow_snapshot(tmp_path_factory):
     # a customers file with ids only, as long as segkit still needs one (orders-only folders: issue #10)
     pd.DataFrame({"customer_id": ids, "name": ids}).to_csv(folder / "customers.csv", index=False)
     (folder / "dataset.yaml").write_text("name: CDNOW\nas_of: 1998-06-30\ncurrency: USD\n", encoding="utf-8")
-    ds = load_dataset(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cdnow_snapshot(cdnow_folder):
+    from segkit.features import snapshot
+    from segkit.io import load_dataset
+
+    ds = load_dataset(cdnow_folder)
     assert ds.currency == "USD" and "interactions" not in ds.present
     return snapshot(ds, "1998-06-30")
 
@@ -268,3 +273,23 @@ def test_tier_table_header_names_the_data_currency():
     assert "近12个月交易金额(万美元)" in tier_table(tiers, snap).columns
     assert "12-month revenue (USD 10k)" in tier_table(tiers, snap, lang="en").columns
     assert tier_table(tiers, snap).iloc[0]["划分依据摘要"] == "近12个月交易额65.0万美元 ≥ 50万美元 且 近6个月互动12次 ≥ 10次"
+
+
+def test_cli_tiers_prints_the_thresholds_and_the_health_warning(cdnow_folder, tmp_path, capsys):
+    from segkit.cli import main
+
+    config = tmp_path / "absolute.yaml"
+    config.write_text("thresholds:\n  mode: absolute\n", encoding="utf-8")
+    assert main(["tiers", "--data", str(cdnow_folder), "--as-of", "1998-06-30", "--out", str(tmp_path / "t.csv"),
+                 "--lang", "en", "--config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert "23,570 customers: Low value 23,570" in out
+    assert "Tier thresholds are the handbook's (USD): Core at 12-month revenue ≥ USD 500,000" in out
+    assert "activity is measured by 6-month orders (Core ≥ 6 orders)" in out
+    assert "WARNING: 100.0% of customers (23,570) are in Low value" in err
+    assert "WARNING: No customer is in Core, Potential, Ordinary." in err
+    assert "Likely cause: the amounts' currency or unit does not fit the thresholds (data in USD" in err
+    assert main(["tiers", "--data", str(cdnow_folder), "--as-of", "1998-06-30", "--out", str(tmp_path / "t.csv"),
+                 "--lang", "en"]) == 0
+    out, err = capsys.readouterr()
+    assert "Core ≥ USD 170, the 80th percentile" in out and "WARNING" not in err
