@@ -242,7 +242,7 @@ def test_cdnow_with_handbook_yuan_lines_warns_about_the_currency(cdnow_snapshot)
 
 
 def test_health_names_a_late_as_of_date_and_missing_interactions():
-    n = 40
+    n = 60
     snap = frame({f"c{i}": (0.0, 0, 0) for i in range(n)})
     snap["recency_days"] = 400.0
     snap.attrs.update(as_of=pd.Timestamp("2027-12-31"), present=["customers", "transactions", "interactions"])
@@ -253,14 +253,14 @@ def test_health_names_a_late_as_of_date_and_missing_interactions():
     assert health["causes"] == ["as_of", "interactions"]
     assert health["last_order"] == "2026-11-26"
     messages = tier_health_messages(health, "zh")
-    assert messages[0] == "100.0%的客户（40家）被划入低价值客户，分层几乎没有区分度。"
+    assert messages[0] == "100.0%的客户（60家）被划入低价值客户，分层几乎没有区分度。"
     assert "统计截止日（2027-12-31）晚于最后一笔订单（2026-11-26）" in messages[2]
 
 
 def test_healthy_tiers_and_small_tables_do_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", TierHealthWarning)
-        assert assign_tiers(handbook_examples()).attrs["health"]["ok"]  # 4 customers: too few to judge
+        assert assign_tiers(handbook_examples()).attrs["health"]["ok"]  # 4 customers: too few to judge (< 50)
         assert tier_health_messages({"ok": True}, "en") == []
 
 

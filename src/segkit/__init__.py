@@ -47,6 +47,10 @@ _EXPORTS: dict[str, str] = {
     "write_tier_table": "segkit.export",
     "write_table": "segkit.export",
     "label": "segkit.labels",
+    "money": "segkit.labels",
+    "resolve_thresholds": "segkit.segment.thresholds",
+    "tier_health": "segkit.segment.thresholds",
+    "TierHealthWarning": "segkit.segment.thresholds",
     # insights
     "kpis": "segkit.insights.kpi",
     "kpi_definitions": "segkit.insights.kpi",
@@ -107,7 +111,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.segment.tags import assign_tags, tag_review
     from segkit.insights.migration import migration
     from segkit.export import write_table, write_tier_table
-    from segkit.labels import label
+    from segkit.labels import label, money
+    from segkit.segment.thresholds import TierHealthWarning, resolve_thresholds, tier_health
     from segkit.insights.kpi import kpi_definitions, kpis
     from segkit.insights.abtest import ab_assign, ab_evaluate, ab_outcomes, minimum_detectable_effect, sample_size
     from segkit.insights.cadence import cadence_report, cadence_summary

@@ -94,7 +94,7 @@ class Activity(StrictModel):
 class Health(StrictModel):
     max_tier_share: float = Field(0.90, gt=0, le=1)
     expected_tiers: list[str] = []
-    min_customers: int = Field(20, ge=1)
+    min_customers: int = Field(50, ge=1)
 
 
 class CurrencyName(StrictModel):
@@ -380,9 +380,9 @@ def resolve_thresholds(
     >>> snap.attrs.update(currency="USD", present=["customers", "transactions"])
     >>> t = resolve_thresholds(snap)
     >>> t.mode, t.values["core_revenue"], t.values["near_core_revenue"], t.activity_column
-    ('relative', 900.0, 720.0, 'orders_6m')
+    ('relative', 800.0, 640.0, 'orders_6m')
     >>> t.format("core_revenue", "en"), t.format("core_revenue", "zh")
-    ('USD 900', '900美元')
+    ('USD 800', '800美元')
     >>> resolve_thresholds(snap, {"thresholds": {"mode": "absolute"}}).values["core_revenue"]
     500000.0
     """
@@ -520,9 +520,9 @@ def tier_health(
     Examples
     --------
     >>> import pandas as pd
-    >>> snap = pd.DataFrame({"revenue_12m": [629.0] * 30, "interactions_6m": 2})
+    >>> snap = pd.DataFrame({"revenue_12m": [629.0] * 60, "interactions_6m": 2})
     >>> snap.attrs.update(currency="USD", present=["customers", "transactions", "interactions"])
-    >>> h = tier_health(pd.Series(["low_value"] * 30), snap, thresholds=resolve_thresholds(snap, mode="absolute"))
+    >>> h = tier_health(pd.Series(["low_value"] * 60), snap, thresholds=resolve_thresholds(snap, mode="absolute"))
     >>> h["ok"], h["dominant_tier"], h["dominant_share"], h["empty_tiers"], h["causes"]
     (False, 'low_value', 1.0, ['core', 'potential', 'ordinary'], ['currency'])
     """
