@@ -16,10 +16,10 @@ help: ## Show this list of targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lab,spark]"
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv (if missing) and install segkit with test and lab extras
+install: $(STAMP) ## Create .venv (if missing) and install segkit with test, lab and spark extras
 
 test: $(STAMP) ## Run the whole test suite: unit tests, doctests, notebooks (nbval)
 	$(BIN)/python -m pytest

@@ -129,3 +129,15 @@ def test_fit_snapshot_and_errors(cdnow):
         ParetoNBD().fit_snapshot(snap)
     with pytest.raises(KeyError, match="recency"):
         ParetoNBD().fit_snapshot(cdnow.drop(columns="recency"))
+
+
+def test_probability_alive_of_many_customers_equals_one_by_one(cdnow):
+    # many customers share the hypergeometric term of their (x, t_x) and (x, T) pairs; the
+    # result per customer must not depend on who else is in the call, or in which order
+    pn = model(**PUBLISHED)
+    sample = cdnow.sample(300, random_state=1)
+    together = pn.probability_alive(sample["frequency"], sample["recency"], sample["T"])
+    assert list(together.index) == list(sample.index)
+    one_by_one = [pn.probability_alive(x, t_x, T)
+                  for x, t_x, T in sample[["frequency", "recency", "T"]].itertuples(index=False)]
+    np.testing.assert_allclose(together.to_numpy(), one_by_one, rtol=1e-13)

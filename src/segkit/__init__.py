@@ -46,6 +46,8 @@ _EXPORTS: dict[str, str] = {
     "migration": "segkit.insights.migration",
     "write_tier_table": "segkit.export",
     "write_table": "segkit.export",
+    "tiers_from_table": "segkit.handbook",
+    "MissingColumnsWarning": "segkit.handbook",
     "label": "segkit.labels",
     "money": "segkit.labels",
     "resolve_thresholds": "segkit.segment.thresholds",
@@ -111,6 +113,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.segment.tags import assign_tags, tag_review
     from segkit.insights.migration import migration
     from segkit.export import write_table, write_tier_table
+    from segkit.handbook import MissingColumnsWarning, tiers_from_table
     from segkit.labels import label, money
     from segkit.segment.thresholds import TierHealthWarning, resolve_thresholds, tier_health
     from segkit.insights.kpi import kpi_definitions, kpis

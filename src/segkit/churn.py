@@ -50,6 +50,8 @@ __all__ = [
     "churn_labels",
     "churn_training_table",
     "quarter_ends",
+    "training_dates",
+    "history_needed",
     "horizon_end",
     "churn_metrics",
     "lift_capture",
@@ -499,6 +501,44 @@ def _default_as_of_dates(ds: Dataset, min_history_months: int) -> list[pd.Timest
         raise ValueError("the data set has no orders; churn needs order history")
     first = positive.min().normalize() + pd.DateOffset(months=min_history_months) - pd.Timedelta(days=1)
     return quarter_ends(first, ds.as_of)
+
+
+def training_dates(ds: Dataset, as_of: Any = None, horizon: str = "1Q", config: Any = None) -> list[pd.Timestamp]:
+    """Quarter ends a churn model for ``as_of`` can be trained on.
+
+    Every quarter end with ``training.min_history_months`` of order history (counted from the
+    first order) whose outcome window ``(date, date + horizon]`` has ended by ``as_of``. An
+    empty list means the data are too short for a churn model at ``as_of``: with the default
+    12 months of history and a one-quarter horizon, the first order must be at least 15 months
+    before ``as_of``.
+
+    Examples
+    --------
+    >>> import segkit
+    >>> ds = segkit.load_dataset("data/sample")
+    >>> [d.date().isoformat() for d in training_dates(ds, "2026-09-30")][-2:]
+    ['2026-03-31', '2026-06-30']
+    """
+    cfg = load_churn_config(config)
+    when = pd.Timestamp(ds.as_of if as_of is None else as_of).normalize()
+    if not (ds.transactions["amount"] > 0).any():
+        return []
+    return [d for d in _default_as_of_dates(ds, cfg.training.min_history_months) if horizon_end(d, horizon) <= when]
+
+
+def history_needed(as_of: Any, horizon: str = "1Q", config: Any = None) -> pd.Timestamp:
+    """The latest first-order date that still gives a churn model for ``as_of`` one quarter end
+    to train on (the counterpart of :func:`training_dates` for saying what data are missing).
+
+    Examples
+    --------
+    >>> history_needed("2026-09-30").date()   # 12 months of history to 2026-06-30, outcome to 09-30
+    datetime.date(2025, 7, 1)
+    """
+    cfg = load_churn_config(config)
+    when = pd.Timestamp(as_of).normalize()
+    last = [d for d in quarter_ends(when - pd.DateOffset(years=2), when) if horizon_end(d, horizon) <= when][-1]
+    return last - pd.DateOffset(months=cfg.training.min_history_months) + pd.Timedelta(days=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -979,7 +1019,7 @@ def backtest_churn(
             f"({ds.as_of.date()}); choose a test date on or before {_latest_complete(ds, horizon).date()}"
         )
     if train_as_of is None:
-        train_dates = [d for d in _default_as_of_dates(ds, cfg.training.min_history_months) if horizon_end(d, horizon) <= test]
+        train_dates = training_dates(ds, test, horizon, cfg)
     else:
         train_dates = sorted({pd.Timestamp(d).normalize() for d in train_as_of})
         leaking = [d for d in train_dates if horizon_end(d, horizon) > test]
@@ -1165,7 +1205,7 @@ def score_churn(
     if model is not None and not isinstance(model, str) and _is_fitted(model):
         fitted = model
     else:
-        train_dates = [d for d in _default_as_of_dates(ds, cfg.training.min_history_months) if horizon_end(d, horizon) <= when]
+        train_dates = training_dates(ds, when, horizon, cfg)
         if not train_dates:
             raise ValueError(f"no quarter end before {when.date()} has a complete {horizon} outcome to train on")
         table = churn_training_table(ds, train_dates, horizon, definition, config=cfg, progress=progress)

@@ -7,6 +7,7 @@ Examples
     segkit validate data/sample                     # summary + rejected rows as CSV
     segkit snapshot --data data/sample --as-of 2026-09-30 --out snapshot.csv
     segkit tiers --as-of 2026-09-30 --data data/sample --out tiers.xlsx
+    segkit tiers --table data/handbook/客户关系划分模板.csv --out 客户关系划分.csv
     segkit sample --out data/sample --seed 20260930
     segkit report quarterly --quarter 2026Q3 --lang zh,en
 """
@@ -17,46 +18,18 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from segkit import __version__
+from segkit.periods import latest_complete_quarter, quarter_end
 
 __all__ = ["main", "latest_complete_quarter", "quarter_end"]
-
-
-def quarter_end(quarter: str) -> pd.Timestamp:
-    """Last day of a quarter written like ``2026Q3``.
-
-    Examples
-    --------
-    >>> quarter_end("2026Q3").date()
-    datetime.date(2026, 9, 30)
-    """
-    try:
-        return pd.Period(quarter.upper(), freq="Q").end_time.normalize()
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a quarter: {quarter!r}; write it like 2026Q3") from exc
-
-
-def latest_complete_quarter(as_of: str | pd.Timestamp) -> str:
-    """The latest quarter that has ended on or before ``as_of``.
-
-    Examples
-    --------
-    >>> latest_complete_quarter("2026-09-30"), latest_complete_quarter("2026-09-29")
-    ('2026Q3', '2026Q2')
-    """
-    as_of = pd.Timestamp(as_of)
-    period = as_of.to_period("Q")
-    if period.end_time.normalize() > as_of.normalize():
-        period -= 1
-    return str(period)
 
 
 def _print_validation(ds, stream=None) -> None:
     stream = stream or sys.stdout
     summary = ds.summary()
     print(f"segkit {__version__} — {ds.name} (as of {ds.as_of.date()})", file=stream)
+    for note in ds.notes():
+        print(f"  {note}", file=stream)
     print("\nRows per table (read = accepted + rejected):", file=stream)
     print(summary["tables"].to_string(), file=stream)
     for title, key in (("Rejected rows by rule", "rejected_by_rule"), ("Warnings by rule (rows kept)", "warnings_by_rule")):
@@ -105,6 +78,10 @@ def _print_tier_health(tiers, lang: str, config, file=None) -> None:
 
 
 def _cmd_tiers(args: argparse.Namespace) -> int:
+    if args.table:
+        return _cmd_tiers_table(args)
+    if args.as_of is None:
+        raise ValueError("segkit tiers needs --as-of DATE (with --data DIR), or --table FILE for the handbook's customer table")
     import warnings
 
     from segkit.export import tiers_command
@@ -112,11 +89,33 @@ def _cmd_tiers(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TierHealthWarning)  # printed below, once, in words
-        tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang, config=args.config, overrides=args.overrides)
+        tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang or "zh", config=args.config, overrides=args.overrides)
     counts = tiers["tier_label"].value_counts().to_dict()
     print(f"{len(tiers):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
           + f"; {int(tiers['needs_review'].sum()):,} to review")
-    _print_tier_health(tiers, args.lang, args.config)
+    _print_tier_health(tiers, args.lang or "zh", args.config)
+    print(f"written to {args.out}")
+    return 0
+
+
+def _cmd_tiers_table(args: argparse.Namespace) -> int:
+    """``segkit tiers --table FILE``: tier the handbook's customer table, write it back filled."""
+    import warnings
+
+    from segkit.handbook import MissingColumnsWarning, tiers_from_table
+
+    if args.overrides:
+        raise ValueError("--overrides works with --data/--as-of; with --table, edit the table instead")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MissingColumnsWarning)
+        result = tiers_from_table(args.table, lang=args.lang, config=args.config, out=args.out,
+                                  encoding=args.encoding, amount_unit=args.amount_unit)
+    for w in caught:
+        if issubclass(w.category, MissingColumnsWarning):
+            print(f"warning: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    print(result.summary())
     print(f"written to {args.out}")
     return 0
 
@@ -137,15 +136,20 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     from segkit.io import load_dataset
 
     ds = load_dataset(args.data)
-    quarter = args.quarter or latest_complete_quarter(ds.as_of)
+    quarter = (args.quarter or latest_complete_quarter(ds.as_of)).upper()
     as_of = quarter_end(quarter)
+    if as_of > ds.as_of:
+        raise ValueError(f"quarter {quarter} ends on {as_of.date()}, after the data's as-of date {ds.as_of.date()}; "
+                         f"the latest complete quarter is {latest_complete_quarter(ds.as_of)}")
+    print(f"quarter {quarter} (data as of {ds.as_of.date()})")
+    snap = snapshot(ds, as_of).reset_index()  # computed before the quarter's folder exists
     out = Path(args.out) / quarter
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "validation_summary.txt", "w", encoding="utf-8") as fh:
         _print_validation(ds, fh)
     written = [out / "validation_summary.txt", out / "rejected_rows.csv", out / "customer_snapshot.csv"]
     write_table(ds.rejected, written[1])
-    write_table(snapshot(ds, as_of).reset_index(), written[2])
+    write_table(snap, written[2])
     for path in written:
         print(path)
     return 0
@@ -170,8 +174,11 @@ def _report_tier_health(args: argparse.Namespace, lang: str) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from segkit.reporting.render import ReportError, render, render_departments
+    from segkit.reporting.render import ReportError, default_quarter, render, render_departments
 
+    if args.quarter is None:
+        args.quarter, as_of = default_quarter(args.data, args.config)
+        print(f"quarter {args.quarter}: the latest complete quarter of the data (as of {as_of.date()})")
     langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out)
@@ -180,6 +187,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.all_departments:
             results, failed = render_departments(args.name, quarter=args.quarter, lang=lang, **common)
             failures.update({f"{dept} ({lang})": msg for dept, msg in failed.items()})
+            if not results and not failed:
+                raise ValueError(f"no departments in {args.data}: --all-departments needs a department column "
+                                 "with values in the customers file")
         else:
             try:
                 results = [render(args.name, args.quarter, lang=lang, owner=args.owner, department=args.department, **common)]
@@ -206,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="read a data folder, print a validation summary, write rejected rows")
     p.add_argument("path", help="folder with customers / orders / interactions / surveys files")
-    p.add_argument("--as-of", default=None, help="the data's as-of date (default: dataset.yaml or today)")
+    p.add_argument("--as-of", default=None, help="the data's as-of date (default: dataset.yaml, else the latest date in the data)")
     p.add_argument("--rejected", default="rejected_rows.csv", help="where to write the rejected rows (CSV or XLSX)")
     p.add_argument("--warnings", default=None, help="also write the warnings (kept rows) to this file")
     p.add_argument("--config", default=None, help="a segkit YAML configuration (e.g. extra vocabulary synonyms)")
@@ -220,12 +230,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_snapshot)
 
     p = sub.add_parser("tiers", help="assign tiers and write the handbook's tier table (CSV or XLSX)")
-    p.add_argument("--as-of", required=True, help="snapshot date, e.g. 2026-09-30")
+    p.add_argument("--table", default=None,
+                   help="the handbook's customer table (客户关系划分模板, XLSX or CSV): tier its rows and write it back filled")
+    p.add_argument("--as-of", default=None, help="snapshot date, e.g. 2026-09-30 (with --data)")
     p.add_argument("--data", default="data/sample")
     p.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
-    p.add_argument("--lang", default="zh", choices=["zh", "en"])
+    p.add_argument("--lang", default=None, choices=["zh", "en"],
+                   help="language of the texts (default: zh; with --table, the language of the table's headers)")
     p.add_argument("--config", default=None)
     p.add_argument("--overrides", default=None, help="manual tier overrides (CSV/XLSX)")
+    p.add_argument("--encoding", default=None,
+                   help="with --table and a .csv --out: encoding to write (default: the input's, e.g. gb18030, utf-8-sig)")
+    p.add_argument("--amount-unit", default=None, choices=["wan", "yuan"],
+                   help="with --table: unit of the amount column when its header does not say (万元 or 元)")
     p.set_defaults(func=_cmd_tiers)
 
     p = sub.add_parser("sample", help="generate the synthetic sample data set")

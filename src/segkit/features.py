@@ -19,7 +19,7 @@ import pandas as pd
 
 from segkit.io import Dataset
 
-__all__ = ["snapshot", "SNAPSHOT_COLUMNS", "month_window", "months_before"]
+__all__ = ["snapshot", "snapshot_aggregates", "finish_snapshot", "SNAPSHOT_COLUMNS", "AGGREGATE_COLUMNS", "month_window", "months_before"]
 
 CUSTOMER_COLUMNS = [
     "name", "credit_code", "region", "industry", "employees", "annual_revenue", "customer_type",
@@ -43,6 +43,32 @@ SNAPSHOT_COLUMNS = CUSTOMER_COLUMNS + ORDER_COLUMNS + INTERACTION_COLUMNS + SURV
 
 # Interaction types that are not contact with the customer, only a change in the record.
 NOT_CONTACT = {"key_contact_change"}
+
+
+# Month windows of the snapshot: name -> (newest, oldest) months before as_of, i.e. the
+# window (as_of - oldest months, as_of - newest months]. Every engine uses these.
+ORDER_REVENUE_WINDOWS = {"12m": (0, 12), "prev_12m": (12, 24), "6m": (0, 6), "prev_6m": (6, 12)}
+ORDER_COUNT_WINDOWS = {"12m": (0, 12), "6m": (0, 6), "0_3m": (0, 3), "3_6m": (3, 6), "6_9m": (6, 9), "9_12m": (9, 12)}
+# interaction count column -> (interaction type or None for any contact, newest, oldest)
+INTERACTION_COUNTS = {
+    "interactions_6m": (None, 0, 6),
+    "interactions_3m": (None, 0, 3),
+    "interactions_prev_3m": (None, 3, 6),
+    "new_need_inquiry_6m": ("new_need_inquiry", 0, 6),
+    "complaints_6m": ("complaint", 0, 6),
+    "complaints_12m": ("complaint", 0, 12),
+    "key_contact_changed_6m": ("key_contact_change", 0, 6),
+}
+# What an engine returns per customer (customers without records may be absent); everything
+# else in the snapshot is derived from these by :func:`finish_snapshot`.
+AGGREGATE_COLUMNS = (
+    ["revenue_total", "orders_total"]
+    + [f"revenue_{w}" for w in ORDER_REVENUE_WINDOWS]
+    + [f"orders_{w}" for w in ORDER_COUNT_WINDOWS]
+    + ["gross_12m", "product_lines_12m", "first_order_date", "last_order_date"]
+    + list(INTERACTION_COUNTS) + ["last_interaction_date", "satisfaction", "nps", "survey_date"]
+    + BTYD_COLUMNS
+)
 
 
 def month_window(dates: pd.Series, as_of: pd.Timestamp, newest: int, oldest: int) -> pd.Series:
@@ -79,7 +105,7 @@ def _months_between(start: pd.Series, end: pd.Timestamp) -> pd.Series:
     return months.clip(lower=0).astype("Int64")
 
 
-def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit: str = "W") -> pd.DataFrame:
+def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit: str = "W", engine: str = "pandas") -> pd.DataFrame:
     """One row per customer with features computed only from records dated <= ``as_of``.
 
     Parameters
@@ -91,6 +117,10 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
     btyd_unit : {"W", "D"}, default "W"
         Time unit of the BTYD statistics ``frequency`` (repeat purchase periods), ``recency``
         and ``T``; stored in ``result.attrs["btyd_unit"]``.
+    engine : {"pandas", "duckdb"}, default "pandas"
+        What computes the per-customer aggregates: pandas/numpy in this process, or DuckDB
+        (embedded, out-of-core) through the Ibis expressions of :mod:`segkit.engine`. Both
+        give the same table.
 
     Returns
     -------
@@ -120,80 +150,91 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
     >>> snap = segkit.snapshot(ds, "2026-09-30")                 # doctest: +SKIP
     >>> snap.loc[:, ["revenue_12m", "interactions_6m"]].head()  # doctest: +SKIP
     """
-    from segkit.summary import btyd_summary  # models and summary share one implementation
-
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
+    if engine == "pandas":
+        aggregates = snapshot_aggregates(ds, as_of, btyd_unit=btyd_unit)
+    elif engine == "duckdb":
+        from segkit.engine import duckdb_aggregates
+
+        aggregates = duckdb_aggregates(ds, as_of, btyd_unit=btyd_unit)
+    else:
+        raise ValueError(f"engine={engine!r} is not supported; use 'pandas' or 'duckdb'")
     customers = ds.customers.drop_duplicates("customer_id").set_index("customer_id")
-    index = customers.index
-    out = customers.reindex(columns=CUSTOMER_COLUMNS).copy()
+    out = finish_snapshot(customers, aggregates, as_of)
+    out = out[SNAPSHOT_COLUMNS]
+    out.index.name = "customer_id"
+    out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": sorted(ds.present)})
+    return out
+
+
+def snapshot_aggregates(ds: Dataset, as_of: pd.Timestamp, *, btyd_unit: str = "W") -> pd.DataFrame:
+    """Per-customer aggregates (:data:`AGGREGATE_COLUMNS`) computed by pandas and numpy."""
+    from segkit.summary import btyd_summary  # models and summary share one implementation
 
     # --- orders ---------------------------------------------------------------------------
     tx = ds.transactions.loc[ds.transactions["order_date"] <= as_of, ["customer_id", "order_date", "amount", "product_line"]]
     dates, amount = tx["order_date"], tx["amount"]
     positive = amount > 0
-    windows = {
-        "12m": month_window(dates, as_of, 0, 12), "prev_12m": month_window(dates, as_of, 12, 24),
-        "6m": month_window(dates, as_of, 0, 6), "prev_6m": month_window(dates, as_of, 6, 12),
-        "0_3m": month_window(dates, as_of, 0, 3), "3_6m": month_window(dates, as_of, 3, 6),
-        "6_9m": month_window(dates, as_of, 6, 9), "9_12m": month_window(dates, as_of, 9, 12),
-    }
     parts = {"revenue_total": amount, "orders_total": positive.astype("int64")}
-    for name in ("12m", "prev_12m", "6m", "prev_6m"):
-        parts[f"revenue_{name}"] = amount.where(windows[name], 0.0)
-    for name in ("12m", "6m", "0_3m", "3_6m", "6_9m", "9_12m"):
-        parts[f"orders_{name}"] = (positive & windows[name]).astype("int64")
-    parts["gross_12m"] = amount.where(positive & windows["12m"], 0.0)
-    sums = pd.DataFrame(parts).groupby(tx["customer_id"]).sum().reindex(index, fill_value=0)
-    for col in sums.columns.drop("gross_12m"):
-        out[col] = sums[col].round(2) if col.startswith("revenue") else sums[col].astype("int64")
-    prev = out["revenue_prev_6m"]
-    out["revenue_growth_6m"] = (out["revenue_6m"] / prev.where(prev > 0) - 1.0).astype("float64")
-    out["avg_order_value_12m"] = (sums["gross_12m"] / sums["orders_12m"].where(sums["orders_12m"] > 0)).round(2)
-    in_12m = tx.loc[windows["12m"] & positive]
-    out["product_lines_12m"] = in_12m.groupby("customer_id")["product_line"].nunique().reindex(index, fill_value=0).astype("int64")
+    for name, (newest, oldest) in ORDER_REVENUE_WINDOWS.items():
+        parts[f"revenue_{name}"] = amount.where(month_window(dates, as_of, newest, oldest), 0.0)
+    for name, (newest, oldest) in ORDER_COUNT_WINDOWS.items():
+        parts[f"orders_{name}"] = (positive & month_window(dates, as_of, newest, oldest)).astype("int64")
+    in_12m = positive & month_window(dates, as_of, 0, 12)
+    parts["gross_12m"] = amount.where(in_12m, 0.0)
+    out = pd.DataFrame(parts).groupby(tx["customer_id"]).sum()
+    out["product_lines_12m"] = tx.loc[in_12m].groupby("customer_id")["product_line"].nunique()
     bought = tx.loc[positive]
     grouped_dates = bought.groupby("customer_id")["order_date"]
-    out["first_order_date"] = grouped_dates.min().reindex(index)
-    out["last_order_date"] = grouped_dates.max().reindex(index)
-    out["recency_days"] = (as_of - out["last_order_date"]).dt.days.astype("float64")
-    start = out["first_cooperation_date"].where(out["first_cooperation_date"] <= as_of).fillna(out["first_order_date"])
-    out["tenure_months"] = _months_between(start, as_of)
+    out["first_order_date"] = grouped_dates.min()
+    out["last_order_date"] = grouped_dates.max()
 
     # --- interactions -----------------------------------------------------------------------
     it = ds.interactions.loc[ds.interactions["date"] <= as_of, ["customer_id", "date", "type"]]
     contact = ~it["type"].isin(NOT_CONTACT)
-    w6, w3 = month_window(it["date"], as_of, 0, 6), month_window(it["date"], as_of, 0, 3)
     counts = pd.DataFrame({
-        "interactions_6m": contact & w6,
-        "interactions_3m": contact & w3,
-        "interactions_prev_3m": contact & month_window(it["date"], as_of, 3, 6),
-        "new_need_inquiry_6m": (it["type"] == "new_need_inquiry") & w6,
-        "complaints_6m": (it["type"] == "complaint") & w6,
-        "complaints_12m": (it["type"] == "complaint") & month_window(it["date"], as_of, 0, 12),
-        "key_contact_changed_6m": (it["type"] == "key_contact_change") & w6,
-    }).astype("int64").groupby(it["customer_id"]).sum().reindex(index, fill_value=0)
-    for col in counts.columns:
-        out[col] = counts[col] > 0 if col == "key_contact_changed_6m" else counts[col]
-    out["last_interaction_date"] = it.loc[contact].groupby("customer_id")["date"].max().reindex(index)
+        col: (contact if kind is None else it["type"] == kind) & month_window(it["date"], as_of, newest, oldest)
+        for col, (kind, newest, oldest) in INTERACTION_COUNTS.items()
+    }).astype("int64").groupby(it["customer_id"]).sum()
+    counts["last_interaction_date"] = it.loc[contact].groupby("customer_id")["date"].max()
 
-    # --- surveys ------------------------------------------------------------------------------
+    # --- surveys: the latest answer to each question ------------------------------------------
     sv = ds.surveys.loc[ds.surveys["date"] <= as_of].sort_values(["customer_id", "date"], kind="stable")
-    latest = sv.groupby("customer_id")[["satisfaction", "nps", "date"]].last()
-    out["satisfaction"] = latest["satisfaction"].reindex(index).astype("float64")
-    out["nps"] = latest["nps"].reindex(index).astype("Int64")
-    out["survey_date"] = latest["date"].reindex(index)
+    latest = sv.groupby("customer_id")[["satisfaction", "nps", "date"]].last().rename(columns={"date": "survey_date"})
 
     # --- BTYD statistics --------------------------------------------------------------------
-    if len(bought):
-        btyd = btyd_summary(bought, observation_end=as_of, unit=btyd_unit)
-        btyd.index = btyd.index.astype("str")
-        for col in BTYD_COLUMNS:
-            out[col] = btyd[col].reindex(index).astype("float64")
-    else:
-        for col in BTYD_COLUMNS:
-            out[col] = np.nan
+    btyd = btyd_summary(bought, observation_end=as_of, unit=btyd_unit)[BTYD_COLUMNS] if len(bought) else None
+    frames = [out, counts, latest] + ([btyd] if btyd is not None else [])
+    for frame in frames:
+        frame.index = frame.index.astype("str")
+    return pd.concat(frames, axis=1).reindex(columns=AGGREGATE_COLUMNS)
 
-    out = out[SNAPSHOT_COLUMNS]
-    out.index.name = "customer_id"
-    out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": sorted(ds.present)})
+
+def finish_snapshot(customers: pd.DataFrame, aggregates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The snapshot from the customers table (indexed by id) and an engine's aggregates."""
+    index = customers.index
+    out = customers.reindex(columns=CUSTOMER_COLUMNS).copy()
+    agg = aggregates.reindex(index)
+    counts = [c for c in AGGREGATE_COLUMNS if c.startswith(("orders_", "interactions_", "new_need", "complaints_", "key_contact"))]
+    for col in ["revenue_total", *[f"revenue_{w}" for w in ORDER_REVENUE_WINDOWS]]:
+        out[col] = agg[col].astype("float64").fillna(0.0).round(2)
+    for col in counts + ["product_lines_12m"]:
+        out[col] = agg[col].fillna(0).astype("int64")
+    out["key_contact_changed_6m"] = out["key_contact_changed_6m"] > 0
+    prev = out["revenue_prev_6m"]
+    out["revenue_growth_6m"] = (out["revenue_6m"] / prev.where(prev > 0) - 1.0).astype("float64")
+    orders_12m = out["orders_12m"]
+    # the gross sum is a whole number of cents: rounding it first removes the summation-order
+    # noise, so every engine gets the same average (41922.315 must not round both ways)
+    gross = agg["gross_12m"].astype("float64").fillna(0.0).round(2)
+    out["avg_order_value_12m"] = (gross / orders_12m.where(orders_12m > 0)).round(2)
+    for col in ("first_order_date", "last_order_date", "last_interaction_date", "survey_date"):
+        out[col] = pd.to_datetime(agg[col]).astype("datetime64[ns]")
+    out["recency_days"] = (as_of - out["last_order_date"]).dt.days.astype("float64")
+    start = out["first_cooperation_date"].where(out["first_cooperation_date"] <= as_of).fillna(out["first_order_date"])
+    out["tenure_months"] = _months_between(start, as_of)
+    out["satisfaction"] = agg["satisfaction"].astype("float64")
+    out["nps"] = agg["nps"].astype("Int64")
+    for col in BTYD_COLUMNS:
+        out[col] = agg[col].astype("float64")
     return out

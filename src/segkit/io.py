@@ -21,7 +21,13 @@ Decisions, documented once:
 * **Refunds.** Negative amounts are returns or refunds: kept, flagged ``is_refund``, and
   included in revenue (revenue is net of refunds); order counts count positive amounts only.
 * **As-of date.** ``as_of`` comes from the argument, else ``dataset.yaml`` in the folder
-  (key ``as_of``), else today; records dated after it are rejected.
+  (key ``as_of``), else the latest order, interaction or survey date in the data (never
+  later than today: a date in the future is a typo, and its row is rejected). Records dated
+  after it are rejected. ``Dataset.as_of_source`` says which of the three it was.
+* **Orders only.** The customers table is optional. Without one, the customers are the
+  distinct ids of the accepted orders, each named by its id; ``"customers"`` is then not in
+  ``Dataset.present`` (the table was derived, not read), and interactions or surveys of an
+  id without an accepted order are rejected as unknown customers.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ import pandas as pd
 import yaml
 
 from segkit.config import StrictModel, default_section, load_section, read_user_config, section_names
-from segkit.schema import ALIASES, TABLES, SchemaError, Table, is_valid_credit_code, normalise_header
+from segkit.schema import ALIASES, CUSTOMERS, TABLES, SchemaError, Table, is_valid_credit_code, normalise_header
 
 __all__ = ["Dataset", "load_dataset", "read_table", "SchemaError", "vocabulary_index"]
 
@@ -81,7 +87,11 @@ class Dataset:
     present : frozenset of str
         Tables that came from at least one file. A table that is not present is empty because
         the export did not include it, not because nothing happened: reports leave out what
-        needs it instead of reading it as zero.
+        needs it instead of reading it as zero. Customers derived from the orders (no
+        customers file) are not present.
+    as_of_source : {"argument", "dataset.yaml", "data"}
+        Where ``as_of`` came from: the caller, the folder's ``dataset.yaml``, or the latest
+        date in the data.
     """
 
     customers: pd.DataFrame
@@ -96,6 +106,7 @@ class Dataset:
     meta: dict = field(default_factory=dict)
     currency: str = "CNY"
     present: frozenset = frozenset(TABLES)
+    as_of_source: str = "argument"
 
     def has(self, table: str) -> bool:
         """Whether ``table`` came from a file (an absent table is not the same as zero rows)."""
@@ -105,6 +116,30 @@ class Dataset:
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
+
+    @property
+    def customers_derived(self) -> bool:
+        """True when there was no customers file and the customers come from the orders."""
+        return not self.has("customers")
+
+    def notes(self) -> list[str]:
+        """One-line facts about how the data were read, for validation summaries (English).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from segkit.io import load_dataset
+        >>> ds = load_dataset("data/sample")
+        >>> ds.notes()
+        ['as of 2026-09-30 (from dataset.yaml)']
+        """
+        source = {"argument": "as given", "dataset.yaml": "from dataset.yaml",
+                  "data": "the latest date in the data; set as_of in dataset.yaml to change it"}[self.as_of_source]
+        lines = [f"as of {self.as_of.date()} ({source})"]
+        if self.customers_derived:
+            lines.append(f"customers: {len(self.customers):,} derived from the orders "
+                         "(no customers file; each customer is named by its id)")
+        return lines
 
     def reconcile(self) -> pd.DataFrame:
         """Rows read, accepted and rejected per file; ``read == accepted + rejected`` always."""
@@ -586,13 +621,12 @@ def load_dataset(
     for table_name, value in explicit.items():
         if value is not None:
             found[table_name] = _as_paths(value)
-    for required in ("customers", "transactions"):
-        if not found[required]:
-            where = f"in {path}" if path is not None else "(pass customers=... and transactions=...)"
-            stems = ", ".join(TABLES[required].file_stems)
-            raise SchemaError(f"no {required} file found {where}; name it after one of: {stems}")
+    if not found["transactions"]:
+        where = f"in {path}" if path is not None else "(pass transactions=...)"
+        stems = ", ".join(TABLES["transactions"].file_stems)
+        raise SchemaError(f"no transactions file found {where}; name it after one of: {stems}")
+    derive_customers = not found["customers"]
 
-    as_of_ts = pd.Timestamp(as_of if as_of is not None else meta.get("as_of", pd.Timestamp.today().normalize()))
     vocab_cache = vocabulary_indexes(config)
     tables: dict[str, pd.DataFrame] = {}
     collectors: dict[str, _Collector] = {}
@@ -620,7 +654,17 @@ def load_dataset(
                               "rows_read": len(raw) + len(malformed), "rows_malformed": len(malformed)})
         frame = pd.concat(parsed_parts, ignore_index=True) if parsed_parts else _empty_table(table).assign(_file="", _row=0, _key=0).iloc[:0]
         tables[table_name] = frame
-        _table_rules(table, frame, problems, tables, collectors, as_of_ts)
+
+    if as_of is not None:
+        as_of_ts, as_of_source = pd.Timestamp(as_of), "argument"
+    elif meta.get("as_of") is not None:
+        as_of_ts, as_of_source = pd.Timestamp(meta["as_of"]), "dataset.yaml"
+    else:
+        as_of_ts, as_of_source = _latest_date(tables), "data"
+    for table_name, table in TABLES.items():
+        if table_name == "customers" and derive_customers:
+            continue
+        _table_rules(table, tables[table_name], collectors[table_name], tables, collectors, as_of_ts, derive_customers)
 
     rejected_parts, warning_parts = [], []
     for table_name, table in TABLES.items():
@@ -632,6 +676,8 @@ def load_dataset(
         if table_name == "transactions":
             clean["is_refund"] = clean["amount"] < 0
         tables[table_name] = clean
+        if table_name == "transactions" and derive_customers:
+            tables["customers"] = _customers_from_orders(clean)
         rejected_parts.extend(problems.rejected)
         rejected_parts.extend(
             pd.DataFrame({"table": table_name, "file": m["_file"], "row": m["_row"], "column": m["column"],
@@ -675,12 +721,37 @@ def load_dataset(
         meta=meta,
         currency=str(meta.get("currency", "CNY")).upper(),
         present=frozenset(t for t in TABLES if found[t]),
+        as_of_source=as_of_source,
     )
 
 
+def _latest_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
+    """The latest order, interaction or survey date, but not after today."""
+    today = pd.Timestamp.today().normalize()
+    dates = [tables[name][table.date_column].loc[lambda d: d <= today].max()
+             for name, table in TABLES.items() if table.date_column is not None and len(tables[name])]
+    dates = [d for d in dates if pd.notna(d)]
+    return max(dates).normalize() if dates else today
+
+
+def _customers_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """One customer per distinct id of the accepted orders (in order of first appearance),
+    named by the id; every other customer column is empty."""
+    ids = pd.Series(pd.unique(orders["customer_id"].dropna()), dtype="str")
+    out = pd.DataFrame({c.name: _empty_column(c.kind, len(ids), ids.index) for c in CUSTOMERS.columns})
+    out["customer_id"] = ids
+    out["name"] = ids
+    return out
+
+
 def _table_rules(table: Table, frame: pd.DataFrame, problems: _Collector, tables: Mapping[str, pd.DataFrame],
-                 collectors: Mapping[str, _Collector], as_of: pd.Timestamp) -> None:
-    """Rules across rows: duplicate ids, unknown customers, dates after as_of."""
+                 collectors: Mapping[str, _Collector], as_of: pd.Timestamp, derive_customers: bool = False) -> None:
+    """Rules across rows: duplicate ids, unknown customers, dates after as_of.
+
+    Without a customers file (``derive_customers``) the orders define the customers: orders
+    are not checked against a customers table, interactions and surveys are checked against
+    the ids of the orders that were not rejected.
+    """
     if frame.empty:
         return
     if table.key is not None and table.key in frame:
@@ -693,9 +764,10 @@ def _table_rules(table: Table, frame: pd.DataFrame, problems: _Collector, tables
             problems.add(frame, dup, table.key,
                          lambda hit: ("duplicate " + table.key + " (first on " + hit[table.key].map(first_where) + ")").to_numpy(),
                          reject=True)
-    if table.name != "customers":
-        customers = tables["customers"]
-        rejected_customers = collectors["customers"].rejected_keys()
+    if table.name != "customers" and not (derive_customers and table.name == "transactions"):
+        source = "transactions" if derive_customers else "customers"
+        customers = tables[source]
+        rejected_customers = collectors[source].rejected_keys()
         accepted = set(customers.loc[~customers["_key"].isin(rejected_customers), "customer_id"].dropna())
         known_but_rejected = customers.loc[customers["_key"].isin(rejected_customers)].drop_duplicates("customer_id").set_index("customer_id")
         ids = frame["customer_id"]
@@ -703,6 +775,8 @@ def _table_rules(table: Table, frame: pd.DataFrame, problems: _Collector, tables
         if unknown.any():
             where = (known_but_rejected["_file"].map(lambda f: Path(f).name) + " row " + known_but_rejected["_row"].astype(str)).astype("str")
             def reason(hit: pd.DataFrame) -> np.ndarray:
+                if derive_customers:
+                    return np.full(len(hit), "unknown customer_id (no accepted order; there is no customers file)", dtype=object)
                 rejected_at = hit["customer_id"].map(where).astype("str")
                 return np.where(rejected_at.notna(), "customer_id was rejected in customers (" + rejected_at.fillna("") + ")",
                                 "unknown customer_id (not in the customers table)")

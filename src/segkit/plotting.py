@@ -4,24 +4,28 @@ Every plot function in segkit builds its figure inside :func:`style` and returns
 :class:`matplotlib.figure.Figure` created with :func:`new_figure` (not ``pyplot``), so nothing
 is drawn twice in a notebook and global ``rcParams`` are never changed at import.
 
-Chinese labels need a CJK font. segkit looks for Noto Sans CJK SC (Debian: ``fonts-noto-cjk``)
-and a few common alternatives; when the font was installed after matplotlib built its font
-cache, the cache is rebuilt once. Without any CJK font, Chinese figures raise
-:class:`MissingFontError` instead of silently drawing boxes.
+Chinese labels need a CJK font. segkit prefers an installed Noto Sans CJK SC (Debian:
+``fonts-noto-cjk``) or a few common alternatives; fonts installed after matplotlib built its
+font cache are picked up. Without any, it uses the Noto Sans SC that its dependency
+``pylopdf-fonts-zh-cn`` ships (OFL), so a plain ``pip install segkit`` draws Chinese. Only
+when even that is missing do Chinese figures raise :class:`MissingFontError` instead of
+silently drawing boxes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import matplotlib as mpl
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-__all__ = ["CJK_FONTS", "MissingFontError", "cjk_font", "style", "use_style", "new_figure", "freeze_fonts", "TIER_COLORS", "PALETTE"]
+__all__ = ["CJK_FONTS", "MissingFontError", "cjk_font", "bundled_cjk_font", "style", "use_style", "new_figure", "freeze_fonts", "TIER_COLORS", "PALETTE"]
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei", "PingFang SC",
              "Microsoft YaHei", "SimHei")
@@ -38,22 +42,77 @@ class MissingFontError(RuntimeError):
     """No font that can draw Chinese is installed."""
 
 
+def bundled_cjk_font() -> Path | None:
+    """The Noto Sans SC font file shipped with segkit's dependency ``pylopdf-fonts-zh-cn``.
+
+    A Simplified Chinese subset of Noto Sans CJK (Regular, SIL Open Font License 1.1). None
+    when the package is not installed (segkit installed without its dependencies).
+
+    Examples
+    --------
+    >>> bundled_cjk_font().name
+    'NotoSansSC-Regular.otf'
+    """
+    try:
+        from pylopdf_fonts_zh_cn import sans_path
+    except ImportError:
+        return None
+    path = Path(sans_path())
+    return path if path.is_file() else None
+
+
+def _add_fonts_missing_from_cache() -> None:
+    """Add font files on disk that matplotlib's cached font list predates (installed later).
+
+    The live ``fontManager`` is updated in place: ``matplotlib.text`` and the Agg backend keep
+    a reference to that instance, so rebuilding a new manager and assigning it to
+    ``font_manager.fontManager`` would not reach the code that draws.
+    """
+    manager = font_manager.fontManager
+    known = {os.path.realpath(f.fname) for f in manager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if os.path.realpath(path) not in known:
+            try:
+                manager.addfont(path)
+            except Exception:  # a file matplotlib cannot read: skipped, as when it builds its cache
+                continue
+
+
+def _forget_removed_fonts() -> None:
+    """Drop fonts from matplotlib's cached list whose files are gone (uninstalled since).
+
+    Left in, such an entry can win the font lookup; matplotlib then rebuilds its list from the
+    system folders, which also drops the bundled font registered with ``addfont``.
+    """
+    manager = font_manager.fontManager
+    present = [f for f in manager.ttflist if os.path.isfile(f.fname)]
+    if len(present) < len(manager.ttflist):
+        manager.ttflist[:] = present
+        manager._findfont_cached.cache_clear()
+
+
 @functools.lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """Name of an installed font that draws Chinese, or None.
+    """Name of a font that draws Chinese, or None when there is none at all.
 
-    Rebuilds matplotlib's font cache once when the font is on disk but not in the cache.
+    An installed font from :data:`CJK_FONTS` first (also one installed after matplotlib
+    cached its font list; not one removed since), else the bundled Noto Sans SC
+    (:func:`bundled_cjk_font`), which is then registered with matplotlib.
     """
     def find() -> str | None:
         names = {f.name for f in font_manager.fontManager.ttflist}
         return next((n for n in CJK_FONTS if n in names), None)
 
+    _forget_removed_fonts()
     name = find()
     if name is None:
-        on_disk = [p for p in font_manager.findSystemFonts() if "cjk" in p.lower() or "wqy" in p.lower()]
-        if on_disk:
-            font_manager._load_fontmanager(try_read_cache=False)  # the cache predates the font
-            name = find()
+        _add_fonts_missing_from_cache()
+        name = find()
+    if name is None:
+        bundled = bundled_cjk_font()
+        if bundled is not None:
+            font_manager.fontManager.addfont(bundled)
+            name = font_manager.FontProperties(fname=bundled).get_name()
     return name
 
 
@@ -65,8 +124,9 @@ def rc_params(lang: str = "zh") -> dict:
         fonts.insert(0, cjk)
     elif lang == "zh":
         raise MissingFontError(
-            "no Chinese font found for charts: install Noto Sans CJK SC "
-            "(Debian/Ubuntu: apt-get install fonts-noto-cjk; macOS: brew install --cask font-noto-sans-cjk-sc)"
+            "no Chinese font found for charts, and the font segkit ships is missing: "
+            "pip install pylopdf-fonts-zh-cn (a segkit dependency), or install Noto Sans CJK SC "
+            "(Debian/Ubuntu: apt-get install fonts-noto-cjk)"
         )
     return {
         "font.family": "sans-serif",

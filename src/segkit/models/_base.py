@@ -1,5 +1,5 @@
 """What the BTYD purchase models (BG/NBD, Pareto/NBD) share: fitting on a snapshot table,
-input checks and output shaping of the predictions.
+compressing it to distinct rows, input checks and output shaping of the predictions.
 
 A model supplies its equations as ``_alive(x, t_x, T)`` (P(alive)) and
 ``_conditional(t, x, T, alive)`` (expected purchases in (T, T+t]) on checked, broadcast
@@ -8,15 +8,104 @@ arrays; the public methods here turn pandas Series or arrays into those arrays a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from segkit.models._optim import as_array, as_output, broadcast, check_prediction_inputs, require_columns
+from segkit.models._optim import (
+    _require,
+    as_array,
+    as_output,
+    broadcast,
+    check_btyd_data,
+    check_prediction_inputs,
+    check_weight,
+    compress,
+    require_columns,
+)
 
-__all__ = ["PurchaseModel", "check_horizon"]
+__all__ = ["PurchaseModel", "check_horizon", "compress_snapshot", "snapshot_weight"]
+
+#: Name of the column of :func:`compress_snapshot` that counts the customers of a row.
+COUNT_COLUMN = "n_customers"
+BTYD_COLUMNS = ("frequency", "recency", "T")
+
+
+def compress_snapshot(
+    snapshot: pd.DataFrame,
+    columns: Sequence[str] = BTYD_COLUMNS,
+    sample_weight: Any = None,
+) -> pd.DataFrame:
+    """The distinct rows of ``snapshot[columns]`` with the number of customers in each.
+
+    A BTYD likelihood depends on a customer only through (frequency, recency, T) -- the
+    Gamma-Gamma one through (frequency, monetary_value) -- so a model fitted on the distinct
+    rows weighted by their counts (``fit_snapshot(table, sample_weight="n_customers")``) is
+    the model fitted on the customers: same log-likelihood, same parameters. The table is
+    small enough to store or ship instead of the customers (weekly data of 500,000 customers
+    have some 20,000 distinct rows).
+
+    Parameters
+    ----------
+    snapshot : DataFrame
+        One row per customer (e.g. :func:`segkit.summary.btyd_summary`).
+    columns : sequence of str, default ("frequency", "recency", "T")
+        The columns that identify a row; ``("frequency", "monetary_value")`` for
+        :class:`~segkit.models.GammaGamma`.
+    sample_weight : array-like, str or None, default None
+        Customers per row of ``snapshot`` (or the name of its column holding them), so a
+        compressed table can be compressed further; None counts each row once.
+
+    Returns
+    -------
+    DataFrame
+        ``columns`` plus ``n_customers`` (float, the summed weights), one row per distinct
+        combination in lexicographic order, rows of weight 0 dropped; ``attrs`` (such as
+        ``btyd_unit``) are kept.
+
+    Raises
+    ------
+    ValueError
+        For missing or impossible values (the rules of the BTYD models when ``columns`` are
+        frequency, recency and T) and bad weights, naming the customers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"frequency": [0, 2, 0, 2], "recency": [0.0, 5.0, 0.0, 5.0],
+    ...                      "T": [9.0, 9.0, 9.0, 9.0]}, index=["a", "b", "c", "d"])
+    >>> compress_snapshot(snap)
+       frequency  recency    T  n_customers
+    0        0.0      0.0  9.0          2.0
+    1        2.0      5.0  9.0          2.0
+    """
+    columns = list(columns)
+    require_columns(snapshot, columns)
+    if COUNT_COLUMN in columns:
+        raise ValueError(f"{COUNT_COLUMN!r} is the count column and cannot be one of the columns")
+    weight = check_weight(snapshot_weight(snapshot, sample_weight), len(snapshot), snapshot.index)
+    if columns == list(BTYD_COLUMNS):
+        arrays = list(check_btyd_data(*(snapshot[c] for c in columns), index=snapshot.index)[:3])
+    else:
+        arrays = [as_array(c, snapshot[c])[0] for c in columns]
+        for c, arr in zip(columns, arrays, strict=True):
+            _require(~np.isfinite(arr), f"{c} is missing or infinite", snapshot.index)
+    values, counts = compress(*arrays, weight=weight)
+    out = pd.DataFrame(dict(zip(columns, values, strict=True)))
+    out[COUNT_COLUMN] = counts
+    out.attrs.update(snapshot.attrs)
+    return out
+
+
+def snapshot_weight(snapshot: pd.DataFrame, sample_weight: Any) -> Any:
+    """``sample_weight`` of a ``fit_snapshot``: the named column of ``snapshot``, or as given."""
+    if isinstance(sample_weight, str):
+        require_columns(snapshot, [sample_weight])
+        return snapshot[sample_weight]
+    return sample_weight
 
 
 def check_horizon(t: Any) -> tuple[np.ndarray, pd.Index | None]:
@@ -33,25 +122,40 @@ class PurchaseModel(BaseEstimator):
     def fit_snapshot(self, snapshot: pd.DataFrame, sample_weight: Any = None):
         """Fit on a table with ``frequency``, ``recency`` and ``T`` columns.
 
-        The table's time unit (``attrs["btyd_unit"]``, set by
-        :func:`segkit.summary.btyd_summary` and :func:`segkit.snapshot`) is kept as ``unit_``
+        The table may hold one row per customer or distinct rows with counts
+        (:func:`compress_snapshot`, then ``sample_weight="n_customers"``); both give the same
+        fit, since :meth:`fit` compresses to distinct rows first anyway. The table's time unit
+        (``attrs["btyd_unit"]``, set by :func:`segkit.summary.btyd_summary` and
+        :func:`segkit.snapshot`, and kept by :func:`compress_snapshot`) is kept as ``unit_``
         so that CLV horizons can be checked against it.
+
+        Parameters
+        ----------
+        snapshot : DataFrame
+        sample_weight : array-like, str or None, default None
+            Customers per row, or the name of the column of ``snapshot`` that holds them.
 
         Examples
         --------
         >>> import pandas as pd
-        >>> from segkit.models import BetaGeo
-        >>> from segkit.summary import btyd_summary
-        >>> orders = pd.DataFrame({"customer_id": [1, 1, 2, 3, 3, 3] * 50,
-        ...     "order_date": pd.to_datetime(["2024-01-01", "2024-03-04", "2024-01-15",
-        ...                                   "2024-01-08", "2024-02-05", "2024-05-27"] * 50)})
-        >>> orders["customer_id"] += pd.Series(range(300)).floordiv(6).mul(10)
-        >>> snap = btyd_summary(orders, "2024-06-30", unit="W", amount_col=None)
+        >>> from segkit.models import BetaGeo, compress_snapshot
+        >>> kinds = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1, 0, 6, 1, 2],
+        ...                       "recency": [0, 5, 30, 0, 36, 2, 0, 38, 30, 4], "T": 39.0})
+        >>> customers = [600, 150, 60, 500, 30, 120, 300, 10, 100, 80]
+        >>> snap = kinds.loc[kinds.index.repeat(customers)].reset_index(drop=True)
+        >>> snap.attrs["btyd_unit"] = "W"  # as btyd_summary(..., unit="W") sets it
         >>> BetaGeo().fit_snapshot(snap).unit_
         'W'
+        >>> rows = compress_snapshot(snap)
+        >>> len(snap), len(rows), rows["n_customers"].tolist()[:3]
+        (1950, 8, [1400.0, 120.0, 150.0])
+        >>> bg = BetaGeo().fit_snapshot(rows, sample_weight="n_customers")
+        >>> bg.params_ == BetaGeo().fit_snapshot(snap).params_, bg.unit_
+        (True, 'W')
         """
         require_columns(snapshot, ["frequency", "recency", "T"])
-        self.fit(snapshot["frequency"], snapshot["recency"], snapshot["T"], sample_weight)
+        weight = snapshot_weight(snapshot, sample_weight)
+        self.fit(snapshot["frequency"], snapshot["recency"], snapshot["T"], weight)
         self.unit_ = snapshot.attrs.get("btyd_unit")
         return self
 

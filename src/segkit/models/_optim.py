@@ -38,8 +38,10 @@ __all__ = [
     "require_columns",
     "require_repeat_buyers",
     "check_btyd_data",
+    "check_weight",
     "compress",
     "distinct_rows",
+    "factorize_rows",
     "maximise_likelihood",
     "newton_polish",
     "numeric_gradient",
@@ -124,16 +126,39 @@ def check_btyd_data(
     _require(big_t < 0, "T is negative", index)
     _require(t_x > big_t * (1 + 1e-12), "recency is larger than T", index)
     _require((x == 0) & (t_x != 0), "recency is not 0 while frequency is 0", index)
+    return x, t_x, big_t, check_weight(sample_weight, x.size, index)
+
+
+def check_weight(sample_weight: Any, n: int, index: pd.Index | None = None) -> np.ndarray:
+    """``sample_weight`` (customers per row) as a float array of length ``n``; ones for None.
+
+    Raises
+    ------
+    ValueError
+        When the length is not ``n``, a weight is negative, missing or infinite (naming the
+        rows), or all weights are 0.
+
+    Examples
+    --------
+    >>> check_weight([2, 0, 1], 3).tolist()
+    [2.0, 0.0, 1.0]
+    >>> check_weight([2, -1], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight is negative, missing or infinite for 1 customer (positions: 1)
+    """
     if sample_weight is None:
-        weight = np.ones_like(x)
-    else:
-        weight, _ = as_array("sample_weight", sample_weight)
-        if weight.size != x.size:
-            raise ValueError(f"sample_weight has {weight.size} values for {x.size} customers")
-        _require(~np.isfinite(weight) | (weight < 0), "sample_weight is negative or missing", index)
-        if weight.sum() <= 0:
-            raise ValueError("sample_weight sums to 0: nothing to fit")
-    return x, t_x, big_t, weight
+        return np.ones(n)
+    weight, idx = as_array("sample_weight", sample_weight)
+    if weight.size != n:
+        raise ValueError(f"sample_weight has {weight.size} values for {n} customers")
+    if index is None and idx is not None and len(idx) == n:
+        index = idx
+    _require(~np.isfinite(weight) | (weight < 0), "sample_weight is negative, missing or infinite",
+             index)
+    if weight.sum() <= 0:
+        raise ValueError("sample_weight sums to 0: nothing to fit")
+    return weight
 
 
 def require_repeat_buyers(x: np.ndarray, weight: np.ndarray, model: str) -> None:
@@ -181,6 +206,39 @@ def _dense_ranks(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return kinds, table[key]
 
 
+def _row_kinds(columns):
+    """Per column its distinct values and codes; the rows' kinds and each row's kind."""
+    values, codes = zip(*(_value_codes(np.asarray(c, dtype=np.float64)) for c in columns),
+                        strict=True)
+    key = codes[0].astype(np.int64)
+    for vals, code in zip(values[1:], codes[1:], strict=True):
+        if (int(key.max(initial=0)) + 1) * vals.size >= 2**62:  # renumber before overflowing
+            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        key = key * vals.size + code
+    kinds, row = _dense_ranks(key)
+    return values, codes, kinds, row
+
+
+def factorize_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of ``columns`` and, for every row, its position among them.
+
+    For evaluating an expensive function once per distinct row: ``f(*distinct)[inverse]``.
+
+    Examples
+    --------
+    >>> (x, y), inverse = factorize_rows(np.array([2., 1., 2.]), np.array([5., 0., 5.]))
+    >>> x.tolist(), y.tolist(), inverse.tolist()
+    ([1.0, 2.0], [0.0, 5.0], [1, 0, 1])
+    """
+    values, codes, kinds, row = _row_kinds(columns)
+    out = []
+    for vals, code in zip(values, codes, strict=True):
+        distinct = np.empty(kinds.size, dtype=np.intp)
+        distinct[row] = code
+        out.append(vals[distinct])
+    return out, row
+
+
 def distinct_rows(
     *columns: np.ndarray, weight: np.ndarray
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
@@ -204,14 +262,7 @@ def distinct_rows(
     if not keep.all():
         columns = tuple(np.asarray(c)[keep] for c in columns)
         weight = weight[keep]
-    values, codes = zip(*(_value_codes(np.asarray(c, dtype=np.float64)) for c in columns),
-                        strict=True)
-    key = codes[0].astype(np.int64)
-    for vals, code in zip(values[1:], codes[1:], strict=True):
-        if (int(key.max(initial=0)) + 1) * vals.size >= 2**62:  # renumber before overflowing
-            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
-        key = key * vals.size + code
-    kinds, row = _dense_ranks(key)
+    values, codes, kinds, row = _row_kinds(columns)
     w = np.bincount(row, weights=weight, minlength=kinds.size)
     out = []
     for code in codes:  # every row of a kind has the same code, so the scatter is well defined
@@ -486,12 +537,35 @@ def _checked(result: FitResult, names: Sequence[str], model: str) -> FitResult:
 def screening_sample(
     arrays: Sequence[np.ndarray], weight: np.ndarray, size: int, random_state: Any
 ) -> tuple[list[np.ndarray], np.ndarray] | None:
-    """A random subsample of ``size`` customers for comparing starting points (or None)."""
-    if weight.size <= 2 * size:
+    """A random ``size`` of the customers, for comparing starting points (or None).
+
+    ``arrays`` are distinct rows and ``weight`` the customers in each (as from
+    :func:`compress`); the draw is of customers, not rows -- without replacement when the
+    weights are whole numbers, else multinomial with the weights as probabilities -- so
+    per-customer data and the same data compressed to distinct rows give the same subsample.
+    None when there are at most ``2 * size`` customers.
+
+    Examples
+    --------
+    >>> (x,), w = screening_sample([np.array([0.0, 1.0])], np.array([90_000.0, 10_000.0]),
+    ...                            20_000, random_state=0)
+    >>> int(w.sum()), x.tolist()
+    (20000, [0.0, 1.0])
+    """
+    weight = np.asarray(weight, dtype=np.float64)
+    total = float(weight.sum())
+    if total <= 2 * size:
         return None
     rng = np.random.default_rng(random_state)
-    idx = rng.choice(weight.size, size=size, replace=False)
-    return [a[idx] for a in arrays], weight[idx]
+    if np.array_equal(weight, np.round(weight)) and total < 2**53:
+        # customers numbered 0..total-1 row by row: draw their numbers, count them per row
+        picks = rng.choice(int(total), size=size, replace=False)
+        row = np.searchsorted(np.cumsum(weight), picks, side="right")
+        counts = np.bincount(row, minlength=weight.size).astype(np.float64)
+    else:
+        counts = rng.multinomial(size, weight / total).astype(np.float64)
+    keep = counts > 0
+    return [np.asarray(a)[keep] for a in arrays], counts[keep]
 
 
 def standard_errors(

@@ -21,6 +21,7 @@ from segkit.models._base import PurchaseModel, check_horizon
 from segkit.models._optim import (
     as_output,
     check_btyd_data,
+    compress,
     distinct_rows,
     maximise_likelihood,
     require_repeat_buyers,
@@ -269,7 +270,10 @@ class BetaGeo(PurchaseModel):
             Repeat purchases, time of the last purchase and age since the first, per
             customer, in one time unit (see :func:`segkit.summary.btyd_summary`).
         sample_weight : array-like or None, default None
-            Number of customers each row stands for.
+            Number of customers each row stands for (e.g. ``n_customers`` of
+            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
+            with those values, so distinct rows with counts fit exactly like one row per
+            customer. Negative, missing or infinite weights are an error.
 
         Returns
         -------
@@ -287,6 +291,9 @@ class BetaGeo(PurchaseModel):
             self.__dict__.pop(attr, None)
         x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
         require_repeat_buyers(x, weight, "BetaGeo")
+        # distinct rows first: per-customer data and the same data compressed by the caller
+        # then take the same path (including the screening subsample), so they fit the same
+        (x, t_x, big_t), weight = compress(x, t_x, big_t, weight=weight)
         d = _Data(x, t_x, big_t, weight)
         pen = float(self.penalizer_coef)
         W = d.total_weight

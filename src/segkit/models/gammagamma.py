@@ -17,15 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
-from scipy.stats import pearsonr
+from scipy.stats import t as student_t
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from segkit.models._base import snapshot_weight
 from segkit.models._optim import (
     _require,
     as_array,
     as_output,
     broadcast,
+    check_weight,
     compress,
     maximise_likelihood,
     require_columns,
@@ -130,7 +132,10 @@ class GammaGamma(BaseEstimator):
         monetary_value : array-like or Series
             Average value of the repeat purchases (must be positive for repeat buyers).
         sample_weight : array-like or None, default None
-            Number of customers each row stands for.
+            Number of customers each row stands for (e.g. ``n_customers`` of
+            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
+            with those values, so distinct rows with counts fit exactly like one row per
+            customer. Negative, missing or infinite weights are an error.
 
         Returns
         -------
@@ -156,16 +161,14 @@ class GammaGamma(BaseEstimator):
         index = index if index is not None else idx_m
         if x.size != m.size:
             raise ValueError(f"frequency has {x.size} values but monetary_value {m.size}")
-        w = np.ones_like(x) if sample_weight is None else as_array("sample_weight", sample_weight)[0]
-        if w.size != x.size:
-            raise ValueError(f"sample_weight has {w.size} values for {x.size} customers")
+        w = check_weight(sample_weight, x.size, index)
         _require(~np.isfinite(x) | (x < 0) | (x != np.round(x)),
                  "frequency is negative, missing or not a whole number", index)
         _require(~np.isfinite(m), "monetary_value is missing or infinite", index)
         _require((x > 0) & (m <= 0), "monetary_value is not positive although frequency > 0",
                  index, "; the Gamma-Gamma model needs positive spend (net refunds out first)")
         repeat = x > 0
-        self.n_excluded_ = int(np.sum(~repeat))
+        self.n_excluded_ = int(round(float(w[~repeat].sum())))
         if self.n_excluded_:
             warnings.warn(
                 f"GammaGamma: {self.n_excluded_} customers with frequency 0 are left out of the "
@@ -175,11 +178,12 @@ class GammaGamma(BaseEstimator):
                 stacklevel=2,
             )
         x, m, w = x[repeat], m[repeat], w[repeat]
-        if np.count_nonzero(w) < 2:
+        if w.sum() < 2:
             raise ValueError(
-                f"GammaGamma needs at least 2 customers with a repeat purchase, got {np.count_nonzero(w)}"
+                f"GammaGamma needs at least 2 customers with a repeat purchase, got {w.sum():g}"
             )
-        self.correlation_ = _correlation(x, m)
+        (x, m), w = compress(x, m, weight=w)
+        self.correlation_ = _correlation(x, m, w)
         if self.correlation_ is not None:
             r_value, p_value = self.correlation_
             if abs(r_value) > CORRELATION_WARNING and p_value < 0.05:
@@ -191,7 +195,6 @@ class GammaGamma(BaseEstimator):
                     stacklevel=2,
                 )
             self.correlation_ = r_value
-        (x, m), w = compress(x, m, weight=w)
         W = float(w.sum())
         pen = float(self.penalizer_coef)
 
@@ -217,9 +220,15 @@ class GammaGamma(BaseEstimator):
         return self
 
     def fit_snapshot(self, snapshot: pd.DataFrame, sample_weight: Any = None) -> GammaGamma:
-        """Fit on a table with ``frequency`` and ``monetary_value`` columns."""
+        """Fit on a table with ``frequency`` and ``monetary_value`` columns.
+
+        One row per customer, or distinct rows with counts:
+        ``compress_snapshot(snap, ["frequency", "monetary_value"])`` then
+        ``sample_weight="n_customers"`` (the name of a column, or an array of weights).
+        """
         require_columns(snapshot, ["frequency", "monetary_value"])
-        return self.fit(snapshot["frequency"], snapshot["monetary_value"], sample_weight)
+        return self.fit(snapshot["frequency"], snapshot["monetary_value"],
+                        snapshot_weight(snapshot, sample_weight))
 
     def expected_average_spend(self, frequency: Any, monetary_value: Any):
         """E[M | p, q, v, x, m_x]: expected spend per future transaction (eq. (5) of [1]).
@@ -249,8 +258,17 @@ class GammaGamma(BaseEstimator):
         return as_output(out, index, "expected_average_spend", (frequency, monetary_value))
 
 
-def _correlation(x: np.ndarray, m: np.ndarray) -> tuple[float, float] | None:
-    if x.size < 3 or np.ptp(x) == 0 or np.ptp(m) == 0:
+def _correlation(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[float, float] | None:
+    """Pearson r of frequency and average spend over the customers (rows weighted by ``w``)
+    and its two-sided p-value (t-test with n - 2 degrees of freedom, n = customers), as
+    :func:`scipy.stats.pearsonr` gives on one row per customer."""
+    n = float(w.sum())
+    if n < 3 or np.ptp(x) == 0 or np.ptp(m) == 0:
         return None
-    res = pearsonr(x, m)
-    return float(res.statistic), float(res.pvalue)
+    dx = x - (w @ x) / n
+    dm = m - (w @ m) / n
+    r = float(np.clip((w @ (dx * dm)) / np.sqrt((w @ dx**2) * (w @ dm**2)), -1.0, 1.0))
+    if abs(r) == 1.0:
+        return r, 0.0
+    t_stat = r * np.sqrt((n - 2) / (1 - r * r))
+    return r, float(2 * student_t.sf(abs(t_stat), n - 2))

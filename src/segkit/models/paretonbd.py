@@ -24,6 +24,7 @@ from segkit.models._optim import (
     as_output,
     check_btyd_data,
     compress,
+    factorize_rows,
     maximise_likelihood,
     numeric_gradient,
     require_repeat_buyers,
@@ -185,7 +186,10 @@ class ParetoNBD(PurchaseModel):
         frequency, recency, T : array-like or Series
             Repeat purchases, time of the last purchase and age, in one time unit.
         sample_weight : array-like or None, default None
-            Number of customers each row stands for.
+            Number of customers each row stands for (e.g. ``n_customers`` of
+            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
+            with those values, so distinct rows with counts fit exactly like one row per
+            customer. Negative, missing or infinite weights are an error.
 
         Returns
         -------
@@ -202,6 +206,9 @@ class ParetoNBD(PurchaseModel):
             self.__dict__.pop(attr, None)
         x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
         require_repeat_buyers(x, weight, "ParetoNBD")
+        # distinct rows first: per-customer data and the same data compressed by the caller
+        # then take the same path (including the screening subsample), so they fit the same
+        (x, t_x, big_t), weight = compress(x, t_x, big_t, weight=weight)
         d = _Data(x, t_x, big_t, weight)
         pen = float(self.penalizer_coef)
         W = d.total_weight
@@ -256,11 +263,16 @@ class ParetoNBD(PurchaseModel):
 
     def _alive(self, x, t_x, big_t):
         r, alpha, s, beta = self._p()
-        ln_bracket, ln_first = _log_terms(
-            r, alpha, s, beta, x, t_x, big_t,
-            _log_G(r, alpha, s, beta, x, t_x), _log_G(r, alpha, s, beta, x, big_t),
-        )
-        return np.exp(ln_first - ln_bracket)
+        # the hypergeometric term once per distinct (x, y) pair, as in the fit: a million
+        # customers have a few tens of thousands of pairs
+        shape = np.shape(x)
+        x, t_x, big_t = (np.ravel(a) for a in (x, t_x, big_t))
+        (pair_x, pair_y), inverse = factorize_rows(np.concatenate([x, x]),
+                                                   np.concatenate([t_x, big_t]))
+        log_G = _log_G(r, alpha, s, beta, pair_x, pair_y)[inverse]
+        ln_bracket, ln_first = _log_terms(r, alpha, s, beta, x, t_x, big_t,
+                                          log_G[: x.size], log_G[x.size:])
+        return np.exp(ln_first - ln_bracket).reshape(shape)
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any):
         """P(still active at T | x, t_x, T) (Fader & Hardie 2005, eq. (18)).

@@ -14,7 +14,7 @@ from segkit.labels import label
 from segkit.plotting import PALETTE, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, fmt_int, fmt_money, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
-from segkit.reporting.quarterly import _quarter_text, _scope_text, _tier_label, _tier_order, footer
+from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer
 
 __all__ = ["title_block", "summary", "backtest_view", "high_risk_view", "risk_by_segment", "drivers_view", "method", "footer"]
 
@@ -31,25 +31,66 @@ def title_block(ctx: ReportContext) -> Block:
     return Block("", [html], keep_together=True)
 
 
+def _metrics(ctx: ReportContext) -> pd.DataFrame:
+    """Backtest metrics of the methods the data support: the handbook rule needs interactions
+    (without them it would read "no interaction" for everyone)."""
+    metrics = ctx.backtest.metrics
+    return metrics if ctx.has("interactions") else metrics.drop(index="rules")
+
+
 def _auc_sentence(ctx: ReportContext) -> str:
-    w, m = ctx.words, ctx.backtest.metrics
-    auc, bg, rule = (m.loc[k, "roc_auc"] for k in ("model", "bgnbd", "rules"))
+    w, m = ctx.words, _metrics(ctx)
+    auc, bg = m.loc["model", "roc_auc"], m.loc["bgnbd", "roc_auc"]
+    rule = m.loc["rules", "roc_auc"] if "rules" in m.index else None
+    capture = fmt_pct(m.loc["model", "capture_top"], 0)
+    if rule is None:
+        template = w["churn_beats_bgnbd"] if auc > bg else w["churn_not_beats_bgnbd"]
+        return template.format(auc=f"{auc:.3f}", bg=f"{bg:.3f}", capture=capture)
     template = w["churn_beats"] if auc > max(bg, rule) else w["churn_not_beats"]
-    return template.format(auc=f"{auc:.3f}", bg=f"{bg:.3f}", rule=f"{rule:.3f}", capture=fmt_pct(m.loc["model", "capture_top"], 0))
+    return template.format(auc=f"{auc:.3f}", bg=f"{bg:.3f}", rule=f"{rule:.3f}", capture=capture)
+
+
+def _btyd_summary(ctx: ReportContext) -> Block:
+    """The summary when the data are too short for a churn model: BG/NBD's forecast instead."""
+    from segkit.churn import load_churn_config
+
+    w = ctx.words
+    forecast = ctx.in_scope(ctx.btyd_forecast_all)
+    cutoff = load_churn_config(ctx.user_config).risk_levels.high
+    likely = forecast["p_no_purchase"] >= cutoff
+    tiles = [(w["tile_scored"], fmt_int(len(forecast)), None),
+             (w["col_p_no_purchase"] + f" ≥ {cutoff:.0%}", fmt_int(likely.sum()), fmt_pct(likely.mean()) if len(forecast) else None)]
+    block = Block(w["churn_summary"], keep_together=True).add(kpi_tiles(tiles))
+    block.add(_notes([ctx.churn_left_out(w["tile_auc"])]))
+    return block.text(w["btyd_intro"].format(date=ctx.as_of.date()))
 
 
 def summary(ctx: ReportContext) -> Block:
-    """Tiles (customers scored, high risk, model and baseline AUC) and the verdict in words."""
+    """Tiles (customers scored, high risk, model and baseline AUC) and the verdict in words.
+
+    Data too short for a churn model: BG/NBD's forecast of next quarter's purchases instead,
+    with one sentence saying why. Too short for a backtest: no AUC tiles, one sentence.
+    """
     w = ctx.words
-    scores, m = ctx.churn_scores, ctx.backtest.metrics
+    if not ctx.has("churn_model"):
+        return _btyd_summary(ctx)
+    scores = ctx.churn_scores
     tiles = [
         (w["tile_scored"], fmt_int(len(scores)), None),
         (w["tile_high"], fmt_int((scores["risk_level"] == "high").sum()), fmt_pct((scores["risk_level"] == "high").mean())),
-        (w["tile_auc"], f"{m.loc['model', 'roc_auc']:.3f}", None),
-        (w["tile_baseline"], f"{max(m.loc['bgnbd', 'roc_auc'], m.loc['rules', 'roc_auc']):.3f}", None),
     ]
-    intro = w["churn_intro"].format(test_as_of=ctx.backtest.test_as_of.date())
-    return Block(w["churn_summary"], keep_together=True).add(kpi_tiles(tiles)).text(intro, _auc_sentence(ctx))
+    block = Block(w["churn_summary"], keep_together=True)
+    if not ctx.has("backtest"):
+        return block.add(kpi_tiles(tiles)).add(_notes([ctx.churn_left_out(w["backtest"], "backtest")]))
+    m = _metrics(ctx)
+    baselines = m.drop(index="model")
+    tiles += [(w["tile_auc"], f"{m.loc['model', 'roc_auc']:.3f}", None),
+              (w["tile_baseline"], f"{baselines['roc_auc'].max():.3f}", None)]
+    intro = w["churn_intro" if "rules" in m.index else "churn_intro_bgnbd"].format(test_as_of=ctx.backtest.test_as_of.date())
+    block.add(kpi_tiles(tiles)).text(intro, _auc_sentence(ctx))
+    if not ctx.has("interactions"):
+        block.add(_notes([ctx.left_out(w["what_rules_baseline"], "interactions")]))
+    return block
 
 
 def backtest_view(ctx: ReportContext) -> Block:
@@ -58,8 +99,10 @@ def backtest_view(ctx: ReportContext) -> Block:
     from segkit.models.churn_plots import plot_calibration, plot_lift
 
     w = ctx.words
+    if not ctx.has("backtest"):
+        return Block(w["backtest"]).add(_notes([ctx.churn_left_out(w["backtest"], "backtest")]))
     bt = ctx.backtest
-    metrics = bt.metrics
+    metrics = _metrics(ctx)
     names = {"zh": ["方法", "ROC AUC", "PR AUC", "Brier", "前10%提升度", "前10%覆盖率"],
              "en": ["Method", "ROC AUC", "PR AUC", "Brier", "Lift, top 10%", "Capture, top 10%"]}[ctx.lang]
     shown = pd.DataFrame({
@@ -83,8 +126,10 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
     from segkit.churn import load_churn_config
 
     w = ctx.words
-    scores = ctx.churn_scores
     cutoff = load_churn_config(ctx.user_config).risk_levels.high
+    if not ctx.has("churn_model"):
+        return _btyd_list(ctx, cutoff, top)
+    scores = ctx.churn_scores
     high = scores.loc[scores["risk_level"] == "high"]
     contacts = ctx.snapshot[["contact_name", "contact_title", "phone"]].reindex(high.index)
     if ctx.mask_pii:
@@ -92,7 +137,7 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
     contact = (contacts["contact_name"].fillna("").astype(str) + " " + contacts["contact_title"].fillna("").astype(str)
                + " " + contacts["phone"].fillna("").astype(str)).str.strip()
     shown = pd.DataFrame({
-        w["col_customer"]: [f"{i} {n}" for i, n in zip(high.index, high["name"])],
+        w["col_customer"]: [customer_text(i, n) for i, n in zip(high.index, high["name"])],
         w["col_tier"]: high["tier_label"].to_numpy(),
         w["col_probability"]: high["churn_probability"].to_numpy(),
         w["col_revenue"]: high["revenue_12m"].to_numpy(),
@@ -102,9 +147,35 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
         w["col_contact"]: contact.to_numpy(),
     })
     intro = w["high_risk_intro"].format(n=fmt_int(len(high)), cutoff=f"{cutoff:.0%}", masked=w["masked"] if ctx.mask_pii else w["not_masked"])
+    if not ctx.has("owner"):
+        shown = shown.drop(columns=w["col_owner"])
+    if not (contact != "").any():  # no contacts in the data (e.g. orders only): no empty column
+        shown = shown.drop(columns=w["col_contact"])
+        intro = w["high_risk_intro_no_contacts"].format(n=fmt_int(len(high)), cutoff=f"{cutoff:.0%}")
     return Block(w["high_risk_list"]).text(intro).add(
-        table_html(shown, {w["col_probability"]: fmt_pct, w["col_revenue"]: lambda v: fmt_money(v, ctx.lang)}, max_rows=top,
+        table_html(shown, {w["col_probability"]: fmt_pct, w["col_revenue"]: lambda v: fmt_money(v, ctx.lang, currency=str(ctx.snapshot_all.attrs.get("currency") or "CNY"))}, max_rows=top,
                    more=w["more_rows"], nowrap=[w["col_tier"], w["col_probability"], w["col_revenue"], w["col_owner"]]))
+
+
+def _btyd_list(ctx: ReportContext, cutoff: float, top: int) -> Block:
+    """Customers BG/NBD expects to buy nothing next quarter (chance >= the high-risk cut-off),
+    the most valuable first."""
+    w = ctx.words
+    forecast = ctx.in_scope(ctx.btyd_forecast_all)
+    likely = forecast.loc[forecast["p_no_purchase"] >= cutoff].sort_values("revenue_12m", ascending=False, kind="stable")
+    tiers = ctx.tiers["tier_label"].reindex(likely.index)
+    shown = pd.DataFrame({
+        w["col_customer"]: [customer_text(i, n) for i, n in zip(likely.index, likely["name"])],
+        w["col_tier"]: tiers.to_numpy(),
+        w["col_p_no_purchase"]: likely["p_no_purchase"].to_numpy(),
+        w["col_expected_purchases"]: likely["expected_purchases"].to_numpy(),
+        w["col_revenue"]: likely["revenue_12m"].to_numpy(),
+    })
+    intro = w["btyd_list_intro"].format(n=fmt_int(len(likely)), cutoff=f"{cutoff:.0%}")
+    return Block(w["high_risk_list"]).text(intro).add(_notes([ctx.churn_left_out(w["high_risk_list"])])).add(
+        table_html(shown, {w["col_p_no_purchase"]: fmt_pct, w["col_expected_purchases"]: lambda v: f"{v:.2f}",
+                           w["col_revenue"]: lambda v: fmt_money(v, ctx.lang, currency=str(ctx.snapshot_all.attrs.get("currency") or "CNY"))},
+                   max_rows=top, more=w["more_rows"], nowrap=[w["col_tier"], w["col_revenue"]]))
 
 
 def _risk_table(ctx: ReportContext, scores: pd.DataFrame, by: pd.Series, kind: str) -> pd.DataFrame:
@@ -125,12 +196,16 @@ def _risk_table(ctx: ReportContext, scores: pd.DataFrame, by: pd.Series, kind: s
 def risk_by_segment(ctx: ReportContext) -> Block:
     """Customers, high-risk count and share, mean probability by tier and by industry."""
     w = ctx.words
+    if not ctx.has("churn_model"):
+        return Block(w["risk_by_segment"]).add(_notes([ctx.churn_left_out(w["risk_by_segment"])]))
     scores = ctx.churn_scores
     formats = {w["col_high_share"]: fmt_pct, w["col_mean_probability"]: fmt_pct, w["col_customers"]: fmt_int, w["tile_high"]: fmt_int}
     block = Block(w["risk_by_segment"])
     block.subheading(w["kpis_by_tier"]).add(table_html(_risk_table(ctx, scores, scores["tier"], "tier"), formats))
-    industry = ctx.snapshot["industry"].reindex(scores.index)
-    block.subheading(w["kpis_by_industry"]).add(table_html(_risk_table(ctx, scores, industry, "industry"), formats))
+    if not ctx.has("industry"):
+        return block.add(_notes([ctx.left_out(w["risk_by_industry_what"], "industry")]))
+    industry = ctx.snapshot["industry"].reindex(scores.index).dropna()
+    block.subheading(w["kpis_by_industry"]).add(table_html(_risk_table(ctx, scores.loc[industry.index], industry, "industry"), formats))
     return block
 
 
@@ -161,6 +236,8 @@ def driver_table(ctx: ReportContext, top: int = 10) -> pd.DataFrame:
 def drivers_view(ctx: ReportContext) -> Block:
     """The model's main drivers: which features move the churn probability most, and which way."""
     w = ctx.words
+    if not ctx.has("backtest"):
+        return Block(w["drivers"]).add(_notes([ctx.churn_left_out(w["drivers"], "backtest")]))
     drivers = driver_table(ctx)
     words = {"zh": ("越高越易流失", "越低越易流失", "类别差异"), "en": ("higher raises risk", "lower raises risk", "differs by category")}[ctx.lang]
     with style(ctx.lang):
@@ -190,6 +267,8 @@ def _model_description(model, lang: str) -> str:
 
 def method(ctx: ReportContext) -> Block:
     """How the model was trained and evaluated, and the parameters of this report."""
+    if not ctx.has("backtest"):
+        return Block(ctx.words["method"]).add(_notes([ctx.churn_left_out(ctx.words["method"], "backtest")]))
     bt = ctx.backtest
     model_text = _model_description(bt.model, ctx.lang)
     if ctx.lang == "zh":

@@ -45,7 +45,7 @@ class ReportContext:
     generated: dt.date = field(default_factory=dt.date.today)
 
     def __post_init__(self) -> None:
-        from segkit.cli import quarter_end
+        from segkit.periods import quarter_end
 
         self.quarter = self.quarter.upper()
         self.as_of = quarter_end(self.quarter)
@@ -86,6 +86,58 @@ class ReportContext:
     def in_scope(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows of a customer-indexed table that belong to the scope."""
         return frame.loc[frame.index.intersection(self.ids)]
+
+    # --- what the data allow ---------------------------------------------------------------------
+    def has(self, what: str) -> bool:
+        """Whether the data hold what a section needs.
+
+        ``what`` is a table (``interactions``, ``surveys``, ...), a customer column
+        (``industry``, ``region``, ``owner``, ``record_updated``, ...) or an order column
+        (``product_line``), which must have at least one value; ``previous`` (orders cover the
+        whole previous quarter), ``churn_model`` and ``previous_churn_model`` (enough quarter
+        ends to train the churn model for this / the previous quarter end) or ``backtest``.
+        """
+        from segkit.schema import TABLES
+
+        ds = self.dataset_full
+        if what in TABLES:
+            return ds.has(what)
+        if what == "previous":
+            first = ds.transactions["order_date"].min()
+            return pd.notna(first) and first <= pd.Period(self.previous_quarter, freq="Q").start_time
+        if what in ("churn_model", "previous_churn_model", "backtest"):
+            return self.churn_history(what)[0] >= self.churn_history(what)[1]
+        for table in ("customers", "transactions"):
+            frame = ds.table(table)
+            if what in frame.columns and what not in ("customer_id",):
+                return bool(frame[what].notna().any())
+        raise ValueError(f"unknown data need {what!r}")
+
+    def churn_history(self, what: str = "churn_model") -> tuple[int, int, pd.Timestamp]:
+        """(quarter ends available to train on, quarter ends needed, date the model is for)."""
+        from segkit.churn import training_dates
+
+        when = {"churn_model": self.as_of, "previous_churn_model": self.previous_as_of, "backtest": self.previous_as_of}[what]
+        return len(training_dates(self.dataset_full, when, config=self.user_config)), 1, when
+
+    def left_out(self, what: str, *needs: str) -> str:
+        """One sentence: ``what`` is left out and which data would enable it."""
+        w = self.words
+        fields = {"previous_quarter": self.previous_quarter, "previous_start": pd.Period(self.previous_quarter, freq="Q").start_time.date()}
+        texts = [w[f"need_{need}"].format(**fields) for need in needs]
+        joined = w["and"].join(texts)
+        return w["left_out"].format(what=what, needs=joined)
+
+    def churn_left_out(self, what: str, model: str = "churn_model") -> str:
+        """One sentence: why ``what`` cannot be computed (orders too short for a churn model)."""
+        from segkit.churn import history_needed, load_churn_config
+
+        _, _, when = self.churn_history(model)
+        months = load_churn_config(self.user_config).training.min_history_months
+        first = self.dataset_full.transactions["order_date"].min()
+        return self.words["churn_too_short"].format(
+            what=what, date=when.date(), needed=history_needed(when, config=self.user_config).date(), months=months,
+            first=first.date() if pd.notna(first) else "—")
 
     # --- snapshots and segmentation --------------------------------------------------------------
     @cached_property
@@ -183,6 +235,26 @@ class ReportContext:
         frame = frame.join(tiers[["clv_tier", "clv_tier_label"]])
         frame.attrs.update({"margin": cfg.margin, "annual_discount_rate": cfg.annual_discount_rate, "horizon": cfg.horizon})
         return frame
+
+    @cached_property
+    def btyd_forecast_all(self) -> pd.DataFrame:
+        """BG/NBD expected purchases over the next quarter and the chance of none,
+        ``exp(-expected)`` (the backtest's BTYD baseline), for customers who ordered in the
+        last 12 months; most likely to buy nothing first, then by 12-month revenue."""
+        import numpy as np
+
+        from segkit.churn import horizon_end
+
+        purchase, _ = self.clv_models
+        snap = self.snapshot_all
+        active = snap.loc[(snap["orders_12m"] > 0) & snap["T"].notna()]
+        unit_days = 7.0 if snap.attrs.get("btyd_unit", "W") == "W" else 1.0
+        t = (horizon_end(self.as_of, "1Q") - self.as_of).days / unit_days
+        expected = np.asarray(purchase.expected_purchases(t, active["frequency"].to_numpy(), active["recency"].to_numpy(),
+                                                          active["T"].to_numpy()), dtype=float)
+        out = pd.DataFrame({"name": active["name"], "revenue_12m": active["revenue_12m"], "expected_purchases": expected,
+                            "p_no_purchase": np.exp(-expected)}, index=active.index)
+        return out.sort_values(["p_no_purchase", "revenue_12m"], ascending=[False, False], kind="stable")
 
     # --- insights -----------------------------------------------------------------------------------
     @cached_property

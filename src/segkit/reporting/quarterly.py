@@ -53,6 +53,20 @@ def _currency(ctx: ReportContext) -> str:
     return str(ctx.snapshot_all.attrs.get("currency") or "CNY")
 
 
+def customer_text(customer_id: object, name: object) -> str:
+    """A customer as a reader sees it: id and name, or the id alone when there is no name or
+    the name is the id (customers derived from orders).
+
+    Examples
+    --------
+    >>> customer_text("C0001", "华为"), customer_text("00042", "00042"), customer_text("C7", None)
+    ('C0001 华为', '00042', 'C7')
+    """
+    if name is None or (isinstance(name, float) and pd.isna(name)) or str(name) in ("", str(customer_id)):
+        return str(customer_id)
+    return f"{customer_id} {name}"
+
+
 def _money(ctx: ReportContext):
     return lambda v: fmt_money(v, ctx.lang, currency=_currency(ctx))
 
@@ -100,83 +114,126 @@ def title_block(ctx: ReportContext) -> Block:
 
 
 def _summary_numbers(ctx: ReportContext) -> dict:
-    now, before = ctx.tiers, ctx.previous_tiers
-    snap = ctx.snapshot
-    prev_snap = ctx.in_scope(ctx.previous_snapshot_all)
-    revenue, prev_revenue = snap["revenue_12m"].sum(), prev_snap["revenue_12m"].sum()
-    core = now["tier"] == "core"
-    prev_core = before["tier"] == "core"
-    core_revenue = snap.loc[core[core].index, "revenue_12m"].sum()
-    prev_core_revenue = prev_snap.loc[prev_core[prev_core].index.intersection(prev_snap.index), "revenue_12m"].sum()
-    return {
-        "customers": int((snap["orders_12m"] > 0).sum()), "prev_customers": int((prev_snap["orders_12m"] > 0).sum()),
-        "revenue": revenue, "prev_revenue": prev_revenue,
-        "core": int(core.sum()), "prev_core": int(prev_core.sum()),
-        "core_share": core.mean() if len(now) else np.nan,
-        "core_revenue_share": core_revenue / revenue if revenue else np.nan,
-        "prev_core_revenue_share": prev_core_revenue / prev_revenue if prev_revenue else np.nan,
-        "high_risk": int(ctx.high_churn_risk().sum()), "prev_high_risk": int(ctx.high_churn_risk(previous=True).sum()),
-    }
+    """This quarter's summary numbers; last quarter's and the churn counts only where the data
+    allow them (``None`` otherwise)."""
+    def numbers(tiers: pd.DataFrame, snap: pd.DataFrame) -> dict:
+        revenue = snap["revenue_12m"].sum()
+        core = tiers["tier"] == "core"
+        core_revenue = snap.loc[core[core].index.intersection(snap.index), "revenue_12m"].sum()
+        return {"customers": int((snap["orders_12m"] > 0).sum()), "revenue": revenue, "core": int(core.sum()),
+                "core_share": core.mean() if len(tiers) else np.nan,
+                "core_revenue_share": core_revenue / revenue if revenue else np.nan}
+
+    out = numbers(ctx.tiers, ctx.snapshot)
+    previous = numbers(ctx.previous_tiers, ctx.in_scope(ctx.previous_snapshot_all)) if ctx.has("previous") else {}
+    out.update({f"prev_{k}": previous.get(k) for k in ("customers", "revenue", "core", "core_share", "core_revenue_share")})
+    out["high_risk"] = int(ctx.high_churn_risk().sum()) if ctx.has("churn_model") else None
+    out["prev_high_risk"] = (int(ctx.high_churn_risk(previous=True).sum())
+                             if previous and ctx.has("previous_churn_model") else None)
+    return out
 
 
 def _segment_finding(ctx: ReportContext, min_customers: int = 20) -> str | None:
-    """The region x industry group whose repurchase rate is furthest from the overall rate."""
+    """The region x industry group whose repurchase rate is furthest from the overall rate.
+
+    Groups by the dimensions the data have (region, industry or both); customers with no value
+    in a dimension are in no group (a finding is never about "unknown"). Without region and
+    industry the finding is left out, saying so.
+    """
+    dims = [d for d in ("region", "industry") if ctx.has(d)]
+    if not dims:
+        return ctx.left_out(ctx.words["what_segment_finding"], "region", "industry")
     snap = ctx.snapshot
     buyers = snap.loc[snap["orders_12m"] > 0]
     if buyers.empty:
         return None
     repurchase = buyers["orders_12m"] >= 2
     overall = repurchase.mean()
-    region = buyers["region"].fillna("—").astype(str)
-    if ctx.lang == "en":
-        region = region.replace(default_section("report")["regions_en"])
-    industry = buyers["industry"].map(lambda k: label("industry", k, ctx.lang, default=str(k)))
-    groups = pd.DataFrame({"rate": repurchase, "region": region, "industry": industry}).groupby(["region", "industry"])["rate"].agg(["mean", "size"])
+    names = {}
+    if "region" in dims:
+        region = buyers["region"].astype(object)
+        names["region"] = region.replace(default_section("report")["regions_en"]) if ctx.lang == "en" else region
+    if "industry" in dims:
+        names["industry"] = buyers["industry"].map(lambda k: label("industry", k, ctx.lang, default=str(k)) if pd.notna(k) else None)
+    frame = pd.DataFrame({"rate": repurchase, **names}).dropna(subset=dims)
+    groups = frame.groupby(dims)["rate"].agg(["mean", "size"])
     groups = groups.loc[groups["size"] >= min_customers]
     if groups.empty:
         return None
     gap = groups["mean"] - overall
-    (reg, ind) = gap.abs().idxmax()
-    row = groups.loc[(reg, ind)]
+    key = gap.abs().idxmax()
+    row = groups.loc[key]
+    parts = dict(zip(dims, key if isinstance(key, tuple) else (key,)))
     w = ctx.words
-    segment = f"{reg}{ind}" if ctx.lang == "zh" else f"{ind} in {reg}"
+    if len(parts) == 2:
+        segment = f"{parts['region']}{parts['industry']}" if ctx.lang == "zh" else f"{parts['industry']} in {parts['region']}"
+    else:
+        segment = next(iter(parts.values()))
     return w["finding_segment"].format(
-        segment=segment, rate=fmt_pct(row["mean"], 0), comparison=w["higher"] if gap[(reg, ind)] >= 0 else w["lower"],
-        gap=f"{abs(gap[(reg, ind)]) * 100:.0f}", n=int(row["size"]),
+        segment=segment, rate=fmt_pct(row["mean"], 0), comparison=w["higher"] if gap[key] >= 0 else w["lower"],
+        gap=f"{abs(gap[key]) * 100:.0f}", n=int(row["size"]),
     )
 
 
 def executive_summary(ctx: ReportContext) -> Block:
-    """Four KPI tiles with the change vs last quarter, three findings, one line of focus."""
+    """Four KPI tiles with the change vs last quarter, three findings, one line of focus.
+
+    What the data cannot support is left out with one sentence each: no change vs last quarter
+    (and no migration finding) when the orders do not cover the previous quarter, no churn
+    tile when the data are too short for a churn model, no region / industry finding without
+    those columns.
+    """
     w, n = ctx.words, _summary_numbers(ctx)
+    has_previous, has_churn = n["prev_customers"] is not None, n["high_risk"] is not None
+    notes = []
+
+    def change(text: str | None) -> str | None:
+        return w["vs_previous"].format(change=text) if text is not None else None
+
+    pp = lambda a, b: (f"{(a - b) * 100:+.1f} pp" if ctx.lang == "en" else f"{(a - b) * 100:+.1f}个百分点") if pd.notna(a) and pd.notna(b) else None  # noqa: E731
     tiles = [
-        (w["tile_customers"], fmt_int(n["customers"]), w["vs_previous"].format(change=fmt_int(n["customers"] - n["prev_customers"], signed=True))),
+        (w["tile_customers"], fmt_int(n["customers"]), change(fmt_int(n["customers"] - n["prev_customers"], signed=True) if has_previous else None)),
         (w["tile_revenue"], _money(ctx)(n["revenue"]),
-         w["vs_previous"].format(change=fmt_pct(n["revenue"] / n["prev_revenue"] - 1, signed=True) if n["prev_revenue"] else "—")),
-        (w["tile_core_share"], fmt_pct(n["core_revenue_share"]),
-         w["vs_previous"].format(change=f"{(n['core_revenue_share'] - n['prev_core_revenue_share']) * 100:+.1f} pp" if ctx.lang == "en"
-                                 else f"{(n['core_revenue_share'] - n['prev_core_revenue_share']) * 100:+.1f}个百分点")),
-        (w["tile_high_risk"], fmt_int(n["high_risk"]), w["vs_previous"].format(change=fmt_int(n["high_risk"] - n["prev_high_risk"], signed=True)), False),
+         change(fmt_pct(n["revenue"] / n["prev_revenue"] - 1, signed=True) if has_previous and n["prev_revenue"] else None)),
+        (w["tile_core_share"], fmt_pct(n["core_revenue_share"]), change(pp(n["core_revenue_share"], n["prev_core_revenue_share"]) if has_previous else None)),
     ]
-    delta = n["core"] - n["prev_core"]
-    direction = w["more"] if delta > 0 else w["fewer"] if delta < 0 else w["unchanged_customers"]
-    findings = [w["finding_core"].format(
-        core=fmt_int(n["core"]), core_share=fmt_pct(n["core_share"]), core_revenue_share=fmt_pct(n["core_revenue_share"]),
-        direction=direction, delta=fmt_int(abs(delta)))]
-    moves = ctx.migration.moves
-    up_to_core = moves.loc[(moves["direction"] == "up") & (moves["current_tier"] == "core")]
-    core_down = moves.loc[(moves["direction"] == "down") & (moves["previous_tier"] == "core")]
-    risk_now = ctx.high_churn_risk()
-    findings.append(w["finding_migration"].format(
-        up_to_core=fmt_int(len(up_to_core)), from_potential=fmt_int((up_to_core["previous_tier"] == "potential").sum()),
-        core_down=fmt_int(len(core_down)), core_down_risk=fmt_int(risk_now.reindex(core_down.index).fillna(False).sum())))
+    if has_churn:
+        tiles.append((w["tile_high_risk"], fmt_int(n["high_risk"]),
+                      change(fmt_int(n["high_risk"] - n["prev_high_risk"], signed=True) if n["prev_high_risk"] is not None else None), False))
+    if not has_previous:
+        notes.append(ctx.left_out(w["what_vs_previous"], "previous"))
+    if not has_churn:
+        notes.append(ctx.churn_left_out(w["tile_high_risk"]))
+    elif has_previous and n["prev_high_risk"] is None:
+        notes.append(ctx.churn_left_out(f"{w['tile_high_risk']} · {w['what_vs_previous']}", "previous_churn_model"))
+    fields = dict(core=fmt_int(n["core"]), core_share=fmt_pct(n["core_share"]), core_revenue_share=fmt_pct(n["core_revenue_share"]))
+    if has_previous:
+        delta = n["core"] - n["prev_core"]
+        direction = w["more"] if delta > 0 else w["fewer"] if delta < 0 else w["unchanged_customers"]
+        findings = [w["finding_core"].format(**fields, direction=direction, delta=fmt_int(abs(delta))) if delta
+                    else w["finding_core_same"].format(**fields)]
+    else:
+        findings = [w["finding_core_now"].format(**fields)]
+    risk_now = ctx.high_churn_risk() if has_churn else None
+    if has_previous:
+        moves = ctx.migration.moves
+        up_to_core = moves.loc[(moves["direction"] == "up") & (moves["current_tier"] == "core")]
+        core_down = moves.loc[(moves["direction"] == "down") & (moves["previous_tier"] == "core")]
+        moved = dict(up_to_core=fmt_int(len(up_to_core)), from_potential=fmt_int((up_to_core["previous_tier"] == "potential").sum()),
+                     core_down=fmt_int(len(core_down)))
+        if has_churn:
+            findings.append(w["finding_migration"].format(**moved, core_down_risk=fmt_int(risk_now.reindex(core_down.index).fillna(False).sum())))
+        else:
+            findings.append(w["finding_migration_no_risk"].format(**moved))
     segment = _segment_finding(ctx)
-    if segment:
+    if segment and (ctx.has("region") or ctx.has("industry")):
         findings.append(segment)
+    elif segment:
+        notes.append(segment)
     # focus: from the strategy (core at risk -> 72 h visit) and the data
     tiers = ctx.tiers
     focus = []
-    core_at_risk = int((risk_now & (tiers["tier"] == "core")).sum())
+    core_at_risk = int((risk_now & (tiers["tier"] == "core")).sum()) if has_churn else 0
     if core_at_risk:
         focus.append(w["focus_core_risk"].format(n=fmt_int(core_at_risk)))
     from segkit.segment.thresholds import near_core as _near_core, tier_health, tier_health_messages
@@ -185,7 +242,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     near_core = _near_core(tiers, ctx.snapshot, thresholds)
     if len(near_core):
         focus.append(w["focus_near_core"].format(n=fmt_int(len(near_core)), line=thresholds.format("near_core_revenue", ctx.lang)))
-    overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum())
+    overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum()) if ctx.has("record_updated") else 0
     if overdue_core:
         focus.append(w["focus_overdue"].format(n=fmt_int(overdue_core)))
     separator = "；" if ctx.lang == "zh" else "; "
@@ -197,7 +254,14 @@ def executive_summary(ctx: ReportContext) -> Block:
     health = tier_health(ctx.tiers_all, ctx.snapshot_all, ctx.user_config, thresholds)
     for message in tier_health_messages(health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k)):
         block.add(f'<p class="warning">{esc(message)}</p>')
+    if notes:
+        block.add(_notes(notes))
     return block
+
+
+def _notes(sentences) -> str:
+    """Sentences saying what was left out and why (class ``left-out``)."""
+    return "".join(f'<p class="note left-out">{esc(t)}</p>' for t in sentences)
 
 
 def tier_table(ctx: ReportContext) -> pd.DataFrame:
@@ -243,7 +307,11 @@ def tier_overview(ctx: ReportContext) -> Block:
     money = _money(ctx)
     formats = {w["col_customer_share"]: fmt_pct, w["col_revenue_share"]: fmt_pct, w["col_revenue"]: money,
                w["col_avg_revenue"]: money, w["col_avg_interactions"]: lambda v: f"{v:.1f}", w["col_customers"]: fmt_int}
-    return Block(w["tier_overview"]).add(fig).add(table_html(shown, formats))
+    block = Block(w["tier_overview"]).add(fig)
+    if not ctx.has("interactions"):
+        shown = shown.drop(columns=w["col_avg_interactions"])
+        return block.add(table_html(shown, formats)).add(_notes([ctx.left_out(w["what_interactions"], "interactions")]))
+    return block.add(table_html(shown, formats))
 
 
 def rfm_view(ctx: ReportContext) -> Block:
@@ -281,6 +349,8 @@ def _matrix_labels(ctx: ReportContext, frame: pd.DataFrame) -> pd.DataFrame:
 def migration_view(ctx: ReportContext, top: int = 8) -> Block:
     """Transition matrix (customers and revenue) and the main upgrades and downgrades."""
     w = ctx.words
+    if not ctx.has("previous"):
+        return Block(w["migration"]).add(_notes([ctx.left_out(w["migration"], "previous")]))
     mig = ctx.migration
     totals = mig.totals
     block = Block(w["migration"]).text(w["migration_intro"].format(
@@ -302,7 +372,7 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
         change = moves["current_revenue"].fillna(0) - moves["previous_revenue"].fillna(0) if "current_revenue" in moves else pd.Series(0.0, index=moves.index)
         moves = moves.assign(_change=change.abs()).sort_values("_change", ascending=False).head(top)
         shown = pd.DataFrame({
-            w["col_customer"]: [f"{i} {names.get(i, '')}" for i in moves.index],
+            w["col_customer"]: [customer_text(i, names.get(i)) for i in moves.index],
             w["col_from"]: [_tier_label(ctx, k) for k in moves["previous_tier"]],
             w["col_to"]: [_tier_label(ctx, k) for k in moves["current_tier"]],
             w["col_revenue_change"]: change.reindex(moves.index).to_numpy(),
@@ -363,11 +433,24 @@ HIGHER_IS_BETTER = {"retention_rate": True, "repurchase_rate": True, "nps": True
                     "cross_sell_rate": True, "interactions_per_customer": True, "complaint_rate": False}
 
 
+def _kpi_columns(ctx: ReportContext) -> tuple[list[str], list[str]]:
+    """The KPI columns the data support, and sentences for those left out."""
+    w = ctx.words
+    columns, notes = list(KPI_COLUMNS), []
+    if not ctx.has("surveys"):
+        columns = [c for c in columns if c not in ("nps", "satisfaction")]
+        notes.append(ctx.left_out(w["what_surveys"], "surveys"))
+    if not ctx.has("product_line"):
+        columns.remove("cross_sell_rate")
+        notes.append(ctx.left_out(w["what_cross_sell"], "product_line"))
+    return columns, notes
+
+
 def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers: int) -> str:
     from segkit.insights.kpi import kpi_definitions
 
     names = kpi_definitions(ctx.lang)["label"]
-    table = table[[c for c in KPI_COLUMNS if c in table.columns]]
+    table = table[[c for c in _kpi_columns(ctx)[0] if c in table.columns]]
     rows = [r for r in table.index if r != "total"]
     if kind == "tier":
         rows = _tier_order(rows, ctx.user_config)
@@ -403,8 +486,12 @@ def kpi_view(ctx: ReportContext, min_customers: int = 20) -> Block:
     w = ctx.words
     block = Block(w["kpis"]).text(w["kpi_intro"].format(min_n=min_customers))
     block.subheading(w["kpis_by_tier"]).add(_kpi_table(ctx, ctx.kpi_by_tier, "tier", min_customers))
-    block.subheading(w["kpis_by_industry"]).add(_kpi_table(ctx, ctx.kpi_by_industry, "industry", min_customers))
-    return block
+    notes = _kpi_columns(ctx)[1]
+    if ctx.has("industry"):
+        block.subheading(w["kpis_by_industry"]).add(_kpi_table(ctx, ctx.kpi_by_industry, "industry", min_customers))
+    else:
+        notes.append(ctx.left_out(w["kpis_by_industry_what"], "industry"))
+    return block.add(_notes(notes)) if notes else block
 
 
 def review_view(ctx: ReportContext, top: int = 15) -> Block:
@@ -414,15 +501,18 @@ def review_view(ctx: ReportContext, top: int = 15) -> Block:
     review = tiers.loc[tiers["needs_review"].astype(bool)].join(snap[["name", "owner", "revenue_12m"]])
     review = review.sort_values("revenue_12m", ascending=False)
     shown = pd.DataFrame({
-        w["col_customer"]: [f"{i} {n}" for i, n in zip(review.index, review["name"])],
+        w["col_customer"]: [customer_text(i, n) for i, n in zip(review.index, review["name"])],
         w["col_tier"]: review["tier_label"].to_numpy(),
         w["col_revenue"]: review["revenue_12m"].to_numpy(),
         w["col_reason"]: review["review_reason"].to_numpy(),
         w["col_owner"]: review["owner"].to_numpy(),
     })
+    if not ctx.has("owner"):  # no owners in the data: a column of blanks says nothing
+        shown = shown.drop(columns=w["col_owner"])
     block = Block(w["to_review"]).text(w["review_intro"].format(n=fmt_int(len(review))))
-    block.add(table_html(shown, {w["col_revenue"]: _money(ctx)}, max_rows=top, more=w["more_rows"],
-                         nowrap=[w["col_tier"], w["col_revenue"], w["col_owner"]]))
+    if len(review):
+        block.add(table_html(shown, {w["col_revenue"]: _money(ctx)}, max_rows=top, more=w["more_rows"],
+                             nowrap=[w["col_tier"], w["col_revenue"], w["col_owner"]]))
     stale = tiers.loc[tiers["override_stale"].astype(bool)] if "override_stale" in tiers else tiers.iloc[:0]
     block.text(w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"])
     return block
@@ -441,6 +531,8 @@ def cadence_view(ctx: ReportContext, top: int = 15) -> Block:
     from segkit.insights.cadence import cadence_summary
 
     w = ctx.words
+    if not ctx.has("record_updated"):
+        return Block(w["cadence"]).add(_notes([ctx.left_out(w["cadence"], "record_updated")]))
     report = ctx.cadence
     overdue = report.loc[report["overdue"].astype(bool)]
     block = Block(w["cadence"]).text(w["cadence_intro"].format(n=fmt_int(len(overdue)), share=fmt_pct(len(overdue) / max(len(report), 1))))
@@ -449,15 +541,20 @@ def cadence_view(ctx: ReportContext, top: int = 15) -> Block:
     names = {"zh": ["客户负责人", "客户数", "逾期", "逾期占比", "逾期天数中位数"], "en": ["Owner", "Customers", "Overdue", "Share overdue", "Median days overdue"]}[ctx.lang]
     summary.columns = names
     summary.iloc[-1, 0] = {"zh": "合计", "en": "Total"}[ctx.lang] if summary.iloc[-1, 0] == "total" else summary.iloc[-1, 0]
-    block.subheading(w["cadence_by_owner"]).add(table_html(summary, {names[3]: fmt_pct, names[4]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}"}))
+    if ctx.has("owner"):
+        block.subheading(w["cadence_by_owner"]).add(table_html(summary, {names[3]: fmt_pct, names[4]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}"}))
+    else:
+        block.add(_notes([ctx.left_out(w["what_owner"], "owner")]))
     important = overdue.loc[overdue["tier"].isin(["core", "potential"])].sort_values("days_overdue", ascending=False).head(top)
     names_col = ctx.snapshot["name"]
     shown = pd.DataFrame({
-        w["col_customer"]: [f"{i} {names_col.get(i, '')}" for i in important.index],
+        w["col_customer"]: [customer_text(i, names_col.get(i)) for i in important.index],
         w["col_tier"]: important["tier_label"].to_numpy(),
         w["col_owner"]: important["owner"].to_numpy(),
         w["col_reason"]: important["reason"].to_numpy(),
     })
+    if not ctx.has("owner"):
+        shown = shown.drop(columns=w["col_owner"])
     block.subheading(w["cadence_top"]).add(table_html(shown, nowrap=[w["col_tier"], w["col_owner"]]))
     return block
 
@@ -472,6 +569,10 @@ def appendix(ctx: ReportContext) -> Block:
     block = Block(w["appendix"])
     block.subheading(w["data_quality"]).text(w["dq_intro"].format(
         read=fmt_int(files["rows_read"].sum()), accepted=fmt_int(files["rows_accepted"].sum()), rejected=fmt_int(files["rows_rejected"].sum())))
+    if ds.customers_derived:
+        block.text(w["dq_customers_derived"].format(n=fmt_int(len(ds.customers))))
+    if ds.as_of_source == "data":
+        block.text(w["dq_as_of_from_data"].format(date=ds.as_of.date()))
     per_table = files.groupby("table", sort=False)[["rows_read", "rows_accepted", "rows_rejected"]].sum().reset_index()
     per_table["table"] = per_table["table"].map(lambda t: _table_name(ctx, t))
     per_table.columns = [w["col_table"], w["col_read"], w["col_accepted"], w["col_rejected"]]

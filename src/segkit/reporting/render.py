@@ -3,9 +3,10 @@
 One entry point, :func:`render`, used by the CLI, the Makefile and the tests alike.
 
 * The notebook runs through papermill with its ``parameters`` cell overridden.
-* A failed run publishes nothing: every output is written to a temporary folder beside the
-  destination and moved into place only when the notebook, the HTML and the PDF all
-  succeeded, so an earlier good report stays untouched. The error names the notebook, the
+* A failed run publishes nothing and leaves no folder behind: every output is written to a
+  temporary folder beside the destination and moved into place (creating ``<out>/<quarter>/``)
+  only when the notebook, the HTML and the PDF all succeeded, so an earlier good report stays
+  untouched. The error names the notebook, the
   cell, the report section it belongs to and the cause.
 * HTML uses segkit's nbconvert template (no code, no prompts, no stream output, nothing
   loaded from the network); the PDF is WeasyPrint's rendering of that same HTML on A4.
@@ -26,7 +27,7 @@ import nbformat
 
 from segkit import __version__
 
-__all__ = ["render", "render_departments", "ReportError", "REPORTS", "report_path", "find_notebook", "html_from_notebook", "pdf_from_html"]
+__all__ = ["render", "render_departments", "default_quarter", "ReportError", "REPORTS", "report_path", "find_notebook", "html_from_notebook", "pdf_from_html"]
 
 REPORTS = {"quarterly": "quarterly_segmentation.ipynb", "churn": "churn_prediction.ipynb"}
 FORMATS = ("html", "pdf")
@@ -208,34 +209,76 @@ def html_from_notebook(nb: nbformat.NotebookNode, *, title: str, lang: str) -> s
     return body
 
 
+#: CSS family name of the bundled Noto Sans SC in the PDF; report.css lists it after the
+#: installed CJK fonts, so an installed Noto Sans CJK SC is preferred.
+BUNDLED_FONT_FAMILY = "segkit Noto Sans SC"
+
+
+def _font_css(font_config) -> list:
+    """WeasyPrint stylesheet declaring the bundled CJK font (a local file).
+
+    Given to WeasyPrint only: the published HTML names no local file and loads nothing.
+    """
+    from weasyprint import CSS
+
+    from segkit.plotting import bundled_cjk_font
+
+    path = bundled_cjk_font()
+    if path is None:
+        return []
+    rule = f'@font-face {{ font-family: "{BUNDLED_FONT_FAMILY}"; src: url("{path.as_uri()}"); }}'
+    return [CSS(string=rule, font_config=font_config)]
+
+
 def pdf_from_html(html: str, target: Path) -> None:
-    """A4 PDF from the report HTML (WeasyPrint; fonts are embedded, subset)."""
+    """A4 PDF from the report HTML (WeasyPrint; fonts are embedded, subset).
+
+    Chinese is set in an installed Noto Sans CJK SC (or another CJK font of report.css),
+    else in the Noto Sans SC that segkit's dependency ships.
+    """
     import logging
 
     from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # CSS it ignores (e.g. overflow-x) is not news
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        HTML(string=html, base_url=str(target.parent)).write_pdf(str(target))
+        font_config = FontConfiguration()
+        HTML(string=html, base_url=str(target.parent)).write_pdf(
+            str(target), stylesheets=_font_css(font_config), font_config=font_config)
 
 
 # ------------------------------------------------------------------------------------------------
 # the entry points
 
 
-def _default_quarter(data_dir: Path) -> str:
-    import pandas as pd
-    import yaml
+def default_quarter(data_dir: str | Path, config: str | Path | None = None):
+    """The quarter a report shows by default and the data's as-of date: the latest complete
+    quarter on or before the as-of date of :func:`segkit.io.load_dataset` (``dataset.yaml``'s
+    ``as_of``, else the latest date in the data).
 
-    from segkit.cli import latest_complete_quarter
+    Returns
+    -------
+    (str, Timestamp)
 
-    manifest = data_dir / "dataset.yaml"
-    as_of = pd.Timestamp.today()
-    if manifest.is_file():
-        meta = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
-        as_of = pd.Timestamp(meta.get("as_of", as_of))
-    return latest_complete_quarter(as_of)
+    Examples
+    --------
+    >>> default_quarter("data/sample")[0]
+    '2026Q3'
+    """
+    from segkit.io import load_dataset
+    from segkit.periods import latest_complete_quarter
+
+    ds = load_dataset(data_dir, config=config)
+    return latest_complete_quarter(ds.as_of), ds.as_of
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
 
 
 def render(
@@ -310,7 +353,7 @@ def render(
     data_dir = Path(data_dir).resolve()
     if not data_dir.is_dir():
         raise ReportError(f"data folder not found: {data_dir}")
-    quarter = (quarter or _default_quarter(data_dir)).upper()
+    quarter = (quarter or default_quarter(data_dir, config)[0]).upper()
     scope = owner if owner is not None else department
     if mask_pii is None:
         mask_pii = owner is None
@@ -320,10 +363,12 @@ def render(
     }
     final = {fmt: report_path(out, quarter, name, lang, scope, fmt) for fmt in ("ipynb", *formats)}
     final_dir = final["ipynb"].parent
-    final_dir.mkdir(parents=True, exist_ok=True)
+    # staged beside the nearest folder that exists (same file system, so publishing is a
+    # rename); the report's folders are created only when everything succeeded
+    staging_root = _existing_ancestor(final_dir)
     steps = ["execute", *formats, "publish"]
     bar = tqdm(total=len(steps), desc=f"{name} {quarter} {lang}{' ' + scope if scope else ''}", disable=None if progress is None else not progress, leave=False)
-    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=final_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".segkit-{name}-", dir=staging_root) as tmp:
         staged = {fmt: Path(tmp) / path.name for fmt, path in final.items()}
         bar.set_postfix_str("executing notebook")
         nb = _execute(notebook, staged["ipynb"], parameters, cwd=notebook.parent)
@@ -341,7 +386,8 @@ def render(
             except Exception as exc:
                 raise ReportError(f"{notebook.name}: PDF could not be written: {type(exc).__name__}: {exc}") from exc
             bar.update()
-        for fmt, path in staged.items():  # all steps succeeded: publish
+        final_dir.mkdir(parents=True, exist_ok=True)  # all steps succeeded: publish
+        for fmt, path in staged.items():
             os.replace(path, final[fmt])
         bar.update()
     bar.close()
