@@ -189,9 +189,6 @@ def cdnow_folder(tmp_path_factory) -> Path:
     orders = pd.DataFrame({"customer_id": raw["id"], "order_date": pd.to_datetime(raw["date"], format="%Y%m%d").dt.strftime("%Y-%m-%d"),
                            "amount": raw["amount"]})
     orders.to_csv(folder / "orders.csv", index=False)
-    ids = sorted(orders["customer_id"].unique())
-    # a customers file with ids only, as long as segkit still needs one (orders-only folders: issue #10)
-    pd.DataFrame({"customer_id": ids, "name": ids}).to_csv(folder / "customers.csv", index=False)
     (folder / "dataset.yaml").write_text("name: CDNOW\nas_of: 1998-06-30\ncurrency: USD\n", encoding="utf-8")
     return folder
 
@@ -202,7 +199,7 @@ def cdnow_snapshot(cdnow_folder):
     from segkit.io import load_dataset
 
     ds = load_dataset(cdnow_folder)
-    assert ds.currency == "USD" and "interactions" not in ds.present
+    assert ds.currency == "USD" and "interactions" not in ds.present and "customers" not in ds.present
     return snapshot(ds, "1998-06-30")
 
 
