@@ -290,3 +290,26 @@ def test_cli_tiers_prints_the_thresholds_and_the_health_warning(cdnow_folder, tm
                  "--lang", "en"]) == 0
     out, err = capsys.readouterr()
     assert "Core ≥ USD 170, the 80th percentile" in out and "WARNING" not in err
+
+
+@pytest.mark.slow
+def test_report_near_core_sentence_and_threshold_text_follow_core_revenue(tmp_path):
+    """The quarterly report's focus line counts potential customers at 80% of the configured
+    core line and names that line; the summary says which lines were used."""
+    import html
+    import re
+
+    from segkit.reporting import quarterly, report_context
+    from conftest import SAMPLE
+
+    config = tmp_path / "core300k.yaml"
+    config.write_text("thresholds:\n  lines:\n    core_revenue: {value: 300000}\n", encoding="utf-8")
+    ctx = report_context("2026Q3", SAMPLE, config=config, lang="en")
+    th = resolve_thresholds(ctx.snapshot_all, str(config))
+    expected = near_core(ctx.tiers, ctx.snapshot, th)
+    assert th.values["near_core_revenue"] == 240_000 and len(expected) > 0
+    text = html.unescape(re.sub(r"<[^>]+>", " ", quarterly.executive_summary(ctx)._repr_html_()))
+    assert f"move the {len(expected):,} potential customers closest to the core threshold (12-month revenue ≥ CNY 240,000)" in text
+    assert "Core at 12-month revenue ≥ CNY 300,000, Potential ≥ CNY 200,000, Low value < CNY 50,000." in text
+    assert (ctx.snapshot["revenue_12m"].reindex(expected) >= 240_000).all()
+    assert (ctx.tiers.loc[expected, "tier"] == "potential").all()
