@@ -147,7 +147,7 @@ def test_classify_all_together():
 
 
 def test_classify_config_errors_name_the_key():
-    with pytest.raises(ConfigError, match=r"classify.lifecycle.schemes.cooperation\[0\].when: unknown column 'order_0_3m'"):
+    with pytest.raises(ConfigError, match=r"classify.lifecycle.schemes.cooperation\[0\].when: unknown name 'order_0_3m'"):
         load_classify_config({"classify": {"lifecycle": {"schemes": {"cooperation": [{"key": "active", "when": "order_0_3m > 0"}]}}}})
     with pytest.raises(ConfigError, match=r"unknown key 'company_size.other_key'; allowed keys here: \['labels', 'other', 'rules'\]"):
         load_classify_config({"classify": {"company_size": {"other_key": "x"}}})

@@ -171,7 +171,7 @@ def test_clv_tiers_defaults_and_config():
                                         "low_value"]
     assert out["needs_review"].tolist() == [False, False, False, True, True]
     assert out.loc["C001", "clv_tier_label"] == "高价值客户"
-    assert "65.0万元 ≥ 50.0万元" in out.loc["C001", "clv_basis"]
+    assert "65.0万元 ≥ 50万元" in out.loc["C001", "clv_basis"]
     en = clv_tiers(frame, lang="en")
     assert en.loc["C002", "clv_tier_label"] == "High potential"
     lower = clv_tiers(frame, config={"clv": {"tiers": {"predicted_high": 50_000}}})

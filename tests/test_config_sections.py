@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from segkit import labels as lb
@@ -9,6 +11,7 @@ from segkit.config import ConfigError
 from segkit.segment.classify import load_classify_config
 from segkit.segment.rfm import load_rfm_config
 from segkit.segment.tags import Taxonomy, load_tags_config
+from segkit.segment.thresholds import default_thresholds
 from segkit.segment.tiers import RuleSet, load_strategy, load_tiers_config
 
 
@@ -48,8 +51,9 @@ def test_default_rfm_schemes_reproduce_section_5():
     handbook = cfg.schemes["handbook"]
     assert [(lv.score, lv.max) for lv in handbook.recency.levels] == [(3, 30), (2, 60), (1, 90)]
     assert handbook.frequency.measure == "orders_12m / 12"
-    assert [(lv.score, lv.min) for lv in handbook.frequency.levels] == [(3, 5), (2, 1)]
-    assert [(lv.score, lv.min) for lv in handbook.monetary.levels] == [(3, 100000), (2, 50000)]
+    lines = default_thresholds().values  # the levels name lines of thresholds.yaml
+    assert [(lv.score, lines[lv.min]) for lv in handbook.frequency.levels] == [(3, 5), (2, 1)]
+    assert [(lv.score, lines[lv.min]) for lv in handbook.monetary.levels] == [(3, 100000), (2, 50000)]
     assert [(s.key, s.when, s.zh) for s in handbook.segments] == [
         ("core", "rfm_points >= 8", "核心客户"), ("potential", "rfm_points >= 5", "潜力客户"),
         ("dormant", "rfm_points <= 4", "沉睡客户")]
@@ -69,7 +73,9 @@ def test_default_classifications_reproduce_sections_3_and_4():
         ("potential", "revenue_growth_6m", (">=", 0.2)),
         ("ordinary", "revenue_12m", ("<", 100000)),
     ]
-    assert [(r.key, r.when) for r in cfg.company_size.rules] == [
+    lines = default_thresholds().values
+    numbered = lambda text: re.sub(r"\b[a-z_]+_company_[a-z]+\b", lambda m: str(int(lines[m.group()])), text)  # noqa: E731
+    assert [(r.key, numbered(r.when)) for r in cfg.company_size.rules] == [
         ("large", "employees > 1000 or annual_revenue > 100000000"),
         ("medium", "employees >= 100 or annual_revenue >= 10000000"),
         ("small", "employees >= 0 or annual_revenue >= 0"),

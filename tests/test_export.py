@@ -110,7 +110,7 @@ def test_notes_and_order(write):
     table = tier_table(tiers, snap)
     assert table["客户编号"].tolist() == ["C001", "C003", "C002", "C004"]  # tier order, then revenue
     notes = dict(zip(table["客户编号"], table["备注"]))
-    assert notes["C003"].startswith("需复核：交易额达到核心客户标准但互动未达标")
+    assert notes["C003"].startswith("需复核：交易额达到核心客户标准（50万元）但近6个月互动未达标")
     assert notes["C004"] == "人工调整，规则判定为低价值客户"
     assert notes["C001"] == ""
 

@@ -130,6 +130,10 @@ def test_migration_figure(quarters):
     assert [t.get_text() for t in ax.get_xticklabels()][-1] == "Lost"
     assert sorted(t.get_text() for t in ax.texts) == ["1"] * 6
     revenue = plot_migration(result, lang="en", value="revenue").axes[0]
-    assert "56.0" in [t.get_text() for t in revenue.texts]  # 560,000 CNY = 56.0 x 10k
+    assert "560.0" in [t.get_text() for t in revenue.texts]  # 560,000 CNY = 560.0 x CNY k
+    assert revenue.get_title() == "Tier migration (12-month revenue, CNY k)"
+    zh = plot_migration(result, lang="zh", value="revenue").axes[0]
+    assert "56.0" in [t.get_text() for t in zh.texts] and zh.get_title().endswith("（近12个月交易额，万元）")
+    assert plot_migration(result, lang="zh", value="revenue", currency="USD").axes[0].get_title().endswith("万美元）")
     with pytest.raises(ValueError, match="no revenue matrix"):
         plot_migration(migration(assign_tiers(q2), assign_tiers(q3)), lang="en", value="revenue")

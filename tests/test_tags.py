@@ -88,7 +88,7 @@ def test_rules_are_validated_when_the_configuration_loads():
     def rules(when):
         return {"tags": {"rules": [{"tag": "value.spend_level.high", "when": when}]}}
 
-    with pytest.raises(ConfigError, match=r"tags.rules\[0\].when: unknown column 'revenue_totl'"):
+    with pytest.raises(ConfigError, match=r"tags.rules\[0\].when: unknown name 'revenue_totl'"):
         load_tags_config(rules("revenue_totl >= 100000"))
     with pytest.raises(ConfigError, match=r"unknown operator '=>' at position 14 .*did you mean '>='"):
         load_tags_config(rules("revenue_total => 100000"))

@@ -107,7 +107,7 @@ def test_amount_met_interactions_not_is_flagged_not_silently_picked():
     assert tiers.loc["X", "needs_review"]
     assert tiers.loc["X", "basis"] == "未完全满足任何规则；近12个月交易额60.0万元 ≥ 50万元"
     reason = tiers.loc["X", "review_reason"]
-    assert reason.startswith("交易额达到核心客户标准但互动未达标")
+    assert reason.startswith("交易额达到核心客户标准（50万元）但近6个月互动未达标")
     assert "近6个月互动5次（需 ≥ 10次）" in reason
     # Y is potential by its new-need inquiry, but the amount met core and interactions did not
     assert tiers.loc["Y", "tier"] == "potential" and tiers.loc["Y", "needs_review"]
@@ -119,7 +119,7 @@ def test_ordinary_amount_with_interactions_outside_3_to_9(interactions):
     tiers = assign_tiers(frame({"X": (100000, interactions, 0)}))
     assert tiers.loc["X", "tier"] == "ordinary"
     assert tiers.loc["X", "needs_review"]
-    assert "互动频次不在3-9次之间" in tiers.loc["X", "review_reason"]
+    assert "近6个月互动不在3-9次之间" in tiers.loc["X", "review_reason"]
 
 
 def test_no_interactions_and_no_renewal_intention_is_low_value():
@@ -192,7 +192,7 @@ def test_user_config_changes_only_what_it_sets():
 
 
 def test_rule_with_unknown_column_or_tier_is_rejected():
-    with pytest.raises(ConfigError, match=r"unknown column 'revenue_12' .*did you mean 'revenue_12m'"):
+    with pytest.raises(ConfigError, match=r"unknown name 'revenue_12' .*did you mean 'revenue_12m'.*thresholds: \[.*'core_revenue'"):
         load_tiers_config({"tiers": {"rules": [{"tier": "core", "any_of": [["revenue_12 >= 1"]]}]}})
     with pytest.raises(ConfigError, match=r"tiers.rules\[0\].tier: unknown key 'vip'; allowed: \['core', 'potential', 'ordinary', 'low_value'\]"):
         load_tiers_config({"tiers": {"rules": [{"tier": "vip", "any_of": [["revenue_12m >= 1"]]}]}})

@@ -49,6 +49,10 @@ _EXPORTS: dict[str, str] = {
     "tiers_from_table": "segkit.handbook",
     "MissingColumnsWarning": "segkit.handbook",
     "label": "segkit.labels",
+    "money": "segkit.labels",
+    "resolve_thresholds": "segkit.segment.thresholds",
+    "tier_health": "segkit.segment.thresholds",
+    "TierHealthWarning": "segkit.segment.thresholds",
     # insights
     "kpis": "segkit.insights.kpi",
     "kpi_definitions": "segkit.insights.kpi",
@@ -110,7 +114,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.insights.migration import migration
     from segkit.export import write_table, write_tier_table
     from segkit.handbook import MissingColumnsWarning, tiers_from_table
-    from segkit.labels import label
+    from segkit.labels import label, money
+    from segkit.segment.thresholds import TierHealthWarning, resolve_thresholds, tier_health
     from segkit.insights.kpi import kpi_definitions, kpis
     from segkit.insights.abtest import ab_assign, ab_evaluate, ab_outcomes, minimum_detectable_effect, sample_size
     from segkit.insights.cadence import cadence_report, cadence_summary

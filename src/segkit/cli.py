@@ -65,17 +65,35 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_tier_health(tiers, lang: str, config, file=None) -> None:
+    """How the tier lines were set, and the tier-health warning if any (words from the YAML)."""
+    from segkit.segment.thresholds import tier_health_messages
+
+    thresholds = tiers.attrs.get("thresholds")
+    if thresholds is not None:
+        print(thresholds.describe(lang), file=file)
+    health = tiers.attrs.get("health") or {}
+    for message in tier_health_messages(health, lang, config):  # labels of every tier, also empty ones
+        print(("警告：" if lang == "zh" else "WARNING: ") + message, file=sys.stderr)
+
+
 def _cmd_tiers(args: argparse.Namespace) -> int:
     if args.table:
         return _cmd_tiers_table(args)
     if args.as_of is None:
         raise ValueError("segkit tiers needs --as-of DATE (with --data DIR), or --table FILE for the handbook's customer table")
-    from segkit.export import tiers_command
+    import warnings
 
-    tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang or "zh", config=args.config, overrides=args.overrides)
+    from segkit.export import tiers_command
+    from segkit.segment.thresholds import TierHealthWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TierHealthWarning)  # printed below, once, in words
+        tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang or "zh", config=args.config, overrides=args.overrides)
     counts = tiers["tier_label"].value_counts().to_dict()
     print(f"{len(tiers):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
           + f"; {int(tiers['needs_review'].sum()):,} to review")
+    _print_tier_health(tiers, args.lang or "zh", args.config)
     print(f"written to {args.out}")
     return 0
 
@@ -137,6 +155,24 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_tier_health(args: argparse.Namespace, lang: str) -> None:
+    """The tier-health warning of the report's quarter on the terminal too (the report shows it)."""
+    import warnings
+
+    from segkit.features import snapshot
+    from segkit.io import load_dataset
+    from segkit.segment.thresholds import TierHealthWarning
+    from segkit.segment.tiers import assign_tiers
+
+    ds = load_dataset(args.data, config=args.config)
+    as_of = quarter_end(args.quarter or latest_complete_quarter(ds.as_of))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TierHealthWarning)
+        tiers = assign_tiers(snapshot(ds, as_of), config=args.config, lang=lang, as_of=as_of)
+    if not (tiers.attrs.get("health") or {}).get("ok", True):
+        _print_tier_health(tiers, lang, args.config, file=sys.stderr)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from segkit.reporting.render import ReportError, default_quarter, render, render_departments
 
@@ -163,6 +199,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         for result in results:
             for path in result.paths.values():
                 print(path)
+        if results and args.name == "quarterly":
+            _report_tier_health(args, lang)
     if failures:
         print(f"\n{len(failures)} report(s) failed:", file=sys.stderr)
         for scope, message in failures.items():

@@ -266,6 +266,12 @@ def tier_table(
     table = table.assign(_rank=rank, _rev=revenue).sort_values(["_rank", "_rev", "customer_id"], ascending=[True, False, True], kind="stable")
     table = table.drop(columns=["_rank", "_rev"]).reset_index(drop=True)
     headers = {key: cfg.export.columns[key].text(lang) if key in cfg.export.columns else key for key in EXPORT_COLUMNS}
+    currency = str(snapshot.attrs.get("currency") or "CNY").upper()
+    if currency != "CNY" and "revenue_12m_wan" in headers:  # the template's 万元 column, in the data's currency
+        from segkit.labels import currency_name
+
+        headers["revenue_12m_wan"] = (headers["revenue_12m_wan"].replace("万元", f"万{currency_name(currency, 'zh')}")
+                                      .replace("CNY 10k", f"{currency} 10k"))
     return table.rename(columns=headers)
 
 

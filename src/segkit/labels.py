@@ -19,7 +19,12 @@ company_size
 tag                    ``tags.yaml`` taxonomy (``value``, ``value.spend_level``,
                        ``value.spend_level.high``)
 cadence                ``strategy.yaml`` ``cadences``
+currency               ``thresholds.yaml`` ``currencies`` (元 / 美元 ...)
 =====================  ==========================================================
+
+Money is written for people in one place, :func:`money` (with :func:`money_scale` for
+chart axes and column headers): 万元 in Chinese (the handbooks' unit), the ISO code with
+k / M in English, and the dataset's own currency everywhere (``1.2万美元``, ``USD 12.3k``).
 
 Labels of a user's own configuration are read from that configuration by the function that
 uses it (e.g. :func:`segkit.segment.tiers.assign_tiers`); this module serves the defaults.
@@ -34,7 +39,7 @@ import pandas as pd
 
 from segkit.config import default_section
 
-__all__ = ["LANGS", "check_lang", "label", "labels", "label_series", "kinds"]
+__all__ = ["LANGS", "check_lang", "label", "labels", "label_series", "kinds", "money", "money_scale", "currency_name"]
 
 LANGS = ("zh", "en")
 
@@ -104,6 +109,7 @@ def _tables() -> dict[str, dict[str, dict[str, str]]]:
 
     tables["tag"] = _tag_entries(default_section("tags").get("taxonomy", {}))
     tables["cadence"] = {k: _entry(v) for k, v in default_section("strategy").get("cadences", {}).items()}
+    tables["currency"] = {k: _entry(v) for k, v in default_section("thresholds").get("currencies", {}).items()}
     return tables
 
 
@@ -193,3 +199,109 @@ def label_series(kind: str, keys: pd.Series, lang: str = "zh", *, short: bool = 
     mapping = {k: label(kind, k, lang, short=short) for k in pd.unique(keys.dropna())}
     missing = "" if default is None else default
     return keys.map(lambda k: missing if pd.isna(k) else mapping[k]).astype("str")
+
+
+# --- money -----------------------------------------------------------------------------------
+
+
+def currency_name(currency: str = "CNY", lang: str = "zh") -> str:
+    """How a currency is named next to an amount: 元 / 美元 in Chinese, the ISO code in English.
+
+    Examples
+    --------
+    >>> currency_name("USD", "zh"), currency_name("USD", "en"), currency_name("CHF", "zh")
+    ('美元', 'USD', 'CHF')
+    """
+    check_lang(lang)
+    code = str(currency or "CNY").upper()
+    entry = _tables()["currency"].get(code) or {}
+    return entry.get(lang) or code
+
+
+def _num(value: float, decimals: int) -> str:
+    """``value`` with thousands separators and at most ``decimals`` decimals, no trailing zeros."""
+    text = f"{value:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def money(value: float, lang: str = "zh", currency: str = "CNY", *, style: str = "short", digits: int = 1) -> str:
+    """An amount of money for people, in the dataset's currency.
+
+    Parameters
+    ----------
+    value : float
+        The amount in currency units (yuan, dollars, ...). Missing gives ``"—"`` (``"缺失"`` /
+        ``"missing"`` for ``style="value"``).
+    lang : {"zh", "en"}, default "zh"
+    currency : str, default "CNY"
+        ISO 4217 code (``Dataset.currency``, ``snapshot.attrs["currency"]``).
+    style : {"short", "value", "threshold", "exact"}, default "short"
+        ``short``: tables and tiles (``65.2万元``, ``CNY 652k``, ``USD 12.3k``);
+        ``value``: a customer's amount in a basis text (``65.0万元``, ``CNY 650,000``);
+        ``threshold``: a rule's line, without needless decimals (``50万元``, ``CNY 500,000``);
+        ``exact``: to the cent (``499,999.60元``, ``USD 629.37``).
+        In Chinese, amounts below 10,000 of a currency other than yuan are written without 万
+        (``629美元``); yuan always in 万元, the handbooks' unit.
+    digits : int, default 1
+        Decimals of the scaled number for ``short``.
+
+    Examples
+    --------
+    >>> money(652000), money(652000, "en"), money(12_500_000, "en"), money(3.2e8)
+    ('65.2万元', 'CNY 652k', 'CNY 12.5M', '3.20亿元')
+    >>> money(12_345, "en", "USD"), money(12_345, "zh", "USD"), money(629.37, "zh", "USD")
+    ('USD 12.3k', '1.2万美元', '629美元')
+    >>> money(650_000, style="value"), money(650_000, "en", style="value")
+    ('65.0万元', 'CNY 650,000')
+    >>> money(500_000, style="threshold"), money(150, "en", "USD", style="threshold"), money(2e9, style="threshold")
+    ('50万元', 'USD 150', '20亿元')
+    >>> money(499_999.6, style="exact"), money(629.371, "en", "USD", style="exact")
+    ('499,999.60元', 'USD 629.37')
+    """
+    check_lang(lang)
+    code = str(currency or "CNY").upper()
+    if value is None or pd.isna(value):
+        return ("缺失" if lang == "zh" else "missing") if style == "value" else "—"
+    v = float(value)
+    name = currency_name(code, lang)
+    if lang == "zh":
+        wan = code == "CNY" or abs(v) >= 1e4
+        if style == "exact":
+            return f"{v:,.2f}{name}"
+        if style == "threshold":
+            if abs(v) >= 1e8:
+                return f"{_num(v / 1e8, 4)}亿{name}"
+            return f"{_num(v / 1e4, 4)}万{name}" if wan else f"{_num(v, 2)}{name}"
+        if style == "value":
+            if abs(v) >= 1e8:
+                return f"{v / 1e8:.2f}亿{name}"
+            return f"{v / 1e4:.1f}万{name}" if wan else f"{v:,.0f}{name}"
+        if abs(v) >= 1e8:
+            return f"{v / 1e8:,.{digits + 1}f}亿{name}"
+        return f"{v / 1e4:,.{digits}f}万{name}" if wan else f"{v:,.0f}{name}"
+    if style == "exact":
+        return f"{name} {v:,.2f}"
+    if style == "threshold":
+        return f"{name} {_num(v, 2)}"
+    if style == "value":
+        return f"{name} {v:,.0f}"
+    if abs(v) >= 1e6:
+        return f"{name} {v / 1e6:,.{digits}f}M"
+    if abs(v) >= 1e3:
+        return f"{name} {v / 1e3:,.{0 if abs(v) >= 1e5 else digits}f}k"
+    return f"{name} {v:,.0f}"
+
+
+def money_scale(lang: str = "zh", currency: str = "CNY") -> tuple[float, str]:
+    """Divisor and unit for chart axes and column headers: (10,000, "万元") or (1,000, "CNY k").
+
+    Examples
+    --------
+    >>> money_scale("zh"), money_scale("en", "USD"), money_scale("zh", "USD")
+    ((10000.0, '万元'), (1000.0, 'USD k'), (10000.0, '万美元'))
+    """
+    check_lang(lang)
+    name = currency_name(currency, lang)
+    return (1e4, f"万{name}") if lang == "zh" else (1e3, f"{name} k")

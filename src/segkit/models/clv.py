@@ -27,7 +27,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.config import StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section
+from segkit.labels import money
+from segkit.segment.thresholds import Thresholds, load_thresholds_config, resolve_thresholds
 from segkit.summary import UNIT_DAYS, _day_number, _encode, _resolve_units
 
 __all__ = [
@@ -57,8 +59,9 @@ class Label(StrictModel):
 class ClvTierRules(StrictModel):
     current_column: str = "revenue_12m"
     predicted_column: str = "clv"
-    current_high: float
-    predicted_high: float
+    # a number, or the name of a line of the thresholds section (default: core_revenue)
+    current_high: float | str
+    predicted_high: float | str
     high_now_low_later: Literal["high_value", "high_potential", "low_value"] = "high_value"
 
 
@@ -74,8 +77,26 @@ class ClvConfig(StrictModel):
 
 
 def load_config(config: str | Path | Mapping[str, Any] | None = None) -> ClvConfig:
-    """The CLV settings: package defaults overridden by ``config`` (see segkit.config)."""
-    return load_section("clv", ClvConfig, config)
+    """The CLV settings: package defaults overridden by ``config`` (see segkit.config).
+
+    A tier cut-off given by name must be a line of the ``thresholds`` section.
+
+    Examples
+    --------
+    >>> load_config().tiers.current_high
+    'core_revenue'
+    >>> load_config({"clv": {"tiers": {"current_high": "core_revenu"}}})
+    Traceback (most recent call last):
+    ...
+    segkit.config.ConfigError: clv.tiers.current_high: unknown line 'core_revenu'; known lines: ['core_interactions', 'core_orders_6m', 'core_revenue', ...]
+    """
+    cfg = load_section("clv", ClvConfig, config)
+    known = sorted(load_thresholds_config(config).lines)
+    for key in ("current_high", "predicted_high"):
+        value = getattr(cfg.tiers, key)
+        if isinstance(value, str) and value not in known:
+            raise ConfigError(f"clv.tiers.{key}: unknown line {value!r}; known lines: {known}")
+    return cfg
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,17 +420,12 @@ def historical_clv(
 # ---------------------------------------------------------------------------------------------
 # CLV tiers
 # ---------------------------------------------------------------------------------------------
-def _money(value: float, lang: str) -> str:
-    if lang == "zh":
-        return f"{value / 10_000:,.1f}万元"
-    return f"CNY {value:,.0f}"
-
-
 def clv_tiers(
     frame: pd.DataFrame,
     *,
     lang: str = "zh",
     config: str | Path | Mapping[str, Any] | None = None,
+    thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
     """CLV tiers from current value x predicted value (business-rules.md section 6).
 
@@ -423,8 +439,10 @@ def clv_tiers(
                                        ``needs_review``: not a case the handbook names
     ============  ===================  ==========================================
 
-    "High" means at or above ``tiers.current_high`` (current 12-month value, default
-    500,000 CNY) and ``tiers.predicted_high`` (predicted value, default 500,000 CNY).
+    "High" means at or above ``tiers.current_high`` (current 12-month value) and
+    ``tiers.predicted_high`` (predicted value); both default to the line ``core_revenue``
+    of the ``thresholds`` section (500,000 CNY, or derived from the data for another
+    currency, see :func:`segkit.segment.thresholds.resolve_thresholds`).
 
     Parameters
     ----------
@@ -434,7 +452,10 @@ def clv_tiers(
     lang : {"zh", "en"}, default "zh"
         Language of ``clv_tier_label`` and ``clv_basis``.
     config : path, mapping or None
-        Overrides of the ``clv`` configuration section (cut-offs, labels).
+        Overrides of the ``clv`` configuration section (cut-offs, labels) and of the
+        ``thresholds`` section.
+    thresholds : Thresholds, optional
+        The lines in use; default resolved from ``frame`` (its ``attrs["currency"]``).
 
     Returns
     -------
@@ -469,8 +490,13 @@ def clv_tiers(
     current = pd.to_numeric(frame[rules.current_column], errors="coerce").to_numpy(float)
     predicted = pd.to_numeric(frame[rules.predicted_column], errors="coerce").to_numpy(float)
     unknown = np.isnan(current) | np.isnan(predicted)
-    high_now = current >= rules.current_high
-    high_later = predicted >= rules.predicted_high
+    th = thresholds if thresholds is not None else resolve_thresholds(frame, config)
+    line = lambda v: float(th.values[v]) if isinstance(v, str) else float(v)  # noqa: E731
+    current_high, predicted_high = line(rules.current_high), line(rules.predicted_high)
+    _money = lambda v, lang: money(v, lang, th.currency, style="value")  # noqa: E731
+    _line = lambda v, lang: money(v, lang, th.currency, style="threshold")  # noqa: E731
+    high_now = current >= current_high
+    high_later = predicted >= predicted_high
     tier = np.select(
         [high_now & high_later, ~high_now & high_later, ~high_now & ~high_later],
         ["high_value", "high_potential", "low_value"],
@@ -483,15 +509,15 @@ def clv_tiers(
     cmp_later = np.where(high_later, "≥", "<")
     if lang == "zh":
         basis = [
-            f"近12个月价值 {_money(c, 'zh')} {a} {_money(rules.current_high, 'zh')}；"
-            f"预测价值 {_money(p, 'zh')} {b} {_money(rules.predicted_high, 'zh')}"
+            f"近12个月价值 {_money(c, 'zh')} {a} {_line(current_high, 'zh')}；"
+            f"预测价值 {_money(p, 'zh')} {b} {_line(predicted_high, 'zh')}"
             if not u else "当前或预测价值缺失，需人工复核"
             for c, p, a, b, u in zip(current, predicted, cmp_now, cmp_later, unknown, strict=True)
         ]
     else:
         basis = [
-            f"12-month value {_money(c, 'en')} {a} {_money(rules.current_high, 'en')}; "
-            f"predicted value {_money(p, 'en')} {b} {_money(rules.predicted_high, 'en')}"
+            f"12-month value {_money(c, 'en')} {a} {_line(current_high, 'en')}; "
+            f"predicted value {_money(p, 'en')} {b} {_line(predicted_high, 'en')}"
             if not u else "current or predicted value missing; review by hand"
             for c, p, a, b, u in zip(current, predicted, cmp_now, cmp_later, unknown, strict=True)
         ]

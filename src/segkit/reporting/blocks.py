@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from segkit.labels import money
 from segkit.plotting import cjk_font
 
 __all__ = ["Block", "esc", "table_html", "figure_html", "kpi_tiles", "paragraphs", "bullet_list", "fmt_money", "fmt_pct", "fmt_int"]
@@ -41,25 +42,17 @@ def esc(value: object) -> str:
 
 # --- number formats per language ---------------------------------------------------------------
 
-def fmt_money(value: float, lang: str = "zh", digits: int = 1) -> str:
-    """Money for people: 万元 in Chinese, k / M CNY in English.
+def fmt_money(value: float, lang: str = "zh", digits: int = 1, currency: str = "CNY") -> str:
+    """Money for people (see :func:`segkit.labels.money`): 万元 in Chinese, k / M in English.
 
     Examples
     --------
     >>> fmt_money(652000, "zh"), fmt_money(652000, "en"), fmt_money(12_500_000, "en")
     ('65.2万元', 'CNY 652k', 'CNY 12.5M')
+    >>> fmt_money(629, "en", currency="USD")
+    'USD 629'
     """
-    if value is None or pd.isna(value):
-        return "—"
-    if lang == "zh":
-        if abs(value) >= 1e8:
-            return f"{value / 1e8:,.{digits + 1}f}亿元"
-        return f"{value / 1e4:,.{digits}f}万元"
-    if abs(value) >= 1e6:
-        return f"CNY {value / 1e6:,.{digits}f}M"
-    if abs(value) >= 1e3:
-        return f"CNY {value / 1e3:,.0f}k"
-    return f"CNY {value:,.0f}"
+    return money(value, lang, currency, digits=digits)
 
 
 def fmt_pct(value: float, digits: int = 1, signed: bool = False) -> str:

@@ -49,6 +49,10 @@ def _scope_text(ctx: ReportContext) -> str:
     return w["scope_all"]
 
 
+def _currency(ctx: ReportContext) -> str:
+    return str(ctx.snapshot_all.attrs.get("currency") or "CNY")
+
+
 def customer_text(customer_id: object, name: object) -> str:
     """A customer as a reader sees it: id and name, or the id alone when there is no name or
     the name is the id (customers derived from orders).
@@ -64,7 +68,22 @@ def customer_text(customer_id: object, name: object) -> str:
 
 
 def _money(ctx: ReportContext):
-    return lambda v: fmt_money(v, ctx.lang)
+    return lambda v: fmt_money(v, ctx.lang, currency=_currency(ctx))
+
+
+def _thresholds(ctx: ReportContext):
+    """The lines the tiers of this report were assigned with (one place: thresholds.yaml)."""
+    from segkit.segment.thresholds import resolve_thresholds
+
+    return resolve_thresholds(ctx.snapshot_all, ctx.user_config)
+
+
+def _scaled(ctx: ReportContext, text: str) -> tuple[float, str]:
+    """Chart/heading scale in the data's currency: the words' 万元 / CNY k become its unit."""
+    from segkit.labels import money_scale
+
+    scale, unit = money_scale(ctx.lang, _currency(ctx))
+    return scale, text.replace("万元", unit).replace("CNY k", unit)
 
 
 def _tier_order(keys, config=None) -> list[str]:
@@ -174,7 +193,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     pp = lambda a, b: (f"{(a - b) * 100:+.1f} pp" if ctx.lang == "en" else f"{(a - b) * 100:+.1f}个百分点") if pd.notna(a) and pd.notna(b) else None  # noqa: E731
     tiles = [
         (w["tile_customers"], fmt_int(n["customers"]), change(fmt_int(n["customers"] - n["prev_customers"], signed=True) if has_previous else None)),
-        (w["tile_revenue"], fmt_money(n["revenue"], ctx.lang),
+        (w["tile_revenue"], _money(ctx)(n["revenue"]),
          change(fmt_pct(n["revenue"] / n["prev_revenue"] - 1, signed=True) if has_previous and n["prev_revenue"] else None)),
         (w["tile_core_share"], fmt_pct(n["core_revenue_share"]), change(pp(n["core_revenue_share"], n["prev_core_revenue_share"]) if has_previous else None)),
     ]
@@ -217,10 +236,12 @@ def executive_summary(ctx: ReportContext) -> Block:
     core_at_risk = int((risk_now & (tiers["tier"] == "core")).sum()) if has_churn else 0
     if core_at_risk:
         focus.append(w["focus_core_risk"].format(n=fmt_int(core_at_risk)))
-    snap = ctx.snapshot
-    near_core = tiers.index[(tiers["tier"] == "potential") & (snap["revenue_12m"].reindex(tiers.index) >= 400_000)]
+    from segkit.segment.thresholds import near_core as _near_core, tier_health, tier_health_messages
+
+    thresholds = _thresholds(ctx)
+    near_core = _near_core(tiers, ctx.snapshot, thresholds)
     if len(near_core):
-        focus.append(w["focus_near_core"].format(n=fmt_int(len(near_core))))
+        focus.append(w["focus_near_core"].format(n=fmt_int(len(near_core)), line=thresholds.format("near_core_revenue", ctx.lang)))
     overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum()) if ctx.has("record_updated") else 0
     if overdue_core:
         focus.append(w["focus_overdue"].format(n=fmt_int(overdue_core)))
@@ -228,6 +249,11 @@ def executive_summary(ctx: ReportContext) -> Block:
     focus_text = w["focus"].format(actions=separator.join(focus) if focus else w["focus_none"])
     block = Block(w["executive_summary"], keep_together=True)
     block.add(kpi_tiles(tiles)).add(bullet_list(findings, "findings")).add(f'<p class="focus">{esc(focus_text)}</p>')
+    # how the lines were set, and a warning when the tiers hardly separate anyone
+    block.add(f'<p class="note">{esc(thresholds.describe(ctx.lang))}</p>')
+    health = tier_health(ctx.tiers_all, ctx.snapshot_all, ctx.user_config, thresholds)
+    for message in tier_health_messages(health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k)):
+        block.add(f'<p class="warning">{esc(message)}</p>')
     if notes:
         block.add(_notes(notes))
     return block
@@ -261,9 +287,9 @@ def tier_overview(ctx: ReportContext) -> Block:
         colors = [TIER_COLORS.get(k, "#888888") for k in table.index]
         left.bar(labels, table["customers"], color=colors)
         left.set_title(w["chart_customers"])
-        scale = 1e4 if ctx.lang == "zh" else 1e3
+        scale, title = _scaled(ctx, w["chart_revenue"])
         right.bar(labels, table["revenue"] / scale, color=colors)
-        right.set_title(w["chart_revenue"])
+        right.set_title(title)
         for ax, values in ((left, table["customers"]), (right, table["revenue"] / scale)):
             for x, v in enumerate(values):
                 ax.annotate(f"{v:,.0f}", (x, v), ha="center", va="bottom", fontsize=7)
@@ -333,9 +359,9 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
     counts = _matrix_labels(ctx, mig.counts)
     block.subheading(w["migration_counts"]).add(table_html(counts, {c: fmt_int for c in counts.columns}, index=True))
     if mig.revenue is not None:
-        scale = 1e4 if ctx.lang == "zh" else 1e3
+        scale, heading = _scaled(ctx, w["migration_revenue"])
         revenue = _matrix_labels(ctx, mig.revenue / scale)
-        block.subheading(w["migration_revenue"]).add(table_html(revenue, {c: (lambda v: f"{v:,.0f}") for c in revenue.columns}, index=True))
+        block.subheading(heading).add(table_html(revenue, {c: (lambda v: f"{v:,.0f}") for c in revenue.columns}, index=True))
     names = ctx.snapshot["name"]
     for title, moves in ((w["top_upgrades"], mig.upgrades), (w["top_downgrades"], mig.downgrades)):
         block.subheading(title)
@@ -353,7 +379,7 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
             w["col_basis_prev"]: moves["previous_basis"].to_numpy(),
             w["col_basis_cur"]: moves["current_basis"].to_numpy(),
         })
-        block.add(table_html(shown, {w["col_revenue_change"]: lambda v: ("+" if v > 0 else "") + fmt_money(v, ctx.lang)},
+        block.add(table_html(shown, {w["col_revenue_change"]: lambda v: ("+" if v > 0 else "") + _money(ctx)(v)},
                              nowrap=[w["col_from"], w["col_to"], w["col_revenue_change"]]))
     return block
 
@@ -365,7 +391,7 @@ def value_view(ctx: ReportContext) -> Block:
     by_tier = values.groupby("tier").agg(customers=("clv", "size"), hist=("historical_clv", "mean"), pred=("clv", "mean"), total=("clv", "sum"))
     by_tier = by_tier.reindex(_tier_order(by_tier.index, ctx.user_config))
     labels = [_tier_label(ctx, k) for k in by_tier.index]
-    scale = 1e4 if ctx.lang == "zh" else 1e3
+    scale, clv_title = _scaled(ctx, w["clv_chart_title"])
     with style(ctx.lang):
         fig = new_figure(6.5, 2.9)
         ax = fig.subplots()
@@ -373,7 +399,7 @@ def value_view(ctx: ReportContext) -> Block:
         ax.bar(x - 0.2, by_tier["hist"] / scale, width=0.4, label=w["historical"], color="#85c1e9")
         ax.bar(x + 0.2, by_tier["pred"] / scale, width=0.4, label=w["predicted"], color="#1f4e79")
         ax.set_xticks(x, labels)
-        ax.set_title(w["clv_chart_title"])
+        ax.set_title(clv_title)
         ax.legend()
         freeze_fonts(fig)
     shown = pd.DataFrame({
@@ -605,10 +631,14 @@ def _tier_rules(ctx: ReportContext) -> pd.DataFrame:
             return str(item.get("condition", item))
         return str(getattr(item, "condition", item))
 
+    lines = _thresholds(ctx).formatted(ctx.lang)
+
     def readable(text: str) -> str:
+        for name, shown in lines.items():
+            text = re.sub(rf"\b{name}\b", shown, text)
         for name, measure in cfg.measures.items():
             text = re.sub(rf"\b{name}\b", getattr(measure, ctx.lang), text)
-        text = re.sub(r"\b(\d{5,})\b", lambda m: fmt_money(float(m.group(1)), ctx.lang, digits=0), text)
+        text = re.sub(r"\b(\d{5,})\b", lambda m: _money(ctx)(float(m.group(1))), text)
         yes_no = {"zh": ("是", "否"), "en": ("yes", "no")}[ctx.lang]
         return text.replace("true", yes_no[0]).replace("false", yes_no[1])
 

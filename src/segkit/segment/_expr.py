@@ -36,7 +36,7 @@ import difflib
 import operator
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -327,6 +327,32 @@ def _names(node) -> set[str]:
     raise TypeError(node)  # pragma: no cover
 
 
+def _substitute(node, constants: Mapping[str, Any], rename: Mapping[str, str]):
+    """A copy of ``node`` with named constants replaced by their values and columns renamed."""
+    if isinstance(node, Name):
+        if node.name in constants:
+            return Const(constants[node.name])
+        return Name(rename.get(node.name, node.name))
+    if isinstance(node, Const):
+        return node
+    if isinstance(node, Neg):
+        operand = _substitute(node.operand, constants, rename)
+        if isinstance(operand, Const) and _is_number(operand.value):
+            return Const(-operand.value)
+        return Neg(operand)
+    if isinstance(node, BinOp):
+        return BinOp(node.op, _substitute(node.left, constants, rename), _substitute(node.right, constants, rename))
+    if isinstance(node, Compare):
+        return Compare(tuple(_substitute(o, constants, rename) for o in node.operands), node.ops)
+    if isinstance(node, InList):
+        return InList(_substitute(node.operand, constants, rename), node.values, node.negate)
+    if isinstance(node, BoolOp):
+        return BoolOp(node.op, tuple(_substitute(v, constants, rename) for v in node.values))
+    if isinstance(node, Not):
+        return Not(_substitute(node.operand, constants, rename))
+    raise TypeError(node)  # pragma: no cover
+
+
 def _is_boolean(node) -> bool:
     if isinstance(node, _BOOLEAN_NODES):
         return True
@@ -533,6 +559,8 @@ def parse(
     *,
     kind: str | None = None,
     where: str = "",
+    constants: Mapping[str, Any] | None = None,
+    rename: Mapping[str, str] | None = None,
 ) -> Expression:
     """Parse ``text`` into an :class:`Expression`, validating it against known columns.
 
@@ -546,6 +574,13 @@ def parse(
         ``"rule"`` requires a true/false result, ``"measure"`` a number.
     where : str, default ""
         Where the expression comes from (e.g. ``"tags.rules[3].when"``), for error messages.
+    constants : mapping of str to number, optional
+        Named values (the ``thresholds`` section, e.g. ``core_revenue``) that a name in the
+        expression may refer to; they are replaced by their values when parsing. A name
+        that is neither a column nor a constant is an error naming both lists.
+    rename : mapping of str to str, optional
+        Columns to read under another name (e.g. ``interactions_6m`` -> ``orders_6m`` when
+        the export has no interactions); applied after the names are checked.
 
     Raises
     ------
@@ -560,6 +595,12 @@ def parse(
     Traceback (most recent call last):
     ...
     segkit.segment._expr.ExpressionError: unknown column 'revnue_12m' in 'revnue_12m >= 500000'; did you mean 'revenue_12m'?
+    >>> parse("revenue_12m >= core_revenue", ["revenue_12m"], constants={"core_revenue": 500000}).node
+    Compare(operands=(Name(name='revenue_12m'), Const(value=500000)), ops=('>=',))
+    >>> parse("revenue_12m >= core_revenu", ["revenue_12m"], constants={"core_revenue": 500000})
+    Traceback (most recent call last):
+    ...
+    segkit.segment._expr.ExpressionError: unknown name 'core_revenu' in 'revenue_12m >= core_revenu'; did you mean 'core_revenue'? (columns: ['revenue_12m']; thresholds: ['core_revenue'])
     >>> parse("revenue_12m => 500000")
     Traceback (most recent call last):
     ...
@@ -575,14 +616,22 @@ def parse(
         node = _Parser(normalised).parse()
     except ExpressionError as exc:
         raise ExpressionError(prefix + str(exc)) from None
-    expr = Expression(text, node, kind)
+    constants = dict(constants or {})
     if columns is not None:
         known = set(columns)
-        for name in sorted(expr.columns):
-            if name not in known:
+        for name in sorted(_names(node)):
+            if name in known or name in constants:
+                continue
+            if constants:
+                listed = f"columns: {sorted(known)}; " if len(known) <= 15 else ""
                 raise ExpressionError(
-                    f"{prefix}unknown column {name!r} in {text!r}" + _did_you_mean(name, known)
+                    f"{prefix}unknown name {name!r} in {text!r}" + _did_you_mean(name, known | set(constants))
+                    + f" ({listed}thresholds: {sorted(constants)})"
                 )
+            raise ExpressionError(f"{prefix}unknown column {name!r} in {text!r}" + _did_you_mean(name, known))
+    if constants or rename:
+        node = _substitute(node, constants, dict(rename or {}))
+    expr = Expression(text, node, kind)
     if kind not in (None, "rule", "measure"):
         raise ValueError(f"kind must be 'rule', 'measure' or None, got {kind!r}")
     if kind == "rule" and not _is_boolean(node):

@@ -26,6 +26,7 @@ from segkit.config import ConfigError, StrictModel, load_section
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang, label_series
 from segkit.segment._expr import ExpressionError, parse
+from segkit.segment.thresholds import default_thresholds, resolve_thresholds
 from segkit.segment.tiers import Label, RuleSet, RuleSetConfig, _Item, section_source
 
 __all__ = [
@@ -76,12 +77,12 @@ class ClassifyConfig(StrictModel):
     combined_label: CombinedLabelConfig
 
 
-def _check_rules(rules: list[ExprRule], labels: Mapping[str, Label], where: str) -> None:
+def _check_rules(rules: list[ExprRule], labels: Mapping[str, Label], where: str, lines: Mapping[str, float] | None = None) -> None:
     for i, rule in enumerate(rules):
         if rule.key not in labels:
             raise ConfigError(f"{where}[{i}].key: unknown key {rule.key!r}; allowed: {sorted(labels)}")
         try:
-            parse(rule.when, SNAPSHOT_COLUMNS, kind="rule", where=f"{where}[{i}].when")
+            parse(rule.when, SNAPSHOT_COLUMNS, kind="rule", where=f"{where}[{i}].when", constants=lines)
         except ExpressionError as exc:
             raise ConfigError(str(exc)) from None
 
@@ -108,24 +109,27 @@ def load_classify_config(config: str | Path | Mapping[str, Any] | ClassifyConfig
     if config is None:
         return _default_classify_config().model_copy(deep=True)
     cfg = config if isinstance(config, ClassifyConfig) else load_section("classify", ClassifyConfig, config)
-    RuleSet(cfg.value_class, "classify.value_class")
+    thresholds = default_thresholds(None if isinstance(config, ClassifyConfig) else config)
+    RuleSet(cfg.value_class, "classify.value_class", thresholds)
+    lines = thresholds.constants()
     life = cfg.lifecycle
     if life.scheme not in life.schemes:
         raise ConfigError(f"classify.lifecycle.scheme: unknown scheme {life.scheme!r}; schemes: {sorted(life.schemes)}")
     for name, rules in life.schemes.items():
-        _check_rules(rules, life.labels, f"classify.lifecycle.schemes.{name}")
+        _check_rules(rules, life.labels, f"classify.lifecycle.schemes.{name}", lines)
     size = cfg.company_size
-    _check_rules(size.rules, size.labels, "classify.company_size.rules")
+    _check_rules(size.rules, size.labels, "classify.company_size.rules", lines)
     if size.other not in size.labels:
         raise ConfigError(f"classify.company_size.other: unknown key {size.other!r}; allowed: {sorted(size.labels)}")
     return cfg
 
 
-def _first_match(snapshot: pd.DataFrame, rules: list[ExprRule], other: str | None, what: str) -> pd.Series:
+def _first_match(snapshot: pd.DataFrame, rules: list[ExprRule], other: str | None, what: str, config: Any = None) -> pd.Series:
     out = pd.Series(other, index=snapshot.index, dtype=object)
     done = pd.Series(False, index=snapshot.index)
+    lines = resolve_thresholds(snapshot, None if isinstance(config, ClassifyConfig) else config).constants()
     for rule in rules:
-        expr = parse(rule.when, kind="rule")
+        expr = parse(rule.when, kind="rule", constants=lines)
         missing = sorted(expr.columns - set(snapshot.columns))
         if missing:
             raise ValueError(f"the snapshot has no column {missing[0]!r} needed by the {what} rule {rule.when!r}")
@@ -169,7 +173,8 @@ def value_class(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") ->
     """
     check_lang(lang)
     cfg = load_classify_config(config)
-    result = RuleSet(cfg.value_class, "classify.value_class").evaluate(snapshot, lang)
+    thresholds = resolve_thresholds(snapshot, None if isinstance(config, ClassifyConfig) else config)
+    result = RuleSet(cfg.value_class, "classify.value_class", thresholds).evaluate(snapshot, lang)
     return pd.DataFrame(
         {
             "value_class": result["key"].astype("str"),
@@ -214,7 +219,7 @@ def lifecycle_stage(snapshot: pd.DataFrame, scheme: str | None = None, config: A
     name = scheme or cfg.scheme
     if name not in cfg.schemes:
         raise ValueError(f"unknown lifecycle scheme {name!r}; schemes: {sorted(cfg.schemes)}")
-    keys = _first_match(snapshot, cfg.schemes[name], None, "lifecycle")
+    keys = _first_match(snapshot, cfg.schemes[name], None, "lifecycle", config)
     return pd.DataFrame(
         {"lifecycle_stage": keys.astype("str"), "lifecycle_stage_label": _labelled(keys, cfg.labels, lang)},
         index=snapshot.index,
@@ -236,7 +241,7 @@ def company_size(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -
     """
     check_lang(lang)
     cfg = load_classify_config(config).company_size
-    keys = _first_match(snapshot, cfg.rules, cfg.other, "company size")
+    keys = _first_match(snapshot, cfg.rules, cfg.other, "company size", config)
     return pd.DataFrame(
         {"company_size": keys.astype("str"), "company_size_label": _labelled(keys, cfg.labels, lang)},
         index=snapshot.index,

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from segkit.insights.migration import LOST, NEW, Migration
-from segkit.labels import check_lang
+from segkit.labels import check_lang, money, money_scale
 from segkit.plotting import PALETTE, TIER_COLORS, freeze_fonts, new_figure, style
 from segkit.segment.tiers import RuleSet, load_tiers_config
 
@@ -33,7 +33,7 @@ _TEXT = {
         "previous": "上期",
         "current": "本期",
         "migration_counts": "客户层级迁移（客户数）",
-        "migration_revenue": "客户层级迁移（近12个月交易额，万元）",
+        "migration_revenue": "客户层级迁移（近12个月交易额，{unit}）",
         "new": "新增客户",
         "lost": "流失/移出",
         "tag_review": "标签复盘：标记与未标记客户的复购率差异",
@@ -53,7 +53,7 @@ _TEXT = {
         "previous": "Previous quarter",
         "current": "Current quarter",
         "migration_counts": "Tier migration (customers)",
-        "migration_revenue": "Tier migration (12-month revenue, CNY 10k)",
+        "migration_revenue": "Tier migration (12-month revenue, {unit})",
         "new": "New",
         "lost": "Lost",
         "tag_review": "Tag review: repurchase rate, tagged minus untagged",
@@ -104,7 +104,7 @@ def plot_tier_distribution(tiers: pd.DataFrame, lang: str = "zh", config: Any = 
     return fig
 
 
-def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh", monetary: pd.Series | None = None) -> Figure:
+def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh", monetary: pd.Series | None = None, currency: str | None = None) -> Figure:
     """Customers per (R score, F score) cell, annotated with the count and mean M score.
 
     Parameters
@@ -115,6 +115,9 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh", monetary: pd.Series | 
     monetary : Series, optional
         Money per customer (e.g. ``snapshot["revenue_total"]``); when given, cells show the
         average of it (万元 in zh, CNY k in en) instead of the mean M score.
+    currency : str, optional
+        ISO code of ``monetary``; default ``monetary.attrs["currency"]`` or CNY
+        (see :func:`segkit.labels.money_scale`).
     """
     check_lang(lang)
     text = _TEXT[lang]
@@ -125,11 +128,11 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh", monetary: pd.Series | 
     f_levels = list(range(int(f.min()) if len(f) else 1, (int(f.max()) if len(f) else 1) + 1))
     counts = pd.crosstab(r, f).reindex(index=r_levels, columns=f_levels, fill_value=0)
     if monetary is None:
-        values, fmt = scored["m_score"].astype(float), "M {:.1f}"
+        values, fmt = scored["m_score"].astype(float), "M {:.1f}".format
     else:
-        scale = 1e4 if lang == "zh" else 1e3
-        values = pd.to_numeric(monetary.reindex(scored.index), errors="coerce") / scale
-        fmt = "{:,.0f}万" if lang == "zh" else "{:,.0f}k"
+        code = currency or monetary.attrs.get("currency") or "CNY"
+        values = pd.to_numeric(monetary.reindex(scored.index), errors="coerce")
+        fmt = lambda v: money(v, lang, code)  # noqa: E731
     mean_m = scored.assign(_m=values).groupby([r, f])["_m"].mean().unstack().reindex(index=r_levels, columns=f_levels)
     with style(lang):
         fig = new_figure(5.5, 4.2)
@@ -140,7 +143,7 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, lang: str = "zh", monetary: pd.Series | 
                 n = counts.at[rv, fv]
                 if n:
                     m = mean_m.at[rv, fv]
-                    ax.text(j, i, f"{n}\n{fmt.format(m)}", ha="center", va="center", fontsize=7,
+                    ax.text(j, i, f"{n}\n{fmt(m)}", ha="center", va="center", fontsize=7,
                             color="white" if n > counts.to_numpy().max() / 2 else "black")
         ax.set_xticks(range(len(f_levels)), [str(v) for v in f_levels])
         ax.set_yticks(range(len(r_levels)), [str(v) for v in r_levels])
@@ -170,7 +173,7 @@ def plot_rfm_segments(rfm: pd.DataFrame, lang: str = "zh") -> Figure:
     return fig
 
 
-def plot_migration(result: Migration, lang: str = "zh", value: str = "counts", config: Any = None) -> Figure:
+def plot_migration(result: Migration, lang: str = "zh", value: str = "counts", config: Any = None, currency: str = "CNY") -> Figure:
     """Transition matrix as a heatmap (previous tier in rows, current tier in columns).
 
     Parameters
@@ -178,7 +181,9 @@ def plot_migration(result: Migration, lang: str = "zh", value: str = "counts", c
     result : Migration
         From :func:`segkit.insights.migration.migration` (with or without ``lang``).
     value : {"counts", "revenue"}, default "counts"
-        Customers, or revenue in 万元 / CNY 10k.
+        Customers, or revenue in 万元 / CNY k (the dataset's currency, see ``currency``).
+    currency : str, default "CNY"
+        ISO code of the revenue (:func:`segkit.labels.money_scale`).
     """
     check_lang(lang)
     if value not in ("counts", "revenue"):
@@ -187,7 +192,8 @@ def plot_migration(result: Migration, lang: str = "zh", value: str = "counts", c
     matrix = result.counts if value == "counts" else result.revenue
     if matrix is None:
         raise ValueError("this migration has no revenue matrix; call migration(..., revenue=...)")
-    data = matrix.to_numpy(dtype=float) / (1.0 if value == "counts" else 1e4)
+    scale, unit = money_scale(lang, currency)
+    data = matrix.to_numpy(dtype=float) / (1.0 if value == "counts" else scale)
     rules = RuleSet(load_tiers_config(config), "tiers")
     names = {t: rules.label(t, lang) for t in result.order} | {NEW: text["new"], LOST: text["lost"]}
     rows = [names.get(k, str(k)) for k in matrix.index]
@@ -207,7 +213,7 @@ def plot_migration(result: Migration, lang: str = "zh", value: str = "counts", c
         ax.set_yticks(range(len(rows)), rows)
         ax.set_xlabel(text["current"])
         ax.set_ylabel(text["previous"])
-        ax.set_title(text["migration_counts" if value == "counts" else "migration_revenue"])
+        ax.set_title(text["migration_counts"] if value == "counts" else text["migration_revenue"].format(unit=unit))
         ax.grid(False)
         freeze_fonts(fig)
     return fig

@@ -38,6 +38,7 @@ from segkit.config import ConfigError, StrictModel, _describe, config_hash, load
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment._expr import ExpressionError, parse
+from segkit.segment.thresholds import default_thresholds, resolve_thresholds
 from segkit.segment.tiers import _Item, section_source
 
 __all__ = ["RFMConfig", "RFMScheme", "RFMWarning", "load_rfm_config", "rfm_scores", "quantile_scores"]
@@ -51,8 +52,9 @@ class RFMWarning(UserWarning):
 
 class Level(_Item):
     score: int
-    min: float | None = None
-    max: float | None = None
+    # a number or the name of a line of the thresholds section (e.g. spend_high_total)
+    min: float | str | None = None
+    max: float | str | None = None
 
 
 class ScoreSpec(_Item):
@@ -101,6 +103,12 @@ class RFMConfig(StrictModel):
 
 def _check_scheme(name: str, scheme: RFMScheme, columns: list[str]) -> None:
     where = f"rfm.schemes.{name}"
+    known = sorted(default_thresholds().values)
+    for dim in ("recency", "frequency", "monetary"):
+        for i, level in enumerate(getattr(scheme, dim).levels or []):
+            for bound in (level.min, level.max):
+                if isinstance(bound, str) and bound not in known:
+                    raise ConfigError(f"{where}.{dim}.levels[{i}]: unknown line {bound!r}; known lines: {known}")
     try:
         parse(scheme.eligible, columns, kind="rule", where=f"{where}.eligible")
         for dim in ("recency", "frequency", "monetary"):
@@ -208,12 +216,13 @@ def quantile_scores(values: pd.Series, bins: int = 5, higher_is_better: bool = T
     return scores
 
 
-def _threshold_scores(values: pd.Series, spec: ScoreSpec) -> pd.Series:
+def _threshold_scores(values: pd.Series, spec: ScoreSpec, lines: Mapping[str, float] | None = None) -> pd.Series:
     values = pd.to_numeric(values, errors="coerce").astype(float)
     scores = pd.Series(spec.otherwise, index=values.index, dtype="int64")
     assigned = pd.Series(False, index=values.index)
+    line = lambda b: float((lines or {})[b]) if isinstance(b, str) else b  # noqa: E731
     for level in spec.levels or []:
-        hit = (values >= level.min) if level.min is not None else (values <= level.max)
+        hit = (values >= line(level.min)) if level.min is not None else (values <= line(level.max))
         hit = hit.fillna(False) & ~assigned
         scores[hit] = level.score
         assigned |= hit
@@ -282,6 +291,7 @@ def rfm_scores(
     """
     check_lang(lang)
     name, spec = _resolve_scheme(scheme, config)
+    lines = resolve_thresholds(snapshot, config).values  # named levels: thresholds.yaml
     n = len(snapshot)
     eligible = parse(spec.eligible, kind="rule").evaluate(snapshot) if n else pd.Series(dtype=bool)
     scored = snapshot[eligible.to_numpy(bool)]
@@ -306,7 +316,7 @@ def rfm_scores(
                 )
             scores = quantile_scores(values, spec.bins, dspec.higher_is_better)
         else:
-            scores = _threshold_scores(values, dspec)
+            scores = _threshold_scores(values, dspec, lines)
         out[column] = scores.reindex(snapshot.index).astype("Int64")
     if len(scored) == 0 and n:
         warnings.warn("RFM: no customer is eligible for scoring (no orders?)", RFMWarning, stacklevel=2)

@@ -28,6 +28,7 @@ from pydantic import Field
 from segkit.config import ConfigError, StrictModel, load_section
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
+from segkit.segment.thresholds import default_thresholds, resolve_thresholds
 from segkit.segment._expr import ExpressionError, parse
 from segkit.segment.tiers import _Item, _norm_header, _read_table, section_source
 
@@ -177,7 +178,7 @@ def load_tags_config(config: str | Path | Mapping[str, Any] | TagsConfig | None 
     >>> cfg = load_tags_config({"tags": {"rules": [{"tag": "value.spend_level.high", "when": "revenue_totl >= 1"}]}})
     Traceback (most recent call last):
     ...
-    segkit.config.ConfigError: tags.rules[0].when: unknown column 'revenue_totl' in 'revenue_totl >= 1'; did you mean 'revenue_total' or 'revenue_6m' or 'revenue_12m'?
+    segkit.config.ConfigError: tags.rules[0].when: unknown name 'revenue_totl' in 'revenue_totl >= 1'; did you mean 'revenue_total' or 'revenue_6m' or 'revenue_12m'? (thresholds: [...])
     """
     config = section_source("tags", config)
     if config is None:
@@ -185,6 +186,7 @@ def load_tags_config(config: str | Path | Mapping[str, Any] | TagsConfig | None 
     cfg = config if isinstance(config, TagsConfig) else load_section("tags", TagsConfig, config)
     taxonomy = Taxonomy(cfg)
     columns = [*SNAPSHOT_COLUMNS, *cfg.extra_columns]
+    lines = default_thresholds(None if isinstance(config, TagsConfig) else config).constants()
     for i, rule in enumerate(cfg.rules):
         if rule.tag not in taxonomy.leaves:
             raise ConfigError(
@@ -192,7 +194,7 @@ def load_tags_config(config: str | Path | Mapping[str, Any] | TagsConfig | None 
                 + (f"; closest: {difflib.get_close_matches(rule.tag, taxonomy.leaves, n=3, cutoff=0.5)}" if difflib.get_close_matches(rule.tag, taxonomy.leaves, n=1, cutoff=0.5) else "")
             )
         try:
-            parse(rule.when, columns, kind="rule", where=f"tags.rules[{i}].when")
+            parse(rule.when, columns, kind="rule", where=f"tags.rules[{i}].when", constants=lines)
         except ExpressionError as exc:
             raise ConfigError(str(exc)) from None
     return cfg
@@ -235,8 +237,9 @@ def auto_tags(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> p
     taxonomy = Taxonomy(cfg)
     rows: list[dict] = []
     ids = snapshot.index.astype(str)
+    lines = resolve_thresholds(snapshot, config).constants()  # named lines: thresholds.yaml
     for rule in cfg.rules:
-        expr = parse(rule.when, kind="rule")
+        expr = parse(rule.when, kind="rule", constants=lines)
         missing = sorted(expr.columns - set(snapshot.columns))
         if missing:
             raise ValueError(f"the snapshot has no column {missing[0]!r} needed by the tag rule {rule.tag}: {rule.when!r}")

@@ -15,6 +15,7 @@ The rule engine here (:class:`RuleSet`) is also used for the value classes of se
 from __future__ import annotations
 
 import unicodedata
+import warnings
 from importlib import resources
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,8 +28,17 @@ import pandas as pd
 from pydantic import BaseModel, Field, model_validator
 
 from segkit.config import ConfigError, StrictModel, config_hash, load_section, read_user_config
-from segkit.labels import check_lang
+from segkit.labels import check_lang, money
 from segkit.segment._expr import Compare, Const, ExpressionError, Name, parse
+from segkit.segment.thresholds import (
+    Thresholds,
+    TierHealthWarning,
+    default_thresholds,
+    resolve_thresholds,
+    template_names,
+    tier_health,
+    tier_health_messages,
+)
 
 __all__ = [
     "Label",
@@ -235,19 +245,25 @@ class Condition:
         return []
 
 
-def _compile_condition(item: str | ConditionSpec, measures: Mapping[str, Measure], where: str) -> Condition:
+def _compile_condition(
+    item: str | ConditionSpec, measures: Mapping[str, Measure], where: str, thresholds: Thresholds | None = None
+) -> Condition:
     text, borderline = (item, True) if isinstance(item, str) else (item.condition, item.borderline)
+    thresholds = thresholds if thresholds is not None else default_thresholds()
     try:
-        expr = parse(text, measures.keys(), kind="rule", where=where)
+        expr = parse(text, measures.keys(), kind="rule", where=where, constants=thresholds.constants(), rename=thresholds.rename)
     except ExpressionError as exc:
         message = str(exc)
-        if "unknown column" in message:
-            message += f" (columns used in rules must be listed under `measures`: {sorted(measures)})"
+        if "unknown column" in message or "unknown name" in message:
+            message += f" (columns used in rules must be listed under `measures`: {sorted(measures)}; lines are named in the `thresholds` section)"
         raise ConfigError(message) from None
+    missing = sorted(expr.columns - set(measures))
+    if missing:
+        raise ConfigError(f"{where}: {text!r} reads {missing[0]!r} (thresholds.activity), which is not listed under `measures`")
     node = expr.node
     bad = ConfigError(
         f"{where}: {text!r} must compare one column with a value, "
-        "e.g. 'revenue_12m >= 500000' or '200000 <= revenue_12m < 500000'"
+        "e.g. 'revenue_12m >= core_revenue' or 'potential_revenue <= revenue_12m < core_revenue'"
     )
     if not isinstance(node, Compare):
         raise bad
@@ -293,7 +309,7 @@ def _plain(x: float, decimals: int = 4) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _fmt(value: Any, measure: Measure, lang: str, threshold: bool = False) -> str:
+def _fmt(value: Any, measure: Measure, lang: str, threshold: bool = False, currency: str = "CNY") -> str:
     """Format a value (or, with ``threshold=True``, a rule threshold) in the measure's unit."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "缺失" if lang == "zh" else "missing"
@@ -302,9 +318,7 @@ def _fmt(value: Any, measure: Measure, lang: str, threshold: bool = False) -> st
     v = float(value)
     unit = measure.unit
     if unit == "money":
-        if lang == "zh":
-            return f"{_plain(v / 1e4)}万元" if threshold else f"{v / 1e4:.1f}万元"
-        return f"CNY {v:,.0f}"
+        return money(v, lang, currency, style="threshold" if threshold else "value")
     if unit == "percent":
         return f"{_plain(v * 100)}%" if threshold else f"{v * 100:.1f}%"
     suffix = {
@@ -316,17 +330,17 @@ def _fmt(value: Any, measure: Measure, lang: str, threshold: bool = False) -> st
     return f"{_plain(v, 2)}{suffix[0] if lang == 'zh' else suffix[1]}"
 
 
-def _fmt_value(value: Any, measure: Measure, lang: str, thresholds: tuple[float, ...]) -> str:
+def _fmt_value(value: Any, measure: Measure, lang: str, thresholds: tuple[float, ...], currency: str = "CNY") -> str:
     """Format a customer's value so it never *looks* equal to a threshold it is not equal to."""
-    text = _fmt(value, measure, lang)
+    text = _fmt(value, measure, lang, currency=currency)
     if value is None or pd.isna(value) or measure.unit not in ("money", "percent"):
         return text
     v = float(value)
     for t in thresholds:
-        if v != t and text in (_fmt(t, measure, lang), _fmt(t, measure, lang, threshold=True)):
+        if v != t and text in (_fmt(t, measure, lang, currency=currency), _fmt(t, measure, lang, threshold=True, currency=currency)):
             if measure.unit == "percent":
                 return f"{v * 100:.4f}%"
-            return f"{v:,.2f}元" if lang == "zh" else f"CNY {v:,.2f}"
+            return money(v, lang, currency, style="exact")
     return text
 
 
@@ -339,23 +353,23 @@ def _flag_text(value: Any, measure: Measure, lang: str) -> str:
     return (states.true if bool(value) else states.false).text(lang)
 
 
-def _requirement(cond: Condition, measure: Measure, lang: str) -> str:
+def _requirement(cond: Condition, measure: Measure, lang: str, currency: str = "CNY") -> str:
     if cond.op == "between":
         lo = "[" if cond.low_op == "<=" else "("
         hi = "]" if cond.high_op == "<=" else ")"
-        return f"∈ {lo}{_fmt(cond.low, measure, lang, True)}, {_fmt(cond.high, measure, lang, True)}{hi}"
-    return f"{_SYMBOL[cond.op]} {_fmt(cond.value, measure, lang, True)}"
+        return f"∈ {lo}{_fmt(cond.low, measure, lang, True, currency)}, {_fmt(cond.high, measure, lang, True, currency)}{hi}"
+    return f"{_SYMBOL[cond.op]} {_fmt(cond.value, measure, lang, True, currency)}"
 
 
-def _render(cond: Condition, measure: Measure, value: Any, lang: str, satisfied: bool) -> str:
+def _render(cond: Condition, measure: Measure, value: Any, lang: str, satisfied: bool, currency: str = "CNY") -> str:
     """One condition in words with the customer's value, e.g. '近6个月互动12次 ≥ 10次'."""
     if measure.unit == "flag":
         return _flag_text(value, measure, lang)
     name = measure.zh if lang == "zh" else measure.en
     thresholds = tuple(t for t in (cond.low, cond.high, cond.value) if isinstance(t, (int, float)) and not isinstance(t, bool))
-    shown = _fmt_value(value, measure, lang, thresholds)
+    shown = _fmt_value(value, measure, lang, thresholds, currency)
     subject = f"{name}{shown}" if lang == "zh" else f"{name} {shown}"
-    requirement = _requirement(cond, measure, lang)
+    requirement = _requirement(cond, measure, lang, currency)
     if satisfied:
         return f"{subject} {requirement}"
     return f"{subject}（需 {requirement}）" if lang == "zh" else f"{subject} (needs {requirement})"
@@ -413,6 +427,11 @@ class RuleSet:
         The rules, labels and measures.
     name : str, default "tiers"
         The configuration section, for error messages.
+    thresholds : Thresholds, optional
+        The numbers behind the named lines of the rules (``core_revenue``, ...) and the
+        currency of the basis texts; default the configured numbers
+        (:func:`segkit.segment.thresholds.default_thresholds`). Use
+        :func:`segkit.segment.thresholds.resolve_thresholds` for a snapshot.
 
     Examples
     --------
@@ -421,9 +440,12 @@ class RuleSet:
     ['interactions_6m', 'new_need_inquiry_6m', 'renewal_intent', 'revenue_12m']
     """
 
-    def __init__(self, config: RuleSetConfig, name: str = "tiers"):
+    def __init__(self, config: RuleSetConfig, name: str = "tiers", thresholds: Thresholds | None = None):
         self.config = config
         self.name = name
+        self.thresholds = thresholds if thresholds is not None else default_thresholds()
+        self.currency = self.thresholds.currency
+        th = self.thresholds
         self.order = list(config.order)
         known = set(self.order)
         unknown_labels = sorted(known - set(config.labels))
@@ -436,7 +458,7 @@ class RuleSet:
         for i, rule in enumerate(config.rules):
             self._check_key(rule.tier, f"{name}.rules[{i}].tier")
             clauses = [
-                [_compile_condition(c, config.measures, f"{name}.rules[{i}].any_of[{j}][{k}]") for k, c in enumerate(clause)]
+                [_compile_condition(c, config.measures, f"{name}.rules[{i}].any_of[{j}][{k}]", th) for k, c in enumerate(clause)]
                 for j, clause in enumerate(rule.any_of)
             ]
             if any(not c for c in clauses):
@@ -446,11 +468,19 @@ class RuleSet:
         for i, rule in enumerate(config.unmatched.rules):
             self._check_key(rule.tier, f"{name}.unmatched.rules[{i}].tier")
             clauses = [
-                [_compile_condition(c, config.measures, f"{name}.unmatched.rules[{i}].any_of[{j}][{k}]") for k, c in enumerate(clause)]
+                [_compile_condition(c, config.measures, f"{name}.unmatched.rules[{i}].any_of[{j}][{k}]", th) for k, c in enumerate(clause)]
                 for j, clause in enumerate(rule.any_of)
             ]
             self.fallbacks.append(_Compiled(rule.tier, clauses, reason=rule.reason))
         self._check_key(config.unmatched.default_tier, f"{name}.unmatched.default_tier")
+        known = sorted({*th.constants(), "activity"})
+        reasons = [(f"{name}.unmatched.rules[{i}].reason", r.reason) for i, r in enumerate(config.unmatched.rules)]
+        reasons.append((f"{name}.unmatched.default_reason", config.unmatched.default_reason))
+        for where, reason in reasons:
+            for lang in ("zh", "en"):
+                for placeholder in template_names(reason.text(lang)):
+                    if placeholder not in known:
+                        raise ConfigError(f"{where}.{lang}: unknown name {{{placeholder}}}; known names: {known}")
         self.columns = sorted(
             {c.column for r in [*self.rules, *self.fallbacks] for cl in r.clauses for c in cl}
         )
@@ -458,6 +488,12 @@ class RuleSet:
     def _check_key(self, key: str, where: str) -> None:
         if key not in self.order:
             raise ConfigError(f"{where}: unknown key {key!r}; allowed: {self.order}")
+
+    def reason(self, reason: Label, lang: str) -> str:
+        """A configured reason with its ``{line}`` and ``{activity}`` placeholders filled."""
+        measure = self.config.measures.get(self.thresholds.activity_column)
+        activity = (measure.zh if lang == "zh" else measure.en) if measure else self.thresholds.activity_column
+        return self.thresholds.fill(reason.text(lang), lang, activity=activity)
 
     def label(self, key: str, lang: str = "zh", short: bool = False) -> str:
         """The configured label of a key."""
@@ -527,7 +563,7 @@ class RuleSet:
         measure = self.config.measures[cond.column]
         values = df[cond.column][rows]
         return pd.Series(
-            [_render(cond, measure, v, lang, satisfied) for v in values.tolist()],
+            [_render(cond, measure, v, lang, satisfied, self.currency) for v in values.tolist()],
             index=values.index,
             dtype=object,
         )
@@ -578,16 +614,16 @@ class RuleSet:
         basis = _join(basis_parts, index, words["clause_sep"])
         default_rows = unmatched & (fb_idx == -1)
         if default_rows.any():
-            basis[default_rows] = words["no_rule"] + words["clause_sep"] + self.config.unmatched.default_reason.text(lang)
+            basis[default_rows] = words["no_rule"] + words["clause_sep"] + self.reason(self.config.unmatched.default_reason, lang)
 
         # review reasons
         reasons: list[pd.Series] = []
         for i, rule in enumerate(self.fallbacks):
             rows = fb_idx == i
             if rows.any():
-                reasons.append(pd.Series(rule.reason.text(lang), index=index[rows], dtype=object))
+                reasons.append(pd.Series(self.reason(rule.reason, lang), index=index[rows], dtype=object))
         if default_rows.any():
-            reasons.append(pd.Series(self.config.unmatched.default_reason.text(lang), index=index[default_rows], dtype=object))
+            reasons.append(pd.Series(self.reason(self.config.unmatched.default_reason, lang), index=index[default_rows], dtype=object))
         reasons.extend(self._partial_reasons(df, rule_idx, cv, lang))
         reasons.extend(self._near_threshold_reasons(df, keys, cv, lang))
         review_reason = _join(reasons, index, words["reason_sep"])
@@ -672,11 +708,11 @@ class RuleSet:
                 continue
             measure = self.config.measures[column]
             name = measure.zh if lang == "zh" else measure.en
-            threshold = _fmt(t, measure, lang, threshold=True)
+            threshold = _fmt(t, measure, lang, threshold=True, currency=self.currency)
             ids = df.index[near][found]
             texts = []
             for cid, alt_key in zip(ids, alt[found]):
-                value = _fmt_value(df.at[cid, column], measure, lang, (t,))
+                value = _fmt_value(df.at[cid, column], measure, lang, (t,), self.currency)
                 cond_text = f"{name}{value}" if lang == "zh" else f"{name} {value}"
                 texts.append(
                     _WORDS[lang]["near"].format(
@@ -751,7 +787,8 @@ def load_tiers_config(config: str | Path | Mapping[str, Any] | TiersConfig | Non
     if config is None:
         return _default_tiers_config().model_copy(deep=True)
     cfg = config if isinstance(config, TiersConfig) else load_section("tiers", TiersConfig, config)
-    RuleSet(cfg, "tiers")  # compiles every rule: unknown columns and bad conditions fail here
+    # compiles every rule: unknown columns or lines and bad conditions fail here
+    RuleSet(cfg, "tiers", default_thresholds(None if isinstance(config, TiersConfig) else config))
     unknown = sorted(set(cfg.export.columns) - set(EXPORT_COLUMNS))
     if unknown:
         raise ConfigError(f"tiers.export.columns: unknown column {unknown[0]!r}; allowed: {list(EXPORT_COLUMNS)}")
@@ -1018,7 +1055,15 @@ def assign_tiers(
     DataFrame
         Indexed like ``snapshot``: ``tier``, ``tier_label``, ``basis``, ``needs_review``,
         ``review_reason``, ``rule_tier``, ``override_reason``, ``override_reviewer``,
-        ``override_date``, ``override_stale``.
+        ``override_date``, ``override_stale``. ``attrs`` hold ``thresholds`` (the
+        :class:`~segkit.segment.thresholds.Thresholds` used: numbers and how they were
+        derived) and ``health`` (:func:`~segkit.segment.thresholds.tier_health`).
+
+    Warns
+    -----
+    TierHealthWarning
+        When 90% or more of the customers land in one tier or an expected tier is empty,
+        naming the likely cause (currency or scale, as-of date, missing interactions).
 
     Examples
     --------
@@ -1032,7 +1077,8 @@ def assign_tiers(
     """
     check_lang(lang)
     cfg = load_tiers_config(config)
-    rules = RuleSet(cfg, "tiers")
+    thresholds = resolve_thresholds(snapshot, None if isinstance(config, TiersConfig) else config)
+    rules = RuleSet(cfg, "tiers", thresholds)
     result = rules.evaluate(snapshot, lang)
     out = pd.DataFrame(index=snapshot.index)
     out["tier"] = result["key"].astype(object)
@@ -1065,7 +1111,12 @@ def assign_tiers(
         out[col] = out[col].astype("str")
     out["needs_review"] = out["needs_review"].astype(bool)
     out["override_stale"] = out["override_stale"].astype(bool)
-    out.attrs = {"as_of": as_of_ts, "lang": lang, "config_hash": config_hash(cfg), "tier_order": list(cfg.order)}
+    health = tier_health(out, snapshot, None if isinstance(config, TiersConfig) else config, thresholds)
+    out.attrs = {"as_of": as_of_ts, "lang": lang, "config_hash": config_hash(cfg), "tier_order": list(cfg.order),
+                 "thresholds": thresholds, "health": health}
+    if not health["ok"]:
+        warnings.warn(" ".join(tier_health_messages(health, lang, config, lambda k: rules.label(k, lang))),
+                      TierHealthWarning, stacklevel=2)
     return out
 
 
