@@ -313,3 +313,30 @@ def test_report_near_core_sentence_and_threshold_text_follow_core_revenue(tmp_pa
     assert "Core at 12-month revenue ≥ CNY 300,000, Potential ≥ CNY 200,000, Low value < CNY 50,000." in text
     assert (ctx.snapshot["revenue_12m"].reindex(expected) >= 240_000).all()
     assert (ctx.tiers.loc[expected, "tier"] == "potential").all()
+
+
+def test_relative_lines_of_this_quarter_also_tier_the_previous_quarter(tmp_path):
+    """Migration with lines derived from the data: last quarter is measured with this quarter's
+    lines, so a move between tiers is a customer moving, not the line."""
+    import shutil
+
+    from segkit.reporting.context import report_context
+
+    from conftest import SAMPLE
+
+    folder = tmp_path / "usd"
+    shutil.copytree(SAMPLE, folder)
+    meta = (folder / "dataset.yaml").read_text(encoding="utf-8").replace("currency: CNY", "currency: USD")
+    (folder / "dataset.yaml").write_text(meta, encoding="utf-8")
+    ctx = report_context("2026Q3", folder, lang="en")
+    current = ctx.tiers_all.attrs["thresholds"]
+    assert current.mode == "relative" and current.currency == "USD"
+    previous_own = resolve_thresholds(ctx.previous_snapshot_all)
+    assert previous_own.values["core_revenue"] != current.values["core_revenue"]  # the lines do move
+    assert ctx.previous_tiers_all.attrs["thresholds"].values == current.values
+    # a previous-quarter customer is core exactly when the current lines say so
+    prev = ctx.previous_snapshot_all
+    line = current.values["core_revenue"]
+    core = ctx.previous_tiers_all["tier"] == "core"
+    assert (prev.loc[core, "revenue_12m"] >= line).all()
+    assert core.sum() > 0

@@ -166,7 +166,10 @@ class ReportContext:
     def previous_tiers_all(self) -> pd.DataFrame:
         from segkit.segment.tiers import assign_tiers
 
-        return assign_tiers(self.previous_snapshot_all, config=self.user_config, lang=self.lang, as_of=self.previous_as_of)
+        # last quarter measured with this quarter's lines: with lines derived from the data
+        # (relative mode) migration must show customers moving, not the lines
+        return assign_tiers(self.previous_snapshot_all, config=self.user_config, lang=self.lang, as_of=self.previous_as_of,
+                            thresholds=self.tiers_all.attrs["thresholds"])
 
     @property
     def tiers(self) -> pd.DataFrame:

@@ -1019,6 +1019,7 @@ def assign_tiers(
     overrides: str | Path | pd.DataFrame | None = None,
     lang: str = "zh",
     as_of: Any = None,
+    thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
     """Assign each customer a tier (客户关系划分) and say why.
 
@@ -1049,6 +1050,11 @@ def assign_tiers(
         Language of ``tier_label``, ``basis`` and ``review_reason``.
     as_of : date-like, optional
         The snapshot date; default ``snapshot.attrs["as_of"]``. Needed with overrides.
+    thresholds : Thresholds, optional
+        Lines to apply instead of resolving them for ``snapshot`` (e.g. ``attrs["thresholds"]``
+        of this quarter's tiers when tiering the previous quarter: with relative lines,
+        each quarter would otherwise get its own, and migration would measure the lines
+        moving rather than the customers).
 
     Returns
     -------
@@ -1077,7 +1083,8 @@ def assign_tiers(
     """
     check_lang(lang)
     cfg = load_tiers_config(config)
-    thresholds = resolve_thresholds(snapshot, None if isinstance(config, TiersConfig) else config)
+    if thresholds is None:
+        thresholds = resolve_thresholds(snapshot, None if isinstance(config, TiersConfig) else config)
     rules = RuleSet(cfg, "tiers", thresholds)
     result = rules.evaluate(snapshot, lang)
     out = pd.DataFrame(index=snapshot.index)
