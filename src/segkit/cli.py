@@ -40,9 +40,13 @@ def _print_validation(ds, stream=None) -> None:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from segkit.export import write_table
-    from segkit.io import load_dataset
+    from segkit.io import MostlyRejectedError, load_dataset
 
-    ds = load_dataset(args.path, as_of=args.as_of, config=args.config)
+    stop = None
+    try:
+        ds = load_dataset(args.path, as_of=args.as_of, config=args.config)
+    except MostlyRejectedError as exc:  # still write the ledger: it is what the user needs to fix the file
+        ds, stop = exc.dataset, exc
     _print_validation(ds)
     out = Path(args.rejected)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +54,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.warnings:
         write_table(ds.warnings, Path(args.warnings))
     print(f"\nRejected rows written to {out}")
+    if stop is not None:
+        print(f"segkit: error: {stop}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -139,6 +139,11 @@ class Dataset:
         if self.customers_derived:
             lines.append(f"customers: {len(self.customers):,} derived from the orders "
                          "(no customers file; each customer is named by its id)")
+        orders = self.files["date_order"] if "date_order" in self.files else pd.Series(dtype="str")
+        for file, used in zip(self.files["file"], orders.fillna("")):
+            if "MDY?" in used:
+                lines.append(f"{Path(file).name}: dates such as 01/02/2026 read month first (no day above 12 tells "
+                             "which); set date_order: DMY in dataset.yaml if they are day first")
         return lines
 
     def reconcile(self) -> pd.DataFrame:
@@ -391,21 +396,55 @@ def _map_headers(frame: pd.DataFrame, table: Table, path: Path) -> tuple[pd.Data
 _DATE_SEP = re.compile(r"[/.年月]")
 
 
-def _parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+_MONTH_NAME = r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+_YEAR_LAST = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
+DATE_ORDERS = ("auto", "MDY", "DMY")
+
+
+def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Series, str | None]:
+    """Dates as written by CRMs and spreadsheets: year first (2026-09-30, 2026/9/30, 20260930,
+    2026年9月30日, with or without a time) or year last (09/30/2026, 30.09.2026).
+
+    Year-last dates are read month first or day first as ``order`` says; with ``"auto"`` the
+    column decides (a first number above 12 means day first, a second above 12 month first) and
+    a column where both readings are possible is read month first, as US exports write it.
+    Returns the dates, the mask of unparseable values and the year-last order used (None when
+    the column has no year-last dates).
+    """
     text = raw.str.strip()
     text = text.str.replace("日", "", regex=False).str.replace(_DATE_SEP, "-", regex=True)
     text = text.str.replace(r"[T ].*$", "", regex=True)
     compact = text.str.fullmatch(r"\d{8}")
     text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    used = None
+    parts = text.str.extract(_YEAR_LAST.pattern + "$")
+    year_last = parts[2].notna()
+    if year_last.any():
+        first, second = parts.loc[year_last, 0].astype(int), parts.loc[year_last, 1].astype(int)
+        used = order
+        if order == "auto":
+            used = "DMY" if (first > 12).any() and not (second > 12).any() else "MDY"
+        month, day = (first, second) if used == "MDY" else (second, first)
+        iso = parts.loc[year_last, 2] + "-" + month.astype(str) + "-" + day.astype(str)
+        parsed.loc[year_last] = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+        if order == "auto" and not ((first > 12) | (second > 12)).any():
+            used = "MDY?"  # no day above 12 anywhere: month first assumed
+    # a month name and a four-digit year (never a guessed year)
+    named = parsed.isna() & raw.str.contains(_MONTH_NAME, regex=True, na=False) & raw.str.contains(r"\b\d{4}\b", regex=True, na=False)
+    if named.any():  # "Jan 5, 2026", "5 January 2026": the month is spelled out, nothing is ambiguous
+        parsed.loc[named] = pd.to_datetime(raw[named].str.strip(), format="mixed", errors="coerce").dt.normalize()
     bad = parsed.isna() & (raw.str.strip() != "")
-    return parsed.astype("datetime64[ns]"), bad
+    return parsed.astype("datetime64[ns]"), bad, used
 
 
 def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = raw.str.strip()
     negative_paren = text.str.fullmatch(r"\(.*\)")
-    text = text.str.replace(r"[,，¥￥元\s]|^CNY|^RMB", "", regex=True).str.strip("()")
+    # thousands separators, currency signs and codes before or after the number: ¥1,200.00,
+    # $1,200.00, 1.200 EUR, USD 1200, 1200元
+    text = text.str.replace(r"[,，¥￥$€£元\s]|^(?:CNY|RMB|USD|US|HKD|EUR|GBP|JPY|SGD|AUD|CAD)|(?:CNY|RMB|USD|HKD|EUR|GBP|JPY|SGD|AUD|CAD)$",
+                            "", regex=True).str.strip("()")
     values = pd.to_numeric(text, errors="coerce").astype("float64")
     values = values.where(~negative_paren, -values)
     bad = values.isna() & (raw.str.strip() != "")
@@ -454,8 +493,13 @@ class _Collector:
         return set(np.concatenate([p["_key"].to_numpy() for p in self.rejected])) if self.rejected else set()
 
 
+_ORDER_WORDS = {"MDY": "month/day/year", "DMY": "day/month/year"}
+
+
 def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], problems: _Collector,
-                 vocab_cache: dict[str, dict[str, str]]) -> pd.DataFrame:
+                 vocab_cache: dict[str, dict[str, str]], date_order: str = "auto",
+                 date_orders: dict[str, str] | None = None) -> pd.DataFrame:
+    date_orders = {} if date_orders is None else date_orders
     out = pd.DataFrame(index=raw.index)
     for col in table.columns:
         if col.name not in raw:
@@ -467,8 +511,12 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
         if col.kind in ("id", "str"):
             out[col.name] = text.where(~empty, None).astype("str")
         elif col.kind == "date":
-            parsed, bad = _parse_dates(text)
-            problems.add(raw, bad, col.name, "unparseable date (expected YYYY-MM-DD)", reject=col.required)
+            parsed, bad, used = _parse_dates(text, date_order)
+            reason = "unparseable date (expected e.g. 2026-09-30, 2026/9/30, 20260930, 2026年9月30日, 09/30/2026"
+            reason += f"; year-last dates read as {_ORDER_WORDS[used.rstrip('?')]})" if used else ")"
+            problems.add(raw, bad, col.name, reason, reject=col.required)
+            if used:
+                date_orders[col.name] = used
             out[col.name] = parsed
         elif col.kind in ("money", "float", "int"):
             values, bad = _parse_numbers(text)
@@ -569,6 +617,7 @@ def load_dataset(
     surveys: str | Path | Iterable[str | Path] | None = None,
     as_of: str | pd.Timestamp | None = None,
     config: str | Path | Mapping | None = None,
+    max_rejected_share: float | None = 0.5,
 ) -> Dataset:
     """Read and validate a folder (or explicit files) of customer data.
 
@@ -586,6 +635,10 @@ def load_dataset(
         A segkit configuration; its ``vocabularies`` section adds standard values and
         synonyms (e.g. ``industry: {manufacturing: {zh: 制造业, en: Manufacturing,
         synonyms: [新材料]}}``).
+    max_rejected_share : float or None, default 0.5
+        Stop with :class:`MostlyRejectedError` when more than this share of all rows read
+        is rejected (the data are then not what segkit expects: a wrong date format, amounts
+        in another column, ...). None never stops.
 
     Returns
     -------
@@ -595,7 +648,18 @@ def load_dataset(
     ------
     SchemaError
         A file is missing or unreadable, a required column is missing (naming the file, the
-        expected and the found columns), or no customers / transactions file was given.
+        expected and the found columns), or no transactions file was given.
+    MostlyRejectedError
+        More than ``max_rejected_share`` of the rows were rejected; the message names the most
+        common rules with an example row each, and ``.dataset`` holds what was read.
+
+    Notes
+    -----
+    Dates may be written year first (2026-09-30, 2026/9/30, 20260930, 2026年9月30日, with or
+    without a time) or year last (09/30/2026, 30.09.2026). Year-last dates are read month first
+    or day first as ``date_order`` in ``dataset.yaml`` says (``MDY``, ``DMY``; default ``auto``:
+    a first number above 12 in the file means day first, otherwise month first, and
+    ``files["date_order"]`` records what was used, ``MDY?`` when nothing could tell).
 
     Examples
     --------
@@ -626,6 +690,11 @@ def load_dataset(
         stems = ", ".join(TABLES["transactions"].file_stems)
         raise SchemaError(f"no transactions file found {where}; name it after one of: {stems}")
     derive_customers = not found["customers"]
+    date_order = str(meta.get("date_order", "auto"))
+    date_order = "auto" if date_order.lower() == "auto" else date_order.upper()
+    if date_order not in DATE_ORDERS:
+        raise SchemaError(f"dataset.yaml: date_order {meta.get('date_order')!r} is not one of {', '.join(DATE_ORDERS)} "
+                          "(how dates such as 01/02/2026 are read: MDY month first, DMY day first)")
 
     vocab_cache = vocabulary_indexes(config)
     tables: dict[str, pd.DataFrame] = {}
@@ -644,14 +713,16 @@ def load_dataset(
             keys = np.arange(next_key, next_key + len(raw))
             next_key += len(raw)
             raw = raw.assign(_file=str(file), _row=rows, _key=keys)
-            parsed_parts.append(_parse_table(raw, table, units, problems, vocab_cache))
+            orders_used: dict[str, str] = {}
+            parsed_parts.append(_parse_table(raw, table, units, problems, vocab_cache, date_order, orders_used))
             if malformed:
                 bad = pd.DataFrame(malformed).assign(_file=str(file), _key=np.arange(next_key, next_key + len(malformed)))
                 next_key += len(malformed)
                 raw_records.update({int(k): json.dumps(v, ensure_ascii=False) for k, v in zip(bad["_key"], bad["value"])})
                 problems.malformed.append(bad.rename(columns={"row": "_row"}).assign(column="(whole line)"))
             file_rows.append({"table": table_name, "file": str(file), "encoding": encoding,
-                              "rows_read": len(raw) + len(malformed), "rows_malformed": len(malformed)})
+                              "rows_read": len(raw) + len(malformed), "rows_malformed": len(malformed),
+                              "date_order": ", ".join(sorted(set(orders_used.values())))})
         frame = pd.concat(parsed_parts, ignore_index=True) if parsed_parts else _empty_table(table).assign(_file="", _row=0, _key=0).iloc[:0]
         tables[table_name] = frame
 
@@ -707,8 +778,9 @@ def load_dataset(
         out["row"] = out["row"].astype("int64")
         return out[cols].astype({c: "str" for c in cols if c != "row"})
 
-    files = pd.DataFrame(file_rows, columns=["table", "file", "encoding", "rows_read", "rows_accepted", "rows_rejected"])
-    return Dataset(
+    files = pd.DataFrame(file_rows, columns=["table", "file", "encoding", "rows_read", "rows_accepted", "rows_rejected",
+                                             "date_order"])
+    dataset = Dataset(
         customers=tables["customers"],
         transactions=tables["transactions"],
         interactions=tables["interactions"],
@@ -722,6 +794,38 @@ def load_dataset(
         currency=str(meta.get("currency", "CNY")).upper(),
         present=frozenset(t for t in TABLES if found[t]),
         as_of_source=as_of_source,
+    )
+    _stop_if_mostly_rejected(dataset, max_rejected_share)
+    return dataset
+
+
+class MostlyRejectedError(SchemaError):
+    """Most of the rows read were rejected: the data are not what segkit expects, so it stops
+    instead of analysing what is left. ``dataset`` holds everything read, rejected rows included,
+    so the ledger can still be written (``segkit validate`` does)."""
+
+    def __init__(self, message: str, dataset: Dataset):
+        super().__init__(message)
+        self.dataset = dataset
+
+
+def _stop_if_mostly_rejected(ds: Dataset, max_share: float | None) -> None:
+    read, rejected = int(ds.files["rows_read"].sum()), int(ds.files["rows_rejected"].sum())
+    if max_share is None or read == 0 or rejected <= max_share * read:
+        return
+    rules = ds.rejected.assign(rule=ds.rejected["reason"].str.replace(r"\s*[:;(].*$", "", regex=True))
+    top = rules.groupby("rule", sort=False).size().sort_values(ascending=False)
+    lines = []
+    for rule, count in top.head(3).items():
+        example = rules.loc[rules["rule"] == rule].iloc[0]
+        lines.append(f"  {rule}: {count:,} rows, e.g. {example['file']} row {example['row']}, column "
+                     f"{example['column']}, value {example['value']!r} ({example['reason']})")
+    raise MostlyRejectedError(
+        f"{rejected:,} of {read:,} rows ({rejected / read:.0%}) were rejected, so segkit stops rather than "
+        f"analyse what is left:\n" + "\n".join(lines)
+        + "\nFix the file(s), or map the columns and formats (see docs/data.md); `segkit validate` writes every "
+        "rejected row with its reason.",
+        ds,
     )
 
 
