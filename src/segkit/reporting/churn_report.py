@@ -55,6 +55,8 @@ def _btyd_summary(ctx: ReportContext) -> Block:
     from segkit.churn import load_churn_config
 
     w = ctx.words
+    if ctx.clv_problem is not None:  # neither a churn model nor BG/NBD: say so
+        return Block(w["churn_summary"]).text(w["btyd_not_fitted"].format(reason=ctx.clv_problem))
     forecast = ctx.in_scope(ctx.btyd_forecast_all)
     cutoff = load_churn_config(ctx.user_config).risk_levels.high
     likely = forecast["p_no_purchase"] >= cutoff
@@ -161,6 +163,8 @@ def _btyd_list(ctx: ReportContext, cutoff: float, top: int) -> Block:
     """Customers BG/NBD expects to buy nothing next quarter (chance >= the high-risk cut-off),
     the most valuable first."""
     w = ctx.words
+    if ctx.clv_problem is not None:
+        return Block(w["high_risk_list"]).text(w["btyd_not_fitted"].format(reason=ctx.clv_problem))
     forecast = ctx.in_scope(ctx.btyd_forecast_all)
     likely = forecast.loc[forecast["p_no_purchase"] >= cutoff].sort_values("revenue_12m", ascending=False, kind="stable")
     tiers = ctx.tiers["tier_label"].reindex(likely.index)

@@ -240,6 +240,17 @@ class ReportContext:
         return frame
 
     @cached_property
+    def clv_problem(self) -> str | None:
+        """Why the purchase and spend models cannot be fitted on these data, or None."""
+        from segkit.models._optim import ConvergenceError
+
+        try:
+            self.clv_models
+        except (ValueError, ConvergenceError) as exc:
+            return str(exc)
+        return None
+
+    @cached_property
     def btyd_forecast_all(self) -> pd.DataFrame:
         """BG/NBD expected purchases over the next quarter and the chance of none,
         ``exp(-expected)`` (the backtest's BTYD baseline), for customers who ordered in the

@@ -79,11 +79,12 @@ def _thresholds(ctx: ReportContext):
 
 
 def _scaled(ctx: ReportContext, text: str) -> tuple[float, str]:
-    """Chart/heading scale in the data's currency: the words' 万元 / CNY k become its unit."""
+    """Chart/heading scale in the data's currency: the words' ``{unit}`` becomes its unit
+    (万元 for CNY in Chinese, USD k in English, ...)."""
     from segkit.labels import money_scale
 
     scale, unit = money_scale(ctx.lang, _currency(ctx))
-    return scale, text.replace("万元", unit).replace("CNY k", unit)
+    return scale, text.replace("{unit}", unit)
 
 
 def _tier_order(keys, config=None) -> list[str]:
@@ -319,7 +320,7 @@ def rfm_view(ctx: ReportContext) -> Block:
     from segkit.segment.plots import plot_rfm_heatmap
 
     w = ctx.words
-    fig = plot_rfm_heatmap(ctx.rfm, lang=ctx.lang, monetary=ctx.snapshot["revenue_total"])
+    fig = plot_rfm_heatmap(ctx.rfm, lang=ctx.lang, monetary=ctx.snapshot["revenue_total"], currency=_currency(ctx))
     named = ctx.rfm_named.join(ctx.snapshot[["recency_days", "orders_12m", "revenue_total"]])
     table = named.groupby("rfm_segment").agg(customers=("recency_days", "size"), recency=("recency_days", "mean"),
                                               orders=("orders_12m", "mean"), monetary=("revenue_total", "mean"))
@@ -387,6 +388,8 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
 def value_view(ctx: ReportContext) -> Block:
     """Historical vs predicted CLV by tier and CLV tiers cross-tabbed with relationship tiers."""
     w = ctx.words
+    if ctx.clv_problem is not None:
+        return Block(w["value"]).text(w["value_not_fitted"].format(reason=ctx.clv_problem))
     values = ctx.in_scope(ctx.clv_all).join(ctx.tiers["tier"])
     by_tier = values.groupby("tier").agg(customers=("clv", "size"), hist=("historical_clv", "mean"), pred=("clv", "mean"), total=("clv", "sum"))
     by_tier = by_tier.reindex(_tier_order(by_tier.index, ctx.user_config))
