@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv (if missing) and install segkit with test, lab and spark extras
 
-test: $(STAMP) ## Run the whole test suite: unit tests, doctests, notebooks (nbval)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## Run the whole test suite: unit tests, doctests, notebooks (nbval), one worker per core
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test-fast: $(STAMP) ## Run the tests without the slow ones (notebooks, reports)
 	$(BIN)/python -m pytest -m "not slow"

@@ -35,6 +35,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from segkit.config import default_section
@@ -294,14 +295,22 @@ def money(value: float, lang: str = "zh", currency: str = "CNY", *, style: str =
     return f"{name} {v:,.0f}"
 
 
-def money_scale(lang: str = "zh", currency: str = "CNY") -> tuple[float, str]:
+def money_scale(lang: str = "zh", currency: str = "CNY", largest: float | None = None) -> tuple[float, str]:
     """Divisor and unit for chart axes and column headers: (10,000, "万元") or (1,000, "CNY k").
+
+    With ``largest`` (the largest amount to show), amounts below one such unit are shown as
+    they are, so that a chart of USD 400 averages does not read 0.04万美元.
 
     Examples
     --------
     >>> money_scale("zh"), money_scale("en", "USD"), money_scale("zh", "USD")
     ((10000.0, '万元'), (1000.0, 'USD k'), (10000.0, '万美元'))
+    >>> money_scale("zh", "USD", largest=499.0), money_scale("en", "EUR", largest=850.0)
+    ((1.0, '美元'), (1.0, 'EUR'))
     """
     check_lang(lang)
     name = currency_name(currency, lang)
-    return (1e4, f"万{name}") if lang == "zh" else (1e3, f"{name} k")
+    scale, unit = (1e4, f"万{name}") if lang == "zh" else (1e3, f"{name} k")
+    if largest is not None and np.isfinite(largest) and abs(largest) < scale:
+        return 1.0, name
+    return scale, unit

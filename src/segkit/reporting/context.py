@@ -234,7 +234,8 @@ class ReportContext:
         hist = historical_clv(self.dataset_full.transactions, self.as_of, config=self.user_config)
         frame["historical_clv"] = hist.reindex(frame.index).fillna(0.0)
         frame["revenue_12m"] = self.snapshot_all["revenue_12m"]
-        tiers = clv_tiers(frame, lang=self.lang, config=self.user_config)
+        # the same lines as the relationship tiers (derived from the data for non-yuan money)
+        tiers = clv_tiers(frame, lang=self.lang, config=self.user_config, thresholds=self.tiers_all.attrs["thresholds"])
         frame = frame.join(tiers[["clv_tier", "clv_tier_label"]])
         frame.attrs.update({"margin": cfg.margin, "annual_discount_rate": cfg.annual_discount_rate, "horizon": cfg.horizon})
         return frame

@@ -78,12 +78,13 @@ def _thresholds(ctx: ReportContext):
     return resolve_thresholds(ctx.snapshot_all, ctx.user_config)
 
 
-def _scaled(ctx: ReportContext, text: str) -> tuple[float, str]:
-    """Chart/heading scale in the data's currency: the words' ``{unit}`` becomes its unit
-    (万元 for CNY in Chinese, USD k in English, ...)."""
+def _scaled(ctx: ReportContext, text: str, values) -> tuple[float, str]:
+    """Chart/heading scale in the data's currency for ``values``: the words' ``{unit}`` becomes
+    its unit (万元 for CNY in Chinese, USD k in English, plain USD for small amounts, ...)."""
     from segkit.labels import money_scale
 
-    scale, unit = money_scale(ctx.lang, _currency(ctx))
+    largest = float(np.nanmax(np.abs(np.asarray(values, dtype=float)))) if np.size(values) else None
+    scale, unit = money_scale(ctx.lang, _currency(ctx), largest)
     return scale, text.replace("{unit}", unit)
 
 
@@ -288,7 +289,7 @@ def tier_overview(ctx: ReportContext) -> Block:
         colors = [TIER_COLORS.get(k, "#888888") for k in table.index]
         left.bar(labels, table["customers"], color=colors)
         left.set_title(w["chart_customers"])
-        scale, title = _scaled(ctx, w["chart_revenue"])
+        scale, title = _scaled(ctx, w["chart_revenue"], table["revenue"])
         right.bar(labels, table["revenue"] / scale, color=colors)
         right.set_title(title)
         for ax, values in ((left, table["customers"]), (right, table["revenue"] / scale)):
@@ -360,7 +361,7 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
     counts = _matrix_labels(ctx, mig.counts)
     block.subheading(w["migration_counts"]).add(table_html(counts, {c: fmt_int for c in counts.columns}, index=True))
     if mig.revenue is not None:
-        scale, heading = _scaled(ctx, w["migration_revenue"])
+        scale, heading = _scaled(ctx, w["migration_revenue"], mig.revenue.to_numpy())
         revenue = _matrix_labels(ctx, mig.revenue / scale)
         block.subheading(heading).add(table_html(revenue, {c: (lambda v: f"{v:,.0f}") for c in revenue.columns}, index=True))
     names = ctx.snapshot["name"]
@@ -394,7 +395,7 @@ def value_view(ctx: ReportContext) -> Block:
     by_tier = values.groupby("tier").agg(customers=("clv", "size"), hist=("historical_clv", "mean"), pred=("clv", "mean"), total=("clv", "sum"))
     by_tier = by_tier.reindex(_tier_order(by_tier.index, ctx.user_config))
     labels = [_tier_label(ctx, k) for k in by_tier.index]
-    scale, clv_title = _scaled(ctx, w["clv_chart_title"])
+    scale, clv_title = _scaled(ctx, w["clv_chart_title"], by_tier[["hist", "pred"]].to_numpy())
     with style(ctx.lang):
         fig = new_figure(6.5, 2.9)
         ax = fig.subplots()
