@@ -189,7 +189,8 @@ def _clean_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def html_from_notebook(nb: nbformat.NotebookNode, *, title: str, lang: str) -> str:
-    """A self-contained HTML page from an executed report notebook."""
+    """A self-contained HTML page from an executed report notebook (charts and, for Chinese
+    text, a subset of the bundled font embedded: see :func:`embed_cjk_font`)."""
     from nbconvert import HTMLExporter
 
     templates = resources.files("segkit.reporting").joinpath("templates")
@@ -206,7 +207,7 @@ def html_from_notebook(nb: nbformat.NotebookNode, *, title: str, lang: str) -> s
             _clean_outputs(nb),
             resources={"segkit": {"css": css, "title": title, "html_lang": "zh-CN" if lang == "zh" else "en", "version": __version__}},
         )
-    return body
+    return embed_cjk_font(body)
 
 
 #: CSS family name of the bundled Noto Sans SC in the PDF; report.css lists it after the
@@ -228,6 +229,51 @@ def _font_css(font_config) -> list:
         return []
     rule = f'@font-face {{ font-family: "{BUNDLED_FONT_FAMILY}"; src: url("{path.as_uri()}"); }}'
     return [CSS(string=rule, font_config=font_config)]
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def embed_cjk_font(html: str) -> str:
+    """``html`` with the bundled font, cut to the characters the page uses, embedded as WOFF2.
+
+    A reader whose machine has no Chinese font (a fresh Linux desktop, a kiosk browser) would
+    otherwise see boxes. The CSS lists the reader's own CJK fonts first, so the embedded one is
+    only a fallback; a page without Chinese characters is returned unchanged.
+
+    Examples
+    --------
+    >>> page = "<html><head></head><body>核心客户 48%</body></html>"
+    >>> out = embed_cjk_font(page)
+    >>> "@font-face" in out and "data:font/woff2;base64," in out
+    True
+    >>> embed_cjk_font("<html><head></head><body>Core 48%</body></html>").count("@font-face")
+    0
+    """
+    import base64
+    import io
+
+    from fontTools import subset
+
+    from segkit.plotting import bundled_cjk_font
+
+    path = bundled_cjk_font()
+    if path is None or not _CJK.search(html):
+        return html
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    font = subset.load_font(str(path), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(set(html))))
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    subset.save_font(font, buffer, options)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    rule = (f'<style>@font-face {{ font-family: "{BUNDLED_FONT_FAMILY}"; '
+            f'src: url(data:font/woff2;base64,{data}) format("woff2"); }}</style>')
+    return html.replace("</head>", rule + "</head>", 1)
 
 
 def pdf_from_html(html: str, target: Path) -> None:
