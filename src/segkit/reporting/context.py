@@ -162,6 +162,12 @@ class ReportContext:
 
         return assign_tiers(self.snapshot_all, config=self.user_config, lang=self.lang, as_of=self.as_of)
 
+    @property
+    def thresholds(self):
+        """The lines this quarter's tiers were assigned with (numbers and how they were set);
+        last quarter's tiers, CLV tiers and the report's sentences use the same."""
+        return self.tiers_all.attrs["thresholds"]
+
     @cached_property
     def previous_tiers_all(self) -> pd.DataFrame:
         from segkit.segment.tiers import assign_tiers
@@ -169,7 +175,7 @@ class ReportContext:
         # last quarter measured with this quarter's lines: with lines derived from the data
         # (relative mode) migration must show customers moving, not the lines
         return assign_tiers(self.previous_snapshot_all, config=self.user_config, lang=self.lang, as_of=self.previous_as_of,
-                            thresholds=self.tiers_all.attrs["thresholds"])
+                            thresholds=self.thresholds)
 
     @property
     def tiers(self) -> pd.DataFrame:
@@ -235,7 +241,7 @@ class ReportContext:
         frame["historical_clv"] = hist.reindex(frame.index).fillna(0.0)
         frame["revenue_12m"] = self.snapshot_all["revenue_12m"]
         # the same lines as the relationship tiers (derived from the data for non-yuan money)
-        tiers = clv_tiers(frame, lang=self.lang, config=self.user_config, thresholds=self.tiers_all.attrs["thresholds"])
+        tiers = clv_tiers(frame, lang=self.lang, config=self.user_config, thresholds=self.thresholds)
         frame = frame.join(tiers[["clv_tier", "clv_tier_label"]])
         frame.attrs.update({"margin": cfg.margin, "annual_discount_rate": cfg.annual_discount_rate, "horizon": cfg.horizon})
         return frame

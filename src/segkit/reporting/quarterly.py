@@ -71,13 +71,6 @@ def _money(ctx: ReportContext):
     return lambda v: fmt_money(v, ctx.lang, currency=_currency(ctx))
 
 
-def _thresholds(ctx: ReportContext):
-    """The lines the tiers of this report were assigned with (one place: thresholds.yaml)."""
-    from segkit.segment.thresholds import resolve_thresholds
-
-    return resolve_thresholds(ctx.snapshot_all, ctx.user_config)
-
-
 def _scaled(ctx: ReportContext, text: str, values) -> tuple[float, str]:
     """Chart/heading scale in the data's currency for ``values``: the words' ``{unit}`` becomes
     its unit (万元 for CNY in Chinese, USD k in English, plain USD for small amounts, ...)."""
@@ -240,7 +233,7 @@ def executive_summary(ctx: ReportContext) -> Block:
         focus.append(w["focus_core_risk"].format(n=fmt_int(core_at_risk)))
     from segkit.segment.thresholds import near_core as _near_core, tier_health, tier_health_messages
 
-    thresholds = _thresholds(ctx)
+    thresholds = ctx.thresholds
     near_core = _near_core(tiers, ctx.snapshot, thresholds)
     if len(near_core):
         focus.append(w["focus_near_core"].format(n=fmt_int(len(near_core)), line=thresholds.format("near_core_revenue", ctx.lang)))
@@ -635,7 +628,7 @@ def _tier_rules(ctx: ReportContext) -> pd.DataFrame:
             return str(item.get("condition", item))
         return str(getattr(item, "condition", item))
 
-    lines = _thresholds(ctx).formatted(ctx.lang)
+    lines = ctx.thresholds.formatted(ctx.lang)
 
     def readable(text: str) -> str:
         for name, shown in lines.items():
