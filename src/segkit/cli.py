@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from segkit import __version__
+from segkit._version import __version__
 from segkit.periods import latest_complete_quarter, quarter_end
 
 __all__ = ["main", "latest_complete_quarter", "quarter_end"]
@@ -162,8 +162,9 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_tier_health(args: argparse.Namespace, lang: str) -> None:
-    """The tier-health warning of the report's quarter on the terminal too (the report shows it)."""
+def _report_tier_health(args: argparse.Namespace, langs: list[str], ds=None) -> None:
+    """The tier-health warning of the report's quarter on the terminal too (the report shows it):
+    tiers computed once, the message in each language."""
     import warnings
 
     from segkit.features import snapshot
@@ -171,25 +172,31 @@ def _report_tier_health(args: argparse.Namespace, lang: str) -> None:
     from segkit.segment.thresholds import TierHealthWarning
     from segkit.segment.tiers import assign_tiers
 
-    ds = load_dataset(args.data, config=args.config)
-    as_of = quarter_end(args.quarter or latest_complete_quarter(ds.as_of))
+    ds = ds if ds is not None else load_dataset(args.data, config=args.config)
+    as_of = quarter_end(args.quarter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TierHealthWarning)
-        tiers = assign_tiers(snapshot(ds, as_of), config=args.config, lang=lang, as_of=as_of)
+        tiers = assign_tiers(snapshot(ds, as_of), config=args.config, as_of=as_of)
     if not (tiers.attrs.get("health") or {}).get("ok", True):
-        _print_tier_health(tiers, lang, args.config, file=sys.stderr)
+        for lang in langs:
+            _print_tier_health(tiers, lang, args.config, file=sys.stderr)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from segkit.reporting.render import ReportError, default_quarter, render, render_departments
 
+    from segkit.io import load_dataset
+
+    ds = None  # loaded here only when the quarter or the terminal's health line needs it
     if args.quarter is None:
-        args.quarter, as_of = default_quarter(args.data, args.config)
+        ds = load_dataset(args.data, config=args.config)
+        args.quarter, as_of = default_quarter(ds)
         print(f"quarter {args.quarter}: the latest complete quarter of the data (as of {as_of.date()})")
     langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out)
     failures: dict[str, str] = {}
+    healthy_langs: list[str] = []  # quarterly reports written, whose tier health goes to the terminal
     for lang in langs:
         if args.all_departments:
             results, failed = render_departments(args.name, quarter=args.quarter, lang=lang, **common)
@@ -207,7 +214,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
             for path in result.paths.values():
                 print(path)
         if results and args.name == "quarterly":
-            _report_tier_health(args, lang)
+            healthy_langs.append(lang)
+    if healthy_langs:
+        _report_tier_health(args, healthy_langs, ds)
     if failures:
         print(f"\n{len(failures)} report(s) failed:", file=sys.stderr)
         for scope, message in failures.items():

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segkit import __version__
+from segkit._version import __version__
 from segkit.config import default_section
 from segkit.schema import CREDIT_CODE_CHARS, TABLES, credit_code_check_char
 

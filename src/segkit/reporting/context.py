@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from segkit import __version__
+from segkit._version import __version__
 from segkit.config import config_hash, deep_merge, default_section, read_user_config, section_names
 
 __all__ = ["ReportContext", "report_context", "words"]
@@ -167,6 +167,22 @@ class ReportContext:
         """The lines this quarter's tiers were assigned with (numbers and how they were set);
         last quarter's tiers, CLV tiers and the report's sentences use the same."""
         return self.tiers_all.attrs["thresholds"]
+
+    @property
+    def currency(self) -> str:
+        """ISO code of the data's amounts (``dataset.yaml``'s ``currency``, default CNY)."""
+        return self.dataset_full.currency
+
+    def money(self, value: float) -> str:
+        """An amount for people, in the report's language and the data's currency."""
+        from segkit.reporting.blocks import fmt_money
+
+        return fmt_money(value, self.lang, currency=self.currency)
+
+    @property
+    def tier_health(self) -> dict:
+        """:func:`~segkit.segment.thresholds.tier_health` of this quarter's tiers (computed with them)."""
+        return self.tiers_all.attrs["health"]
 
     @cached_property
     def previous_tiers_all(self) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 from segkit.config import default_section
 from segkit.labels import label
 from segkit.plotting import TIER_COLORS, freeze_fonts, new_figure, style
-from segkit.reporting.blocks import Block, bullet_list, esc, fmt_int, fmt_money, fmt_pct, kpi_tiles, table_html
+from segkit.reporting.blocks import Block, bullet_list, esc, fmt_int, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
 
 __all__ = [
@@ -49,10 +49,6 @@ def _scope_text(ctx: ReportContext) -> str:
     return w["scope_all"]
 
 
-def _currency(ctx: ReportContext) -> str:
-    return str(ctx.snapshot_all.attrs.get("currency") or "CNY")
-
-
 def customer_text(customer_id: object, name: object) -> str:
     """A customer as a reader sees it: id and name, or the id alone when there is no name or
     the name is the id (customers derived from orders).
@@ -67,17 +63,13 @@ def customer_text(customer_id: object, name: object) -> str:
     return f"{customer_id} {name}"
 
 
-def _money(ctx: ReportContext):
-    return lambda v: fmt_money(v, ctx.lang, currency=_currency(ctx))
-
-
 def _scaled(ctx: ReportContext, text: str, values) -> tuple[float, str]:
     """Chart/heading scale in the data's currency for ``values``: the words' ``{unit}`` becomes
     its unit (万元 for CNY in Chinese, USD k in English, plain USD for small amounts, ...)."""
     from segkit.labels import money_scale
 
     largest = float(np.nanmax(np.abs(np.asarray(values, dtype=float)))) if np.size(values) else None
-    scale, unit = money_scale(ctx.lang, _currency(ctx), largest)
+    scale, unit = money_scale(ctx.lang, ctx.currency, largest)
     return scale, text.replace("{unit}", unit)
 
 
@@ -188,7 +180,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     pp = lambda a, b: (f"{(a - b) * 100:+.1f} pp" if ctx.lang == "en" else f"{(a - b) * 100:+.1f}个百分点") if pd.notna(a) and pd.notna(b) else None  # noqa: E731
     tiles = [
         (w["tile_customers"], fmt_int(n["customers"]), change(fmt_int(n["customers"] - n["prev_customers"], signed=True) if has_previous else None)),
-        (w["tile_revenue"], _money(ctx)(n["revenue"]),
+        (w["tile_revenue"], ctx.money(n["revenue"]),
          change(fmt_pct(n["revenue"] / n["prev_revenue"] - 1, signed=True) if has_previous and n["prev_revenue"] else None)),
         (w["tile_core_share"], fmt_pct(n["core_revenue_share"]), change(pp(n["core_revenue_share"], n["prev_core_revenue_share"]) if has_previous else None)),
     ]
@@ -231,7 +223,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     core_at_risk = int((risk_now & (tiers["tier"] == "core")).sum()) if has_churn else 0
     if core_at_risk:
         focus.append(w["focus_core_risk"].format(n=fmt_int(core_at_risk)))
-    from segkit.segment.thresholds import near_core as _near_core, tier_health, tier_health_messages
+    from segkit.segment.thresholds import near_core as _near_core, tier_health_messages
 
     thresholds = ctx.thresholds
     near_core = _near_core(tiers, ctx.snapshot, thresholds)
@@ -246,8 +238,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     block.add(kpi_tiles(tiles)).add(bullet_list(findings, "findings")).add(f'<p class="focus">{esc(focus_text)}</p>')
     # how the lines were set, and a warning when the tiers hardly separate anyone
     block.add(f'<p class="note">{esc(thresholds.describe(ctx.lang))}</p>')
-    health = tier_health(ctx.tiers_all, ctx.snapshot_all, ctx.user_config, thresholds)
-    for message in tier_health_messages(health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k)):
+    for message in tier_health_messages(ctx.tier_health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k)):
         block.add(f'<p class="warning">{esc(message)}</p>')
     if notes:
         block.add(_notes(notes))
@@ -299,7 +290,7 @@ def tier_overview(ctx: ReportContext) -> Block:
         w["col_avg_revenue"]: table["avg_revenue"].to_numpy(),
         w["col_avg_interactions"]: table["avg_interactions"].to_numpy(),
     })
-    money = _money(ctx)
+    money = ctx.money
     formats = {w["col_customer_share"]: fmt_pct, w["col_revenue_share"]: fmt_pct, w["col_revenue"]: money,
                w["col_avg_revenue"]: money, w["col_avg_interactions"]: lambda v: f"{v:.1f}", w["col_customers"]: fmt_int}
     block = Block(w["tier_overview"]).add(fig)
@@ -314,7 +305,7 @@ def rfm_view(ctx: ReportContext) -> Block:
     from segkit.segment.plots import plot_rfm_heatmap
 
     w = ctx.words
-    fig = plot_rfm_heatmap(ctx.rfm, lang=ctx.lang, monetary=ctx.snapshot["revenue_total"], currency=_currency(ctx))
+    fig = plot_rfm_heatmap(ctx.rfm, lang=ctx.lang, monetary=ctx.snapshot["revenue_total"], currency=ctx.currency)
     named = ctx.rfm_named.join(ctx.snapshot[["recency_days", "orders_12m", "revenue_total"]])
     table = named.groupby("rfm_segment").agg(customers=("recency_days", "size"), recency=("recency_days", "mean"),
                                               orders=("orders_12m", "mean"), monetary=("revenue_total", "mean"))
@@ -327,7 +318,7 @@ def rfm_view(ctx: ReportContext) -> Block:
         w["col_avg_monetary"]: table["monetary"].to_numpy(),
     })
     formats = {w["col_avg_recency"]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}", w["col_avg_orders"]: lambda v: f"{v:.1f}",
-               w["col_avg_monetary"]: _money(ctx), w["col_customers"]: fmt_int}
+               w["col_avg_monetary"]: ctx.money, w["col_customers"]: fmt_int}
     return Block(w["rfm_view"]).text(w["rfm_intro"]).add(fig).add(table_html(shown, formats))
 
 
@@ -374,7 +365,7 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
             w["col_basis_prev"]: moves["previous_basis"].to_numpy(),
             w["col_basis_cur"]: moves["current_basis"].to_numpy(),
         })
-        block.add(table_html(shown, {w["col_revenue_change"]: lambda v: ("+" if v > 0 else "") + _money(ctx)(v)},
+        block.add(table_html(shown, {w["col_revenue_change"]: lambda v: ("+" if v > 0 else "") + ctx.money(v)},
                              nowrap=[w["col_from"], w["col_to"], w["col_revenue_change"]]))
     return block
 
@@ -404,7 +395,7 @@ def value_view(ctx: ReportContext) -> Block:
         w["col_hist_clv"]: by_tier["hist"].to_numpy(), w["col_pred_clv"]: by_tier["pred"].to_numpy(),
         w["col_total_pred_clv"]: by_tier["total"].to_numpy(),
     })
-    money = _money(ctx)
+    money = ctx.money
     cross = pd.crosstab(values["clv_tier"].map(lambda k: _clv_label(ctx, k)),
                         values["tier"]).reindex(columns=_tier_order(values["tier"].unique(), ctx.user_config), fill_value=0)
     cross.columns = [_tier_label(ctx, k) for k in cross.columns]
@@ -508,7 +499,7 @@ def review_view(ctx: ReportContext, top: int = 15) -> Block:
         shown = shown.drop(columns=w["col_owner"])
     block = Block(w["to_review"]).text(w["review_intro"].format(n=fmt_int(len(review))))
     if len(review):
-        block.add(table_html(shown, {w["col_revenue"]: _money(ctx)}, max_rows=top, more=w["more_rows"],
+        block.add(table_html(shown, {w["col_revenue"]: ctx.money}, max_rows=top, more=w["more_rows"],
                              nowrap=[w["col_tier"], w["col_revenue"], w["col_owner"]]))
     stale = tiers.loc[tiers["override_stale"].astype(bool)] if "override_stale" in tiers else tiers.iloc[:0]
     block.text(w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"])
@@ -635,7 +626,7 @@ def _tier_rules(ctx: ReportContext) -> pd.DataFrame:
             text = re.sub(rf"\b{name}\b", shown, text)
         for name, measure in cfg.measures.items():
             text = re.sub(rf"\b{name}\b", getattr(measure, ctx.lang), text)
-        text = re.sub(r"\b(\d{5,})\b", lambda m: _money(ctx)(float(m.group(1))), text)
+        text = re.sub(r"\b(\d{5,})\b", lambda m: ctx.money(float(m.group(1))), text)
         yes_no = {"zh": ("是", "否"), "en": ("yes", "no")}[ctx.lang]
         return text.replace("true", yes_no[0]).replace("false", yes_no[1])
 

@@ -25,9 +25,11 @@ from pathlib import Path
 
 import nbformat
 
-from segkit import __version__
+from segkit._version import __version__
+from segkit.io import Dataset
 
-__all__ = ["render", "render_departments", "default_quarter", "ReportError", "REPORTS", "report_path", "find_notebook", "html_from_notebook", "pdf_from_html"]
+__all__ = ["render", "render_departments", "default_quarter", "ReportError", "REPORTS", "report_path", "find_notebook", "html_from_notebook", "embed_cjk_font",
+           "pdf_from_html"]
 
 REPORTS = {"quarterly": "quarterly_segmentation.ipynb", "churn": "churn_prediction.ipynb"}
 FORMATS = ("html", "pdf")
@@ -299,10 +301,10 @@ def pdf_from_html(html: str, target: Path) -> None:
 # the entry points
 
 
-def default_quarter(data_dir: str | Path, config: str | Path | None = None):
+def default_quarter(data: str | Path | Dataset, config: str | Path | None = None):
     """The quarter a report shows by default and the data's as-of date: the latest complete
     quarter on or before the as-of date of :func:`segkit.io.load_dataset` (``dataset.yaml``'s
-    ``as_of``, else the latest date in the data).
+    ``as_of``, else the latest date in the data). ``data`` is a folder or a loaded Dataset.
 
     Returns
     -------
@@ -316,7 +318,7 @@ def default_quarter(data_dir: str | Path, config: str | Path | None = None):
     from segkit.io import load_dataset
     from segkit.periods import latest_complete_quarter
 
-    ds = load_dataset(data_dir, config=config)
+    ds = data if isinstance(data, Dataset) else load_dataset(data, config=config)
     return latest_complete_quarter(ds.as_of), ds.as_of
 
 
