@@ -155,6 +155,21 @@ def test_prediction_properties(customer, p, t1, t2):
     assert 0.0 <= pop_lo <= pop_hi + 1e-9 * max(1.0, pop_hi)
 
 
+def test_expectations_where_scipys_hypergeometric_function_gives_nan():
+    """r = a (here 0.05) makes c - a - b of eq. (9)'s 2F1 an integer, where scipy returns NaN
+    near z = 1 (found by the property above). Reference: the same formula with 2F1 at
+    r + 1e-9, where scipy is finite: 2F1(3 + 1e-9, -0.95; 3.05; 24 / 24.05078125) = 0.0206628747."""
+    bg = BetaGeo()
+    bg.params_ = {"r": 0.05, "alpha": 0.05078125, "a": 0.05, "b": 4.0}
+    z = 24 / (24 + 0.05078125)
+    reference = (0.05 + 4 - 1) / (0.05 - 1) * (1 - (1 - z) ** (0.05 - 1) * 0.02066287466635282)
+    assert float(bg.expected_purchases_population(24.0)) == pytest.approx(reference, rel=1e-6)
+    population = np.asarray(bg.expected_purchases_population([12.0, 24.0, 48.0]), dtype=float)
+    conditional = np.asarray(bg.expected_purchases([12.0, 24.0, 48.0], 0, 0.0, 1.0), dtype=float)
+    for values in (population, conditional):
+        assert np.isfinite(values).all() and (np.diff(values) > 0).all()
+
+
 def test_errors_name_the_customers():
     idx = pd.Index([17, 40, 92, 5], name="customer_id")
     freq = pd.Series([1, 2, 1, 1], index=idx)

@@ -181,6 +181,15 @@ def _population_mean(t, r, alpha, a, b):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         z = t / (alpha + t)
         hyp = hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)
+        bad = ~np.isfinite(hyp)
+        if np.any(bad):
+            # scipy's 2F1 returns NaN near z = 1 when c - a - b is an integer (here r - a + 1,
+            # e.g. r = a = 0.05); the function is continuous in r, so take the mean of r -+ 1e-7
+            first, second, third, zz = (np.broadcast_to(v, np.shape(hyp))[bad]
+                                        for v in (a + b - 1 - r, a - 1, a + b - 1, z))
+            nearby = 0.5 * (hyp2f1(first + 1e-7, second, third, zz) + hyp2f1(first - 1e-7, second, third, zz))
+            hyp = np.where(bad, 0.0, hyp)
+            hyp[bad] = nearby
         out = (a + b - 1) / (a - 1) * (1 - np.exp((a - 1) * np.log1p(-z)) * hyp)
     # the bracket cancels for tiny t; rounding must not make an expectation negative
     return np.where(t == 0, 0.0, np.maximum(out, 0.0))
