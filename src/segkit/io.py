@@ -108,6 +108,51 @@ class Dataset:
     present: frozenset = frozenset(TABLES)
     as_of_source: str = "argument"
 
+    @classmethod
+    def deferred(cls, store, **fields) -> Dataset:
+        """A data set whose tables and problem lists live in an engine (:class:`segkit.ingest.EngineStore`)
+        and come into pandas on first use."""
+        lazy = {name: _Deferred(name) for name in (*TABLES, "rejected", "warnings")}
+        dataset = cls(**lazy, **fields)
+        object.__setattr__(dataset, "_store", store)
+        return dataset
+
+    def __getattribute__(self, name: str):
+        value = object.__getattribute__(self, name)
+        if type(value) is _Deferred:
+            store = object.__getattribute__(self, "_store")
+            value = store.problems(name == "rejected") if name in ("rejected", "warnings") else store.frame(name)
+            object.__setattr__(self, name, value)
+        return value
+
+    @property
+    def store(self):
+        """The engine holding this data set (:class:`segkit.ingest.EngineStore`), or None when the
+        tables were read into pandas."""
+        return self.__dict__.get("_store")
+
+    def is_loaded(self, name: str) -> bool:
+        """Whether table ``name`` is in pandas already (engine-backed tables load on first use)."""
+        return type(object.__getattribute__(self, name)) is not _Deferred
+
+    def count(self, name: str) -> int:
+        """Rows of table ``name`` without loading it into pandas."""
+        if self.store is not None and not self.is_loaded(name):
+            return self.store.count(name)
+        return len(getattr(self, name))
+
+    def write_rejected(self, path: str | Path) -> Path:
+        """Write the rejected-row ledger (CSV, XLSX or Parquet; spreadsheet formulas neutralised).
+
+        An engine-backed data set writes it from the engine, without loading it into pandas.
+        """
+        path = Path(path)
+        if self.store is not None and not self.is_loaded("rejected") and path.suffix.lower() in (".csv", ".parquet", ".pq"):
+            return self.store.write_problems(path, reject=True)
+        from segkit.export import write_table
+
+        return write_table(self.rejected, path)
+
     def has(self, table: str) -> bool:
         """Whether ``table`` came from a file (an absent table is not the same as zero rows)."""
         if table not in TABLES:
@@ -167,6 +212,9 @@ class Dataset:
                 "rows": ruled.drop_duplicates(["file", "row", "rule"]).groupby(["table", "rule"]).size(),
             }).reset_index()
             return out.sort_values(["table", "rows"], ascending=[True, False], ignore_index=True)
+        if self.store is not None and not self.is_loaded("rejected"):
+            return {"tables": per_table, "rejected_by_rule": self.store.by_reason(True),
+                    "warnings_by_rule": self.store.by_reason(False)}
         return {
             "tables": per_table,
             "rejected_by_rule": by_reason(self.rejected),
@@ -176,6 +224,9 @@ class Dataset:
     def fingerprint(self) -> str:
         """A short SHA-256 fingerprint of the accepted data (for report footers)."""
         digest = hashlib.sha256()
+        if self.store is not None and not any(self.is_loaded(t) for t in TABLES):
+            digest.update(self.store.fingerprint().encode())
+            return digest.hexdigest()[:16]
         for name in TABLES:
             frame = self.table(name)
             digest.update(name.encode())
@@ -183,11 +234,23 @@ class Dataset:
         return digest.hexdigest()[:16]
 
     def __repr__(self) -> str:
-        counts = ", ".join(f"{t}={len(self.table(t)):,}" for t in TABLES)
+        counts = ", ".join(f"{t}={self.count(t):,}" for t in TABLES)
         return (
             f"Dataset({self.name!r}, as_of={self.as_of.date()}, {counts}, "
             f"rejected rows={int(self.files['rows_rejected'].sum()):,}, warnings={len(self.warnings):,})"
         )
+
+
+class _Deferred:
+    """Placeholder of a table that is still in the engine."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}: in the engine, loaded on first use>"
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,6 +462,7 @@ _DATE_SEP = re.compile(r"[/.年月]")
 _MONTH_NAME = r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
 _YEAR_LAST = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
 DATE_ORDERS = ("auto", "MDY", "DMY")
+_ORDER_WORDS = {"MDY": "month/day/year", "DMY": "day/month/year"}
 
 
 def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Series, str | None]:
@@ -434,6 +498,8 @@ def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Ser
     named = parsed.isna() & raw.str.contains(_MONTH_NAME, regex=True, na=False) & raw.str.contains(r"\b\d{4}\b", regex=True, na=False)
     if named.any():  # "Jan 5, 2026", "5 January 2026": the month is spelled out, nothing is ambiguous
         parsed.loc[named] = pd.to_datetime(raw[named].str.strip(), format="mixed", errors="coerce").dt.normalize()
+    # a date pandas cannot hold (9999-12-31, 0001-01-01) is a typo or a placeholder: unparseable
+    parsed = parsed.where((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))
     bad = parsed.isna() & (raw.str.strip() != "")
     return parsed.astype("datetime64[ns]"), bad, used
 
@@ -458,6 +524,42 @@ def _parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     out[folded.isin(_FALSE)] = False
     bad = out.isna() & (folded != "")
     return out, bad
+
+
+# --------------------------------------------------------------------------------------------
+# the rules' words: one place for every engine (segkit.ingest writes the same reasons)
+
+REASON_NUMBER = "not a number"
+REASON_WHOLE = "not a whole number"
+REASON_BOOL = "not a yes/no value (是/否, yes/no)"
+REASON_CREDIT = "invalid unified social credit code (GB 32100-2015 check character)"
+REASON_UNKNOWN = "unknown customer_id (not in the customers table)"
+REASON_UNKNOWN_DERIVED = "unknown customer_id (no accepted order; there is no customers file)"
+REASON_REJECTED_CUSTOMER = "customer_id was rejected in customers"
+
+
+def reason_empty(col) -> str:
+    return f"empty value in required column {col.name} ({col.zh})"
+
+
+def reason_date(used: str | None) -> str:
+    """The unparseable-date reason; ``used`` is the year-last order read in the file, if any."""
+    reason = "unparseable date (expected e.g. 2026-09-30, 2026/9/30, 20260930, 2026年9月30日, 09/30/2026"
+    return reason + (f"; year-last dates read as {_ORDER_WORDS[used.rstrip('?')]})" if used else ")")
+
+
+def reason_range(col) -> str:
+    limits = f"{col.low:g}-{col.high:g}" if col.high is not None else f">= {col.low:g}"
+    return f"out of range (allowed {limits})"
+
+
+def reason_vocab(col) -> str:
+    return (f"value not in the {col.vocab} vocabulary; kept as written (add it as a synonym under "
+            f"vocabularies.{col.vocab} in a configuration file)")
+
+
+def reason_late(as_of: pd.Timestamp) -> str:
+    return f"date after the data's as-of date {as_of.date()}"
 
 
 class _Collector:
@@ -493,9 +595,6 @@ class _Collector:
         return set(np.concatenate([p["_key"].to_numpy() for p in self.rejected])) if self.rejected else set()
 
 
-_ORDER_WORDS = {"MDY": "month/day/year", "DMY": "day/month/year"}
-
-
 def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], problems: _Collector,
                  vocab_cache: dict[str, dict[str, str]], date_order: str = "auto",
                  date_orders: dict[str, str] | None = None) -> pd.DataFrame:
@@ -507,20 +606,18 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
         text = raw[col.name].str.strip()
         empty = text == ""
         if col.required:
-            problems.add(raw, empty, col.name, f"empty value in required column {col.name} ({col.zh})", reject=True)
+            problems.add(raw, empty, col.name, reason_empty(col), reject=True)
         if col.kind in ("id", "str"):
             out[col.name] = text.where(~empty, None).astype("str")
         elif col.kind == "date":
             parsed, bad, used = _parse_dates(text, date_order)
-            reason = "unparseable date (expected e.g. 2026-09-30, 2026/9/30, 20260930, 2026年9月30日, 09/30/2026"
-            reason += f"; year-last dates read as {_ORDER_WORDS[used.rstrip('?')]})" if used else ")"
-            problems.add(raw, bad, col.name, reason, reject=col.required)
+            problems.add(raw, bad, col.name, reason_date(used), reject=col.required)
             if used:
                 date_orders[col.name] = used
             out[col.name] = parsed
         elif col.kind in ("money", "float", "int"):
             values, bad = _parse_numbers(text)
-            problems.add(raw, bad, col.name, "not a number", reject=col.required)
+            problems.add(raw, bad, col.name, REASON_NUMBER, reject=col.required)
             if col.kind == "money":
                 values = (values * units.get(col.name, 1.0)).round(2)
             out_of_range = pd.Series(False, index=raw.index)
@@ -529,36 +626,29 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
             if col.high is not None:
                 out_of_range |= values > col.high
             if out_of_range.any():
-                limits = f"{col.low:g}-{col.high:g}" if col.high is not None else f">= {col.low:g}"
                 # scores outside their scale are data errors; company facts out of range are warnings
-                reject = table.name == "surveys"
-                problems.add(raw, out_of_range, col.name, f"out of range (allowed {limits})", reject=reject)
+                problems.add(raw, out_of_range, col.name, reason_range(col), reject=table.name == "surveys")
                 values = values.where(~out_of_range)
             if col.kind == "int":
                 fractional = values.notna() & (values != values.round())
-                problems.add(raw, fractional, col.name, "not a whole number", reject=table.name == "surveys")
+                problems.add(raw, fractional, col.name, REASON_WHOLE, reject=table.name == "surveys")
                 values = values.where(~fractional).astype("Int64")
             out[col.name] = values
         elif col.kind == "bool":
             values, bad = _parse_bool(text)
-            problems.add(raw, bad, col.name, "not a yes/no value (是/否, yes/no)", reject=col.required)
+            problems.add(raw, bad, col.name, REASON_BOOL, reject=col.required)
             out[col.name] = values
         elif col.kind == "vocab":
             index = vocab_cache[col.vocab]
             uniques = {v: index.get(_fold(v)) for v in text.unique() if v}  # fold each distinct value once
             keys = text.map(uniques)
             unknown = keys.isna() & ~empty
-            problems.add(
-                raw, unknown, col.name,
-                f"value not in the {col.vocab} vocabulary; kept as written (add it as a synonym under "
-                f"vocabularies.{col.vocab} in a configuration file)",
-                reject=False,
-            )
+            problems.add(raw, unknown, col.name, reason_vocab(col), reject=False)
             out[col.name] = keys.where(~unknown, text).where(~empty, None).astype("str")
         elif col.kind == "credit_code":
             upper = text.str.upper()
             bad = ~empty & ~upper.map(is_valid_credit_code)
-            problems.add(raw, bad, col.name, "invalid unified social credit code (GB 32100-2015 check character)", reject=True)
+            problems.add(raw, bad, col.name, REASON_CREDIT, reject=True)
             out[col.name] = upper.where(~empty, None).astype("str")
         else:  # pragma: no cover - schema declares only the kinds above
             raise AssertionError(col.kind)
@@ -618,6 +708,7 @@ def load_dataset(
     as_of: str | pd.Timestamp | None = None,
     config: str | Path | Mapping | None = None,
     max_rejected_share: float | None = 0.5,
+    engine: str | None = None,
 ) -> Dataset:
     """Read and validate a folder (or explicit files) of customer data.
 
@@ -639,6 +730,12 @@ def load_dataset(
         Stop with :class:`MostlyRejectedError` when more than this share of all rows read
         is rejected (the data are then not what segkit expects: a wrong date format, amounts
         in another column, ...). None never stops.
+    engine : {"duckdb", "pandas"}, optional
+        Who reads and validates. ``"duckdb"`` (the default, set by ``engine.default`` in the
+        configuration) streams the files into an embedded DuckDB database and applies every
+        rule there (:mod:`segkit.ingest`): memory stays bounded, and the tables come into
+        pandas only when read (``ds.transactions``). ``"pandas"`` is the in-memory reference
+        implementation. Both give the same tables, ledger and counts.
 
     Returns
     -------
@@ -697,6 +794,19 @@ def load_dataset(
                           "(how dates such as 01/02/2026 are read: MDY month first, DMY day first)")
 
     vocab_cache = vocabulary_indexes(config)
+    if engine is None:
+        from segkit.ingest import engine_config
+
+        engine = engine_config(config).default
+    if engine == "duckdb":
+        from segkit.ingest import load_with_engine
+
+        dataset, _ = load_with_engine(found, meta=meta, name=name, date_order=date_order, as_of=as_of, config=config,
+                                      vocab=vocab_cache, derive_customers=derive_customers)
+        _stop_if_mostly_rejected(dataset, max_rejected_share)
+        return dataset
+    if engine != "pandas":
+        raise ValueError(f"engine={engine!r} is not supported; use 'duckdb' or 'pandas'")
     tables: dict[str, pd.DataFrame] = {}
     collectors: dict[str, _Collector] = {}
     file_rows: list[dict] = []
@@ -813,7 +923,8 @@ def _stop_if_mostly_rejected(ds: Dataset, max_share: float | None) -> None:
     read, rejected = int(ds.files["rows_read"].sum()), int(ds.files["rows_rejected"].sum())
     if max_share is None or read == 0 or rejected <= max_share * read:
         return
-    rules = ds.rejected.assign(rule=ds.rejected["reason"].str.replace(r"\s*[:;(].*$", "", regex=True))
+    rejected_rows = ds.rejected if ds.store is None else ds.store.problems(True, limit=ds.store.ledger_sample)
+    rules = rejected_rows.assign(rule=rejected_rows["reason"].str.replace(r"\s*[:;(].*$", "", regex=True))
     top = rules.groupby("rule", sort=False).size().sort_values(ascending=False)
     lines = []
     for rule, count in top.head(3).items():
@@ -880,14 +991,14 @@ def _table_rules(table: Table, frame: pd.DataFrame, problems: _Collector, tables
             where = (known_but_rejected["_file"].map(lambda f: Path(f).name) + " row " + known_but_rejected["_row"].astype(str)).astype("str")
             def reason(hit: pd.DataFrame) -> np.ndarray:
                 if derive_customers:
-                    return np.full(len(hit), "unknown customer_id (no accepted order; there is no customers file)", dtype=object)
+                    return np.full(len(hit), REASON_UNKNOWN_DERIVED, dtype=object)
                 rejected_at = hit["customer_id"].map(where).astype("str")
-                return np.where(rejected_at.notna(), "customer_id was rejected in customers (" + rejected_at.fillna("") + ")",
-                                "unknown customer_id (not in the customers table)")
+                return np.where(rejected_at.notna(), REASON_REJECTED_CUSTOMER + " (" + rejected_at.fillna("") + ")",
+                                REASON_UNKNOWN)
             problems.add(frame, unknown, "customer_id", reason, reject=True)
     if table.date_column is not None:
         late = frame[table.date_column] > as_of
-        problems.add(frame, late, table.date_column, f"date after the data's as-of date {as_of.date()}", reject=True)
+        problems.add(frame, late, table.date_column, reason_late(as_of), reject=True)
 
 
 def read_table(path: str | Path, table: str) -> pd.DataFrame:

@@ -1,0 +1,983 @@
+"""Loading with validation on an engine: files -> DuckDB tables + a rejected-row ledger.
+
+:func:`segkit.io.load_dataset` with ``engine="duckdb"`` (the default for files) lands here. It
+applies exactly the rules of the pandas reference implementation in :mod:`segkit.io` (same
+reasons, same rows, same values; the tests check the two against each other), but the data
+never sit in pandas:
+
+1. **Reading.** Each file is streamed into an embedded DuckDB database (a file in a temporary
+   folder, so DuckDB can spill) as text columns plus the row number a person sees in the file.
+   Well-formed CSV goes through Arrow's multi-threaded reader; a CSV file with malformed lines,
+   quoted line breaks or odd headers, and XLSX and ``.txt`` files go through the reference
+   reader of :mod:`segkit.io` (they are small or messy, and their row numbers need the line
+   by line reader). GB18030/GBK files are transcoded while they are read.
+2. **Rules as column expressions.** Every rule of :mod:`segkit.schema` is an Ibis expression
+   that yields a mask and a reason per row. Values in the common forms (``2026-09-30``,
+   ``1234.50``) are parsed by the engine; each *distinct* spelling of any other form
+   (``2026年9月30日``, ``¥1,200``, a vocabulary synonym) is parsed once by the reference parser
+   of :mod:`segkit.io` and joined back, so both engines read every value identically.
+3. **Rules across rows** (duplicate ids, unknown customers, dates after the as-of date) are
+   window functions and joins.
+4. **The ledger** (file, row, column, value, reason, raw record as JSON) stays in the engine;
+   :meth:`segkit.io.Dataset.write_rejected` writes it with DuckDB, and only counts and what a
+   caller asks for come into memory.
+
+The accepted tables are materialised in pandas only when a caller reads
+``Dataset.transactions`` etc.; :func:`segkit.features.snapshot` aggregates them in DuckDB.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import shutil
+import tempfile
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from segkit.config import StrictModel, load_section
+from segkit.io import (
+    CSV_ENCODINGS,
+    PROBLEM_COLUMNS,
+    REASON_BOOL,
+    REASON_CREDIT,
+    REASON_NUMBER,
+    REASON_REJECTED_CUSTOMER,
+    REASON_UNKNOWN,
+    REASON_UNKNOWN_DERIVED,
+    REASON_WHOLE,
+    REJECTED_COLUMNS,
+    Dataset,
+    SchemaError,
+    _fold,
+    _map_headers,
+    _parse_bool,
+    _parse_dates,
+    _parse_numbers,
+    _read_raw,
+    reason_date,
+    reason_empty,
+    reason_late,
+    reason_range,
+    reason_vocab,
+)
+from segkit.schema import TABLES, Table, is_valid_credit_code
+
+__all__ = ["EngineConfig", "EngineStore", "load_with_engine"]
+
+
+class EngineConfig(StrictModel):
+    """The ``engine`` section (``segkit/defaults/engine.yaml``)."""
+
+    default: str
+    memory_limit: str
+    threads: int
+    temp_directory: str
+    batch_rows: int
+    ledger_sample_rows: int
+
+
+def engine_config(config=None) -> EngineConfig:
+    cfg = load_section("engine", EngineConfig, config)
+    if cfg.default not in ("duckdb", "pandas"):
+        raise SchemaError(f"engine.default must be 'duckdb' or 'pandas', not {cfg.default!r}")
+    return cfg
+
+
+# Python's str.strip() whitespace: the characters, and one regular-expression class (RE2)
+_WS_CHARS = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+_WS = ("[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}"
+       "\\x{202f}\\x{205f}\\x{3000}]")
+_STRIP = f"^{_WS}+|{_WS}+$"
+
+
+def _ibis():
+    import ibis
+
+    return ibis
+
+
+def _run(duck, query: str, params=None):
+    """Execute on a fresh cursor and return it (DuckDB 2 refuses new work on a connection whose
+    last result was not fetched)."""
+    return duck.cursor().execute(query, params or [])
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------------------------------
+# the store: a DuckDB database in a temporary folder, removed with the Dataset
+
+
+def _remove(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class EngineStore:
+    """Where an engine-loaded :class:`~segkit.io.Dataset` lives: an Ibis DuckDB connection with
+    the accepted tables ``accepted_<table>`` and the ledger ``problems``.
+
+    ``files`` maps each file id to its path; ``columns`` lists the output columns of each table.
+    """
+
+    con: object
+    workdir: Path | None
+    columns: dict[str, list[str]]
+    extras: dict[str, list[str]]
+    record_sql: str = ""
+    _ledger_sample: int = 1_000_000
+    _finalizer: object = field(default=None, repr=False)
+
+    @property
+    def duck(self):
+        return self.con.con
+
+    def sql(self, query: str, params=None):
+        return self.duck.cursor().execute(query, params or [])
+
+    def arrow(self, query: str) -> pa.Table:
+        return self.duck.cursor().sql(query).to_arrow_table()
+
+    def table(self, name: str):
+        """The accepted rows of ``name`` as an Ibis table (canonical columns, typed)."""
+        return self.con.table(f"accepted_{name}")
+
+    def count(self, name: str) -> int:
+        return int(self.sql(f"SELECT count(*) FROM accepted_{name}").fetchone()[0])
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """The accepted rows of ``name`` in pandas, with the dtypes of the reference loader."""
+        cols = self.columns[name]
+        arrow = self.arrow(f"SELECT {', '.join(map(_quote, cols))} FROM accepted_{name} ORDER BY _fid, _row")
+        frame = arrow.to_pandas()
+        table = TABLES[name]
+        for col in table.columns:
+            frame[col.name] = _as_kind(frame[col.name], col.kind)
+        for extra in self.extras[name]:
+            frame[extra] = frame[extra].astype("str")
+        if name == "transactions":
+            frame["is_refund"] = frame["is_refund"].astype(bool)
+        return frame
+
+    def problems(self, reject: bool, limit: int | None = None) -> pd.DataFrame:
+        """The ledger (``reject=True``) or the warnings, in the reference loader's order."""
+        cols = REJECTED_COLUMNS if reject else PROBLEM_COLUMNS
+        query = self._problems_sql(reject) + (f" LIMIT {int(limit)}" if limit is not None else "")
+        frame = self.arrow(query).to_pandas()
+        frame["row"] = frame["row"].astype("int64")
+        return frame[cols].astype({c: "str" for c in cols if c != "row"})
+
+    def by_reason(self, reject: bool) -> pd.DataFrame:
+        """Problems and rows per table and rule (the rule is the reason up to ``:``, ``;`` or ``(``)."""
+        rule = r"regexp_replace(reason, '\s*[:;(].*$', '')"
+        query = (f"SELECT _table AS \"table\", {rule} AS rule, count(*) AS problems, "
+                 f"count(DISTINCT (_fid, _row)) AS \"rows\" FROM problems WHERE reject = {str(reject).upper()} "
+                 "GROUP BY ALL ORDER BY \"table\", \"rows\" DESC, rule")
+        frame = self.arrow(query).to_pandas()
+        return frame.astype({"problems": "int64", "rows": "int64", "table": "str", "rule": "str"})
+
+    def top_rules(self, k: int) -> list[tuple[str, int, dict]]:
+        """The ``k`` most common rejection rules: (rule, problems, first problem in ledger order)."""
+        rule = r"regexp_replace(reason, '\s*[:;(].*$', '')"
+        query = f"""
+            SELECT rule, count(*) AS n,
+                   arg_min({{'file': path, 'row': _row, 'column': col, 'value': value, 'reason': reason}},
+                           (_table, path, _row, rule_no)) AS example
+            FROM (SELECT *, {rule} AS rule FROM problems JOIN _files USING (_fid) WHERE reject)
+            GROUP BY rule ORDER BY n DESC, rule LIMIT {int(k)}"""
+        return [(rule, int(n), example) for rule, n, example in self.sql(query).fetchall()]
+
+    def _problems_sql(self, reject: bool) -> str:
+        record = ", r.record" if reject else ""
+        join = f" LEFT JOIN ({self.record_sql}) r USING (_table, _fid, _row)" if reject else ""
+        return (f'SELECT p._table AS "table", f.path AS file, p._row AS row, p.col AS "column", p.value, p.reason{record} '
+                f"FROM problems p JOIN _files f USING (_fid){join} WHERE p.reject = {str(reject).upper()} "
+                'ORDER BY "table", file, row, p.rule_no')
+
+    def write_problems(self, path: Path, *, reject: bool = True) -> Path:
+        """Write the ledger (or the warnings) from the engine: Parquet as it is, CSV with every text
+        cell that a spreadsheet would run as a formula neutralised (as :mod:`segkit.export` does)."""
+        from segkit.export import DANGEROUS_PREFIXES
+
+        cols = REJECTED_COLUMNS if reject else PROBLEM_COLUMNS
+        base = self._problems_sql(reject)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            self.sql(f"COPY ({base}) TO {_literal(str(path))} (FORMAT parquet)").fetchall()
+            return path
+
+        def safe(column: str) -> str:
+            c = _quote(column)
+            danger = " OR ".join(f"starts_with({c}, {_literal(p)})" for p in DANGEROUS_PREFIXES)
+            return f"CASE WHEN {danger} THEN {tick} || {c} ELSE {c} END AS {c}"
+
+        tick = _literal("'")
+
+        select = ", ".join(_quote(c) if c == "row" else safe(c) for c in cols)
+        self.sql(f"COPY (SELECT {select} FROM ({base})) TO {_literal(str(path))} (FORMAT csv, HEADER)").fetchall()
+        return path
+
+    def fingerprint(self) -> str:
+        """A hash of every accepted row, in order (the engine's :meth:`Dataset.fingerprint`)."""
+        parts = []
+        for name, cols in self.columns.items():
+            row = ", ".join(["_fid", "_row", *map(_quote, cols)])
+            value = self.sql(f"SELECT count(*), coalesce(sum(hash({row}) % 1000000007), 0), "
+                             f"coalesce(bit_xor(hash({row})), 0) FROM accepted_{name}").fetchone()
+            parts.append(f"{name}:{value[0]}:{value[1]}:{value[2]}")
+        return "|".join(parts)
+
+    @property
+    def ledger_sample(self) -> int:
+        return self._ledger_sample
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+
+
+def _as_kind(series: pd.Series, kind: str) -> pd.Series:
+    if kind == "date":
+        return pd.to_datetime(series).astype("datetime64[ns]")
+    if kind in ("money", "float"):
+        return series.astype("float64")
+    if kind == "int":
+        return series.astype("Int64")
+    if kind == "bool":
+        return series.astype("boolean")
+    return series.astype("str")
+
+
+def _connect(cfg: EngineConfig):
+    """An in-memory DuckDB database that spills to a temporary folder above ``memory_limit``."""
+    ibis = _ibis()
+    base = cfg.temp_directory or None
+    workdir = Path(tempfile.mkdtemp(prefix="segkit-", dir=base))
+    con = ibis.duckdb.connect()
+    _run(con.con, f"SET memory_limit = {_literal(cfg.memory_limit)}")
+    _run(con.con, f"SET temp_directory = {_literal(str(workdir))}")
+    _run(con.con, "SET preserve_insertion_order = true")  # a table's rowid is then its line in the file
+    if cfg.threads:
+        _run(con.con, f"SET threads = {int(cfg.threads)}")
+    return con, workdir
+
+
+# --------------------------------------------------------------------------------------------
+# reading files into text tables
+
+
+@dataclass
+class _File:
+    fid: int
+    path: Path
+    table: str
+    encoding: str = ""
+    row_sql: str = "_row"                                # the row a person sees, in raw_f<fid>
+    headers: list[str] = field(default_factory=list)   # as written in the file
+    columns: list[str] = field(default_factory=list)   # canonical name or the header of an extra column
+    units: dict[str, float] = field(default_factory=dict)
+    malformed: list[dict] = field(default_factory=list)
+
+
+def _detect_encoding(path: Path) -> tuple[str, int, bool]:
+    """The file's encoding (UTF-8 with or without BOM, else GB18030), its count of line feeds and
+    whether it ends with one; read in chunks, never whole."""
+    last_error: Exception | None = None
+    for encoding in CSV_ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        newlines, last = 0, b""
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 24):
+                    decoder.decode(chunk)
+                    newlines += chunk.count(b"\n")
+                    last = chunk[-1:]
+                decoder.decode(b"", final=True)
+            return encoding, newlines, last == b"\n"
+        except UnicodeDecodeError as exc:
+            last_error = exc
+    raise SchemaError(
+        f"{path}: cannot decode the file as {' or '.join(CSV_ENCODINGS)} ({last_error}); "
+        "save it as UTF-8 or GBK CSV"
+    )
+
+
+class _NotSimple(Exception):
+    """The file needs the line-by-line reader."""
+
+
+def _csv_header(path: Path, encoding: str) -> list[str]:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        first = handle.readline()
+    if '"' in first or not first.strip():
+        raise _NotSimple
+    header = next(csv.reader([first.rstrip("\r\n")]))
+    if any(not h for h in header) or len(set(header)) != len(header):
+        raise _NotSimple  # pandas would rename these ("Unnamed: 3", "x.1"); the reference reader decides
+    return header
+
+
+def _arrow_csv(path: Path, encoding: str, width: int, batch_rows: int):
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(width)]
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding="utf8" if encoding.startswith("utf-8") else encoding,
+                             block_size=1 << 22)
+    # a line with the wrong number of fields raises ArrowInvalid: the reference reader then names it
+    parse = pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=True)
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                   quoted_strings_can_be_null=False)
+    return pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+
+
+def _batches_with_rows(batches, names: list[str], first_row: int):
+    """Batches of text columns ``c0..`` plus ``_row`` (the row a person sees)."""
+    row = first_row
+    for batch in batches:
+        n = batch.num_rows
+        if not n:
+            continue
+        arrays = [batch.column(i).cast(pa.string()) for i in range(len(names))]
+        yield pa.RecordBatch.from_arrays([*arrays, pa.array(np.arange(row, row + n, dtype="int64"))],
+                                         names=[*names, "_row"])
+        row += n
+
+
+def _frame_batches(frame: pd.DataFrame, rows: np.ndarray, batch_rows: int):
+    names = [f"c{i}" for i in range(frame.shape[1])]
+    for start in range(0, len(frame), batch_rows):
+        part = frame.iloc[start:start + batch_rows]
+        arrays = [pa.array(part.iloc[:, i].astype(object).tolist(), type=pa.string()) for i in range(frame.shape[1])]
+        yield pa.RecordBatch.from_arrays([*arrays, pa.array(rows[start:start + batch_rows], type=pa.int64())],
+                                         names=[*names, "_row"])
+
+
+def _store_batches(duck, name: str, width: int, batches) -> int:
+    schema = pa.schema([*(pa.field(f"c{i}", pa.string()) for i in range(width)), pa.field("_row", pa.int64())])
+    reader = pa.RecordBatchReader.from_batches(schema, batches)
+    cursor = duck.cursor()
+    cursor.register("_incoming", reader)
+    cursor.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming").fetchall()
+    cursor.close()
+    return int(_run(duck, f"SELECT count(*) FROM {name}").fetchone()[0])
+
+
+def _read_file(duck, file: _File, batch_rows: int) -> None:
+    """Stream one file into ``raw_f<fid>`` (text columns ``c0..``, ``_row``); fills ``file``."""
+    path, name = file.path, f"raw_f{file.fid}"
+    if not path.exists():
+        raise SchemaError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        encoding, newlines, ends = _detect_encoding(path)
+        try:
+            header = _csv_header(path, encoding)
+            if encoding.startswith("utf-8"):  # DuckDB's parallel reader; rowid keeps the line order
+                n = _duckdb_csv(duck, name, path, len(header))
+                file.row_sql = "rowid + 2"
+            else:  # transcoded while Arrow reads it
+                reader = _arrow_csv(path, encoding, len(header), batch_rows)
+                n = _store_batches(duck, name, len(header), _batches_with_rows(reader, [f"c{i}" for i in range(len(header))], 2))
+            lines = newlines + (0 if ends else 1)
+            if n + 1 != lines:  # a quoted line break or a skipped line: records are no longer lines
+                raise _NotSimple
+            file.encoding, file.headers = encoding, header
+            return
+        except (_NotSimple, pa.ArrowInvalid, duckdb_error()):
+            file.row_sql = "_row"
+    elif suffix in (".parquet", ".pq"):
+        _read_parquet(duck, file, batch_rows)
+        return
+    frame, rows, encoding, malformed = _read_raw(path)
+    file.encoding, file.headers, file.malformed = encoding, [str(c) for c in frame.columns], malformed
+    _store_batches(duck, name, frame.shape[1], _frame_batches(frame, np.asarray(rows, dtype="int64"), batch_rows))
+
+
+def duckdb_error():
+    import duckdb
+
+    return duckdb.Error
+
+
+def _duckdb_csv(duck, name: str, path: Path, width: int) -> int:
+    """Read a UTF-8 CSV file with DuckDB: text columns ``c0..``, no guessing, a wrong number of
+    fields is an error (the caller then uses the reference reader, which names the line)."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    _run(duck, f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_csv({_literal(str(path))}, header = false, skip = 1, "
+               f"columns = {columns}, delim = ',', quote = '\"', escape = '\"', strict_mode = true, auto_detect = false, "
+               "null_padding = false)")
+    return int(_run(duck, f"SELECT count(*) FROM {name}").fetchone()[0])
+
+
+def _read_parquet(duck, file: _File, batch_rows: int) -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(file.path)
+    except Exception as exc:
+        raise SchemaError(f"{file.path}: cannot read the file: {exc}") from exc
+    headers = [str(n) for n in source.schema_arrow.names]
+
+    def batches():
+        row = 1
+        for batch in source.iter_batches(batch_size=batch_rows):
+            frame = batch.to_pandas()
+            frame = frame.astype(str).where(frame.notna(), "")  # as the reference reader writes values
+            rows = np.arange(row, row + len(frame), dtype="int64")
+            row += len(frame)
+            yield from _frame_batches(frame, rows, batch_rows)
+
+    file.encoding, file.headers = "parquet", headers
+    _store_batches(duck, f"raw_f{file.fid}", len(headers), batches())
+
+
+# --------------------------------------------------------------------------------------------
+# rules as column expressions
+
+
+@dataclass
+class _Rule:
+    column: str
+    mask: str            # name of the boolean column in parsed_<table>
+    reason: object       # str, or a function of the parsed table returning an Ibis string
+    reject: bool
+    value: str | None = None  # column holding the value shown (default: the raw text of `column`)
+
+
+def _strip(value):
+    """``str.strip()``; the replacement runs only where an end is whitespace, which is rare."""
+    ibis = _ibis()
+    value = value.fill_null("")
+    return ibis.ifelse(value.re_search(f"^{_WS}|{_WS}$"), value.re_replace(_STRIP, ""), value)
+
+
+def _fast_number(text):
+    """Digits with an optional sign and decimal point, which the engine reads itself; other
+    spellings (``¥1,200``, ``(500)``, ``1e3``) go to the reference parser."""
+    return text.re_search(r"^-?\d{1,15}(\.\d{1,15})?$")
+
+
+def _fast_date(text):
+    """``YYYY-MM-DD`` (years 1900-2099), optionally followed by a time."""
+    return text.re_search(r"^(19|20)\d\d-\d\d-\d\d([T ].*)?$")
+
+
+def _round2(value):
+    """``numpy.round(value, 2)`` exactly: times 100, round half to even, divided by 100."""
+    ibis = _ibis()
+    y = value * 100.0
+    floor = y.floor().cast("float64")
+    diff = y - floor
+    even = (floor % 2.0) == 0.0
+    rint = ibis.cases((diff > 0.5, floor + 1.0), (diff < 0.5, floor), (even, floor), else_=floor + 1.0)
+    return ibis.ifelse(y.abs() < 2.0 ** 52, rint / 100.0, value)
+
+
+def _register(con, name: str, frame: pd.DataFrame):
+    cursor = con.con.cursor()
+    cursor.register("_src", pa.Table.from_pandas(frame, preserve_index=False))
+    cursor.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _src").fetchall()
+    cursor.close()
+    return con.table(name)
+
+
+class _TableRules:
+    """Builds ``parsed_<table>``: typed values plus one mask column per rule.
+
+    Values of kinds with a common form the engine parses (dates, numbers) are read by the
+    engine when they have that form; every other distinct raw spelling (and every value of a
+    yes/no, vocabulary or credit-code column, which have few distinct values) is stripped and
+    parsed once by the reference parser of :mod:`segkit.io` and joined back by its raw text.
+    """
+
+    def __init__(self, con, table: Table, files: list[_File], vocab: Mapping[str, dict], date_order: str):
+        self.con, self.table, self.files, self.vocab, self.date_order = con, table, files, vocab, date_order
+        self.rules: list[_Rule] = []
+        self.date_orders: dict[int, dict[str, str]] = {f.fid: {} for f in files}
+        self.maps = 0
+
+    def _distinct_raw(self, raw, column: str, fast, by_file: bool) -> pd.DataFrame:
+        """Distinct raw values of ``column`` that are not empty and not in the ``fast`` form."""
+        value = raw[column]
+        keep = value.notnull() & (value != "")
+        if fast is not None:
+            keep = keep & ~fast(value)
+        keys = [raw._fid, value.name("_k")] if by_file else [value.name("_k")]
+        frame = self.con.to_pyarrow(raw.filter(keep).select(*keys).distinct()).to_pandas()
+        frame["_k"] = frame["_k"].astype(object)
+        return frame
+
+    def _join(self, stage, column: str, mapping: pd.DataFrame, by_file: bool):
+        self.maps += 1
+        prefix = f"_m{self.maps}_"
+        right = _register(self.con, f"map_{self.table.name}_{self.maps}",
+                          mapping.rename(columns={c: prefix + c for c in mapping.columns}))
+        preds = [stage[column] == right[prefix + "_k"]]
+        if by_file:
+            preds.append(stage._fid == right[prefix + "_fid"])
+        joined = stage.left_join(right, preds)
+        return joined.drop(*[c for c in (prefix + "_k", prefix + "_fid") if c in joined.columns]), prefix
+
+    def build(self, raw):
+        ibis = _ibis()
+        table = self.table
+        present = [c for c in table.columns if c.name in raw.columns]
+        stage = raw
+        prefixes: dict[str, str] = {}
+        for col in present:
+            if col.kind == "date":
+                values = self._distinct_raw(raw, col.name, _fast_date, by_file=True)
+                mapping = self._parse_dates_by_file(values, col.name) if len(values) else None
+            elif col.kind in ("money", "float", "int"):
+                values = self._distinct_raw(raw, col.name, _fast_number, by_file=False)
+                mapping = self._parse_numbers(values["_k"]) if len(values) else None
+            elif col.kind in ("bool", "vocab", "credit_code"):
+                values = self._distinct_raw(raw, col.name, None, by_file=False)
+                mapping = self._map_other(col, values["_k"]) if len(values) else None
+            else:
+                continue
+            if mapping is not None:
+                stage, prefixes[col.name] = self._join(stage, col.name, mapping, by_file=col.kind == "date")
+
+        out: dict[str, object] = {}
+        masks: dict[str, object] = {}
+        for col in present:
+            value_raw = stage[col.name]
+            blank = value_raw.isnull() | (value_raw == "")
+            prefix = prefixes.get(col.name)
+
+            def mapped(name: str, kind: str, prefix=prefix):
+                return stage[prefix + name] if prefix else ibis.null(kind)
+
+            if col.kind in ("id", "str"):
+                text = _strip(value_raw)
+                empty = text == ""
+                out[col.name] = ibis.ifelse(empty, ibis.null("string"), text)
+            elif col.kind in ("date", "money", "float", "int"):
+                if col.kind == "date":
+                    fast = _fast_date(value_raw).fill_null(False)
+                    engine_value = value_raw.left(10).try_cast("date").cast("timestamp")
+                    value = ibis.ifelse(fast, engine_value, mapped("value", "timestamp").cast("timestamp"))
+                else:
+                    fast = _fast_number(value_raw).fill_null(False)
+                    value = ibis.ifelse(fast, value_raw.try_cast("float64"), mapped("value", "float64").cast("float64"))
+                empty = blank | mapped("empty", "boolean").fill_null(False)
+                bad = ~empty & value.isnull()
+                if col.kind == "date":
+                    out[col.name] = value
+                    masks[f"_r_bad_{col.name}"] = bad
+                else:
+                    masks[f"_r_nan_{col.name}"] = bad
+                    out[col.name] = self._number_rules(col, stage, value, masks)
+            else:
+                empty = blank | mapped("empty", "boolean").fill_null(False)
+                text = mapped("text", "string")
+                if col.kind == "bool":
+                    out[col.name] = mapped("value", "boolean").cast("boolean")
+                    masks[f"_r_bool_{col.name}"] = mapped("bad", "boolean").fill_null(False)
+                elif col.kind == "vocab":
+                    key = mapped("key", "string")
+                    unknown = key.isnull() & ~empty
+                    masks[f"_r_vocab_{col.name}"] = unknown
+                    out[col.name] = ibis.ifelse(empty, ibis.null("string"), ibis.ifelse(unknown, text, key))
+                else:  # credit_code
+                    masks[f"_r_credit_{col.name}"] = ~empty & ~mapped("valid", "boolean").fill_null(False)
+                    out[col.name] = ibis.ifelse(empty, ibis.null("string"), mapped("upper", "string"))
+            if col.required:
+                masks[f"_r_empty_{col.name}"] = empty
+
+        self._order_rules(present, masks)
+        for col in table.columns:
+            if col.name not in out:
+                out[col.name] = ibis.null(_IBIS_KIND[col.kind])
+        extras = [c for c in raw.columns if c not in out and not c.startswith("_")]
+        selection = {"_fid": stage._fid, "_row": stage._row, **out, **{c: stage[c] for c in extras}, **masks}
+        if table.name == "transactions":
+            selection["is_refund"] = (out["amount"] < 0).fill_null(False)
+        return stage.select(**selection), extras
+
+    def _number_rules(self, col, stage, value, masks):
+        """Unit (万元), rounding to cents, range and whole-number rules of a number column."""
+        ibis = _ibis()
+        if col.kind == "money":
+            units = {f.fid: f.units.get(col.name, 1.0) for f in self.files}
+            if any(u != 1.0 for u in units.values()):
+                value = value * ibis.cases(*[(stage._fid == fid, u) for fid, u in units.items()], else_=1.0)
+            value = _round2(value)
+        if col.low is not None or col.high is not None:
+            out_of_range = ibis.literal(False)
+            if col.low is not None:
+                out_of_range = out_of_range | (value < col.low).fill_null(False)
+            if col.high is not None:
+                out_of_range = out_of_range | (value > col.high).fill_null(False)
+            masks[f"_r_range_{col.name}"] = out_of_range
+            value = ibis.ifelse(out_of_range, ibis.null("float64"), value)
+        if col.kind == "int":
+            fractional = (value.notnull() & ~value.isinf() & ((value % 1.0) != 0.0)).fill_null(False)
+            masks[f"_r_whole_{col.name}"] = fractional
+            value = ibis.ifelse(fractional, ibis.null("float64"), value)
+        return value
+
+    def _order_rules(self, present, masks) -> None:
+        """The rules in the reference loader's order: per column, empty -> parse -> range -> whole."""
+        table = self.table
+        for col in present:
+            for kind in ("empty", "bad", "nan", "range", "whole", "bool", "vocab", "credit"):
+                mask = f"_r_{kind}_{col.name}"
+                if mask not in masks:
+                    continue
+                if kind == "empty":
+                    rule = _Rule(col.name, mask, reason_empty(col), True)
+                elif kind == "bad":
+                    rule = _Rule(col.name, mask, self._date_reason(col.name), col.required)
+                elif kind == "nan":
+                    rule = _Rule(col.name, mask, REASON_NUMBER, col.required)
+                elif kind == "range":
+                    # scores outside their scale are data errors; company facts out of range are warnings
+                    rule = _Rule(col.name, mask, reason_range(col), table.name == "surveys")
+                elif kind == "whole":
+                    rule = _Rule(col.name, mask, REASON_WHOLE, table.name == "surveys")
+                elif kind == "bool":
+                    rule = _Rule(col.name, mask, REASON_BOOL, col.required)
+                elif kind == "vocab":
+                    rule = _Rule(col.name, mask, reason_vocab(col), False)
+                else:
+                    rule = _Rule(col.name, mask, REASON_CREDIT, True)
+                self.rules.append(rule)
+
+    def _date_reason(self, column: str):
+        words = {fid: reason_date(orders.get(column)) for fid, orders in self.date_orders.items()}
+        if len(set(words.values())) <= 1:
+            return next(iter(words.values()), reason_date(None))
+
+        def reason(parsed):
+            return _ibis().cases(*[(parsed._fid == fid, w) for fid, w in words.items()], else_=reason_date(None))
+        return reason
+
+    def _parse_dates_by_file(self, values: pd.DataFrame, column: str) -> pd.DataFrame:
+        parts = []
+        for fid, group in values.groupby("_fid", sort=True):
+            text = group["_k"].astype("str").str.strip().reset_index(drop=True)
+            parsed, _, used = _parse_dates(text, self.date_order)
+            if used:
+                self.date_orders[int(fid)][column] = used
+            parts.append(pd.DataFrame({"_fid": group["_fid"].to_numpy(), "_k": group["_k"].to_numpy(),
+                                       "value": parsed.astype("datetime64[us]").to_numpy(), "empty": (text == "").to_numpy()}))
+        return pd.concat(parts, ignore_index=True)
+
+    @staticmethod
+    def _parse_numbers(keys: pd.Series) -> pd.DataFrame:
+        text = keys.astype("str").str.strip().reset_index(drop=True)
+        parsed, _ = _parse_numbers(text)
+        return pd.DataFrame({"_k": keys.to_numpy(), "value": parsed.astype("float64").to_numpy(),
+                             "empty": (text == "").to_numpy()})
+
+    def _map_other(self, col, keys: pd.Series) -> pd.DataFrame:
+        text = keys.astype("str").str.strip().reset_index(drop=True)
+        frame = pd.DataFrame({"_k": keys.to_numpy(), "text": text.astype(object).to_numpy(), "empty": (text == "").to_numpy()})
+        if col.kind == "bool":
+            values, bad = _parse_bool(text)
+            frame["value"] = values.astype(object).where(values.notna(), None).to_numpy()
+            frame["bad"] = bad.to_numpy(dtype=bool)
+        elif col.kind == "vocab":
+            index = self.vocab[col.vocab]
+            frame["key"] = [index.get(_fold(v)) if v else None for v in text]
+        else:  # credit_code
+            upper = text.str.upper()
+            frame["upper"] = upper.astype(object).to_numpy()
+            frame["valid"] = [is_valid_credit_code(v) for v in upper]
+        return frame
+
+
+_IBIS_KIND = {"id": "string", "str": "string", "vocab": "string", "credit_code": "string", "date": "timestamp",
+              "money": "float64", "float": "float64", "int": "float64", "bool": "boolean"}
+
+
+# --------------------------------------------------------------------------------------------
+# the loader
+
+
+def _materialise(con, name: str, expr) -> None:
+    _run(con.con, f"CREATE OR REPLACE TABLE {name} AS {con.compile(expr)}")
+
+
+def load_with_engine(found: Mapping[str, list[Path]], *, meta: dict, name: str, date_order: str, as_of,
+                     config, vocab: Mapping[str, dict], derive_customers: bool) -> tuple[Dataset, EngineStore]:
+    """Read, validate and store the files of ``found`` in DuckDB (see the module docstring).
+
+    Returns the :class:`~segkit.io.Dataset` (tables and ledger read from the engine on first
+    use) and its :class:`EngineStore`.
+    """
+    cfg = engine_config(config)
+    con, workdir = _connect(cfg)
+    duck = con.con
+    store = EngineStore(con=con, workdir=workdir, columns={}, extras={})
+    store._finalizer = weakref.finalize(store, _close, con, str(workdir))
+    try:
+        return _load(store, found, meta=meta, name=name, date_order=date_order, as_of=as_of, vocab=vocab,
+                     derive_customers=derive_customers, cfg=cfg, duck=duck)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _close(con, workdir: str) -> None:
+    try:
+        con.disconnect()
+    except Exception:  # pragma: no cover - already closed
+        pass
+    _remove(workdir)
+
+
+def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, derive_customers, cfg, duck):
+    con = store.con
+    files: list[_File] = []
+    for table_name in TABLES:
+        for path in found[table_name]:
+            files.append(_File(fid=len(files), path=Path(path), table=table_name))
+    for file in files:
+        _read_file(duck, file, cfg.batch_rows)
+        frame = pd.DataFrame(columns=file.headers)
+        mapped, file.units = _map_headers(frame, TABLES[file.table], file.path)
+        file.columns = [str(c) for c in mapped.columns]
+    _register(con, "_files", pd.DataFrame({"_fid": [f.fid for f in files], "path": [str(f.path) for f in files],
+                                           "name": [f.path.name for f in files]}).astype({"_fid": "int64"}))
+
+    # rules per table
+    rules: dict[str, _TableRules] = {}
+    extras: dict[str, list[str]] = {}
+    for table_name, table in TABLES.items():
+        mine = [f for f in files if f.table == table_name]
+        if not mine:
+            continue
+        blank_free = []
+        for f in mine:
+            cols = ", ".join(f"c{i} AS {_quote(c)}" for i, c in enumerate(f.columns))
+            # a line whose cells are all empty or blank is not a record
+            not_blank = " OR ".join(f"NOT regexp_full_match(coalesce(c{i}, ''), '{_WS}*')" for i in range(len(f.columns))) or "FALSE"
+            blank_free.append(f"SELECT {f.fid}::BIGINT AS _fid, {f.row_sql} AS _row, {cols} FROM raw_f{f.fid} WHERE {not_blank}")
+        _run(duck, f"CREATE OR REPLACE VIEW raw_{table_name} AS " + " UNION ALL BY NAME ".join(blank_free))
+        raw = con.table(f"raw_{table_name}")
+        builder = rules[table_name] = _TableRules(con, table, mine, vocab, date_order)
+        parsed, extras[table_name] = builder.build(raw)
+        _materialise(con, f"parsed_{table_name}", parsed)
+
+    _run(duck, "CREATE OR REPLACE TABLE problems (_table VARCHAR, _fid BIGINT, _row BIGINT, col VARCHAR, value VARCHAR, "
+                 "reason VARCHAR, reject BOOLEAN, rule_no INTEGER)")
+    for table_name, builder in rules.items():
+        parsed = con.table(f"parsed_{table_name}")
+        for number, rule in enumerate(builder.rules):
+            reason = rule.reason(parsed) if callable(rule.reason) else _ibis().literal(rule.reason)
+            _insert_problems(con, table_name, parsed, parsed[rule.mask], rule.column, reason, rule.reject, number)
+    _fill_values(duck, files)
+    malformed = [{"_table": f.table, "_fid": f.fid, "_row": m["row"], "col": "(whole line)", "value": m["value"],
+                  "reason": m["reason"], "reject": True, "rule_no": -1} for f in files for m in f.malformed]
+    if malformed:
+        cursor = duck.cursor()
+        cursor.register("_malformed", pa.Table.from_pylist(malformed))
+        cursor.execute("INSERT INTO problems SELECT _table, _fid, _row, col, value, reason, reject, rule_no FROM _malformed").fetchall()
+        cursor.close()
+
+    # as-of date
+    if as_of is not None:
+        as_of_ts, as_of_source = pd.Timestamp(as_of), "argument"
+    elif meta.get("as_of") is not None:
+        as_of_ts, as_of_source = pd.Timestamp(meta["as_of"]), "dataset.yaml"
+    else:
+        as_of_ts, as_of_source = _latest_date(duck, rules), "data"
+
+    # rules across rows, in the reference order: customers, transactions, interactions, surveys
+    for table_name, table in TABLES.items():
+        if table_name not in rules or (table_name == "customers" and derive_customers):
+            continue
+        _table_rules(store, table, as_of_ts, derive_customers, len(rules[table_name].rules))
+
+    # accepted tables
+    for table_name, table in TABLES.items():
+        out_cols = [c.name for c in table.columns] + extras.get(table_name, [])
+        if table_name == "transactions":
+            out_cols.append("is_refund")
+        if table_name in rules:
+            _run(duck, f"CREATE OR REPLACE TABLE accepted_{table_name} AS SELECT _fid, _row, "
+                         f"{', '.join(map(_quote, out_cols))} FROM parsed_{table_name} p WHERE NOT EXISTS "
+                         f"(SELECT 1 FROM problems q WHERE q.reject AND q._table = {_literal(table_name)} "
+                         "AND q._fid = p._fid AND q._row = p._row)")
+        elif not (table_name == "customers" and derive_customers):
+            _empty_accepted(duck, table, table_name)
+        store.columns[table_name] = out_cols
+        store.extras[table_name] = extras.get(table_name, [])
+    if derive_customers:
+        _derived_customers(duck)
+        store.columns["customers"] = [c.name for c in TABLES["customers"].columns]
+        store.extras["customers"] = []
+    store.record_sql = _record_sql(files)
+
+    counts = _run(duck, 
+        "SELECT _fid, count(*) FROM (SELECT DISTINCT _fid, _row FROM problems WHERE reject AND rule_no >= 0) GROUP BY _fid"
+    ).fetchall()
+    rejected_rows = dict(counts)
+    read_rows = {f.fid: 0 for f in files}
+    for table_name in rules:
+        for fid, n in _run(duck, f"SELECT _fid, count(*) FROM raw_{table_name} GROUP BY _fid").fetchall():
+            read_rows[fid] = n
+    file_rows = []
+    for f in files:
+        orders = rules[f.table].date_orders[f.fid]
+        rejected = rejected_rows.get(f.fid, 0)
+        file_rows.append({"table": f.table, "file": str(f.path), "encoding": f.encoding,
+                          "rows_read": read_rows[f.fid] + len(f.malformed),
+                          "rows_accepted": read_rows[f.fid] - rejected,
+                          "rows_rejected": rejected + len(f.malformed),
+                          "date_order": ", ".join(sorted(set(orders.values())))})
+    files_frame = pd.DataFrame(file_rows, columns=["table", "file", "encoding", "rows_read", "rows_accepted",
+                                                   "rows_rejected", "date_order"])
+    dataset = Dataset.deferred(
+        store,
+        files=files_frame,
+        as_of=as_of_ts,
+        name=name,
+        meta=meta,
+        currency=str(meta.get("currency", "CNY")).upper(),
+        present=frozenset(t for t in TABLES if found[t]),
+        as_of_source=as_of_source,
+    )
+    return dataset, store
+
+
+def _fill_values(duck, files: list[_File]) -> None:
+    """Each problem's value as written in the file (the rules above leave it empty)."""
+    for fid, column in _run(duck, "SELECT DISTINCT _fid, col FROM problems WHERE value IS NULL").fetchall():
+        file = files[fid]
+        if column not in file.columns:
+            continue
+        cell = f"c{file.columns.index(column)}"
+        _run(duck, f"UPDATE problems SET value = coalesce(r.{cell}, '') FROM raw_f{fid} r WHERE problems._fid = {fid} "
+                   f"AND problems.col = {_literal(column)} AND problems.value IS NULL AND problems._row = r.{file.row_sql}")
+
+
+def _insert_problems(con, table_name: str, parsed, mask, column: str, reason, reject: bool, number: int) -> None:
+    ibis = _ibis()
+    expr = parsed.filter(mask).select(
+        _table=ibis.literal(table_name), _fid=parsed._fid, _row=parsed._row, col=ibis.literal(column),
+        value=ibis.null("string"), reason=reason.cast("string"), reject=ibis.literal(reject),
+        rule_no=ibis.literal(number).cast("int32"),
+    )
+    _run(con.con, f"INSERT INTO problems {con.compile(expr)}")
+
+
+def _latest_date(duck, rules: Mapping[str, _TableRules]) -> pd.Timestamp:
+    """The latest order, interaction or survey date of any row read, but not after today."""
+    today = pd.Timestamp.today().normalize()
+    parts = [f"SELECT max({_quote(TABLES[t].date_column)}) AS d FROM parsed_{t} WHERE {_quote(TABLES[t].date_column)} <= ?"
+             for t in rules if TABLES[t].date_column is not None]
+    if not parts:
+        return today
+    latest = _run(duck, f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})", [today.to_pydatetime()] * len(parts)).fetchone()[0]
+    return pd.Timestamp(latest).normalize() if latest is not None else today
+
+
+def _table_rules(store: EngineStore, table: Table, as_of: pd.Timestamp, derive_customers: bool, first_no: int) -> None:
+    """Duplicate ids, unknown customers and dates after ``as_of`` (:func:`segkit.io._table_rules`)."""
+    duck = store.duck
+    name = table.name
+    number = first_no
+    if table.key is not None:
+        key = _quote(table.key)
+        _run(duck, f"""
+            INSERT INTO problems
+            SELECT {_literal(name)}, d._fid, d._row, {_literal(table.key)}, d.{key},
+                   'duplicate {table.key} (first on ' || f.name || ' row ' || d.first_row || ')', TRUE, {number}
+            FROM (SELECT _fid, _row, {key},
+                         row_number() OVER w AS n,
+                         first_value(_fid) OVER w AS first_fid, first_value(_row) OVER w AS first_row
+                  FROM parsed_{name} WHERE {key} IS NOT NULL
+                  WINDOW w AS (PARTITION BY {key} ORDER BY _fid, _row)) d
+            JOIN _files f ON f._fid = d.first_fid
+            WHERE d.n > 1""")
+        number += 1
+    if name != "customers" and not (derive_customers and name == "transactions"):
+        source = "transactions" if derive_customers else "customers"
+        rejected = (f"SELECT DISTINCT _fid, _row FROM problems WHERE reject AND _table = {_literal(source)}")
+        if derive_customers:
+            reason = _literal(REASON_UNKNOWN_DERIVED)
+            known = "NULL::VARCHAR"
+            join = ""
+        else:
+            reason = (f"CASE WHEN k.where_ IS NOT NULL THEN {_literal(REASON_REJECTED_CUSTOMER + ' (')} || k.where_ || ')' "
+                      f"ELSE {_literal(REASON_UNKNOWN)} END")
+            known = ""
+            join = f"""LEFT JOIN (
+                SELECT customer_id, arg_min(f.name || ' row ' || s._row, (s._fid, s._row)) AS where_
+                FROM parsed_{source} s JOIN ({rejected}) r USING (_fid, _row) JOIN _files f ON f._fid = s._fid
+                WHERE customer_id IS NOT NULL GROUP BY customer_id) k ON k.customer_id = t.customer_id"""
+        del known
+        _run(duck, f"""
+            INSERT INTO problems
+            SELECT {_literal(name)}, t._fid, t._row, 'customer_id', t.customer_id, {reason}, TRUE, {number}
+            FROM parsed_{name} t {join}
+            WHERE t.customer_id IS NOT NULL AND t.customer_id NOT IN (
+                SELECT s.customer_id FROM parsed_{source} s ANTI JOIN ({rejected}) r USING (_fid, _row)
+                WHERE s.customer_id IS NOT NULL)""")
+        number += 1
+    if table.date_column is not None:
+        column = _quote(table.date_column)
+        _run(duck, f"""
+            INSERT INTO problems
+            SELECT {_literal(name)}, _fid, _row, {_literal(table.date_column)}, strftime({column}, '%Y-%m-%d'),
+                   {_literal(reason_late(as_of))}, TRUE, {number}
+            FROM parsed_{name} WHERE {column} > ?""", [as_of.to_pydatetime()])
+
+
+def _empty_accepted(duck, table: Table, name: str) -> None:
+    kinds = {"id": "VARCHAR", "str": "VARCHAR", "vocab": "VARCHAR", "credit_code": "VARCHAR", "date": "TIMESTAMP",
+             "money": "DOUBLE", "float": "DOUBLE", "int": "DOUBLE", "bool": "BOOLEAN"}
+    cols = ", ".join(f"{_quote(c.name)} {kinds[c.kind]}" for c in table.columns)
+    refund = ", is_refund BOOLEAN" if name == "transactions" else ""
+    _run(duck, f"CREATE OR REPLACE TABLE accepted_{name} (_fid BIGINT, _row BIGINT, {cols}{refund})")
+
+
+def _derived_customers(duck) -> None:
+    """One customer per distinct id of the accepted orders, in order of first appearance."""
+    table = TABLES["customers"]
+    kinds = {"id": "VARCHAR", "str": "VARCHAR", "vocab": "VARCHAR", "credit_code": "VARCHAR", "date": "TIMESTAMP",
+             "money": "DOUBLE", "float": "DOUBLE", "int": "DOUBLE", "bool": "BOOLEAN"}
+    others = ", ".join(f"NULL::{kinds[c.kind]} AS {_quote(c.name)}" for c in table.columns if c.name not in ("customer_id", "name"))
+    _run(duck, f"""
+        CREATE OR REPLACE TABLE accepted_customers AS
+        SELECT 0::BIGINT AS _fid, row_number() OVER (ORDER BY first_fid, first_row)::BIGINT AS _row,
+               customer_id, customer_id AS name, {others}
+        FROM (SELECT customer_id, min(_fid) AS first_fid, arg_min(_row, (_fid, _row)) AS first_row
+              FROM accepted_transactions WHERE customer_id IS NOT NULL GROUP BY customer_id)""")
+
+
+def _record_sql(files: list[_File]) -> str:
+    """SQL of ``(_table, _fid, _row, record)``: each rejected row's raw record as JSON, with the
+    file's own headers (a malformed line: the line as a JSON string)."""
+    parts = []
+    for f in files:
+        if f.headers:
+            pairs = ", ".join(f"{_literal(h)}, coalesce(c{i}, '')" for i, h in enumerate(f.headers))
+            record = f"json_object({pairs})::VARCHAR"
+        else:
+            record = "'{}'"
+        parts.append(f"SELECT {_literal(f.table)} AS _table, {f.fid}::BIGINT AS _fid, {f.row_sql} AS _row, {record} AS record "
+                     f"FROM raw_f{f.fid} WHERE {f.row_sql} IN (SELECT _row FROM problems WHERE reject AND _fid = {f.fid})")
+        if f.malformed:
+            parts.append(f"SELECT _table, _fid, _row, to_json(value)::VARCHAR AS record FROM problems "
+                         f"WHERE _fid = {f.fid} AND rule_no = -1")
+    return " UNION ALL ".join(parts) if parts else "SELECT NULL::VARCHAR AS _table, 0::BIGINT AS _fid, 0::BIGINT AS _row, NULL::VARCHAR AS record"
+
+
