@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -44,13 +45,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     stop = None
     try:
-        ds = load_dataset(args.path, as_of=args.as_of, config=args.config)
+        ds = load_dataset(args.path, as_of=args.as_of, config=args.config, engine=args.engine)
     except MostlyRejectedError as exc:  # still write the ledger: it is what the user needs to fix the file
         ds, stop = exc.dataset, exc
     _print_validation(ds)
     out = Path(args.rejected)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_table(ds.rejected, out)
+    ds.write_rejected(out)  # an engine-loaded data set writes it from the engine
     if args.warnings:
         write_table(ds.warnings, Path(args.warnings))
     print(f"\nRejected rows written to {out}")
@@ -65,7 +66,7 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     from segkit.features import snapshot
     from segkit.io import load_dataset
 
-    ds = load_dataset(args.data)
+    ds = load_dataset(args.data, engine=args.engine)
     snap = snapshot(ds, args.as_of, btyd_unit=args.unit)
     write_table(snap.reset_index(), Path(args.out))
     print(f"{len(snap):,} customers as of {snap.attrs['as_of'].date()} written to {args.out}")
@@ -142,7 +143,7 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     from segkit.features import snapshot
     from segkit.io import load_dataset
 
-    ds = load_dataset(args.data)
+    ds = load_dataset(args.data, engine=args.engine)
     quarter = (args.quarter or latest_complete_quarter(ds.as_of)).upper()
     as_of = quarter_end(quarter)
     if as_of > ds.as_of:
@@ -155,7 +156,7 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     with open(out / "validation_summary.txt", "w", encoding="utf-8") as fh:
         _print_validation(ds, fh)
     written = [out / "validation_summary.txt", out / "rejected_rows.csv", out / "customer_snapshot.csv"]
-    write_table(ds.rejected, written[1])
+    ds.write_rejected(written[1])
     write_table(snap, written[2])
     for path in written:
         print(path)
@@ -187,6 +188,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     from segkit.io import load_dataset
 
+    if args.engine:  # the report notebooks' kernels read it too (segkit.ingest.engine_config)
+        os.environ["SEGKIT_ENGINE"] = args.engine
     ds = None  # loaded here only when the quarter or the terminal's health line needs it
     if args.quarter is None:
         ds = load_dataset(args.data, config=args.config)
@@ -225,6 +228,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", default=None, choices=["duckdb", "pandas"],
+                   help="who reads and validates the files: duckdb (embedded, bounded memory; the default, "
+                        "set by engine.default in the configuration) or pandas (the in-memory reference)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segkit", description="Customer segmentation for CRM work.")
     parser.add_argument("--version", action="version", version=f"segkit {__version__}")
@@ -236,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejected", default="rejected_rows.csv", help="where to write the rejected rows (CSV or XLSX)")
     p.add_argument("--warnings", default=None, help="also write the warnings (kept rows) to this file")
     p.add_argument("--config", default=None, help="a segkit YAML configuration (e.g. extra vocabulary synonyms)")
+    _engine_option(p)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("snapshot", help="write the point-in-time customer snapshot")
@@ -243,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", default=None)
     p.add_argument("--unit", default="W", choices=["D", "W"], help="time unit of the BTYD statistics")
     p.add_argument("--out", required=True, help="CSV or XLSX file")
+    _engine_option(p)
     p.set_defaults(func=_cmd_snapshot)
 
     p = sub.add_parser("tiers", help="assign tiers and write the handbook's tier table (CSV or XLSX)")
@@ -279,12 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--all-departments", action="store_true", help="one report per department; continues past failures")
     p.add_argument("--format", default="html,pdf", help="html, pdf or both: html,pdf")
     p.add_argument("--out", default="reports")
+    _engine_option(p)
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("quarter-outputs", help="validation summary, rejected rows and snapshot for a quarter")
     p.add_argument("--data", default="data/sample")
     p.add_argument("--quarter", default=None, help="e.g. 2026Q3 (default: latest complete quarter of the data)")
     p.add_argument("--out", default="reports")
+    _engine_option(p)
     p.set_defaults(func=_cmd_quarter_outputs)
     return parser
 

@@ -155,6 +155,16 @@ def aggregate_expr(transactions, interactions, surveys, as_of: pd.Timestamp, *, 
 def dataset_tables(ds: Dataset, con=None):
     """Register a :class:`~segkit.io.Dataset`'s tables with an Ibis backend (DuckDB by default)."""
     ibis = _ibis()
+    store = ds.store
+    if store is not None and con is None and not any(ds.is_loaded(t) for t in ("transactions", "interactions", "surveys")):
+        # the tables are in the engine already: aggregate them where they are
+        surveys = store.table("surveys")
+        return store.con, {
+            "transactions": store.table("transactions").select("customer_id", "order_date", "amount", "product_line"),
+            "interactions": store.table("interactions").select("customer_id", "date", "type"),
+            "surveys": surveys.select("customer_id", "date", "satisfaction", "nps",
+                                      _position=surveys._fid * (2 ** 40) + surveys._row),
+        }
     con = con if con is not None else ibis.duckdb.connect()
     surveys = ds.surveys[["customer_id", "date", "satisfaction", "nps"]].copy()
     surveys["_position"] = range(len(surveys))

@@ -105,7 +105,7 @@ def _months_between(start: pd.Series, end: pd.Timestamp) -> pd.Series:
     return months.clip(lower=0).astype("Int64")
 
 
-def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit: str = "W", engine: str = "pandas") -> pd.DataFrame:
+def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit: str = "W", engine: str | None = None) -> pd.DataFrame:
     """One row per customer with features computed only from records dated <= ``as_of``.
 
     Parameters
@@ -117,10 +117,12 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
     btyd_unit : {"W", "D"}, default "W"
         Time unit of the BTYD statistics ``frequency`` (repeat purchase periods), ``recency``
         and ``T``; stored in ``result.attrs["btyd_unit"]``.
-    engine : {"pandas", "duckdb"}, default "pandas"
-        What computes the per-customer aggregates: pandas/numpy in this process, or DuckDB
-        (embedded, out-of-core) through the Ibis expressions of :mod:`segkit.engine`. Both
-        give the same table.
+    engine : {"duckdb", "pandas"}, optional
+        What computes the per-customer aggregates: DuckDB (embedded, out-of-core) through the
+        Ibis expressions of :mod:`segkit.engine`, or pandas/numpy in this process. Both give
+        the same table. By default the engine that holds the data: DuckDB for a data set
+        loaded by the engine (its orders never come into pandas), pandas for tables that are
+        in memory already.
 
     Returns
     -------
@@ -151,6 +153,8 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
     >>> snap.loc[:, ["revenue_12m", "interactions_6m"]].head()  # doctest: +SKIP
     """
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
+    if engine is None:
+        engine = "duckdb" if ds.store is not None and not ds.is_loaded("transactions") else "pandas"
     if engine == "pandas":
         aggregates = snapshot_aggregates(ds, as_of, btyd_unit=btyd_unit)
     elif engine == "duckdb":

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import shutil
 import tempfile
 import weakref
@@ -83,10 +84,16 @@ class EngineConfig(StrictModel):
     ledger_sample_rows: int
 
 
+ENGINE_VARIABLE = "SEGKIT_ENGINE"
+
+
 def engine_config(config=None) -> EngineConfig:
+    """The ``engine`` section; the environment variable ``SEGKIT_ENGINE`` (``duckdb`` or
+    ``pandas``), set by ``segkit report --engine``, overrides ``default``."""
     cfg = load_section("engine", EngineConfig, config)
+    cfg.default = os.environ.get(ENGINE_VARIABLE) or cfg.default
     if cfg.default not in ("duckdb", "pandas"):
-        raise SchemaError(f"engine.default must be 'duckdb' or 'pandas', not {cfg.default!r}")
+        raise SchemaError(f"engine.default ({ENGINE_VARIABLE}) must be 'duckdb' or 'pandas', not {cfg.default!r}")
     return cfg
 
 
@@ -227,7 +234,12 @@ class EngineStore:
         tick = _literal("'")
 
         select = ", ".join(_quote(c) if c == "row" else safe(c) for c in cols)
-        self.sql(f"COPY (SELECT {select} FROM ({base})) TO {_literal(str(path))} (FORMAT csv, HEADER)").fetchall()
+        body = path.with_name(path.name + ".part")
+        self.sql(f"COPY (SELECT {select} FROM ({base})) TO {_literal(str(body))} (FORMAT csv, HEADER)").fetchall()
+        with path.open("wb") as out, body.open("rb") as part:  # UTF-8 with BOM, as segkit.export writes CSV for Excel
+            out.write(codecs.BOM_UTF8)
+            shutil.copyfileobj(part, out, 1 << 24)
+        body.unlink()
         return path
 
     def fingerprint(self) -> str:
@@ -461,7 +473,10 @@ def _strip(value):
     """``str.strip()``; the replacement runs only where an end is whitespace, which is rare."""
     ibis = _ibis()
     value = value.fill_null("")
-    return ibis.ifelse(value.re_search(f"^{_WS}|{_WS}$"), value.re_replace(_STRIP, ""), value)
+    first, last = value.ascii_str(), value.right(1).ascii_str()
+    plain = (first > 32) & (first < 127) & (last > 32) & (last < 127)  # printable ASCII at both ends
+    edge = ~plain & value.re_search(f"^{_WS}|{_WS}$")
+    return ibis.ifelse(edge, value.re_replace(_STRIP, ""), value)
 
 
 def _fast_number(text):
@@ -552,8 +567,8 @@ class _TableRules:
             if mapping is not None:
                 stage, prefixes[col.name] = self._join(stage, col.name, mapping, by_file=col.kind == "date")
 
-        out: dict[str, object] = {}
-        masks: dict[str, object] = {}
+        # pass 1: each cell's text or value, computed once (the rules below refer to them often)
+        first: dict[str, object] = {"_fid": stage._fid, "_row": stage._row}
         for col in present:
             value_raw = stage[col.name]
             blank = value_raw.isnull() | (value_raw == "")
@@ -563,39 +578,58 @@ class _TableRules:
                 return stage[prefix + name] if prefix else ibis.null(kind)
 
             if col.kind in ("id", "str"):
-                text = _strip(value_raw)
+                first[f"_t_{col.name}"] = _strip(value_raw)
+                continue
+            first[f"_e_{col.name}"] = blank | mapped("empty", "boolean").fill_null(False)
+            if col.kind == "date":
+                fast = _fast_date(value_raw).fill_null(False)
+                engine_value = value_raw.left(10).try_cast("date").cast("timestamp")
+                first[f"_x_{col.name}"] = ibis.ifelse(fast, engine_value, mapped("value", "timestamp").cast("timestamp"))
+            elif col.kind in ("money", "float", "int"):
+                fast = _fast_number(value_raw).fill_null(False)
+                first[f"_x_{col.name}"] = ibis.ifelse(fast, value_raw.try_cast("float64"), mapped("value", "float64").cast("float64"))
+            elif col.kind == "bool":
+                first[f"_x_{col.name}"] = mapped("value", "boolean").cast("boolean")
+                first[f"_b_{col.name}"] = mapped("bad", "boolean").fill_null(False)
+            elif col.kind == "vocab":
+                first[f"_x_{col.name}"] = mapped("key", "string")
+                first[f"_t_{col.name}"] = mapped("text", "string")
+            else:  # credit_code
+                first[f"_x_{col.name}"] = mapped("upper", "string")
+                first[f"_b_{col.name}"] = ~mapped("valid", "boolean").fill_null(False)
+        extras = [c for c in raw.columns if c not in {c.name for c in table.columns} and not c.startswith("_")]
+        first.update({c: stage[c] for c in extras})
+        # a query of its own, so that the engine evaluates each cell once
+        name = f"cells_{table.name}"
+        _run(self.con.con, f"CREATE OR REPLACE VIEW {name} AS {self.con.compile(stage.select(**first))}")
+        cells = self.con.table(name)
+
+        out: dict[str, object] = {}
+        masks: dict[str, object] = {}
+        for col in present:
+            if col.kind in ("id", "str"):
+                text = cells[f"_t_{col.name}"]
                 empty = text == ""
                 out[col.name] = ibis.ifelse(empty, ibis.null("string"), text)
-            elif col.kind in ("date", "money", "float", "int"):
-                if col.kind == "date":
-                    fast = _fast_date(value_raw).fill_null(False)
-                    engine_value = value_raw.left(10).try_cast("date").cast("timestamp")
-                    value = ibis.ifelse(fast, engine_value, mapped("value", "timestamp").cast("timestamp"))
-                else:
-                    fast = _fast_number(value_raw).fill_null(False)
-                    value = ibis.ifelse(fast, value_raw.try_cast("float64"), mapped("value", "float64").cast("float64"))
-                empty = blank | mapped("empty", "boolean").fill_null(False)
-                bad = ~empty & value.isnull()
+            else:
+                empty = cells[f"_e_{col.name}"]
+                value = cells[f"_x_{col.name}"]
                 if col.kind == "date":
                     out[col.name] = value
-                    masks[f"_r_bad_{col.name}"] = bad
-                else:
-                    masks[f"_r_nan_{col.name}"] = bad
-                    out[col.name] = self._number_rules(col, stage, value, masks)
-            else:
-                empty = blank | mapped("empty", "boolean").fill_null(False)
-                text = mapped("text", "string")
-                if col.kind == "bool":
-                    out[col.name] = mapped("value", "boolean").cast("boolean")
-                    masks[f"_r_bool_{col.name}"] = mapped("bad", "boolean").fill_null(False)
+                    masks[f"_r_bad_{col.name}"] = ~empty & value.isnull()
+                elif col.kind in ("money", "float", "int"):
+                    masks[f"_r_nan_{col.name}"] = ~empty & value.isnull()
+                    out[col.name] = self._number_rules(col, cells, value, masks)
+                elif col.kind == "bool":
+                    out[col.name] = value
+                    masks[f"_r_bool_{col.name}"] = cells[f"_b_{col.name}"]
                 elif col.kind == "vocab":
-                    key = mapped("key", "string")
-                    unknown = key.isnull() & ~empty
+                    unknown = value.isnull() & ~empty
                     masks[f"_r_vocab_{col.name}"] = unknown
-                    out[col.name] = ibis.ifelse(empty, ibis.null("string"), ibis.ifelse(unknown, text, key))
+                    out[col.name] = ibis.ifelse(empty, ibis.null("string"), ibis.ifelse(unknown, cells[f"_t_{col.name}"], value))
                 else:  # credit_code
-                    masks[f"_r_credit_{col.name}"] = ~empty & ~mapped("valid", "boolean").fill_null(False)
-                    out[col.name] = ibis.ifelse(empty, ibis.null("string"), mapped("upper", "string"))
+                    masks[f"_r_credit_{col.name}"] = ~empty & cells[f"_b_{col.name}"]
+                    out[col.name] = ibis.ifelse(empty, ibis.null("string"), value)
             if col.required:
                 masks[f"_r_empty_{col.name}"] = empty
 
@@ -603,11 +637,10 @@ class _TableRules:
         for col in table.columns:
             if col.name not in out:
                 out[col.name] = ibis.null(_IBIS_KIND[col.kind])
-        extras = [c for c in raw.columns if c not in out and not c.startswith("_")]
-        selection = {"_fid": stage._fid, "_row": stage._row, **out, **{c: stage[c] for c in extras}, **masks}
+        selection = {"_fid": cells._fid, "_row": cells._row, **out, **{c: cells[c] for c in extras}, **masks}
         if table.name == "transactions":
             selection["is_refund"] = (out["amount"] < 0).fill_null(False)
-        return stage.select(**selection), extras
+        return cells.select(**selection), extras
 
     def _number_rules(self, col, stage, value, masks):
         """Unit (万元), rounding to cents, range and whole-number rules of a number column."""
@@ -767,7 +800,9 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
         for f in mine:
             cols = ", ".join(f"c{i} AS {_quote(c)}" for i, c in enumerate(f.columns))
             # a line whose cells are all empty or blank is not a record
-            not_blank = " OR ".join(f"NOT regexp_full_match(coalesce(c{i}, ''), '{_WS}*')" for i in range(len(f.columns))) or "FALSE"
+            not_blank = " OR ".join(f"ascii(c{i}) BETWEEN 33 AND 126" for i in range(len(f.columns)))
+            not_blank += "".join(f" OR NOT regexp_full_match(coalesce(c{i}, ''), '{_WS}*')" for i in range(len(f.columns)))
+            not_blank = not_blank or "FALSE"
             blank_free.append(f"SELECT {f.fid}::BIGINT AS _fid, {f.row_sql} AS _row, {cols} FROM raw_f{f.fid} WHERE {not_blank}")
         _run(duck, f"CREATE OR REPLACE VIEW raw_{table_name} AS " + " UNION ALL BY NAME ".join(blank_free))
         raw = con.table(f"raw_{table_name}")
