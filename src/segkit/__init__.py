@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     # data
     "Dataset": "segkit.io",
     "load_dataset": "segkit.io",
+    "from_ibis": "segkit.ingest",
     "SchemaError": "segkit.schema",
     "ConfigError": "segkit.config",
     "snapshot": "segkit.features",

@@ -15,8 +15,10 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from segkit._version import __version__
@@ -183,13 +185,36 @@ def _report_tier_health(args: argparse.Namespace, langs: list[str], ds=None) -> 
             _print_tier_health(tiers, lang, args.config, file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _environment(**values: str | None):
+    """Set environment variables for the duration (report kernels inherit them), then restore."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update({name: value for name, value in values.items() if value is not None})
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
+    """Render reports. The files are read and validated once per run: the first load saves the
+    validated data set in a temporary folder, and every report's kernel reopens it."""
+    from segkit.ingest import CACHE_VARIABLE, ENGINE_VARIABLE
+
+    with tempfile.TemporaryDirectory(prefix="segkit-run-") as run:
+        with _environment(**{ENGINE_VARIABLE: args.engine, CACHE_VARIABLE: os.environ.get(CACHE_VARIABLE) or run}):
+            return _render_reports(args)
+
+
+def _render_reports(args: argparse.Namespace) -> int:
     from segkit.reporting.render import ReportError, default_quarter, render, render_departments
 
     from segkit.io import load_dataset
 
-    if args.engine:  # the report notebooks' kernels read it too (segkit.ingest.engine_config)
-        os.environ["SEGKIT_ENGINE"] = args.engine
     ds = None  # loaded here only when the quarter or the terminal's health line needs it
     if args.quarter is None:
         ds = load_dataset(args.data, config=args.config)

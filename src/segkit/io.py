@@ -37,6 +37,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -799,11 +800,21 @@ def load_dataset(
 
         engine = engine_config(config).default
     if engine == "duckdb":
-        from segkit.ingest import load_with_engine
+        from segkit import ingest
 
-        dataset, _ = load_with_engine(found, meta=meta, name=name, date_order=date_order, as_of=as_of, config=config,
-                                      vocab=vocab_cache, derive_customers=derive_customers)
+        cache = os.environ.get(ingest.CACHE_VARIABLE)
+        if cache:  # a run (segkit report) reads the files once and every report reopens the result
+            key = ingest.cache_key(found, as_of=as_of, date_order=date_order, config=_config_text(config))
+            saved = Path(cache) / f"data-{key}.duckdb"
+            if saved.is_file():
+                dataset = ingest.open_store(saved, config)
+                _stop_if_mostly_rejected(dataset, max_rejected_share)
+                return dataset
+        dataset, _ = ingest.load_with_engine(found, meta=meta, name=name, date_order=date_order, as_of=as_of,
+                                             config=config, vocab=vocab_cache, derive_customers=derive_customers)
         _stop_if_mostly_rejected(dataset, max_rejected_share)
+        if cache:
+            ingest.save_store(dataset, saved)
         return dataset
     if engine != "pandas":
         raise ValueError(f"engine={engine!r} is not supported; use 'duckdb' or 'pandas'")
@@ -907,6 +918,15 @@ def load_dataset(
     )
     _stop_if_mostly_rejected(dataset, max_rejected_share)
     return dataset
+
+
+def _config_text(config) -> str:
+    """What a configuration says, for cache keys (a file by its content, not its name)."""
+    if config is None:
+        return ""
+    if isinstance(config, Mapping):
+        return json.dumps(config, sort_keys=True, default=str)
+    return Path(config).read_text(encoding="utf-8")
 
 
 class MostlyRejectedError(SchemaError):
