@@ -14,7 +14,6 @@ positive amount only.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from segkit.io import Dataset

@@ -412,7 +412,7 @@ def _read_file(duck, file: _File, batch_rows: int) -> None:
                 raise _NotSimple
             file.encoding, file.headers = encoding, header
             return
-        except (_NotSimple, pa.ArrowInvalid, duckdb_error()):
+        except (_NotSimple, pa.ArrowInvalid, _duckdb_error()):
             file.row_sql = "_row"
     elif suffix in (".parquet", ".pq"):
         _read_parquet(duck, file, batch_rows)
@@ -422,7 +422,7 @@ def _read_file(duck, file: _File, batch_rows: int) -> None:
     _store_batches(duck, name, frame.shape[1], _frame_batches(frame, np.asarray(rows, dtype="int64"), batch_rows))
 
 
-def duckdb_error():
+def _duckdb_error():
     import duckdb
 
     return duckdb.Error
@@ -952,17 +952,14 @@ def _table_rules(store: EngineStore, table: Table, as_of: pd.Timestamp, derive_c
         rejected = (f"SELECT DISTINCT _fid, _row FROM problems WHERE reject AND _table = {_literal(source)}")
         if derive_customers:
             reason = _literal(REASON_UNKNOWN_DERIVED)
-            known = "NULL::VARCHAR"
             join = ""
         else:
             reason = (f"CASE WHEN k.where_ IS NOT NULL THEN {_literal(REASON_REJECTED_CUSTOMER + ' (')} || k.where_ || ')' "
                       f"ELSE {_literal(REASON_UNKNOWN)} END")
-            known = ""
             join = f"""LEFT JOIN (
                 SELECT customer_id, arg_min(f.name || ' row ' || s._row, (s._fid, s._row)) AS where_
                 FROM parsed_{source} s JOIN ({rejected}) r USING (_fid, _row) JOIN _files f ON f._fid = s._fid
                 WHERE customer_id IS NOT NULL GROUP BY customer_id) k ON k.customer_id = t.customer_id"""
-        del known
         _run(duck, f"""
             INSERT INTO problems
             SELECT {_literal(name)}, t._fid, t._row, 'customer_id', t.customer_id, {reason}, TRUE, {number}

@@ -108,15 +108,14 @@ class Dataset:
     currency: str = "CNY"
     present: frozenset = frozenset(TABLES)
     as_of_source: str = "argument"
+    _store: object = field(default=None, repr=False, compare=False)
 
     @classmethod
     def deferred(cls, store, **fields) -> Dataset:
         """A data set whose tables and problem lists live in an engine (:class:`segkit.ingest.EngineStore`)
         and come into pandas on first use."""
         lazy = {name: _Deferred(name) for name in (*TABLES, "rejected", "warnings")}
-        dataset = cls(**lazy, **fields)
-        object.__setattr__(dataset, "_store", store)
-        return dataset
+        return cls(**lazy, **fields, _store=store)
 
     def __getattribute__(self, name: str):
         value = object.__getattribute__(self, name)
@@ -130,7 +129,7 @@ class Dataset:
     def store(self):
         """The engine holding this data set (:class:`segkit.ingest.EngineStore`), or None when the
         tables were read into pandas."""
-        return self.__dict__.get("_store")
+        return self._store
 
     def is_loaded(self, name: str) -> bool:
         """Whether table ``name`` is in pandas already (engine-backed tables load on first use)."""
