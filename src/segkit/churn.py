@@ -1092,6 +1092,15 @@ class ChurnBacktest:
     definition: str
     n_train_available: int | None = None
 
+    def in_language(self, lang: str) -> ChurnBacktest:
+        """The same backtest with ``metrics["method_label"]`` in ``lang`` (the numbers are shared)."""
+        from dataclasses import replace
+
+        check_lang(lang)
+        metrics = self.metrics.drop(columns="method_label", errors="ignore")
+        metrics.insert(0, "method_label", [_METHOD_LABELS[m][lang] for m in metrics.index])
+        return replace(self, metrics=metrics)
+
     def __repr__(self) -> str:
         auc = self.metrics["roc_auc"].round(3).to_dict()
         available = self.n_train if self.n_train_available is None else self.n_train_available
