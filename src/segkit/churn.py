@@ -10,6 +10,10 @@ business-rules.md section 8. Four steps, each usable on its own:
   :func:`segkit.features.snapshot`, which reads nothing dated after the as-of date; labels
   read only the outcome window ``(as_of, as_of + horizon]``. Customers whose outcome window
   has not ended by the data's as-of date are kept apart as "to score";
+* :func:`fit_churn_model` -- the model for a date, trained on every earlier quarter end
+  whose outcome is complete, on at most ``training.max_training_rows`` rows: above the cap a
+  sample stratified by quarter end and label, seeded with ``training.sample_seed``
+  (:func:`sample_training_rows`);
 * :func:`backtest_churn` -- train on earlier quarter ends, test on the latest one whose
   outcome is complete; the model side by side with the BG/NBD baseline (expected purchases
   over the horizon) and the rule-based list;
@@ -57,6 +61,8 @@ __all__ = [
     "lift_capture",
     "calibration_table",
     "backtest_churn",
+    "sample_training_rows",
+    "fit_churn_model",
     "risk_levels",
     "score_churn",
 ]
@@ -159,6 +165,11 @@ class TrainingConfig(StrictModel):
     date_ages: dict[str, str]
     add_signals: bool = True
     min_history_months: int = Field(ge=0)
+    #: Most training rows (customer x quarter end) a model is fitted on; above it a sample
+    #: stratified by quarter end and label is drawn (:func:`sample_training_rows`). None: no cap.
+    max_training_rows: int | None = Field(default=200_000, ge=1)
+    #: Seed of that sample: the same table and seed give the same rows.
+    sample_seed: int = Field(default=0, ge=0)
 
 
 class RiskLevels(StrictModel):
@@ -787,6 +798,165 @@ def churn_training_table(
 
 
 # --------------------------------------------------------------------------------------------
+# fitting: a capped, seeded, stratified sample of the training rows
+
+
+def sample_training_rows(
+    train: pd.DataFrame, max_rows: int | None, seed: int = 0, *, label: str = "churned", by: str | None = "as_of"
+) -> pd.DataFrame:
+    """At most ``max_rows`` rows of a training table, stratified by label and as-of date.
+
+    A table of ``max_rows`` rows or fewer (or ``max_rows=None``) is returned as it is. A
+    larger one is cut to exactly ``max_rows`` rows: each stratum (as-of date x label) keeps
+    its share of the table, rounded by largest remainder, so its row count is within one row
+    of ``len(stratum) * max_rows / len(train)`` and the churn rate of every quarter end is
+    kept. The rows of a stratum are drawn without replacement by
+    ``numpy.random.default_rng(seed)``: the same table and seed give the same rows. Rows keep
+    their order in ``train``.
+
+    Parameters
+    ----------
+    train : DataFrame
+        Training rows with the ``label`` column (0/1), e.g. ``ChurnTrainingTable.train``.
+    max_rows : int or None
+        The cap (``churn.training.max_training_rows``).
+    seed : int, default 0
+        ``churn.training.sample_seed``.
+    label : str, default "churned"
+    by : str or None, default "as_of"
+        Index level (or column) that forms strata with the label; None, or a name ``train``
+        does not have: the label only.
+
+    Returns
+    -------
+    DataFrame
+        ``attrs["rows_available"]`` and ``attrs["rows_used"]`` say how many rows there were
+        and how many are kept.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> index = pd.MultiIndex.from_arrays([["2026-03-31"] * 8 + ["2026-06-30"] * 4, list("ABCDEFGHIJKL")],
+    ...                                   names=["as_of", "customer_id"])
+    >>> train = pd.DataFrame({"x": range(12), "churned": [1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]}, index=index)
+    >>> part = sample_training_rows(train, 6, seed=1)
+    >>> part.groupby(["as_of", "churned"]).size().tolist()   # strata of 6, 2, 2, 2 rows, halved
+    [3, 1, 1, 1]
+    >>> part.attrs["rows_available"], part.attrs["rows_used"]
+    (12, 6)
+    >>> sample_training_rows(train, 6, seed=1).index.equals(part.index)   # seeded: the same rows
+    True
+    """
+    n = len(train)
+    if max_rows is None or n <= max_rows:
+        out = train.copy(deep=False)
+        out.attrs.update(rows_available=n, rows_used=n)
+        return out
+    if int(max_rows) < 1:
+        raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+    keys = [train[label].to_numpy()]
+    if by is not None and by in train.index.names:
+        keys.insert(0, np.asarray(train.index.get_level_values(by)))
+    elif by is not None and by in train.columns:
+        keys.insert(0, train[by].to_numpy())
+    codes = pd.MultiIndex.from_arrays(keys).factorize(sort=True)[0] if len(keys) > 1 else pd.factorize(keys[0], sort=True)[0]
+    sizes = np.bincount(codes)
+    quota = sizes * (int(max_rows) / n)
+    take = np.floor(quota).astype(np.int64)
+    remainder = quota - take
+    short = int(max_rows) - int(take.sum())
+    take[np.argsort(-remainder, kind="stable")[:short]] += 1   # largest remainders get the rows left
+    rng = np.random.default_rng(seed)
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    chosen = [rng.choice(order[starts[s]:starts[s + 1]], size=int(take[s]), replace=False) for s in range(len(sizes))]
+    out = train.iloc[np.sort(np.concatenate(chosen))].copy(deep=False)
+    out.attrs.update(rows_available=n, rows_used=len(out))
+    return out
+
+
+def _fit_on(train: pd.DataFrame, feature_columns: list[str], model: Any, cfg: ChurnConfig, *, horizon: str,
+            definition: str) -> Any:
+    """Fit ``model`` on a capped sample of ``train``; the model carries ``training_summary_``."""
+    used = sample_training_rows(train, cfg.training.max_training_rows, cfg.training.sample_seed)
+    fitted = _make_model(model, cfg).fit(used[feature_columns], used["churned"])
+    dates = sorted(pd.DatetimeIndex(train.index.get_level_values("as_of")).unique())
+    fitted.training_summary_ = {
+        "as_of": [d.date().isoformat() for d in dates],
+        "horizon": str(horizon),
+        "definition": str(definition),
+        "rows_available": int(used.attrs["rows_available"]),
+        "rows_used": int(used.attrs["rows_used"]),
+        "max_training_rows": cfg.training.max_training_rows,
+        "sample_seed": cfg.training.sample_seed,
+    }
+    return fitted
+
+
+def fit_churn_model(
+    ds: Dataset,
+    as_of: Any = None,
+    horizon: str = "1Q",
+    definition: str | Callable | None = None,
+    model: Any = None,
+    *,
+    config: Any = None,
+    progress: bool | None = None,
+) -> Any:
+    """The churn model for ``as_of``: trained on every quarter end whose outcome has ended by then.
+
+    The training rows (customer x quarter end, :func:`churn_training_table` at
+    :func:`training_dates`) are capped at ``churn.training.max_training_rows`` (default
+    200,000) by a sample stratified by quarter end and label, seeded with
+    ``training.sample_seed`` (:func:`sample_training_rows`). Scoring is not capped: the
+    model scores every customer. Point in time: no label read for training ends after
+    ``as_of``, so the model for last quarter end never learns from this quarter's outcomes.
+
+    Parameters
+    ----------
+    ds : Dataset
+    as_of : date-like, optional
+        Date the model is for; default the data's as-of date.
+    horizon, definition
+        See :func:`churn_training_table`.
+    model : estimator or {"logistic", "tree", "gbm"}, optional
+        Cloned before fitting; default ``churn.yaml`` ``model``.
+    config : path, mapping or ChurnConfig, optional
+    progress : bool or None, default None
+
+    Returns
+    -------
+    estimator
+        Fitted, with ``training_summary_``: ``as_of`` (training quarter ends, ISO dates),
+        ``horizon``, ``definition``, ``rows_available``, ``rows_used``,
+        ``max_training_rows``, ``sample_seed``. Pass it to :func:`score_churn` and
+        :func:`backtest_churn` to use it as it is.
+
+    Examples
+    --------
+    >>> import segkit
+    >>> ds = segkit.load_dataset("data/sample")                          # doctest: +SKIP
+    >>> fitted = fit_churn_model(ds, "2026-06-30", progress=False)       # doctest: +SKIP
+    >>> fitted.training_summary_["rows_used"], fitted.training_summary_["rows_available"]  # doctest: +SKIP
+    (10567, 10567)
+    """
+    cfg = load_churn_config(config)
+    when = pd.Timestamp(ds.as_of if as_of is None else as_of).normalize()
+    if when > ds.as_of:
+        raise ValueError(f"as_of {when.date()} is after the data's as-of date {ds.as_of.date()}")
+    train_dates = training_dates(ds, when, horizon, cfg)
+    if not train_dates:
+        raise ValueError(f"no quarter end before {when.date()} has a complete {horizon} outcome to train on")
+    table = churn_training_table(ds, train_dates, horizon, definition, config=cfg, progress=progress)
+    return _fit_on(table.train, table.feature_columns, model, cfg, horizon=table.horizon, definition=table.definition)
+
+
+def _training_summary(model: Any) -> dict | None:
+    summary = getattr(model, "training_summary_", None)
+    return summary if isinstance(summary, dict) else None
+
+
+# --------------------------------------------------------------------------------------------
 # evaluation
 
 
@@ -896,10 +1066,14 @@ class ChurnBacktest:
     scores : DataFrame
         Test customers: ``churned`` and each method's score / probability.
     model : ChurnModel
-        The model fitted on the training dates.
+        The model fitted on the training dates (``model.training_summary_`` describes its
+        training rows).
     train_as_of : list of Timestamp
     test_as_of, outcome_end : Timestamp
     n_train : int
+        Training rows the model was fitted on: at most ``training.max_training_rows``.
+    n_train_available : int
+        Training rows there were (customer x training quarter end), before the cap.
     bgnbd_params : dict
     top_share : float
     """
@@ -916,12 +1090,24 @@ class ChurnBacktest:
     top_share: float
     horizon: str
     definition: str
+    n_train_available: int | None = None
+
+    def in_language(self, lang: str) -> ChurnBacktest:
+        """The same backtest with ``metrics["method_label"]`` in ``lang`` (the numbers are shared)."""
+        from dataclasses import replace
+
+        check_lang(lang)
+        metrics = self.metrics.drop(columns="method_label", errors="ignore")
+        metrics.insert(0, "method_label", [_METHOD_LABELS[m][lang] for m in metrics.index])
+        return replace(self, metrics=metrics)
 
     def __repr__(self) -> str:
         auc = self.metrics["roc_auc"].round(3).to_dict()
+        available = self.n_train if self.n_train_available is None else self.n_train_available
+        of = f" of {available:,}" if available != self.n_train else ""
         return (
             f"ChurnBacktest(test_as_of={self.test_as_of.date()}, outcome to {self.outcome_end.date()}, "
-            f"trained on {len(self.train_as_of)} as-of dates / {self.n_train:,} rows, ROC AUC {auc})"
+            f"trained on {len(self.train_as_of)} as-of dates / {self.n_train:,}{of} rows, ROC AUC {auc})"
         )
 
 
@@ -990,7 +1176,12 @@ def backtest_churn(
     definition : str or callable, optional
         Churn definition (see :func:`churn_labels`).
     model : ChurnModel, estimator or {"logistic", "tree", "gbm"}, optional
-        Cloned before fitting.
+        Cloned and fitted on the training rows, capped at ``training.max_training_rows`` by a
+        seeded sample stratified by quarter end and label (:func:`sample_training_rows`). A
+        model from :func:`fit_churn_model` (it has ``training_summary_``) is used as it is,
+        if no training label of it ends after the test date and its horizon and definition
+        are the backtest's; this is how a report shares one fit between the backtest and
+        last quarter's scores.
     config : path, mapping or ChurnConfig, optional
     progress : bool or None, default None
     lang : {"zh", "en"}, default "zh"
@@ -1036,7 +1227,22 @@ def backtest_churn(
     if train["churned"].nunique() < 2 or held_out["churned"].nunique() < 2:
         raise ValueError("training and test data must both contain churned and retained customers")
 
-    fitted = _make_model(model, cfg).fit(train[table.feature_columns], train["churned"])
+    prefit = model is not None and not isinstance(model, str) and _is_fitted(model)
+    summary = _training_summary(model) if prefit else None
+    if summary is not None:
+        late = [d for d in summary["as_of"] if horizon_end(d, horizon) > test]
+        if late or summary["horizon"] != table.horizon or summary["definition"] != table.definition:
+            raise ValueError(
+                f"the fitted model was trained on quarter ends {', '.join(summary['as_of'])} with horizon "
+                f"{summary['horizon']!r} and definition {summary['definition']!r}; a backtest at {test.date()} "
+                f"with horizon {table.horizon!r} and definition {table.definition!r} needs one whose training "
+                "labels all end by the test date, with the same horizon and definition"
+            )
+        fitted = model
+        train_dates = [pd.Timestamp(d) for d in summary["as_of"]]
+    else:
+        fitted = _fit_on(train, table.feature_columns, model, cfg, horizon=table.horizon, definition=table.definition)
+        summary = fitted.training_summary_
     probability = fitted.predict_proba(held_out[table.feature_columns])[:, 1]
     y = held_out["churned"].to_numpy()
     ids = held_out.index.get_level_values("customer_id")
@@ -1081,8 +1287,8 @@ def backtest_churn(
     ]).reset_index().set_index(["method", "bin"])
     return ChurnBacktest(
         metrics=metrics, calibration=calibration, scores=scores, model=fitted, train_as_of=train_dates,
-        test_as_of=test, outcome_end=end, n_train=len(train), bgnbd_params=dict(bg.params_), top_share=share,
-        horizon=table.horizon, definition=table.definition,
+        test_as_of=test, outcome_end=end, n_train=summary["rows_used"], bgnbd_params=dict(bg.params_), top_share=share,
+        horizon=table.horizon, definition=table.definition, n_train_available=summary["rows_available"],
     )
 
 
@@ -1156,9 +1362,12 @@ def score_churn(
     ----------
     ds : Dataset
     model : fitted or unfitted estimator, or {"logistic", "tree", "gbm"}, optional
-        A fitted model is used as it is (it must take :func:`churn_features` columns); an
-        unfitted one, a model name or None (``churn.yaml`` ``model``) is trained on every
-        quarter end whose outcome window ends by ``as_of``.
+        A fitted model is used as it is (it must take :func:`churn_features` columns), e.g.
+        one from :func:`fit_churn_model`; an unfitted one, a model name or None
+        (``churn.yaml`` ``model``) is trained by :func:`fit_churn_model` on every quarter end
+        whose outcome window ends by ``as_of``, on at most ``training.max_training_rows``
+        rows (a seeded sample stratified by quarter end and label). Every active customer is
+        scored, however many rows the model was trained on.
     as_of : date-like, optional
         Scoring date; default the data's as-of date.
     horizon, definition
@@ -1181,7 +1390,10 @@ def score_churn(
         the model's risk, in words), ``signals`` (handbook signals that hold), ``n_signals``,
         ``high_risk_rule``, ``recommended_action``, ``action_key``, ``respond_within_hours``,
         ``owner``, ``department``, ``revenue_12m``, ``recency_days``.
-        ``attrs`` holds ``as_of``, the training dates and a description of the model.
+        ``attrs`` holds ``as_of``, the training dates (``train_as_of``), a description of the
+        model, ``training_rows`` (rows the model was fitted on) and
+        ``training_rows_available`` (rows there were before the cap); these three are empty
+        for a fitted model without ``training_summary_``.
 
     Examples
     --------
@@ -1201,15 +1413,12 @@ def score_churn(
     if when > ds.as_of:
         raise ValueError(f"as_of {when.date()} is after the data's as-of date {ds.as_of.date()}")
 
-    train_dates: list[pd.Timestamp] = []
     if model is not None and not isinstance(model, str) and _is_fitted(model):
         fitted = model
     else:
-        train_dates = training_dates(ds, when, horizon, cfg)
-        if not train_dates:
-            raise ValueError(f"no quarter end before {when.date()} has a complete {horizon} outcome to train on")
-        table = churn_training_table(ds, train_dates, horizon, definition, config=cfg, progress=progress)
-        fitted = _make_model(model, cfg).fit(table.X, table.y)
+        fitted = fit_churn_model(ds, when, horizon, definition, model, config=cfg, progress=progress)
+    summary = _training_summary(fitted) or {}
+    train_dates = [pd.Timestamp(d) for d in summary.get("as_of", [])]
 
     snap = snapshot(ds, when)
     active = snap.index.isin(_eligible(ds, when, cfg.labels.active_months))
@@ -1272,5 +1481,6 @@ def score_churn(
     }, index=snap.index)
     out = out.sort_values("churn_probability", ascending=False, kind="stable")
     # attrs are copied with the frame: keep them small (the model's description, not the model)
-    out.attrs.update({"as_of": when, "train_as_of": train_dates, "model": repr(fitted), "horizon": horizon})
+    out.attrs.update({"as_of": when, "train_as_of": train_dates, "model": repr(fitted), "horizon": horizon,
+                      "training_rows": summary.get("rows_used"), "training_rows_available": summary.get("rows_available")})
     return out

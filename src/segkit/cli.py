@@ -212,6 +212,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _render_reports(args: argparse.Namespace) -> int:
     from segkit.reporting.render import ReportError, default_quarter, render, render_departments
+    from segkit.reporting.run_cache import RunCache
 
     from segkit.io import load_dataset
 
@@ -222,7 +223,11 @@ def _render_reports(args: argparse.Namespace) -> int:
         print(f"quarter {args.quarter}: the latest complete quarter of the data (as of {as_of.date()})")
     langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out)
+    # one run cache for every notebook of this command and of the next `segkit report` into the
+    # same folder: the churn model is trained once per quarter end it is for (run_cache.py)
+    cache = RunCache(Path(args.out) / ".segkit-cache")
+    cache.prune()
+    common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out, cache_dir=cache.root)
     failures: dict[str, str] = {}
     healthy_langs: list[str] = []  # quarterly reports written, whose tier health goes to the terminal
     for lang in langs:

@@ -5,6 +5,12 @@ section functions. Values are computed lazily and cached, so a section that is n
 costs nothing. Models (CLV, churn) are fitted on the whole population and then shown for the
 customers in scope: a department's report uses the company's model, not one fitted on a few
 hundred customers.
+
+The churn model is trained once per date it is for (this quarter end, and last quarter end
+for last quarter's scores and the backtest) and, when the context has a run cache
+(:mod:`segkit.reporting.run_cache`: ``segkit report`` gives one to its notebooks), once per
+run: the other notebooks of the run, in other languages or the other report, read the
+model, the scores and the backtest from the cache instead of training again.
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ class ReportContext:
     department: str | None = None
     mask_pii: bool = True
     generated: dt.date = field(default_factory=dt.date.today)
+    #: Run cache folder; None: the one named by ``SEGKIT_RUN_CACHE``, if any (see run_cache).
+    cache_dir: Path | None = None
+    _churn_models: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from segkit.periods import quarter_end
@@ -314,24 +323,88 @@ class ReportContext:
 
     # --- churn model ---------------------------------------------------------------------------------
     @cached_property
-    def backtest(self):
-        from segkit.churn import backtest_churn
+    def run_cache(self):
+        """The run's cache on disk (:class:`~segkit.reporting.run_cache.RunCache`), or None."""
+        from segkit.reporting.run_cache import RunCache
 
-        return backtest_churn(self.dataset_full, test_as_of=self.previous_as_of, config=self.user_config, progress=False,
-                              lang=self.lang)
+        return RunCache(self.cache_dir) if self.cache_dir is not None else RunCache.from_env()
+
+    @cached_property
+    def _churn_key_parts(self) -> dict[str, Any]:
+        ds = self.dataset_full
+        return {"data": ds.fingerprint(), "data_as_of": ds.as_of.date().isoformat(), "config": self.config_hash,
+                "horizon": "1Q", "definition": None}
+
+    def _churn_key(self, kind: str, when: pd.Timestamp, **more: Any) -> str:
+        from segkit.reporting.run_cache import cache_key
+
+        return cache_key(kind=kind, as_of=pd.Timestamp(when).date().isoformat(), **self._churn_key_parts, **more)
+
+    def churn_model(self, when: Any = None):
+        """The churn model for ``when`` (default this quarter end), trained once.
+
+        :func:`segkit.churn.fit_churn_model` on the whole population: quarter ends whose
+        outcome window has ended by ``when``, at most ``churn.training.max_training_rows``
+        rows. The model for last quarter end, which scores last quarter and is the backtest's,
+        has seen no outcome after last quarter end. Kept per date in the context and, with a
+        run cache, on disk for the run's other notebooks.
+        """
+        from segkit.churn import fit_churn_model
+
+        when = pd.Timestamp(self.as_of if when is None else when).normalize()
+        if when not in self._churn_models:
+            cache = self.run_cache
+            key = self._churn_key("model", when) if cache is not None else None
+            model = cache.load_model(key) if cache is not None else None
+            if model is None:
+                model = fit_churn_model(self.dataset_full, when, config=self.user_config, progress=False)
+                if cache is not None:
+                    cache.store_model(key, model)
+            self._churn_models[when] = model
+        return self._churn_models[when]
+
+    @cached_property
+    def backtest(self):
+        """:func:`segkit.churn.backtest_churn` at last quarter end, with the model
+        :meth:`churn_model` trained for that date (read from the run cache when there)."""
+        from segkit.churn import ChurnBacktest, backtest_churn
+
+        cache = self.run_cache
+        key = self._churn_key("backtest", self.previous_as_of) if cache is not None else None
+        found = cache.load(key) if cache is not None else None
+        if found is not None:
+            frames, meta = found
+            return ChurnBacktest(**frames, **meta, model=self.churn_model(self.previous_as_of)).in_language(self.lang)
+        bt = backtest_churn(self.dataset_full, test_as_of=self.previous_as_of, model=self.churn_model(self.previous_as_of),
+                            config=self.user_config, progress=False, lang=self.lang)
+        if cache is not None:
+            frames = {"metrics": bt.metrics.drop(columns="method_label"), "calibration": bt.calibration, "scores": bt.scores}
+            meta = {name: getattr(bt, name) for name in ("train_as_of", "test_as_of", "outcome_end", "n_train", "n_train_available",
+                                                         "bgnbd_params", "top_share", "horizon", "definition")}
+            cache.store(key, frames, meta)
+        return bt
+
+    def _churn_scores(self, when: pd.Timestamp, tiers: str) -> pd.DataFrame:
+        from segkit.churn import score_churn
+
+        cache = self.run_cache
+        key = self._churn_key("scores", when, lang=self.lang) if cache is not None else None
+        found = cache.load(key) if cache is not None else None
+        if found is not None:
+            return found[0]["scores"]
+        scores = score_churn(self.dataset_full, self.churn_model(when), as_of=when, tiers=getattr(self, tiers), config=self.user_config,
+                             lang=self.lang, progress=False)
+        if cache is not None:
+            cache.store(key, {"scores": scores})
+        return scores
 
     @cached_property
     def churn_scores_all(self) -> pd.DataFrame:
-        from segkit.churn import score_churn
-
-        return score_churn(self.dataset_full, as_of=self.as_of, tiers=self.tiers_all, config=self.user_config, lang=self.lang, progress=False)
+        return self._churn_scores(self.as_of, "tiers_all")
 
     @cached_property
     def previous_churn_scores_all(self) -> pd.DataFrame:
-        from segkit.churn import score_churn
-
-        return score_churn(self.dataset_full, as_of=self.previous_as_of, tiers=self.previous_tiers_all, config=self.user_config,
-                           lang=self.lang, progress=False)
+        return self._churn_scores(self.previous_as_of, "previous_tiers_all")
 
     def high_churn_risk(self, previous: bool = False) -> pd.Series:
         """Customers in scope the churn model puts at high risk (False for those not scored:
@@ -377,8 +450,12 @@ def report_context(
     owner: str | None = None,
     department: str | None = None,
     mask_pii: bool | None = None,
+    cache_dir: str | Path | None = None,
 ) -> ReportContext:
     """The context of one report (what a report notebook's parameters describe).
+
+    ``cache_dir`` is a run cache folder shared by the notebooks of one run; default the one
+    ``segkit report`` names in ``SEGKIT_RUN_CACHE``, else none (everything computed here).
 
     Examples
     --------
@@ -390,5 +467,5 @@ def report_context(
         mask_pii = owner is None
     return ReportContext(
         quarter=quarter, data_dir=Path(data_dir), config=Path(config) if config else None, lang=lang,
-        owner=owner, department=department, mask_pii=bool(mask_pii),
+        owner=owner, department=department, mask_pii=bool(mask_pii), cache_dir=Path(cache_dir) if cache_dir else None,
     )

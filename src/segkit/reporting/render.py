@@ -14,6 +14,7 @@ One entry point, :func:`render`, used by the CLI, the Makefile and the tests ali
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -343,6 +344,7 @@ def render(
     out: str | Path = "reports",
     notebook_dir: str | Path | None = None,
     progress: bool | None = None,
+    cache_dir: str | Path | None = None,
     **params,
 ) -> RenderResult:
     """Execute a report notebook and publish it as HTML and PDF.
@@ -368,6 +370,11 @@ def render(
         Where the report notebooks are (default: the ones installed with segkit).
     progress : bool, optional
         Show a progress bar (default: when writing to a terminal).
+    cache_dir : path, optional
+        A run cache folder (:mod:`segkit.reporting.run_cache`) the notebook's kernel reads and
+        writes through ``SEGKIT_RUN_CACHE``: renders that share one train the churn model once.
+        ``segkit report`` passes ``<out>/.segkit-cache``. Default: none (the kernel computes
+        everything).
     **params
         Further notebook parameters.
 
@@ -419,7 +426,8 @@ def render(
     with tempfile.TemporaryDirectory(prefix=f".segkit-{name}-", dir=staging_root) as tmp:
         staged = {fmt: Path(tmp) / path.name for fmt, path in final.items()}
         bar.set_postfix_str("executing notebook")
-        nb = _execute(notebook, staged["ipynb"], parameters, cwd=notebook.parent)
+        with _run_cache_env(cache_dir):
+            nb = _execute(notebook, staged["ipynb"], parameters, cwd=notebook.parent)
         bar.update()
         html = None
         if "html" in formats or "pdf" in formats:
@@ -440,6 +448,26 @@ def render(
         bar.update()
     bar.close()
     return RenderResult(name=name, quarter=quarter, lang=lang, scope=scope, paths=final)
+
+
+@contextlib.contextmanager
+def _run_cache_env(cache_dir: str | Path | None):
+    """``SEGKIT_RUN_CACHE`` set to ``cache_dir`` (absolute: the kernel runs elsewhere) while
+    the kernel starts, or removed, so the kernel inherits exactly this run's cache."""
+    from segkit.reporting.run_cache import ENV
+
+    before = os.environ.get(ENV)
+    if cache_dir is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = str(Path(cache_dir).absolute())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
 
 
 def _title(nb: nbformat.NotebookNode, name: str, lang: str) -> str:
