@@ -146,6 +146,7 @@ class EngineStore:
     columns: dict[str, list[str]]
     extras: dict[str, list[str]]
     record_sql: str = ""
+    loaded: dict = field(default_factory=dict)  # table -> id of the frame loaded from the engine
     _ledger_sample: int = 1_000_000
     _finalizer: object = field(default=None, repr=False)
 

@@ -123,7 +123,15 @@ class Dataset:
             store = object.__getattribute__(self, "_store")
             value = store.problems(name == "rejected") if name in ("rejected", "warnings") else store.frame(name)
             object.__setattr__(self, name, value)
+            store.loaded[name] = id(value)
         return value
+
+    def _as_stored(self) -> bool:
+        """True while every table is still the engine's (deferred, or loaded from it unchanged)."""
+        store = self._store
+        return store is not None and all(
+            type(object.__getattribute__(self, t)) is _Deferred or store.loaded.get(t) == id(object.__getattribute__(self, t))
+            for t in TABLES)
 
     @property
     def store(self):
@@ -224,7 +232,7 @@ class Dataset:
     def fingerprint(self) -> str:
         """A short SHA-256 fingerprint of the accepted data (for report footers)."""
         digest = hashlib.sha256()
-        if self.store is not None and not any(self.is_loaded(t) for t in TABLES):
+        if self._as_stored():  # the same value before and after the tables come into pandas
             digest.update(self.store.fingerprint().encode())
             return digest.hexdigest()[:16]
         for name in TABLES:
