@@ -69,6 +69,13 @@ def default_section(name: str) -> dict[str, Any]:
             if p.name.endswith(".yaml")
         )
         raise ConfigError(f"no default configuration section {name!r}; sections: {available}")
+    return copy.deepcopy(_parsed_default(name))
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_default(name: str) -> dict[str, Any]:
+    """Each packaged default file is parsed once per process (callers get deep copies)."""
+    ref = resources.files("segkit.defaults").joinpath(f"{name}.yaml")
     return yaml.safe_load(ref.read_text(encoding="utf-8")) or {}
 
 

@@ -14,6 +14,9 @@ positive amount only.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
+
 import pandas as pd
 
 from segkit.io import Dataset
@@ -153,21 +156,62 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
     """
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
     if engine is None:
-        engine = "duckdb" if ds.store is not None and not ds.is_loaded("transactions") else "pandas"
-    if engine == "pandas":
-        aggregates = snapshot_aggregates(ds, as_of, btyd_unit=btyd_unit)
-    elif engine == "duckdb":
-        from segkit.engine import duckdb_aggregates
-
-        aggregates = duckdb_aggregates(ds, as_of, btyd_unit=btyd_unit)
-    else:
+        engine = "duckdb" if ds._as_stored() else "pandas"
+    if engine not in ("pandas", "duckdb"):
         raise ValueError(f"engine={engine!r} is not supported; use 'pandas' or 'duckdb'")
+    key = _memo_key(ds, as_of, btyd_unit, engine)
+    aggregates = _recall(ds, key)
+    if aggregates is None:
+        if engine == "pandas":
+            aggregates = snapshot_aggregates(ds, as_of, btyd_unit=btyd_unit)
+        else:
+            from segkit.engine import duckdb_aggregates
+
+            aggregates = duckdb_aggregates(ds, as_of, btyd_unit=btyd_unit)
+        _remember(ds, key, aggregates)
     customers = ds.customers.drop_duplicates("customer_id").set_index("customer_id")
     out = finish_snapshot(customers, aggregates, as_of)
     out = out[SNAPSHOT_COLUMNS]
     out.index.name = "customer_id"
     out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": sorted(ds.present)})
     return out
+
+
+# The aggregates of the last few snapshots: a report asks for the same dates many times (tiers,
+# migration, each churn training table), and at 200 k customers each costs seconds. The key
+# holds the identity of the data set and of each of its tables, so a changed table is a new key.
+_AGGREGATES: OrderedDict = OrderedDict()
+_MEMO_SIZE = 12
+
+
+_MEMO_TABLES = ("customers", "transactions", "interactions", "surveys")
+
+
+def _memo_key(ds: Dataset, as_of: pd.Timestamp, btyd_unit: str, engine: str) -> tuple:
+    objects = (ds, *(object.__getattribute__(ds, name) for name in _MEMO_TABLES))
+    return (tuple(id(o) for o in objects), as_of, btyd_unit.upper(), engine)
+
+
+def _recall(ds: Dataset, key: tuple) -> pd.DataFrame | None:
+    """The remembered aggregates, if every object of the key is still the one they came from
+    (an id can be reused once an object is gone)."""
+    hit = _AGGREGATES.get(key)
+    if hit is None:
+        return None
+    refs, aggregates = hit
+    objects = (ds, *(object.__getattribute__(ds, name) for name in _MEMO_TABLES))
+    if any(ref() is not obj for ref, obj in zip(refs, objects)):
+        del _AGGREGATES[key]
+        return None
+    _AGGREGATES.move_to_end(key)
+    return aggregates
+
+
+def _remember(ds: Dataset, key: tuple, aggregates: pd.DataFrame) -> None:
+    objects = (ds, *(object.__getattribute__(ds, name) for name in _MEMO_TABLES))
+    _AGGREGATES[key] = (tuple(weakref.ref(o) for o in objects), aggregates)
+    while len(_AGGREGATES) > _MEMO_SIZE:
+        _AGGREGATES.popitem(last=False)
 
 
 def snapshot_aggregates(ds: Dataset, as_of: pd.Timestamp, *, btyd_unit: str = "W") -> pd.DataFrame:

@@ -252,7 +252,7 @@ class Dataset:
 class _Deferred:
     """Placeholder of a table that is still in the engine."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "__weakref__")
 
     def __init__(self, name: str):
         self.name = name

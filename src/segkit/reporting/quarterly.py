@@ -141,7 +141,8 @@ def _segment_finding(ctx: ReportContext, min_customers: int = 20) -> str | None:
         region = buyers["region"].astype(object)
         names["region"] = region.replace(default_section("report")["regions_en"]) if ctx.lang == "en" else region
     if "industry" in dims:
-        names["industry"] = buyers["industry"].map(lambda k: label("industry", k, ctx.lang, default=str(k)) if pd.notna(k) else None)
+        industries = {k: label("industry", k, ctx.lang, default=str(k)) for k in buyers["industry"].dropna().unique()}
+        names["industry"] = buyers["industry"].map(industries)
     frame = pd.DataFrame({"rate": repurchase, **names}).dropna(subset=dims)
     groups = frame.groupby(dims)["rate"].agg(["mean", "size"])
     groups = groups.loc[groups["size"] >= min_customers]
@@ -396,7 +397,8 @@ def value_view(ctx: ReportContext) -> Block:
         w["col_total_pred_clv"]: by_tier["total"].to_numpy(),
     })
     money = ctx.money
-    cross = pd.crosstab(values["clv_tier"].map(lambda k: _clv_label(ctx, k)),
+    clv_labels = {k: _clv_label(ctx, k) for k in values["clv_tier"].dropna().unique()}
+    cross = pd.crosstab(values["clv_tier"].map(clv_labels),
                         values["tier"]).reindex(columns=_tier_order(values["tier"].unique(), ctx.user_config), fill_value=0)
     cross.columns = [_tier_label(ctx, k) for k in cross.columns]
     cross.index.name = ""
