@@ -116,11 +116,16 @@ def measure(cmd: list[str], *, timeout: float | None = None, log: Path | None = 
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             stopped = True
-            os.killpg(proc.pid, signal.SIGTERM)  # the group this call started, nothing else
+            # stop what /usr/bin/time runs, so that it still writes the peak RSS so far
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            for pid in (children.read_text().split() if children.exists() else []):
+                os.kill(int(pid), signal.SIGTERM)
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                pass
+            if proc.poll() is None or _alive_group(proc.pid):
+                os.killpg(proc.pid, signal.SIGKILL)  # the group this call started, nothing else
                 proc.wait()
     elapsed = time.monotonic() - started
     fields = {}
@@ -138,6 +143,14 @@ def measure(cmd: list[str], *, timeout: float | None = None, log: Path | None = 
     if status != 0 and not stopped:
         print("\n".join("    | " + t for t in tail), flush=True)
     return result
+
+
+def _alive_group(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _clock(text: str | None) -> float | None:
@@ -394,6 +407,8 @@ def row_snapshot(args) -> dict:
 
 # --- RESULTS.md ---------------------------------------------------------------------------------
 def _gb(run: dict) -> str:
+    if not run["peak_rss_bytes"]:
+        return "not recorded (stopped)" if run["stopped"] else "not recorded"
     return f"{run['peak_rss_bytes'] / GB:.2f} GB"
 
 
@@ -410,6 +425,21 @@ def _met(run: dict, seconds: float, gb: float | None) -> str:
         return "**not met**"
     ok = run["wall_s"] <= seconds and (gb is None or run["peak_rss_bytes"] <= gb * GB)
     return "met" if ok else "**not met**"
+
+
+def _when(entry: dict) -> str:
+    """The UTC date the row's first command started."""
+    found = []
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            if "started" in value:
+                found.append(value["started"])
+            for item in value.values():
+                walk(item)
+
+    walk(entry.get("runs", {}))
+    return min(found)[:10] if found else entry.get("measured", "?")
 
 
 def render(store: dict) -> str:
@@ -432,16 +462,19 @@ def render(store: dict) -> str:
         if row == "snapshot100m":
             goal += ", and finishes with `memory_limit='1.5GB'`"
         entry = store.get(row)
-        reproduce = f"`{py} --rows {row}{' ' + entry['flags'] if entry and entry.get('flags') else ''}`"
+        rows_flag = "report200k,ratio" if row == "ratio" else row  # the ratio's 200 k time is report200k's
+        reproduce = f"`{py} --rows {rows_flag}{' ' + entry['flags'] if entry and entry.get('flags') else ''}`"
+        if entry and entry.get("invocation"):
+            commands.append(f"- {row} was measured by `{entry['invocation']}`")
         if entry is None:
             lines.append(f"| {goal} | not measured yet | | | | | | {reproduce} |")
             continue
-        when = entry["measured"]
+        when = _when(entry)
         if row == "ratio":
             for label, pair in entry["runs"].items():
                 small, big = pair["sample"], pair["x100"]
                 if big["stopped"]:
-                    ratio, met = f"> {big['timeout_s'] / small['wall_s']:.0f}", "**not met**"
+                    ratio, met = f"> {int(big['timeout_s'] / small['wall_s'])}", "**not met**"
                 else:
                     value = big["wall_s"] / small["wall_s"]
                     ratio, met = f"{value:.1f}", "met" if value <= seconds else "**not met**"
@@ -559,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in ROWS:  # a fixed order: report200k before ratio, which reuses it
         if row not in rows:
             continue
+        started = dt.datetime.now(dt.UTC).date().isoformat()
         if row == "validate200k":
             done[row] = row_validate(args)
         elif row == "report200k":
@@ -569,7 +603,8 @@ def main(argv: list[str] | None = None) -> int:
             done[row] = row_ratio(args, done)
         else:
             done[row] = row_snapshot(args)
-        done[row]["measured"] = dt.date.today().isoformat()
+        done[row]["measured"] = started
+        done[row]["invocation"] = show([python(), str(Path(__file__)), *(argv if argv is not None else sys.argv[1:])])
         earlier = store.get(row, {})
         if row == "snapshot100m" and earlier.get("copies") == done[row]["copies"]:
             # runs not chosen with --snapshot-runs keep their measurement on the same files
