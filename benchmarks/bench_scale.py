@@ -66,7 +66,7 @@ START, END = "<!-- scale-goals:start -->", "<!-- scale-goals:end -->"
 ROWS = ("validate200k", "report200k", "report500k", "ratio", "snapshot100m")
 GB = 1e9
 TYPED_TABLES = ("customers", "transactions", "interactions", "surveys")
-SNAPSHOT_RUNS = ("default", "memory_limit=1.5GB", "memory_limit=1.5GB, threads=1", "polars")
+SNAPSHOT_RUNS = ("default", "memory_limit=1.5GB", "memory_limit=1.5GB threads=1", "polars")
 
 # row -> (the work, goal seconds, goal peak RSS in GB); "ratio" has a ratio instead
 GOALS = {
@@ -389,10 +389,12 @@ def row_snapshot(args) -> dict:
     commands = {
         "default": base,
         "memory_limit=1.5GB": limited,
-        "memory_limit=1.5GB, threads=1": limited + ["--threads", "1"],
+        "memory_limit=1.5GB threads=1": limited + ["--threads", "1"],
         "polars": [python(), __file__, "--child", "polars", "--typed", str(typed)],
     }
     chosen = [r.strip() for r in args.snapshot_runs.split(",")] if args.snapshot_runs else list(commands)
+    if set(chosen) - set(commands):
+        raise SystemExit(f"--snapshot-runs takes some of {', '.join(commands)}; got {args.snapshot_runs!r}")
     runs = {}
     for label in chosen:
         runs[label] = measure(commands[label], timeout=args.snapshot_timeout)
