@@ -71,30 +71,41 @@ def child(engine: str, folder: Path) -> None:
 
 def _polars_aggregates(ds):
     """The order and interaction counts/sums of the snapshot, in Polars (a reference, not segkit)."""
+    import polars as pl
+
+    tx = pl.from_pandas(ds.transactions[["customer_id", "order_date", "amount"]]).lazy()
+    it = pl.from_pandas(ds.interactions[["customer_id", "date", "type"]]).lazy()
+    return polars_aggregates(tx, it, AS_OF).collect().to_pandas().set_index("customer_id")
+
+
+def polars_aggregates(tx, it, as_of):
+    """The same aggregates as a Polars LazyFrame over ``tx`` (customer_id, order_date, amount)
+    and ``it`` (customer_id, date, type), e.g. ``pl.scan_parquet(...)`` for data that do not fit
+    in memory (collect it with the streaming engine)."""
     import pandas as pd
     import polars as pl
 
     from segkit.features import INTERACTION_COUNTS, NOT_CONTACT, ORDER_COUNT_WINDOWS, ORDER_REVENUE_WINDOWS, months_before
 
-    as_of = pd.Timestamp(AS_OF)
+    as_of = pd.Timestamp(as_of)
 
     def window(column: str, newest: int, oldest: int):
         upper, lower = months_before(as_of, newest), months_before(as_of, oldest)
         return (pl.col(column) > lower.to_pydatetime()) & (pl.col(column) <= upper.to_pydatetime())
 
-    tx = pl.from_pandas(ds.transactions[["customer_id", "order_date", "amount"]]).filter(pl.col("order_date") <= as_of.to_pydatetime())
+    tx = tx.select("customer_id", "order_date", "amount").filter(pl.col("order_date") <= as_of.to_pydatetime())
     positive = pl.col("amount") > 0
     exprs = [pl.col("amount").sum().alias("revenue_total"), positive.sum().cast(pl.Int64).alias("orders_total")]
     exprs += [pl.col("amount").filter(window("order_date", n, o)).sum().alias(f"revenue_{w}") for w, (n, o) in ORDER_REVENUE_WINDOWS.items()]
     exprs += [(positive & window("order_date", n, o)).sum().cast(pl.Int64).alias(f"orders_{w}") for w, (n, o) in ORDER_COUNT_WINDOWS.items()]
     orders = tx.group_by("customer_id").agg(exprs)
-    it = pl.from_pandas(ds.interactions[["customer_id", "date", "type"]]).filter(pl.col("date") <= as_of.to_pydatetime())
+    it = it.select("customer_id", "date", "type").filter(pl.col("date") <= as_of.to_pydatetime())
     contact = ~pl.col("type").is_in(list(NOT_CONTACT)).fill_null(False)
     counts = it.group_by("customer_id").agg([
         ((contact if kind is None else (pl.col("type") == kind).fill_null(False)) & window("date", n, o)).sum().cast(pl.Int64).alias(col)
         for col, (kind, n, o) in INTERACTION_COUNTS.items()
     ])
-    return orders.join(counts, on="customer_id", how="full", coalesce=True).to_pandas().set_index("customer_id")
+    return orders.join(counts, on="customer_id", how="full", coalesce=True)
 
 
 def run_child(engine: str, folder: Path) -> dict:

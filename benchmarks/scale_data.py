@@ -16,6 +16,18 @@ K = 100 of ``data/sample`` gives 200,200 customer rows, 5.3 M orders and 7.2 M i
 With ``--parquet`` each table is also written as Parquet (all columns text, empty cells
 null, one row group per copy) next to the CSV files, in a ``parquet/`` sub-folder with its
 own ``dataset.yaml``, so ``load_dataset`` can read either folder.
+
+``--typed`` writes instead the *validated* tables, as an engine reads them from a data lake:
+
+    .venv/bin/python benchmarks/scale_data.py --copies 1872 --out benchmarks/.data/typed-x1872 --typed
+
+The source is loaded once with ``load_dataset`` (the rejected rows stay out), and each table
+(``customers``, ``transactions``, ``interactions``, ``surveys``; canonical column names and
+types: timestamps, float amounts) goes to ``<out>/<table>.parquet`` copy after copy, several
+copies per row group (``--rows-per-group``, about 1 M rows), so memory holds one row group
+whatever K is. Ids get the same suffixes as in the CSV copies; ``surveys`` gets ``_position``,
+its row order in the export (which breaks ties between same-day answers). ``meta.json``
+records as_of, currency, K and the row counts. No CSV files are written.
 """
 
 from __future__ import annotations
@@ -116,6 +128,80 @@ def write_parquet(path: Path, header: list[str], rows: list[list[str]], position
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
 
 
+TYPED_TABLES = ("customers", "transactions", "interactions", "surveys")
+
+
+def typed_frames(source: Path) -> tuple[dict, object]:
+    """The validated tables of ``source`` in the column types an engine reads from Parquet.
+
+    ``employees`` becomes float64 and ``renewal_intent`` object, so Arrow and DuckDB read them
+    without pandas extension types; ``nps`` becomes float64 (as :mod:`segkit.engine` does).
+    Returns the tables and the :class:`~segkit.io.Dataset`.
+    """
+    from segkit.io import load_dataset
+
+    ds = load_dataset(source)
+    customers = ds.customers.copy()
+    for column, kind in (("employees", "float64"), ("renewal_intent", "object")):
+        if column in customers.columns:
+            customers[column] = customers[column].astype(kind)
+    surveys = ds.surveys.copy()
+    surveys["nps"] = surveys["nps"].astype("float64")
+    surveys["_position"] = range(len(surveys))
+    frames = {"customers": customers, "transactions": ds.transactions, "interactions": ds.interactions,
+              "surveys": surveys}
+    return frames, ds
+
+
+def write_typed(source: Path, out: Path, copies: int, rows_per_group: int = 1_000_000) -> dict[str, int]:
+    """Write ``copies`` renamed copies of the validated tables of ``source`` as Parquet.
+
+    Streams: each row group holds as many whole copies as fit in ``rows_per_group`` rows (at
+    least one), built from the one Arrow copy of the source and written before the next. Returns
+    the number of rows written per table.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from segkit.schema import TABLES as SCHEMA
+
+    if copies < 1:
+        raise ValueError(f"copies must be at least 1, got {copies}")
+    frames, ds = typed_frames(source)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    for name in TYPED_TABLES:
+        base = pa.Table.from_pandas(frames[name], preserve_index=False)
+        kinds = {c.name: c.kind for c in SCHEMA[name].columns}
+        ids = [i for i, field in enumerate(base.schema) if kinds.get(field.name) == "id"]
+        for i in ids:  # ids as plain strings, whatever pandas' string type was
+            base = base.set_column(i, base.schema.field(i).name, base.column(i).cast(pa.string()))
+        per_group = max(1, rows_per_group // max(1, base.num_rows))
+        position = base.schema.get_field_index("_position")
+        with pq.ParquetWriter(out / f"{name}.parquet", base.schema) as writer:
+            for first in range(1, copies + 1, per_group):
+                parts = []
+                for k in range(first, min(copies, first + per_group - 1) + 1):
+                    part = base
+                    for i in ids:  # null ids stay null
+                        tagged = pc.binary_join_element_wise(base.column(i), suffix(k, copies), "")
+                        part = part.set_column(i, base.schema.field(i), tagged)
+                    if position >= 0:  # the export's row order continues copy after copy
+                        shifted = pc.add(base.column(position), (k - 1) * base.num_rows)
+                        part = part.set_column(position, base.schema.field(position), shifted)
+                    parts.append(part)
+                group = pa.concat_tables(parts)
+                writer.write_table(group, row_group_size=group.num_rows)
+        written[name] = base.num_rows * copies
+    meta = {"as_of": str(ds.as_of.date()), "currency": ds.currency, "copies": copies,
+            "scaled_from": str(source), "present": sorted(ds.present), "rows": written}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return written
+
+
 def write_manifest(source: Path, out: Path, copies: int) -> None:
     manifest = source / "dataset.yaml"
     meta = yaml.safe_load(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
@@ -170,9 +256,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder to write")
     parser.add_argument("--source", type=Path, default=SAMPLE, help="data folder (data/sample)")
     parser.add_argument("--parquet", action="store_true", help="also write Parquet files")
+    parser.add_argument("--typed", action="store_true",
+                        help="write only the validated tables as typed Parquet (for engines)")
+    parser.add_argument("--rows-per-group", type=int, default=1_000_000,
+                        help="with --typed: rows per Parquet row group (whole copies)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    written = scale(args.source, args.out, args.copies, args.parquet)
+    if args.typed:
+        written = write_typed(args.source, args.out, args.copies, args.rows_per_group)
+    else:
+        written = scale(args.source, args.out, args.copies, args.parquet)
     for name, n in written.items():
         print(f"{args.out / name}: {n:,} rows")
     print(f"{args.copies} copies in {time.perf_counter() - started:.1f} s")
