@@ -110,7 +110,10 @@ def aggregate_expr(transactions, interactions, surveys, as_of: pd.Timestamp, *, 
     day = _day_number(bought.order_date)
     period = day if unit == "D" else (day + _MONDAY_SHIFT) // 7
     per_period = bought.mutate(period=period).group_by(["customer_id", "period"]).aggregate(spend=lambda t: t.amount.sum())
-    per_period = per_period.mutate(first_period=per_period.period.min().over(group_by="customer_id"))
+    # each customer's first period by an aggregate and a join, not a window over the customer:
+    # aggregates and joins spill to disk when memory is short, a window must fit in memory
+    firsts = per_period.group_by("customer_id").aggregate(first_period=per_period.period.min())
+    per_period = per_period.join(firsts, "customer_id")
     btyd = per_period.group_by("customer_id").aggregate(
         n_periods=per_period.period.count(),
         first_period=per_period.first_period.min(),
