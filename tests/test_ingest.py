@@ -293,3 +293,13 @@ def test_from_ibis_renamed_columns_and_typed_values():
     ds = segkit.from_ibis(con, transactions=orders, as_of="2026-09-30", max_rejected_share=None)
     assert ds.transactions["customer_id"].tolist() == ["1", "2"] and ds.transactions["is_refund"].tolist() == [False, True]
     assert ds.rejected["reason"].tolist() == [REASON_LATE] and ds.rejected["row"].tolist() == [3]
+
+
+def test_columns_with_no_readable_value_at_all(tmp_path):
+    """Every channel unknown, every yes/no unreadable: the engine's lookup tables are typed anyway."""
+    write_csv(tmp_path / "customers.csv", ["customer_id", "name", "renewal_intent", "industry"],
+              [["A", "a", "maybe", "火星产业"], ["B", "b", "perhaps", ""]])
+    write_csv(tmp_path / "orders.csv", ["customer_id", "order_date", "amount", "channel"], [["A", "2026-01-05", "10", "飞鸽"]])
+    reference, engine = load_both(tmp_path, as_of="2026-09-30")
+    assert_same_load(reference, engine)
+    assert engine.transactions["channel"].tolist() == ["飞鸽"] and engine.customers["renewal_intent"].isna().all()

@@ -725,17 +725,19 @@ class _TableRules:
 
     def _map_other(self, col, keys: pd.Series) -> pd.DataFrame:
         text = keys.astype("str").str.strip().reset_index(drop=True)
-        frame = pd.DataFrame({"_k": keys.to_numpy(), "text": text.astype(object).to_numpy(), "empty": (text == "").to_numpy()})
+        # typed columns: a column of nothing but missing values must still say what it holds
+        frame = pd.DataFrame({"_k": keys.to_numpy(), "text": pd.Series(text.to_numpy(), dtype="str"),
+                              "empty": (text == "").to_numpy()})
         if col.kind == "bool":
             values, bad = _parse_bool(text)
-            frame["value"] = values.astype(object).where(values.notna(), None).to_numpy()
+            frame["value"] = pd.Series(values.to_numpy(), dtype="boolean")
             frame["bad"] = bad.to_numpy(dtype=bool)
         elif col.kind == "vocab":
             index = self.vocab[col.vocab]
-            frame["key"] = [index.get(_fold(v)) if v else None for v in text]
+            frame["key"] = pd.Series([index.get(_fold(v)) if v else None for v in text], dtype="str")
         else:  # credit_code
             upper = text.str.upper()
-            frame["upper"] = upper.astype(object).to_numpy()
+            frame["upper"] = pd.Series(upper.to_numpy(), dtype="str")
             frame["valid"] = [is_valid_credit_code(v) for v in upper]
         return frame
 
@@ -863,16 +865,26 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
         _derived_customers(duck)
         store.columns["customers"] = [c.name for c in TABLES["customers"].columns]
         store.extras["customers"] = []
-    store.record_sql = _record_sql(files)
-
     counts = _run(duck, 
         "SELECT _fid, count(*) FROM (SELECT DISTINCT _fid, _row FROM problems WHERE reject AND rule_no >= 0) GROUP BY _fid"
     ).fetchall()
     rejected_rows = dict(counts)
     read_rows = {f.fid: 0 for f in files}
     for table_name in rules:
-        for fid, n in _run(duck, f"SELECT _fid, count(*) FROM raw_{table_name} GROUP BY _fid").fetchall():
+        for fid, n in _run(duck, f"SELECT _fid, count(*) FROM parsed_{table_name} GROUP BY _fid").fetchall():
             read_rows[fid] = n
+    # keep the raw records of the rejected rows; the files' text and the parsed tables go, so the
+    # engine holds only the accepted, typed tables from here on
+    _run(duck, f"CREATE OR REPLACE TABLE records AS {_record_sql(files)}")
+    store.record_sql = "SELECT _table, _fid, _row, record FROM records"
+    for table_name in rules:
+        _run(duck, f"DROP VIEW IF EXISTS cells_{table_name}")
+        _run(duck, f"DROP VIEW IF EXISTS raw_{table_name}")
+        _run(duck, f"DROP TABLE IF EXISTS parsed_{table_name}")
+    for f in files:
+        _run(duck, f"DROP TABLE IF EXISTS raw_f{f.fid}")
+    for table in [t for (t,) in _run(duck, "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'map_')").fetchall()]:
+        _run(duck, f"DROP TABLE {table}")
     file_rows = []
     for f in files:
         orders = rules[f.table].date_orders[f.fid]
@@ -1057,7 +1069,7 @@ def save_store(dataset: Dataset, path: Path) -> Path:
     try:
         for table in [*(f"accepted_{t}" for t in store.columns), "problems", "_files"]:
             duck.execute(f"CREATE TABLE saved.{table} AS SELECT * FROM {table}").fetchall()
-        duck.execute(f"CREATE TABLE saved.records AS {store.record_sql}").fetchall()
+        duck.execute(f"CREATE TABLE saved.records AS {store.record_sql}").fetchall()  # rejected rows' raw records
         duck.execute("CREATE TABLE saved._meta (format INTEGER, meta VARCHAR)")
         duck.execute("INSERT INTO saved._meta VALUES (?, ?)", [_STORE_FORMAT, json.dumps(meta, ensure_ascii=False, default=str)])
     finally:
