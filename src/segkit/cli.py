@@ -165,9 +165,8 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_tier_health(args: argparse.Namespace, langs: list[str], ds=None) -> None:
-    """The tier-health warning of the report's quarter on the terminal too (the report shows it):
-    tiers computed once, the message in each language."""
+def _quarter_tiers(args: argparse.Namespace, ds=None):
+    """The tiers of the report's quarter (for the terminal's tier-health line)."""
     import warnings
 
     from segkit.features import snapshot
@@ -179,7 +178,13 @@ def _report_tier_health(args: argparse.Namespace, langs: list[str], ds=None) -> 
     as_of = quarter_end(args.quarter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TierHealthWarning)
-        tiers = assign_tiers(snapshot(ds, as_of), config=args.config, as_of=as_of)
+        return assign_tiers(snapshot(ds, as_of), config=args.config, as_of=as_of)
+
+
+def _report_tier_health(args: argparse.Namespace, langs: list[str], tiers=None) -> None:
+    """The tier-health warning of the report's quarter on the terminal too (the report shows it):
+    tiers computed once, the message in each language."""
+    tiers = tiers if tiers is not None else _quarter_tiers(args)
     if not (tiers.attrs.get("health") or {}).get("ok", True):
         for lang in langs:
             _print_tier_health(tiers, lang, args.config, file=sys.stderr)
@@ -216,11 +221,13 @@ def _render_reports(args: argparse.Namespace) -> int:
 
     from segkit.io import load_dataset
 
-    ds = None  # loaded here only when the quarter or the terminal's health line needs it
+    tiers = None  # the quarter's tiers for the terminal's health line, when the data are loaded here anyway
     if args.quarter is None:
         ds = load_dataset(args.data, config=args.config)
         args.quarter, as_of = default_quarter(ds)
         print(f"quarter {args.quarter}: the latest complete quarter of the data (as of {as_of.date()})")
+        tiers = _quarter_tiers(args, ds)
+        del ds  # the notebooks reopen the validated data; this process need not hold it meanwhile
     langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     # one run cache for every notebook of this command and of the next `segkit report` into the
@@ -249,7 +256,7 @@ def _render_reports(args: argparse.Namespace) -> int:
         if results and args.name == "quarterly":
             healthy_langs.append(lang)
     if healthy_langs:
-        _report_tier_health(args, healthy_langs, ds)
+        _report_tier_health(args, healthy_langs, tiers)
     if failures:
         print(f"\n{len(failures)} report(s) failed:", file=sys.stderr)
         for scope, message in failures.items():

@@ -63,6 +63,8 @@ from segkit.io import (
     _parse_dates,
     _parse_numbers,
     _read_raw,
+    dataset_facts,
+    resolve_as_of,
     reason_date,
     reason_empty,
     reason_late,
@@ -834,12 +836,7 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
         cursor.close()
 
     # as-of date
-    if as_of is not None:
-        as_of_ts, as_of_source = pd.Timestamp(as_of), "argument"
-    elif meta.get("as_of") is not None:
-        as_of_ts, as_of_source = pd.Timestamp(meta["as_of"]), "dataset.yaml"
-    else:
-        as_of_ts, as_of_source = _latest_date(duck, rules), "data"
+    as_of_ts, as_of_source = resolve_as_of(as_of, meta, lambda: _latest_date(duck, rules))
 
     # rules across rows, in the reference order: customers, transactions, interactions, surveys
     for table_name, table in TABLES.items():
@@ -896,16 +893,7 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
                           "date_order": ", ".join(sorted(set(orders.values())))})
     files_frame = pd.DataFrame(file_rows, columns=["table", "file", "encoding", "rows_read", "rows_accepted",
                                                    "rows_rejected", "date_order"])
-    dataset = Dataset.deferred(
-        store,
-        files=files_frame,
-        as_of=as_of_ts,
-        name=name,
-        meta=meta,
-        currency=str(meta.get("currency", "CNY")).upper(),
-        present=frozenset(t for t in TABLES if found[t]),
-        as_of_source=as_of_source,
-    )
+    dataset = Dataset.deferred(store, **dataset_facts(files_frame, as_of_ts, as_of_source, name, meta, found))
     return dataset, store
 
 

@@ -854,12 +854,7 @@ def load_dataset(
         frame = pd.concat(parsed_parts, ignore_index=True) if parsed_parts else _empty_table(table).assign(_file="", _row=0, _key=0).iloc[:0]
         tables[table_name] = frame
 
-    if as_of is not None:
-        as_of_ts, as_of_source = pd.Timestamp(as_of), "argument"
-    elif meta.get("as_of") is not None:
-        as_of_ts, as_of_source = pd.Timestamp(meta["as_of"]), "dataset.yaml"
-    else:
-        as_of_ts, as_of_source = _latest_date(tables), "data"
+    as_of_ts, as_of_source = resolve_as_of(as_of, meta, lambda: _latest_date(tables))
     for table_name, table in TABLES.items():
         if table_name == "customers" and derive_customers:
             continue
@@ -915,16 +910,28 @@ def load_dataset(
         surveys=tables["surveys"],
         rejected=problems_frame(rejected_parts, True),
         warnings=problems_frame(warning_parts, False),
-        files=files,
-        as_of=as_of_ts,
-        name=name,
-        meta=meta,
-        currency=str(meta.get("currency", "CNY")).upper(),
-        present=frozenset(t for t in TABLES if found[t]),
-        as_of_source=as_of_source,
+        **dataset_facts(files, as_of_ts, as_of_source, name, meta, found),
     )
     _stop_if_mostly_rejected(dataset, max_rejected_share)
     return dataset
+
+
+def resolve_as_of(as_of, meta: Mapping, latest) -> tuple[pd.Timestamp, str]:
+    """The as-of date and where it came from: the argument, ``dataset.yaml``, else ``latest()``
+    (the latest date in the data)."""
+    if as_of is not None:
+        return pd.Timestamp(as_of), "argument"
+    if meta.get("as_of") is not None:
+        return pd.Timestamp(meta["as_of"]), "dataset.yaml"
+    return latest(), "data"
+
+
+def dataset_facts(files: pd.DataFrame, as_of: pd.Timestamp, as_of_source: str, name: str, meta: dict,
+                  found: Mapping[str, list]) -> dict:
+    """The :class:`Dataset` fields every engine fills the same way."""
+    return {"files": files, "as_of": as_of, "name": name, "meta": meta,
+            "currency": str(meta.get("currency", "CNY")).upper(),
+            "present": frozenset(t for t in TABLES if found[t]), "as_of_source": as_of_source}
 
 
 def _config_text(config) -> str:
