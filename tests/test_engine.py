@@ -203,3 +203,17 @@ def test_orders_only_tables(sample):
     full = snapshot(sample, "2026-09-30").loc[got.index]
     for col in ("revenue_12m", "orders_6m", "frequency", "recency", "T", "monetary_value", "recency_days"):
         pd.testing.assert_series_equal(got[col], full[col], check_exact=False, rtol=1e-9)
+
+
+def test_amounts_are_summed_exactly_whatever_the_order():
+    """Decimal sums: the result cannot depend on the order the engine's threads add in."""
+    import ibis
+
+    from segkit.engine import snapshot_from_ibis
+
+    orders = pd.DataFrame({"customer_id": ["A", "A", "A", "B"],
+                           "order_date": pd.to_datetime(["2026-01-05", "2026-02-05", "2026-03-05", "2026-03-05"]),
+                           "amount": [1e15, 0.01, -1e15, 5.0]})
+    assert (1e15 + 0.01) - 1e15 == 0.0  # what a float sum in this order gives
+    snap = snapshot_from_ibis(ibis.duckdb.connect(), "2026-09-30", transactions=ibis.memtable(orders))
+    assert snap.loc["A", "revenue_total"] == 0.01 and snap.loc["B", "revenue_total"] == 5.0

@@ -60,6 +60,16 @@ def _window(column, as_of: pd.Timestamp, newest: int, oldest: int):
     return (column > lower.to_pydatetime()) & (column <= upper.to_pydatetime())
 
 
+# Amounts are summed as decimals: exact, so the result does not depend on the order in which the
+# engine's threads happen to add them (a float sum does, in its last bits, and a churn model
+# trained on it would differ from run to run). Six decimals hold any currency's smallest unit.
+_EXACT = "decimal(38, 6)"
+
+
+def _money_sum(amount, where=None):
+    return amount.cast(_EXACT).sum(where=where).cast("float64")
+
+
 def _day_number(column):
     """Whole days since 1970-01-01 (time of day dropped)."""
     return (column.epoch_seconds() // 86400).cast("int64")
@@ -93,13 +103,13 @@ def aggregate_expr(transactions, interactions, surveys, as_of: pd.Timestamp, *, 
     # --- orders -------------------------------------------------------------------------------
     tx = transactions.filter(transactions.order_date <= cutoff)
     positive = tx.amount > 0
-    metrics = {"revenue_total": tx.amount.sum(), "orders_total": positive.sum()}
+    metrics = {"revenue_total": _money_sum(tx.amount), "orders_total": positive.sum()}
     for name, (newest, oldest) in ORDER_REVENUE_WINDOWS.items():
-        metrics[f"revenue_{name}"] = tx.amount.sum(where=_window(tx.order_date, as_of, newest, oldest))
+        metrics[f"revenue_{name}"] = _money_sum(tx.amount, where=_window(tx.order_date, as_of, newest, oldest))
     for name, (newest, oldest) in ORDER_COUNT_WINDOWS.items():
         metrics[f"orders_{name}"] = (positive & _window(tx.order_date, as_of, newest, oldest)).sum()
     in_12m = positive & _window(tx.order_date, as_of, 0, 12)
-    metrics["gross_12m"] = tx.amount.sum(where=in_12m)
+    metrics["gross_12m"] = _money_sum(tx.amount, where=in_12m)
     metrics["product_lines_12m"] = tx.product_line.nunique(where=in_12m)
     metrics["first_order_date"] = tx.order_date.min(where=positive)
     metrics["last_order_date"] = tx.order_date.max(where=positive)
@@ -109,7 +119,7 @@ def aggregate_expr(transactions, interactions, surveys, as_of: pd.Timestamp, *, 
     bought = tx.filter(positive)
     day = _day_number(bought.order_date)
     period = day if unit == "D" else (day + _MONDAY_SHIFT) // 7
-    per_period = bought.mutate(period=period).group_by(["customer_id", "period"]).aggregate(spend=lambda t: t.amount.sum())
+    per_period = bought.mutate(period=period).group_by(["customer_id", "period"]).aggregate(spend=lambda t: t.amount.cast(_EXACT).sum())
     # each customer's first period by an aggregate and a join, not a window over the customer:
     # aggregates and joins spill to disk when memory is short, a window must fit in memory
     firsts = per_period.group_by("customer_id").aggregate(first_period=per_period.period.min())
@@ -118,7 +128,7 @@ def aggregate_expr(transactions, interactions, surveys, as_of: pd.Timestamp, *, 
         n_periods=per_period.period.count(),
         first_period=per_period.first_period.min(),
         last_period=per_period.period.max(),
-        repeat_spend=per_period.spend.sum(where=per_period.period != per_period.first_period),
+        repeat_spend=per_period.spend.sum(where=per_period.period != per_period.first_period).cast("float64"),
     )
     obs_day = int((as_of - pd.Timestamp("1970-01-01")).days)
     obs_period = obs_day if unit == "D" else (obs_day + _MONDAY_SHIFT) // 7
