@@ -115,3 +115,20 @@ def test_blocks_format_for_the_language():
 def pd_frame():
     import pandas as pd
     return pd.DataFrame({"a": [1]})
+
+
+def test_each_kernel_has_its_own_socket_folder():
+    """Two processes starting kernels at once must not take the same IPC socket names (they would
+    talk to each other's kernels: "Invalid Signature"); each kernel gets a folder of its own."""
+    import os
+
+    from segkit.reporting.render import _kernel_manager_class
+
+    if os.name == "nt":
+        pytest.skip("no IPC transport on Windows")
+    first, second = _kernel_manager_class()(), _kernel_manager_class()()
+    assert first.transport == second.transport == "ipc"
+    assert os.path.dirname(first.ip) != os.path.dirname(second.ip) and os.path.isdir(os.path.dirname(first.ip))
+    for manager in (first, second):
+        manager.cleanup_ipc_files()
+        assert not os.path.exists(os.path.dirname(manager.ip))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
@@ -135,7 +136,20 @@ def _kernel_manager_class():
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             kwargs.setdefault("transport", "ipc")
+            # sockets in a folder of this kernel's own: by default they are kernel-ipc-1, -2, ...
+            # in the working directory, and two processes starting kernels at once (a test run
+            # on two workers, two report jobs) could take the same names ("Invalid Signature")
+            self._socket_dir = tempfile.mkdtemp(prefix="segkit-kernel-")
+            kwargs.setdefault("ip", os.path.join(self._socket_dir, "kernel"))
             super().__init__(**kwargs)
+
+        def write_connection_file(self, **kwargs):
+            os.makedirs(self._socket_dir, exist_ok=True)  # again after a restart's clean-up
+            return super().write_connection_file(**kwargs)
+
+        def cleanup_ipc_files(self) -> None:
+            super().cleanup_ipc_files()
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     return IPCKernelManager
 
