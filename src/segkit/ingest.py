@@ -84,7 +84,6 @@ class EngineConfig(StrictModel):
     threads: int
     temp_directory: str
     batch_rows: int
-    ledger_sample_rows: int
 
 
 ENGINE_VARIABLE = "SEGKIT_ENGINE"
@@ -149,7 +148,6 @@ class EngineStore:
     extras: dict[str, list[str]]
     record_sql: str = ""
     loaded: dict = field(default_factory=dict)  # table -> id of the frame loaded from the engine
-    _ledger_sample: int = 1_000_000
     _finalizer: object = field(default=None, repr=False)
 
     @property
@@ -255,10 +253,6 @@ class EngineStore:
                              f"coalesce(bit_xor(hash({row})), 0) FROM accepted_{name}").fetchone()
             parts.append(f"{name}:{value[0]}:{value[1]}:{value[2]}")
         return "|".join(parts)
-
-    @property
-    def ledger_sample(self) -> int:
-        return self._ledger_sample
 
     def close(self) -> None:
         if self._finalizer is not None:

@@ -957,12 +957,14 @@ def _stop_if_mostly_rejected(ds: Dataset, max_share: float | None) -> None:
     read, rejected = int(ds.files["rows_read"].sum()), int(ds.files["rows_rejected"].sum())
     if max_share is None or read == 0 or rejected <= max_share * read:
         return
-    rejected_rows = ds.rejected if ds.store is None else ds.store.problems(True, limit=ds.store.ledger_sample)
-    rules = rejected_rows.assign(rule=rejected_rows["reason"].str.replace(r"\s*[:;(].*$", "", regex=True))
-    top = rules.groupby("rule", sort=False).size().sort_values(ascending=False)
+    if ds._as_stored() and not ds.is_loaded("rejected"):  # counted in the engine; the ledger stays there
+        top = ds.store.top_rules(3)
+    else:
+        rules = ds.rejected.assign(rule=ds.rejected["reason"].str.replace(r"\s*[:;(].*$", "", regex=True))
+        counts = rules.groupby("rule").size().rename("n").reset_index().sort_values(["n", "rule"], ascending=[False, True])
+        top = [(rule, n, rules.loc[rules["rule"] == rule].iloc[0]) for rule, n in zip(counts["rule"].head(3), counts["n"].head(3))]
     lines = []
-    for rule, count in top.head(3).items():
-        example = rules.loc[rules["rule"] == rule].iloc[0]
+    for rule, count, example in top:
         lines.append(f"  {rule}: {count:,} rows, e.g. {example['file']} row {example['row']}, column "
                      f"{example['column']}, value {example['value']!r} ({example['reason']})")
     raise MostlyRejectedError(
