@@ -442,19 +442,20 @@ def _read_parquet(duck, file: _File, batch_rows: int) -> None:
         source = pq.ParquetFile(file.path)
     except Exception as exc:
         raise SchemaError(f"{file.path}: cannot read the file: {exc}") from exc
-    headers = [str(n) for n in source.schema_arrow.names]
+    file.encoding, file.headers = "parquet", [str(n) for n in source.schema_arrow.names]
+    _store_batches(duck, f"raw_f{file.fid}", len(file.headers), _typed_batches(source.iter_batches(batch_size=batch_rows), batch_rows))
 
-    def batches():
-        row = 1
-        for batch in source.iter_batches(batch_size=batch_rows):
-            frame = batch.to_pandas()
-            frame = frame.astype(str).where(frame.notna(), "")  # as the reference reader writes values
-            rows = np.arange(row, row + len(frame), dtype="int64")
-            row += len(frame)
-            yield from _frame_batches(frame, rows, batch_rows)
 
-    file.encoding, file.headers = "parquet", headers
-    _store_batches(duck, f"raw_f{file.fid}", len(headers), batches())
+def _typed_batches(batches, batch_rows: int):
+    """Typed Arrow batches as text (each value written as the reference reader writes a Parquet
+    value), numbered from record 1."""
+    row = 1
+    for batch in batches:
+        frame = batch.to_pandas()
+        frame = frame.astype(str).where(frame.notna(), "")
+        rows = np.arange(row, row + len(frame), dtype="int64")
+        row += len(frame)
+        yield from _frame_batches(frame, rows, batch_rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -972,9 +973,12 @@ def _table_rules(store: EngineStore, table: Table, as_of: pd.Timestamp, derive_c
             FROM parsed_{name} WHERE {column} > ?""", [as_of.to_pydatetime()])
 
 
-def _empty_accepted(duck, table: Table, name: str) -> None:
-    kinds = {"id": "VARCHAR", "str": "VARCHAR", "vocab": "VARCHAR", "credit_code": "VARCHAR", "date": "TIMESTAMP",
+_SQL_KIND = {"id": "VARCHAR", "str": "VARCHAR", "vocab": "VARCHAR", "credit_code": "VARCHAR", "date": "TIMESTAMP",
              "money": "DOUBLE", "float": "DOUBLE", "int": "DOUBLE", "bool": "BOOLEAN"}
+
+
+def _empty_accepted(duck, table: Table, name: str) -> None:
+    kinds = _SQL_KIND
     cols = ", ".join(f"{_quote(c.name)} {kinds[c.kind]}" for c in table.columns)
     refund = ", is_refund BOOLEAN" if name == "transactions" else ""
     _run(duck, f"CREATE OR REPLACE TABLE accepted_{name} (_fid BIGINT, _row BIGINT, {cols}{refund})")
@@ -983,8 +987,7 @@ def _empty_accepted(duck, table: Table, name: str) -> None:
 def _derived_customers(duck) -> None:
     """One customer per distinct id of the accepted orders, in order of first appearance."""
     table = TABLES["customers"]
-    kinds = {"id": "VARCHAR", "str": "VARCHAR", "vocab": "VARCHAR", "credit_code": "VARCHAR", "date": "TIMESTAMP",
-             "money": "DOUBLE", "float": "DOUBLE", "int": "DOUBLE", "bool": "BOOLEAN"}
+    kinds = _SQL_KIND
     others = ", ".join(f"NULL::{kinds[c.kind]} AS {_quote(c.name)}" for c in table.columns if c.name not in ("customer_id", "name"))
     _run(duck, f"""
         CREATE OR REPLACE TABLE accepted_customers AS
@@ -1123,19 +1126,9 @@ def _arrow_batches(backend, table, batch_rows: int):
 
 def _read_ibis(duck, file: _File, batch_rows: int) -> None:
     table = file.path.table
-    headers = [str(c) for c in table.columns]
-
-    def batches():
-        row = 1
-        for batch in _arrow_batches(file.path.con, table, batch_rows):
-            frame = batch.to_pandas()
-            frame = frame.astype(str).where(frame.notna(), "")  # as the reference reader writes Parquet values
-            rows = np.arange(row, row + len(frame), dtype="int64")
-            row += len(frame)
-            yield from _frame_batches(frame, rows, batch_rows)
-
-    file.encoding, file.headers = "ibis", headers
-    _store_batches(duck, f"raw_f{file.fid}", len(headers), batches())
+    file.encoding, file.headers = "ibis", [str(c) for c in table.columns]
+    _store_batches(duck, f"raw_f{file.fid}", len(file.headers),
+                   _typed_batches(_arrow_batches(file.path.con, table, batch_rows), batch_rows))
 
 
 def from_ibis(
