@@ -136,6 +136,9 @@ def _to_float(column: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _to_text(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(column.dtype) and not pd.api.types.is_object_dtype(column.dtype):
+        # text already (pandas' str dtype): its values are str, its missing values NaN
+        return pd.Series(column.to_numpy(dtype=object, na_value=np.nan), index=column.index, dtype=object)
     values = [np.nan if pd.isna(v) else str(v) for v in column.to_numpy(dtype=object)]
     return pd.Series(np.array(values, dtype=object), index=column.index, dtype=object)
 
@@ -653,22 +656,36 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         else:
             order_key = np.where(values != 0, -np.abs(values), np.inf)
         order = np.argsort(order_key, axis=1, kind="stable")[:, : int(top)]
-        rows = []
+        # the drivers as flat arrays: customer i, rank, column j (a driver with no contribution
+        # ends the customer's list, so later ranks of that customer are dropped too)
+        kept = np.isfinite(np.take_along_axis(order_key, order, axis=1))
+        kept = np.cumprod(kept, axis=1).astype(bool)
+        rows_i, rank_pos = np.nonzero(kept)
+        cols_j = order[rows_i, rank_pos]
+        c = values[rows_i, cols_j].astype(float)
         columns = contributions.columns
-        for i, ranks in enumerate(order):
-            for rank, j in enumerate(ranks, start=1):
-                if not np.isfinite(order_key[i, j]):
-                    break
-                col = columns[j]
-                c = float(values[i, j])
-                raw = frame[col].iloc[i]
-                sign = "raises" if c > 0 else "lowers"
-                text = words["text"].format(
-                    feature=names.get(col, col), value=_format_value(_value_label(col, raw, lang), words),
-                    typical=_format_value(_value_label(col, typical[col], lang), words), direction=words[sign], odds=_format_odds(c),
-                )
-                rows.append((contributions.index[i], rank, col, raw, typical[col], c, float(np.exp(c)), sign, text))
-        out = pd.DataFrame(rows, columns=["_index", "rank", "feature", "value", "typical", "contribution", "odds_ratio", "direction", "text"])
+        raw_columns = {j: frame[columns[j]].to_numpy(dtype=object) for j in np.unique(cols_j)}
+        raw = np.array([raw_columns[j][i] for i, j in zip(rows_i, cols_j, strict=True)], dtype=object)
+        signs = np.where(c > 0, "raises", "lowers")
+        shown: dict = {}   # each (column, value) put into words once
+
+        def said(j: int, value: Any) -> str:
+            key = (j, value if isinstance(value, str) or not pd.isna(value) else None)
+            if key not in shown:
+                shown[key] = _format_value(_value_label(columns[j], value, lang), words)
+            return shown[key]
+
+        typical_text = {j: _format_value(_value_label(columns[j], typical[columns[j]], lang), words) for j in raw_columns}
+        text = [
+            words["text"].format(feature=names.get(columns[j], columns[j]), value=said(j, value), typical=typical_text[j],
+                                 direction=words[sign], odds=_format_odds(ci))
+            for j, value, sign, ci in zip(cols_j, raw, signs, c, strict=True)
+        ]
+        out = pd.DataFrame({
+            "_index": contributions.index[rows_i], "rank": rank_pos + 1, "feature": list(columns[cols_j]),
+            "value": raw, "typical": [typical[columns[j]] for j in cols_j], "contribution": c, "odds_ratio": np.exp(c),
+            "direction": list(signs), "text": text,
+        })
         out = out.set_index("_index")
         out.index.name = contributions.index.name
         return out

@@ -562,11 +562,10 @@ class RuleSet:
     def _render_series(self, cond: Condition, df: pd.DataFrame, rows: np.ndarray, lang: str, satisfied: bool) -> pd.Series:
         measure = self.config.measures[cond.column]
         values = df[cond.column][rows]
-        return pd.Series(
-            [_render(cond, measure, v, lang, satisfied, self.currency) for v in values.tolist()],
-            index=values.index,
-            dtype=object,
-        )
+        # each distinct value is put into words once (counts, months and shares repeat a lot)
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        words = np.array([_render(cond, measure, v, lang, satisfied, self.currency) for v in distinct.tolist()], dtype=object)
+        return pd.Series(words[codes] if len(codes) else np.array([], dtype=object), index=values.index, dtype=object)
 
     def _clause_text(self, clause: list[Condition], df: pd.DataFrame, rows: np.ndarray, lang: str) -> pd.Series:
         parts = [self._render_series(c, df, rows, lang, True) for c in clause]
