@@ -424,7 +424,15 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 unreadable[col] = frame[col][bad].astype("str").unique()[:3].tolist()
             out[col] = values
         for col in self.categorical_columns_:
-            out[col] = _to_text(frame[col])
+            # text categories become their position in the sorted categories seen in fitting
+            # (unseen ones one past the end, missing ones NaN): the one-hot encoder then counts
+            # numbers, not Python strings, and its columns come out in the same order
+            known = self.category_values_[col]
+            text = _to_text(frame[col])
+            codes = pd.Categorical(text, categories=known).codes.astype("float64")
+            codes[(codes < 0) & text.notna().to_numpy()] = len(known)
+            codes[text.isna().to_numpy()] = np.nan
+            out[col] = codes
         if unreadable and not fitting:
             listed = "; ".join(f"{c} (e.g. {', '.join(map(repr, v))})" for c, v in unreadable.items())
             warnings.warn(f"values that are not numbers were treated as missing: {listed}", ChurnDataWarning, stacklevel=3)
@@ -479,6 +487,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.n_features_in_ = len(frame.columns)
         self.classes_ = classes
+        self.category_values_ = {col: sorted(set(_to_text(frame[col]).dropna())) for col in self.categorical_columns_}
         prepared = self._prepare(frame, fitting=True)
 
         with self._threads():
@@ -587,10 +596,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             {col: pd.Series([typical[col]] * len(index), index=index, dtype=dtypes[col]) for col in dtypes.index}
         )
 
-    def _typical_values(self) -> dict[str, Any]:
+    def _typical_values(self, as_given: bool = False) -> dict[str, Any]:
         """Reference value per input column (the "typical customer"): the training mean
         (logistic, where a standardised value of 0 is the mean) or median (trees), and the most
-        frequent category."""
+        frequent category (its position among the categories; ``as_given=True``: the category)."""
         columns = self.pipeline_.named_steps["columns"]
         typical: dict[str, Any] = {}
         if self.numeric_columns_:
@@ -599,6 +608,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             typical.update(zip(self.numeric_columns_, map(float, centre), strict=True))
         if self.categorical_columns_:
             mode = columns.named_transformers_["categorical"].named_steps["impute"].statistics_
+            if as_given:   # the category itself, not its position
+                mode = [self.category_values_[col][int(m)] if m == m else m for col, m in zip(self.categorical_columns_, mode, strict=True)]
             typical.update(zip(self.categorical_columns_, mode, strict=True))
         return typical
 
@@ -646,7 +657,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 contributions[base] = contributions[base] + contributions.pop(twin)
         frame = _as_frame(X)
         names = {**_default_feature_labels(lang), **(labels or {})}
-        typical = self._typical_values()
+        typical = self._typical_values(as_given=True)
         words = _WORDS[lang]
         values = contributions.to_numpy()
         if direction == "raises":
