@@ -217,3 +217,28 @@ def test_amounts_are_summed_exactly_whatever_the_order():
     assert (1e15 + 0.01) - 1e15 == 0.0  # what a float sum in this order gives
     snap = snapshot_from_ibis(ibis.duckdb.connect(), "2026-09-30", transactions=ibis.memtable(orders))
     assert snap.loc["A", "revenue_total"] == 0.01 and snap.loc["B", "revenue_total"] == 5.0
+
+
+# --- churn training tables: eligibility and labels counted where the orders are ---------------
+
+
+@pytest.mark.parametrize("definition", ["no_order", "revenue_drop"])
+@pytest.mark.parametrize("source", ["sample", "seed11"])
+def test_churn_training_table_from_the_engine_equals_pandas(source, definition, tmp_path):
+    from segkit.churn import churn_training_table
+
+    if source == "sample":
+        folder = SAMPLE
+    else:
+        folder = tmp_path
+        segkit.generate_sample(folder, seed=11, n_customers=300)
+        (folder / "dataset.yaml").write_text("name: second\ncurrency: usd\n", encoding="utf-8")
+    stored = segkit.load_dataset(folder, engine="duckdb")
+    reference = segkit.load_dataset(folder, engine="pandas")
+    got = churn_training_table(stored, definition=definition, progress=False)
+    assert not stored.is_loaded("transactions")  # the orders never came into pandas
+    expected = churn_training_table(reference, definition=definition, progress=False)
+    pd.testing.assert_frame_equal(got.train, expected.train, check_exact=False, rtol=1e-9, atol=0)
+    pd.testing.assert_frame_equal(got.to_score, expected.to_score, check_exact=False, rtol=1e-9, atol=0)
+    pd.testing.assert_frame_equal(got.dates, expected.dates)
+    assert got.train["churned"].sum() > 0 and (got.train["churned"] == 0).sum() > 0

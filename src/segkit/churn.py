@@ -507,10 +507,12 @@ def quarter_ends(start: Any, end: Any) -> list[pd.Timestamp]:
 
 
 def _default_as_of_dates(ds: Dataset, min_history_months: int) -> list[pd.Timestamp]:
-    positive = ds.transactions.loc[ds.transactions["amount"] > 0, "order_date"]
-    if positive.empty:
+    from segkit.engine import first_order_date
+
+    first = first_order_date(ds)
+    if pd.isna(first):
         raise ValueError("the data set has no orders; churn needs order history")
-    first = positive.min().normalize() + pd.DateOffset(months=min_history_months) - pd.Timedelta(days=1)
+    first = first.normalize() + pd.DateOffset(months=min_history_months) - pd.Timedelta(days=1)
     return quarter_ends(first, ds.as_of)
 
 
@@ -532,7 +534,9 @@ def training_dates(ds: Dataset, as_of: Any = None, horizon: str = "1Q", config: 
     """
     cfg = load_churn_config(config)
     when = pd.Timestamp(ds.as_of if as_of is None else as_of).normalize()
-    if not (ds.transactions["amount"] > 0).any():
+    from segkit.engine import first_order_date
+
+    if pd.isna(first_order_date(ds)):
         return []
     return [d for d in _default_as_of_dates(ds, cfg.training.min_history_months) if horizon_end(d, horizon) <= when]
 
@@ -638,6 +642,57 @@ def _eligible(ds: Dataset, as_of: pd.Timestamp, months: int) -> pd.Index:
     tx = ds.transactions
     recent = month_window(tx["order_date"], as_of, 0, months) & (tx["amount"] > 0)
     return pd.Index(tx.loc[recent, "customer_id"].unique())
+
+
+class _WindowActivity:
+    """Eligibility and churn labels at many as-of dates from one pass over the orders.
+
+    The same definitions as :func:`_eligible` and :func:`churn_labels`, computed by the engine
+    that holds the orders (:func:`segkit.engine.order_windows`) instead of in pandas: a
+    training table of ten quarter ends reads the orders once and never brings them into memory.
+    """
+
+    def __init__(self, ds: Dataset, dates: Sequence[pd.Timestamp], horizon: str, spec: LabelDefinition, cfg: ChurnConfig):
+        from segkit.engine import order_windows
+
+        self.spec, self.horizon, self.months = spec, horizon, cfg.labels.active_months
+        windows: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
+        for i, as_of in enumerate(dates):
+            windows[f"active{i}"] = (months_before(as_of, self.months), as_of)
+            end = horizon_end(as_of, horizon)
+            if end <= ds.as_of:
+                windows[f"after{i}"] = (as_of, end)
+                if spec.kind != "no_order":
+                    windows[f"before{i}"] = (_horizon_start(as_of, horizon), as_of)
+        self.position = {d: i for i, d in enumerate(dates)}
+        self.table = order_windows(ds, windows)
+        self.customers = pd.Index(ds.customers["customer_id"].drop_duplicates(), name="customer_id")
+
+    def eligible(self, as_of: pd.Timestamp) -> pd.Index:
+        active = self.table[f"orders_active{self.position[as_of]}"]
+        return pd.Index(active.index[active.to_numpy() > 0])
+
+    def labels(self, as_of: pd.Timestamp) -> pd.Series:
+        i = self.position[as_of]
+
+        def column(name: str) -> pd.Series:
+            return self.table[name].reindex(self.customers, fill_value=0)
+
+        if self.spec.kind == "no_order":
+            churned = column(f"orders_after{i}").to_numpy() == 0
+        else:
+            after, before = column(f"revenue_after{i}"), column(f"revenue_before{i}")
+            churned = ((after < (1.0 - self.spec.drop) * before.clip(lower=0)).to_numpy()
+                       | ((before <= 0) & (after <= 0)).to_numpy())
+        return pd.Series(np.asarray(churned, dtype=bool), index=self.customers, name="churned")
+
+
+def _window_activity(ds: Dataset, dates: Sequence[pd.Timestamp], horizon: str, definition: str | None,
+                     cfg: ChurnConfig) -> _WindowActivity:
+    key = cfg.labels.default if definition is None else definition
+    if key not in cfg.labels.definitions:
+        raise ValueError(f"unknown churn definition {key!r}; configured: {', '.join(sorted(cfg.labels.definitions))}")
+    return _WindowActivity(ds, dates, horizon, cfg.labels.definitions[key], cfg)
 
 
 # --------------------------------------------------------------------------------------------
@@ -763,6 +818,7 @@ def churn_training_table(
             f"as-of date(s) {', '.join(str(d.date()) for d in late)} are after the data's as-of date {ds.as_of.date()}"
         )
     name = getattr(definition, "__name__", "custom") if callable(definition) else (definition or cfg.labels.default)
+    activity = _window_activity(ds, dates, horizon, definition, cfg) if ds._as_stored() and not callable(definition) else None
     train_parts, score_parts, rows = [], [], []
     kept: dict[pd.Timestamp, pd.DataFrame] = {}
     template: pd.DataFrame | None = None
@@ -770,7 +826,7 @@ def churn_training_table(
         snap = snapshot(ds, as_of)
         if keep_snapshots:
             kept[as_of] = snap
-        eligible = _eligible(ds, as_of, cfg.labels.active_months)
+        eligible = _eligible(ds, as_of, cfg.labels.active_months) if activity is None else activity.eligible(as_of)
         features = churn_features(snap, cfg).loc[lambda f: f.index.isin(eligible)]
         end = horizon_end(as_of, horizon)
         complete = end <= ds.as_of
@@ -779,7 +835,7 @@ def churn_training_table(
         )
         row = {"as_of": as_of, "outcome_end": end, "complete": complete, "eligible": len(features)}
         if complete:
-            labels = churn_labels(ds, as_of, horizon, definition, cfg)
+            labels = churn_labels(ds, as_of, horizon, definition, cfg) if activity is None else activity.labels(as_of)
             features["churned"] = labels.reindex(features.index.get_level_values("customer_id")).to_numpy().astype("int64")
             train_parts.append(features)
             row.update(churned=int(features["churned"].sum()), churn_rate=float(features["churned"].mean()) if len(features) else np.nan)

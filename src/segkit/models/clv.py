@@ -369,6 +369,23 @@ def clv(
 # ---------------------------------------------------------------------------------------------
 # historical CLV
 # ---------------------------------------------------------------------------------------------
+def historical_window(as_of: Any, window: Any = "12M") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The window ``(start, end]`` of :func:`historical_clv`: ``end`` is ``as_of``'s day,
+    ``start`` calendar months (``"12M"``, ``"1Y"``) or days (``"90D"``, ``"13W"``) before it.
+
+    Examples
+    --------
+    >>> [d.date().isoformat() for d in historical_window("2026-09-30", "12M")]
+    ['2025-09-30', '2026-09-30']
+    """
+    window = parse_horizon(window)
+    end = pd.Timestamp(np.datetime64(_day_number(as_of, "as_of"), "D"))
+    if window.unit in ("M", "Y"):
+        months = int(window.value) * (12 if window.unit == "Y" else 1)
+        return (end - pd.DateOffset(months=months)).normalize(), end
+    return end - pd.Timedelta(days=int(round(window.days()))), end
+
+
 def historical_clv(
     transactions: pd.DataFrame,
     as_of: Any,
@@ -396,14 +413,9 @@ def historical_clv(
     """
     cfg = load_config(config)
     margin = cfg.margin if margin is None else float(margin)
+    start, end = historical_window(as_of, window)
     window = parse_horizon(window)
-    end_day = _day_number(as_of, "as_of")
-    end = pd.Timestamp(np.datetime64(end_day, "D"))
-    if window.unit in ("M", "Y"):
-        months = int(window.value) * (12 if window.unit == "Y" else 1)
-        start_day = _day_number(end - pd.DateOffset(months=months), "window start")
-    else:
-        start_day = end_day - int(round(window.days()))
+    start_day, end_day = _day_number(start, "window start"), _day_number(end, "as_of")
     enc = _encode(transactions, customer_col, date_col, amount_col)
     seen = enc.days <= end_day
     inside = seen & (enc.days > start_day)

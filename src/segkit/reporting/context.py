@@ -112,7 +112,9 @@ class ReportContext:
         if what in TABLES:
             return ds.has(what)
         if what == "previous":
-            first = ds.transactions["order_date"].min()
+            from segkit.engine import first_order_date
+
+            first = first_order_date(ds, positive=False)
             return pd.notna(first) and first <= pd.Period(self.previous_quarter, freq="Q").start_time
         if what in ("churn_model", "previous_churn_model", "backtest"):
             return self.churn_history(what)[0] >= self.churn_history(what)[1]
@@ -143,7 +145,9 @@ class ReportContext:
 
         _, _, when = self.churn_history(model)
         months = load_churn_config(self.user_config).training.min_history_months
-        first = self.dataset_full.transactions["order_date"].min()
+        from segkit.engine import first_order_date
+
+        first = first_order_date(self.dataset_full, positive=False)
         return self.words["churn_too_short"].format(
             what=what, date=when.date(), needed=history_needed(when, config=self.user_config).date(), months=months,
             first=first.date() if pd.notna(first) else "—")
@@ -262,7 +266,14 @@ class ReportContext:
         cfg = load_config(self.user_config)
         frame = pd.DataFrame(index=self.snapshot_all.index)
         frame["clv"] = predicted["clv"].reindex(frame.index).fillna(0.0)
-        hist = historical_clv(self.dataset_full.transactions, self.as_of, config=self.user_config)
+        ds = self.dataset_full
+        if ds._as_stored():  # summed where the orders are, without bringing them into pandas
+            from segkit.engine import order_windows
+            from segkit.models.clv import historical_window
+
+            hist = cfg.margin * order_windows(ds, {"12m": historical_window(self.as_of)})["revenue_12m"]
+        else:
+            hist = historical_clv(ds.transactions, self.as_of, config=self.user_config)
         frame["historical_clv"] = hist.reindex(frame.index).fillna(0.0)
         frame["revenue_12m"] = self.snapshot_all["revenue_12m"]
         # the same lines as the relationship tiers (derived from the data for non-yuan money)
