@@ -39,7 +39,7 @@ from segkit.features import (
 from segkit.io import Dataset
 from segkit.summary import UNIT_DAYS
 
-__all__ = ["aggregate_expr", "collect", "duckdb_aggregates", "dataset_tables", "first_order_date", "order_windows",
+__all__ = ["aggregate_expr", "collect", "duckdb_aggregates", "dataset_tables", "first_order_date", "order_windows", "table_rows",
            "snapshot_from_ibis"]
 
 # Day 0 (1970-01-01) is a Thursday: adding 3 makes weeks start on Monday (pandas' "W" periods),
@@ -240,6 +240,25 @@ def order_windows(ds: Dataset, windows: Mapping[str, tuple[pd.Timestamp, pd.Time
     if not metrics:
         raise ValueError("no windows given")
     return _to_pandas(tx.group_by("customer_id").aggregate(**metrics), con).sort_index()
+
+
+def sql_time(value) -> str:
+    """A timestamp literal for the conditions of :func:`table_rows`."""
+    return f"TIMESTAMP '{pd.Timestamp(value).isoformat(sep=' ')}'"
+
+
+def table_rows(ds: Dataset, name: str, where: str) -> pd.DataFrame:
+    """The rows of table ``name`` a computation needs, without bringing the rest into pandas.
+
+    For a data set the engine holds, the engine keeps the rows meeting ``where`` (an SQL
+    condition on the canonical columns) and only those come into pandas, in table order.
+    Otherwise the pandas table is returned whole. Either way the caller then applies its own
+    filters, so ``where`` must keep every row the caller uses: it saves memory, never changes a
+    result.
+    """
+    if ds._as_stored() and not ds.is_loaded(name):
+        return ds.store.frame(name, where)
+    return ds.table(name)
 
 
 def first_order_date(ds: Dataset, *, positive: bool = True) -> pd.Timestamp:

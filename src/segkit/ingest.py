@@ -167,10 +167,15 @@ class EngineStore:
     def count(self, name: str) -> int:
         return int(self.sql(f"SELECT count(*) FROM accepted_{name}").fetchone()[0])
 
-    def frame(self, name: str) -> pd.DataFrame:
-        """The accepted rows of ``name`` in pandas, with the dtypes of the reference loader."""
+    def frame(self, name: str, where: str | None = None) -> pd.DataFrame:
+        """The accepted rows of ``name`` in pandas, with the dtypes of the reference loader.
+
+        ``where``: an SQL condition on the canonical columns (segkit's own, never text from a
+        file); only the rows meeting it come into pandas, in their order in the table.
+        """
         cols = self.columns[name]
-        arrow = self.arrow(f"SELECT {', '.join(map(_quote, cols))} FROM accepted_{name} ORDER BY _fid, _row")
+        condition = f"WHERE {where}" if where else ""
+        arrow = self.arrow(f"SELECT {', '.join(map(_quote, cols))} FROM accepted_{name} {condition} ORDER BY _fid, _row")
         frame = arrow.to_pandas()
         table = TABLES[name]
         for col in table.columns:

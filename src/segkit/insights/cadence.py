@@ -192,7 +192,14 @@ def cadence_report(
     updated = pd.to_datetime(updated).astype("datetime64[ns]")
     out["record_updated"] = updated
 
-    it = ds.interactions.loc[ds.interactions["date"] <= as_of]
+    from segkit.engine import sql_time, table_rows
+
+    # what comes into pandas: the key-contact changes, and each customer's latest other contact
+    until = sql_time(as_of)
+    latest = (f"SELECT customer_id, max(date) FROM accepted_interactions WHERE date <= {until} "
+              f"AND type IS DISTINCT FROM '{CONTACT_CHANGE}' GROUP BY customer_id")
+    it = table_rows(ds, "interactions", f"date <= {until} AND (type = '{CONTACT_CHANGE}' OR (customer_id, date) IN ({latest}))")
+    it = it.loc[it["date"] <= as_of]
     contact = it.loc[it["type"] != CONTACT_CHANGE]
     out["last_contact"] = contact.groupby("customer_id")["date"].max().reindex(index).astype("datetime64[ns]")
     out["days_since_contact"] = (as_of - out["last_contact"]).dt.days.astype("Int64")

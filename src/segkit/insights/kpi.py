@@ -208,8 +208,12 @@ def _per_customer(ds: Dataset, snap: pd.DataFrame, as_of: pd.Timestamp, months: 
     out["customers"] = 1
     out["revenue_12m"] = snap["revenue_12m"].astype("float64")
 
-    tx = ds.transactions.loc[(ds.transactions["order_date"] <= as_of) & (ds.transactions["amount"] > 0),
-                             ["customer_id", "order_date", "amount"]]
+    from segkit.engine import sql_time, table_rows
+
+    # only the orders of the windows below come into pandas (the 12 months, and two periods)
+    oldest = months_before(as_of, max(12, 2 * months))
+    tx = table_rows(ds, "transactions", f"amount > 0 AND order_date > {sql_time(oldest)} AND order_date <= {sql_time(as_of)}")
+    tx = tx.loc[(tx["order_date"] <= as_of) & (tx["amount"] > 0), ["customer_id", "order_date", "amount"]]
     in_12m = month_window(tx["order_date"], as_of, 0, 12)
     cur = month_window(tx["order_date"], as_of, 0, months)
     prev = month_window(tx["order_date"], as_of, months, 2 * months)
@@ -232,7 +236,8 @@ def _per_customer(ds: Dataset, snap: pd.DataFrame, as_of: pd.Timestamp, months: 
     out["interactions_6m"] = snap["interactions_6m"].astype("int64")
 
     # surveys: the latest answer per customer and measure in the window
-    sv = ds.surveys.loc[month_window(ds.surveys["date"], as_of, 0, cfg.surveys.window_months)]
+    sv = table_rows(ds, "surveys", f"date > {sql_time(months_before(as_of, cfg.surveys.window_months))} AND date <= {sql_time(as_of)}")
+    sv = sv.loc[month_window(sv["date"], as_of, 0, cfg.surveys.window_months)]
     sv = sv.sort_values(["customer_id", "date"], kind="stable")
     nps = sv.dropna(subset=["nps"]).groupby("customer_id")["nps"].last().reindex(index).astype("float64")
     sat = sv.dropna(subset=["satisfaction"]).groupby("customer_id")["satisfaction"].last().reindex(index)
@@ -243,7 +248,8 @@ def _per_customer(ds: Dataset, snap: pd.DataFrame, as_of: pd.Timestamp, months: 
     out["satisfaction_sum"] = sat.fillna(0.0).astype("float64")
 
     # complaints in the window; resolution time over those resolved by as_of
-    it = ds.interactions
+    start = months_before(as_of, cfg.complaints.window_months)
+    it = table_rows(ds, "interactions", f"type = 'complaint' AND date > {sql_time(start)} AND date <= {sql_time(as_of)}")
     complaints = it.loc[(it["type"] == "complaint")
                         & month_window(it["date"], as_of, 0, cfg.complaints.window_months)]
     out["complainants"] = pd.Series(index.isin(complaints["customer_id"].unique()), index=index).astype("int64")
