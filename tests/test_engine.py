@@ -269,3 +269,19 @@ def test_kpis_and_cadence_from_the_engine_equal_pandas(source, tmp_path):
     assert got["last_contact"].notna().any()
     if source == "sample":  # the sample has key-contact changes still to record
         assert got["pending_contact_change"].notna().any()
+
+
+def test_churn_labels_and_scores_from_the_engine_equal_pandas():
+    from segkit.churn import churn_labels, fit_churn_model, score_churn
+
+    stored = segkit.load_dataset(SAMPLE, engine="duckdb")
+    reference = segkit.load_dataset(SAMPLE, engine="pandas")
+    for definition in ("no_order", "revenue_drop"):
+        for when in ("2026-06-30", "2026-09-30"):   # complete, and running past the data
+            pd.testing.assert_series_equal(churn_labels(stored, when, definition=definition),
+                                           churn_labels(reference, when, definition=definition))
+    model = fit_churn_model(reference, "2026-06-30", progress=False)
+    got = score_churn(stored, model, as_of="2026-09-30", lang="en", progress=False)
+    pd.testing.assert_frame_equal(got, score_churn(reference, model, as_of="2026-09-30", lang="en", progress=False),
+                                  check_exact=False, rtol=1e-9, atol=0)
+    assert not stored.is_loaded("transactions") and len(got) > 1000

@@ -623,6 +623,8 @@ def churn_labels(ds: Dataset, as_of: Any, horizon: str = "1Q", definition: str |
     if key not in cfg.labels.definitions:
         raise ValueError(f"unknown churn definition {key!r}; configured: {', '.join(sorted(cfg.labels.definitions))}")
     spec = cfg.labels.definitions[key]
+    if ds._as_stored():  # counted where the orders are
+        return _WindowActivity(ds, [as_of], horizon, spec, cfg, every_window=True).labels(as_of)
     tx = ds.transactions
     dates, amount = tx["order_date"], tx["amount"]
     window = (dates > as_of) & (dates <= end)
@@ -639,6 +641,11 @@ def churn_labels(ds: Dataset, as_of: Any, horizon: str = "1Q", definition: str |
 
 def _eligible(ds: Dataset, as_of: pd.Timestamp, months: int) -> pd.Index:
     """Customers with an order (positive amount) in the ``months`` before ``as_of``."""
+    if ds._as_stored():  # counted where the orders are
+        from segkit.engine import order_windows
+
+        active = order_windows(ds, {"active": (months_before(as_of, months), as_of)})["orders_active"]
+        return pd.Index(active.index[active.to_numpy() > 0])
     tx = ds.transactions
     recent = month_window(tx["order_date"], as_of, 0, months) & (tx["amount"] > 0)
     return pd.Index(tx.loc[recent, "customer_id"].unique())
@@ -652,7 +659,8 @@ class _WindowActivity:
     training table of ten quarter ends reads the orders once and never brings them into memory.
     """
 
-    def __init__(self, ds: Dataset, dates: Sequence[pd.Timestamp], horizon: str, spec: LabelDefinition, cfg: ChurnConfig):
+    def __init__(self, ds: Dataset, dates: Sequence[pd.Timestamp], horizon: str, spec: LabelDefinition, cfg: ChurnConfig,
+                 every_window: bool = False):
         from segkit.engine import order_windows
 
         self.spec, self.horizon, self.months = spec, horizon, cfg.labels.active_months
@@ -660,7 +668,7 @@ class _WindowActivity:
         for i, as_of in enumerate(dates):
             windows[f"active{i}"] = (months_before(as_of, self.months), as_of)
             end = horizon_end(as_of, horizon)
-            if end <= ds.as_of:
+            if end <= ds.as_of or every_window:   # labels only for complete outcome windows, unless asked
                 windows[f"after{i}"] = (as_of, end)
                 if spec.kind != "no_order":
                     windows[f"before{i}"] = (_horizon_start(as_of, horizon), as_of)
