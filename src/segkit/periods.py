@@ -96,6 +96,8 @@ def parse_date(value, what: str = "date") -> pd.Timestamp:
     ...
     ValueError: override date '01/09/2026': day and month could be either way round; write it year first, e.g. 2026-09-30 (also 2026/09/30, 20260930, 2026年9月30日)
     """
+    if value is None:
+        raise ValueError(f"{what} is empty; {_HINT}")
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{what} {_cut(value)} is not a date; {_HINT}")
     if isinstance(value, (int, np.integer)):
