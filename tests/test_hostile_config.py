@@ -241,6 +241,15 @@ def test_an_invalid_quarter_writes_nothing_anywhere(tmp_path, capsys, quarter):
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["work"]
 
 
+def test_report_options_are_checked_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["report", "quarterly", "--quarter", "2026Q3", "--lang", "zh,fr", "--out", str(out)]) == 2
+    assert "--lang 'zh,fr': use zh or en, or both: zh,en" in capsys.readouterr().err
+    assert main(["report", "quarterly", "--quarter", "2026Q3", "--format", "docx", "--out", str(out)]) == 2
+    assert "--format 'docx': use html or pdf, or both: html,pdf" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_quarter_spellings():
     assert [parse_quarter(q) for q in ("2026Q3", "2026q3", "2026-Q3", "2026 Q3")] == ["2026Q3"] * 4
 

@@ -231,9 +231,15 @@ def _render_reports(args: argparse.Namespace) -> int:
 
     from segkit.io import load_dataset
 
+    from segkit.reporting.render import FORMATS
+
     check_output_folder(args.out)  # every argument is checked before any folder is made
     if args.quarter is not None:
         args.quarter = parse_quarter(args.quarter)
+    for option, given, allowed in (("--lang", args.lang, ("zh", "en")), ("--format", args.format, FORMATS)):
+        values = [v.strip() for v in given.split(",") if v.strip()]
+        if not values or set(values) - set(allowed):
+            raise ValueError(f"{option} {given[:200]!r}: use {' or '.join(allowed)}, or both: {','.join(allowed)}")
     tiers = None  # the quarter's tiers for the terminal's health line, when the data are loaded here anyway
     if args.quarter is None:
         ds = load_dataset(args.data, config=args.config)
