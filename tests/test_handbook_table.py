@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
@@ -75,13 +76,29 @@ def _quiet(*args, **kwargs):
         return tiers_from_table(*args, **kwargs)
 
 
+# A number as a spreadsheet reads one: digits, an optional sign, decimal point and exponent.
+# Python's float() is no oracle for this: it also takes "-INFINITY", "-nan" and "-1_0", which
+# Excel and WPS read as formulas (=-INFINITY is a name lookup), so those must be neutralised.
+_SPREADSHEET_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+
+
 def _expected_cell(value: str) -> str:
     """What a spreadsheet-safe writer must make of an input text cell (independent of segkit)."""
-    try:
-        float(value)
+    if _SPREADSHEET_NUMBER.fullmatch(value):
         return value  # a plain number is not a formula
-    except ValueError:
-        return "'" + value if value.startswith(DANGEROUS) else value
+    return "'" + value if value.startswith(DANGEROUS) else value
+
+
+def test_words_that_python_reads_as_numbers_are_still_neutralised(tmp_path):
+    """-INFINITY, -nan and -1_0 are numbers to Python but formulas to a spreadsheet."""
+    assert [_expected_cell(v) for v in ("-INFINITY", "-nan", "-1_0", "-12.5", "+3", "-1e5")] == [
+        "'-INFINITY", "'-nan", "'-1_0", "-12.5", "+3", "-1e5"]
+    headers = ["客户编号", "近12个月交易金额(万元)", "近6个月互动频次(次)", "备注"]
+    src = tmp_path / "n.csv"
+    src.write_text(_csv_text(headers, [["C1", "30", "5", "-INFINITY"], ["C2", "30", "5", "-12.5"],
+                                       ["C3", "30", "5", "-nan"]]), encoding="utf-8-sig")
+    _quiet(src, out=tmp_path / "n_out.csv")
+    assert [row[3] for row in _read_csv(tmp_path / "n_out.csv", "utf-8-sig")[1:]] == ["'-INFINITY", "-12.5", "'-nan"]
 
 
 # --- the handbook's worked examples in every format ------------------------------------------
@@ -381,6 +398,7 @@ def test_dataframe_in_dataframe_out_keeps_values_and_types():
         min_size=1, max_size=15,
     )
 )
+@example(records=[("A", "1", "1", "-INFINITY")])  # float() reads it; a spreadsheet runs it as a formula
 def test_property_every_input_value_and_row_order_is_kept(tmp_path, records):
     headers = ["客户编号", "近12个月交易金额(万元)", "近6个月互动频次(次)", "备注"]
     src = tmp_path / "p.csv"

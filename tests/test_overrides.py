@@ -108,7 +108,8 @@ def test_every_problem_of_a_file_is_listed_at_once(write):
     assert "4 problem(s)" in message
     assert "row 2: unknown tier 'VIP客户'; allowed: ['core', 'potential', 'ordinary', 'low_value'] (or their labels)" in message
     assert "row 3: reason is empty" in message
-    assert "row 3: date '2026-13-01' is not a date (use YYYY-MM-DD)" in message
+    assert ("row 3, column '日期': date '2026-13-01' is not a day of the calendar; write it year first, "
+            "e.g. 2026-09-30 (also 2026/09/30, 20260930, 2026年9月30日)") in message
     assert "rows 4, 5: several overrides for customer 'C003'; keep one" in message
 
 

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from segkit._version import __version__
-from segkit.periods import latest_complete_quarter, quarter_end
+from segkit.periods import latest_complete_quarter, parse_date, parse_quarter, quarter_end
 
 __all__ = ["main", "latest_complete_quarter", "quarter_end"]
 
@@ -64,12 +64,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> int:
-    from segkit.export import write_table
-    from segkit.features import snapshot
+    from segkit.export import check_output_file, write_table
+    from segkit.features import checked_snapshot
     from segkit.io import load_dataset
 
-    ds = load_dataset(args.data, engine=args.engine)
-    snap = snapshot(ds, args.as_of, btyd_unit=args.unit)
+    check_output_file(args.out)  # arguments first: nothing is read before they are known to work
+    if args.as_of is not None:
+        parse_date(args.as_of, "--as-of")
+    ds = load_dataset(args.data, engine=args.engine)  # stops when most rows are rejected
+    snap = checked_snapshot(ds, args.as_of, btyd_unit=args.unit)
     write_table(snap.reset_index(), Path(args.out))
     print(f"{len(snap):,} customers as of {snap.attrs['as_of'].date()} written to {args.out}")
     return 0
@@ -94,8 +97,11 @@ def _cmd_tiers(args: argparse.Namespace) -> int:
         raise ValueError("segkit tiers needs --as-of DATE (with --data DIR), or --table FILE for the handbook's customer table")
     import warnings
 
-    from segkit.export import tiers_command
+    from segkit.export import check_output_file, tiers_command
     from segkit.segment.thresholds import TierHealthWarning
+
+    check_output_file(args.out)
+    parse_date(args.as_of, "--as-of")
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TierHealthWarning)  # printed below, once, in words
@@ -144,9 +150,13 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     from segkit.export import write_table
     from segkit.features import snapshot
     from segkit.io import load_dataset
+    from segkit.reporting.render import check_output_folder
 
+    check_output_folder(args.out)
+    if args.quarter is not None:
+        args.quarter = parse_quarter(args.quarter)  # before any folder is made
     ds = load_dataset(args.data, engine=args.engine)
-    quarter = (args.quarter or latest_complete_quarter(ds.as_of)).upper()
+    quarter = args.quarter or latest_complete_quarter(ds.as_of)
     as_of = quarter_end(quarter)
     if as_of > ds.as_of:
         raise ValueError(f"quarter {quarter} ends on {as_of.date()}, after the data's as-of date {ds.as_of.date()}; "
@@ -216,11 +226,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _render_reports(args: argparse.Namespace) -> int:
-    from segkit.reporting.render import ReportError, default_quarter, render, render_departments
+    from segkit.reporting.render import ReportError, check_output_folder, default_quarter, render, render_departments
     from segkit.reporting.run_cache import RunCache
 
     from segkit.io import load_dataset
 
+    from segkit.reporting.render import FORMATS
+
+    check_output_folder(args.out)  # every argument is checked before any folder is made
+    if args.quarter is not None:
+        args.quarter = parse_quarter(args.quarter)
+    for option, given, allowed in (("--lang", args.lang, ("zh", "en")), ("--format", args.format, FORMATS)):
+        values = [v.strip() for v in given.split(",") if v.strip()]
+        if not values or set(values) - set(allowed):
+            raise ValueError(f"{option} {given[:200]!r}: use {' or '.join(allowed)}, or both: {','.join(allowed)}")
     tiers = None  # the quarter's tiers for the terminal's health line, when the data are loaded here anyway
     if args.quarter is None:
         ds = load_dataset(args.data, config=args.config)
@@ -346,9 +365,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (``segkit validate DIR | head -1``): stop quietly, as other tools do;
+        # stdout is pointed at devnull so the interpreter's final flush does not complain again
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
     except (SchemaError, ConfigError, ValueError, FileNotFoundError) as exc:
-        print(f"segkit {args.command}: error: {exc}", file=sys.stderr)
+        print(f"segkit {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a folder or file that cannot be written: the file system's words, no traceback
+        print(f"segkit {args.command}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _message(exc: BaseException, limit: int = 4000) -> str:
+    """The error's text, cut to ``limit`` characters (values in it are cut where they are made)."""
+    text = str(exc)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,8 +12,10 @@ In XLSX files every text cell is also stored with the string type, never as a fo
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import pandas as pd
 from segkit.labels import check_lang, label_series
 from segkit.segment.tiers import EXPORT_COLUMNS, RuleSet, assign_tiers, load_tiers_config, tier_strategy
 
-__all__ = ["DANGEROUS_PREFIXES", "neutralise", "write_table", "tier_table", "write_tier_table", "tiers_command"]
+__all__ = ["DANGEROUS_PREFIXES", "check_output_file", "neutralise", "write_table", "tier_table", "write_tier_table", "tiers_command"]
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # characters XLSX cannot store (C0 controls other than tab, LF, CR)
@@ -78,6 +80,32 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def check_output_file(path: str | Path, what: str = "--out") -> Path:
+    """Check, before anything is computed or written, that ``path`` can be a table file:
+    a ``.csv`` or ``.xlsx`` name that is not an existing folder, in a folder that is not a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> check_output_file(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --out ... is a folder; name the file to write in it, e.g. .../tiers.xlsx
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; name the file to write in it, e.g. {path / 'tiers.xlsx'}")
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise ValueError(f"{what} must end in .xlsx or .csv, got {path.name!r}")
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{what} {path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
 def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False, sheet_name: str = "Sheet1") -> Path:
     """Write a table to ``.csv`` (UTF-8 with BOM, opens in Excel) or ``.xlsx``, injection-safe.
 
@@ -107,13 +135,26 @@ def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False, shee
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise ValueError(f"cannot write {path.name!r}: use a .csv or .xlsx file name")
+    check_output_file(path, "output")
     safe = _safe_frame(df, index, dates_as_text=suffix == ".csv")
     path.parent.mkdir(parents=True, exist_ok=True)
+    # written beside the target and renamed into place: a failure leaves no half-written file
+    # (and an earlier file of that name stays as it was)
+    staged = path.with_name(f".{path.stem[:40]}-{uuid.uuid4().hex[:8]}.partial{suffix}")  # default permissions
+    try:
+        _write_staged(safe, staged, suffix, sheet_name)
+        os.replace(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)
+    return path
+
+
+def _write_staged(safe: pd.DataFrame, path: Path, suffix: str, sheet_name: str) -> None:
     if suffix == ".csv":
         # CRLF rows (as Excel writes them): the csv module then quotes every field holding a
         # CR or LF, so a line break inside a cell can never start a new, unneutralised cell.
         safe.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-        return path
+        return
 
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -156,7 +197,6 @@ def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False, shee
         ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 62)
     ws.freeze_panes = "A2"
     wb.save(path)
-    return path
 
 
 _NOTE_WORDS = {
@@ -310,7 +350,8 @@ def tiers_command(
     data : folder
         Customer data for :func:`segkit.io.load_dataset`.
     as_of : date-like
-        Snapshot date.
+        Snapshot date, read strictly; refused when after the data's as-of date or before every
+        order (:func:`segkit.features.checked_snapshot`).
     out : path
         ``.xlsx`` or ``.csv`` file to write.
     lang : {"zh", "en"}, default "zh"
@@ -325,15 +366,13 @@ def tiers_command(
         The tier table from :func:`segkit.segment.tiers.assign_tiers` (for the CLI to report
         counts and customers needing review).
     """
-    from segkit.features import snapshot
+    from segkit.features import checked_snapshot
     from segkit.io import load_dataset
 
     check_lang(lang)
-    out = Path(out)
-    if out.suffix.lower() not in (".csv", ".xlsx"):
-        raise ValueError(f"--out must end in .xlsx or .csv, got {out.name!r}")
-    ds = load_dataset(data)
-    snap = snapshot(ds, as_of)
+    out = check_output_file(out)
+    ds = load_dataset(data, config=config)  # the configuration's vocabularies read the files too
+    snap = checked_snapshot(ds, as_of)
     tiers = assign_tiers(snap, config=config, overrides=overrides, lang=lang)
     write_tier_table(tiers, snap, out, lang=lang, config=config, strategy=config)
     return tiers

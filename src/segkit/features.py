@@ -21,7 +21,7 @@ import pandas as pd
 
 from segkit.io import Dataset
 
-__all__ = ["snapshot", "snapshot_aggregates", "finish_snapshot", "SNAPSHOT_COLUMNS", "AGGREGATE_COLUMNS", "month_window", "months_before"]
+__all__ = ["snapshot", "checked_snapshot", "snapshot_aggregates", "finish_snapshot", "SNAPSHOT_COLUMNS", "AGGREGATE_COLUMNS", "month_window", "months_before"]
 
 CUSTOMER_COLUMNS = [
     "name", "credit_code", "region", "industry", "employees", "annual_revenue", "customer_type",
@@ -175,6 +175,42 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
     out.index.name = "customer_id"
     out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": sorted(ds.present)})
     return out
+
+
+def checked_snapshot(ds: Dataset, as_of=None, *, what: str = "--as-of", **kwargs) -> pd.DataFrame:
+    """:func:`snapshot` at a date a person chose, refused when it lies outside the data.
+
+    What ``segkit snapshot`` and ``segkit tiers`` run. The date is read strictly
+    (:func:`segkit.periods.parse_date`); a date after the data's as-of date is refused, as a
+    report refuses a quarter that ends after it (the data cannot say what happened later), and
+    so is a date before every order (every customer would be "low value" with no revenue).
+    :func:`snapshot` itself takes any date, because analyses look back from earlier dates
+    (the previous quarter, the churn model's training dates).
+
+    Raises
+    ------
+    ValueError
+        Naming the date, the data's as-of date and where it came from.
+
+    Examples
+    --------
+    >>> ds = segkit.load_dataset("data/sample")            # doctest: +SKIP
+    >>> checked_snapshot(ds, "2027-03-31")                   # doctest: +SKIP
+    Traceback (most recent call last):
+    ValueError: --as-of 2027-03-31 is after the data's as-of date: as of 2026-09-30 (from dataset.yaml); ...
+    """
+    from segkit.periods import parse_date
+
+    date = ds.as_of if as_of is None else parse_date(as_of, what)
+    if date.normalize() > ds.as_of.normalize():
+        raise ValueError(f"{what} {date.date()} is after the data's as-of date: {ds.notes()[0]}; the data cannot say "
+                         f"what happened after it. Choose a date on or before {ds.as_of.date()}, or set as_of in "
+                         "dataset.yaml if the data run later")
+    snap = snapshot(ds, date, **kwargs)
+    if len(snap) and not snap["first_order_date"].notna().any():
+        raise ValueError(f"{what} {date.date()}: no customer has an order on or before it, so every customer would "
+                         "look like one without revenue; choose a date within the data's orders")
+    return snap
 
 
 # The aggregates of the last few snapshots: a report asks for the same dates many times (tiers,

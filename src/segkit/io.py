@@ -46,9 +46,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from segkit.config import StrictModel, default_section, load_section, read_user_config, section_names
+from segkit.config import StrictModel, default_section, load_section, read_dataset_yaml, read_user_config, section_names
 from segkit.schema import ALIASES, CUSTOMERS, TABLES, SchemaError, Table, is_valid_credit_code, normalise_header
 
 __all__ = ["Dataset", "load_dataset", "read_table", "SchemaError", "vocabulary_index"]
@@ -784,7 +783,7 @@ def load_dataset(
         name = folder.resolve().name
         manifest = folder / "dataset.yaml"
         if manifest.is_file():
-            meta = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+            meta = read_dataset_yaml(manifest)  # size-capped safe YAML; as_of read strictly
             name = str(meta.get("name", name))
     explicit = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys}
     for table_name, value in explicit.items():
@@ -918,11 +917,13 @@ def load_dataset(
 
 def resolve_as_of(as_of, meta: Mapping, latest) -> tuple[pd.Timestamp, str]:
     """The as-of date and where it came from: the argument, ``dataset.yaml``, else ``latest()``
-    (the latest date in the data)."""
+    (the latest date in the data). Typed dates are read strictly (:func:`segkit.periods.parse_date`)."""
+    from segkit.periods import parse_date
+
     if as_of is not None:
-        return pd.Timestamp(as_of), "argument"
+        return parse_date(as_of, "as-of date"), "argument"
     if meta.get("as_of") is not None:
-        return pd.Timestamp(meta["as_of"]), "dataset.yaml"
+        return parse_date(meta["as_of"], "dataset.yaml: as_of"), "dataset.yaml"
     return latest(), "data"
 
 

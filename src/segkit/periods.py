@@ -1,14 +1,141 @@
-"""Quarters: names like ``2026Q3``, their last day, and the latest complete one.
+"""Quarters and single dates a person types: strict parsing, the last day of a quarter, the
+latest complete one.
 
 The lowest layer of segkit (no segkit imports), so reading data, building report contexts and
-the command line all use the same quarter arithmetic.
+the command line all use the same rules:
+
+* a **quarter** is written ``2026Q3`` (also ``2026q3``, ``2026-Q3``, ``2026 Q3``); anything
+  else (``2026``, ``2026/07/15``, ``../x``) is an error, never a guess;
+* a **date** typed as an argument or in a settings file (an as-of date, an override date) is
+  read only when its form is unambiguous: year first (``2026-09-30``, ``2026/9/30``,
+  ``2026.09.30``, ``20260930``, ``2026年9月30日``, optionally with a time ``10:30[:00]``), an
+  eight-digit number ``20260930`` (YAML reads it as an integer), or a date/datetime value (an
+  Excel date cell). Day/month-ambiguous forms (``01/09/2026``), words (``now``, ``Sept
+  2026``), time zones and days outside 1900-01-01..2200-12-31 are errors.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+import numpy as np
 import pandas as pd
 
-__all__ = ["quarter_end", "latest_complete_quarter"]
+__all__ = ["DATE_RANGE", "parse_date", "parse_quarter", "quarter_end", "latest_complete_quarter"]
+
+#: The days segkit accepts as a typed date (the loader's plausible range).
+DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31"))
+
+_QUARTER = re.compile(r"(\d{4})\s*-?\s*[Qq]([1-4])")
+_TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?"
+_DATE_FORMS = (
+    re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})" + _TIME),
+    re.compile(r"(\d{4})()(\d{2})(\d{2})" + _TIME),
+    re.compile(r"(\d{4})(年)(\d{1,2})月(\d{1,2})日?" + _TIME),
+)
+_ZONE = re.compile(r".*\d(?:Z|[+-]\d{2}:?\d{2}|\s*(?:UTC|GMT|CST)\S*)$", re.I)
+_YEAR_LAST = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}.*")
+_HINT = "write it year first, e.g. 2026-09-30 (also 2026/09/30, 20260930, 2026年9月30日)"
+
+
+def _cut(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else f"{text[:198]}… ({len(text):,} characters)"
+
+
+def parse_quarter(value) -> str:
+    """A quarter as ``2026Q3``, from ``2026Q3``, ``2026q3``, ``2026-Q3`` or ``2026 Q3``.
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming the value (a year alone is not a quarter).
+
+    Examples
+    --------
+    >>> parse_quarter("2026-q3"), parse_quarter(" 2026Q4 ")
+    ('2026Q3', '2026Q4')
+    >>> parse_quarter("2026")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a quarter: '2026'; write it like 2026Q3 (year, Q, 1 to 4)
+    """
+    match = _QUARTER.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"not a quarter: {_cut(value)}; write it like 2026Q3 (year, Q, 1 to 4)")
+    return f"{match.group(1)}Q{match.group(2)}"
+
+
+def parse_date(value, what: str = "date") -> pd.Timestamp:
+    """Read a date a person typed (an as-of date, an override date) only when it is unambiguous.
+
+    Parameters
+    ----------
+    value : str, int, date, datetime, Timestamp or numpy datetime64
+        See the module docstring for the accepted forms.
+    what : str, default "date"
+        What the value is, for the error message (e.g. ``"dataset.yaml: as_of"``).
+
+    Returns
+    -------
+    Timestamp
+        Without a time zone; with the time of day when one was given.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what``, the value (cut to 200 characters) and the forms that are read.
+
+    Examples
+    --------
+    >>> parse_date("2026年9月30日"), parse_date(20260930)
+    (Timestamp('2026-09-30 00:00:00'), Timestamp('2026-09-30 00:00:00'))
+    >>> parse_date("01/09/2026", "override date")
+    Traceback (most recent call last):
+    ...
+    ValueError: override date '01/09/2026': day and month could be either way round; write it year first, e.g. 2026-09-30 (also 2026/09/30, 20260930, 2026年9月30日)
+    """
+    if value is None:
+        raise ValueError(f"{what} is empty; {_HINT}")
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{what} {_cut(value)} is not a date; {_HINT}")
+    if isinstance(value, (int, np.integer)):
+        if not 10_000_000 <= int(value) <= 99_999_999:
+            raise ValueError(f"{what} {_cut(value)} is a number, not a date; {_HINT}")
+        value = str(int(value))
+    if isinstance(value, (dt.date, np.datetime64)) and not isinstance(value, str):
+        stamp = pd.Timestamp(value)
+        if pd.isna(stamp):
+            raise ValueError(f"{what} is empty; {_HINT}")
+        if stamp.tzinfo is not None:
+            raise ValueError(f"{what} {_cut(str(value))} has a time zone; write the local date without one, e.g. 2026-09-30")
+        return _in_range(stamp, value, what)
+    if not isinstance(value, str):
+        raise ValueError(f"{what} {_cut(value)} is not a date; {_HINT}")
+    text = value.strip()
+    if not text:
+        raise ValueError(f"{what} is empty; {_HINT}")
+    for form in _DATE_FORMS:
+        match = form.fullmatch(text)
+        if match:
+            year, _, month, day, hour, minute, second = match.groups()
+            try:
+                stamp = pd.Timestamp(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+            except ValueError:
+                raise ValueError(f"{what} {_cut(value)} is not a day of the calendar; {_HINT}") from None
+            return _in_range(stamp, value, what)
+    if _ZONE.fullmatch(text):
+        raise ValueError(f"{what} {_cut(value)} has a time zone; write the local date without one, e.g. 2026-09-30")
+    if _YEAR_LAST.fullmatch(text):
+        raise ValueError(f"{what} {_cut(value)}: day and month could be either way round; {_HINT}")
+    raise ValueError(f"{what} {_cut(value)} is not a date segkit reads unambiguously; {_HINT}")
+
+
+def _in_range(stamp: pd.Timestamp, value, what: str) -> pd.Timestamp:
+    if pd.isna(stamp) or not DATE_RANGE[0] <= stamp.normalize() <= DATE_RANGE[1]:
+        raise ValueError(f"{what} {_cut(str(value))} is outside {DATE_RANGE[0].date()}..{DATE_RANGE[1].date()}; {_HINT}")
+    return stamp
 
 
 def quarter_end(quarter: str) -> pd.Timestamp:
@@ -19,10 +146,7 @@ def quarter_end(quarter: str) -> pd.Timestamp:
     >>> quarter_end("2026Q3").date()
     datetime.date(2026, 9, 30)
     """
-    try:
-        return pd.Period(str(quarter).upper(), freq="Q").end_time.normalize()
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a quarter: {quarter!r}; write it like 2026Q3") from exc
+    return pd.Period(parse_quarter(quarter), freq="Q").end_time.normalize()
 
 
 def latest_complete_quarter(as_of: str | pd.Timestamp) -> str:

@@ -15,6 +15,7 @@ One entry point, :func:`render`, used by the CLI, the Makefile and the tests ali
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ import nbformat
 
 from segkit._version import __version__
 from segkit.io import Dataset
+from segkit.periods import parse_quarter
 
 __all__ = ["render", "render_departments", "default_quarter", "ReportError", "REPORTS", "report_path", "find_notebook", "html_from_notebook", "embed_cjk_font",
            "pdf_from_html"]
@@ -81,10 +83,41 @@ def find_notebook(name: str, notebook_dir: str | Path | None = None) -> Path:
     return Path(str(resources.files("segkit.reporting").joinpath("notebooks", REPORTS[name])))
 
 
+_SLUG_CHARS = 60  # longest scope in a file name (a file name has at most 255 bytes)
+
+
 def _slug(text: str) -> str:
-    """File-name-safe text that keeps Chinese characters."""
-    slug = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", str(text).strip()).strip("_")
-    return slug or "scope"
+    """File-name-safe text that keeps Chinese characters; unique and stable for each text.
+
+    A name that had to be changed (``/``, spaces, dots, more than 60 characters) ends in six
+    characters of its hash, so ``华东/销售部`` and ``华东 销售部`` never share a file.
+
+    Examples
+    --------
+    >>> _slug("华东销售部"), _slug("华东/销售部"), _slug("华东 销售部")
+    ('华东销售部', '华东_销售部-560416', '华东_销售部-710498')
+    """
+    raw = str(text)
+    slug = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", raw.strip()).strip("_")
+    if slug == raw and len(slug) <= _SLUG_CHARS:
+        return slug
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:6]
+    return f"{slug[:_SLUG_CHARS] or 'scope'}-{digest}"
+
+
+def check_output_folder(out: str | Path, what: str = "--out") -> Path:
+    """Check, before anything is written, that ``out`` is a folder or can become one (no file
+    of that name, no file on the way to it). An existing folder is fine: segkit replaces its
+    own files in it, each atomically, and leaves every other file alone.
+    """
+    path = Path(out)
+    for folder in (path.absolute(), *path.absolute().parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "is a file" if folder == path.absolute() else f"is inside {folder}, which is a file"
+                raise ValueError(f"{what} {path} {where}; name a folder (reports go to <folder>/<quarter>/)")
+            break
+    return path
 
 
 def report_path(out: str | Path, quarter: str, name: str, lang: str, scope: str | None = None, suffix: str = "html") -> Path:
@@ -419,10 +452,12 @@ def render(
     if unknown:
         raise ValueError(f"unknown format(s) {sorted(unknown)}; formats: {', '.join(FORMATS)}")
     notebook = find_notebook(name, notebook_dir)
+    check_output_folder(out, "out")
+    quarter = parse_quarter(quarter) if quarter is not None else None  # strict, before any folder is made
     data_dir = Path(data_dir).resolve()
     if not data_dir.is_dir():
         raise ReportError(f"data folder not found: {data_dir}")
-    quarter = (quarter or default_quarter(data_dir, config)[0]).upper()
+    quarter = quarter or default_quarter(data_dir, config)[0]
     scope = owner if owner is not None else department
     if mask_pii is None:
         mask_pii = owner is None
@@ -503,6 +538,13 @@ def render_departments(
 
         ds = load_dataset(kwargs.get("data_dir", "data/sample"))
         departments = sorted(ds.customers["department"].dropna().unique())
+    departments = list(departments)
+    by_file: dict[str, list[str]] = {}
+    for department in departments:
+        by_file.setdefault(_slug(department).casefold(), []).append(str(department))
+    shared = [names for names in by_file.values() if len(names) > 1]
+    if shared:  # one report would overwrite another (also on file systems that ignore case)
+        raise ValueError(f"departments {shared[0]} would share one report file name; rename one of them")
     results, failures = [], {}
     for department in departments:
         try:

@@ -31,10 +31,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import Field, ValidationError
 
-from segkit.config import ConfigError, StrictModel, _describe, config_hash, load_section
+from segkit.config import ConfigError, StrictModel, _describe, config_hash, load_section, read_yaml_mapping
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment._expr import ExpressionError, parse
@@ -173,7 +172,7 @@ def _resolve_scheme(scheme: Any, config: Any) -> tuple[str, RFMScheme]:
             path = Path(scheme)
             if not path.is_file():
                 raise ConfigError(f"RFM scheme file not found: {path}")
-            scheme, where = yaml.safe_load(path.read_text(encoding="utf-8")) or {}, str(path)
+            scheme, where = read_yaml_mapping(path, "one RFM scheme (its keys)"), str(path)
         try:
             spec = RFMScheme.model_validate(dict(scheme))
         except ValidationError as exc:

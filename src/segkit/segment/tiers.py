@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, model_validator
 
-from segkit.config import ConfigError, StrictModel, config_hash, load_section, read_user_config
+from segkit.config import ConfigError, StrictModel, config_hash, load_section, read_user_config, shorten
 from segkit.labels import check_lang, money
+from segkit.periods import parse_date
 from segkit.segment._expr import Compare, Const, ExpressionError, Name, parse
 from segkit.segment.thresholds import (
     Thresholds,
@@ -857,8 +858,12 @@ def _norm_header(text: Any) -> str:
 
 def _read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
+    if suffix in (".xlsx", ".xlsm"):
         return pd.read_excel(path, dtype=str)
+    if suffix == ".xls":  # the old binary format needs a reader segkit does not install
+        raise OverrideError(f"{path}: .xls (Excel 97-2003) is not read; save it as .xlsx or .csv")
+    if suffix not in (".csv", ".txt"):
+        raise OverrideError(f"{path}: an overrides file is .csv or .xlsx, not {shorten(suffix)}")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False, na_values=[""])
@@ -909,19 +914,22 @@ def _normalise_overrides(raw: pd.DataFrame, config: TiersConfig, source: str) ->
             continue
         key = lookup.get(_norm_header(value))
         if key is None:
-            problems.append(f"row {row}: unknown tier {value!r}; allowed: {config.order} (or their labels)")
+            problems.append(f"row {row}: unknown tier {shorten(value)}; allowed: {config.order} (or their labels)")
         tiers.append(key)
     dates = []
     for row, value in zip(rows, df["date"]):
-        parsed = pd.to_datetime(value, errors="coerce") if value is not None and not pd.isna(value) else pd.NaT
-        if pd.isna(parsed):
-            problems.append(f"row {row}: date {value!r} is not a date (use YYYY-MM-DD)")
+        # only unambiguous dates: 01/09/2026 could be 1 September or 9 January; "now" is no date
+        try:
+            parsed = parse_date(None if value is None or pd.isna(value) else value, "date")
+        except ValueError as exc:
+            problems.append(f"row {row}, column {shorten(str(index['date']))}: {exc}")
+            parsed = pd.NaT
         dates.append(parsed)
     ids = text["customer_id"]
     dup = ids[ids.notna() & ids.duplicated(keep=False)]
     for cid in pd.unique(dup):
         where = [str(r) for r, v in zip(rows, ids) if v == cid]
-        problems.append(f"rows {', '.join(where)}: several overrides for customer {cid!r}; keep one")
+        problems.append(f"rows {', '.join(where)}: several overrides for customer {shorten(cid)}; keep one")
     if problems:
         raise OverrideError(f"{source}: {len(problems)} problem(s) in the overrides:\n  - " + "\n  - ".join(problems))
     out = pd.DataFrame(
@@ -982,7 +990,7 @@ _OVERRIDE_WORDS = {
 def _apply_overrides(out: pd.DataFrame, overrides: pd.DataFrame, rules: RuleSet, cfg: TiersConfig, as_of: pd.Timestamp, lang: str, source: str) -> pd.DataFrame:
     unknown = overrides[~overrides["customer_id"].isin(out.index.astype(str))]
     if len(unknown):
-        items = [f"row {r}: customer {c!r}" for r, c in zip(unknown["source_row"], unknown["customer_id"])]
+        items = [f"row {r}: customer {shorten(c)}" for r, c in zip(unknown["source_row"], unknown["customer_id"])]
         raise OverrideError(
             f"{source}: {len(unknown)} override(s) for customers not in the snapshot:\n  - " + "\n  - ".join(items)
         )
