@@ -711,8 +711,8 @@ class RuleSet:
             threshold = _fmt(t, measure, lang, threshold=True, currency=self.currency)
             ids = df.index[near][found]
             texts = []
-            for cid, alt_key in zip(ids, alt[found]):
-                value = _fmt_value(df.at[cid, column], measure, lang, (t,), self.currency)
+            for raw, alt_key in zip(df[column].to_numpy()[near][found], alt[found], strict=True):
+                value = _fmt_value(raw, measure, lang, (t,), self.currency)
                 cond_text = f"{name}{value}" if lang == "zh" else f"{name} {value}"
                 texts.append(
                     _WORDS[lang]["near"].format(
