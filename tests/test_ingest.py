@@ -8,6 +8,7 @@ reason and the raw record), equal warnings, equal per-file counts and the same a
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -303,3 +304,74 @@ def test_columns_with_no_readable_value_at_all(tmp_path):
     reference, engine = load_both(tmp_path, as_of="2026-09-30")
     assert_same_load(reference, engine)
     assert engine.transactions["channel"].tolist() == ["飞鸽"] and engine.customers["renewal_intent"].isna().all()
+
+
+# --- a database as the source: a DuckDB file, or a connection described in dataset.yaml ------
+
+
+def _write_database(path, names: dict[str, str], schema: str | None = None) -> None:
+    import duckdb
+
+    with duckdb.connect(str(path)) as db:
+        if schema:
+            db.execute(f"CREATE SCHEMA {schema}")
+        for table, frame in _raw_tables(SAMPLE).items():
+            db.register("frame", frame)
+            db.execute(f"CREATE TABLE {schema + '.' if schema else ''}\"{names[table]}\" AS SELECT * FROM frame")
+            db.unregister("frame")
+
+
+def _assert_same_tables(got, expected) -> None:
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(expected, name), check_exact=False, rtol=1e-12)
+    assert got.files["rows_read"].tolist() == expected.files["rows_read"].tolist()
+    assert got.files["rows_rejected"].tolist() == expected.files["rows_rejected"].tolist()
+
+
+def test_a_duckdb_file_is_a_data_set_with_tables_found_by_name(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    _write_database(path, {"customers": "客户", "transactions": "orders_2026", "interactions": "interactions",
+                           "surveys": "满意度调查"})
+    expected = load_dataset(SAMPLE)
+    got = load_dataset(path, as_of=expected.as_of)
+    _assert_same_tables(got, expected)
+    assert got.name == "crm" and got.files["file"].tolist() == [
+        "duckdb:客户", "duckdb:orders_2026", "duckdb:interactions", "duckdb:满意度调查"]
+
+
+def test_dataset_yaml_describes_a_database_source_and_a_run_reads_it_once(tmp_path, monkeypatch):
+    folder = tmp_path / "quarterly"
+    folder.mkdir()
+    _write_database(folder / "warehouse.duckdb", {t: t for t in TABLE_NAMES}, schema="crm")
+    (folder / "dataset.yaml").write_text(
+        "name: 华东客户\ncurrency: CNY\nas_of: 2026-09-30\nsource:\n  url: duckdb://warehouse.duckdb\n  tables:\n"
+        "    customers: crm.customers\n    transactions: crm.transactions\n    interactions: crm.interactions\n"
+        "    surveys: crm.surveys\n", encoding="utf-8")
+    expected = load_dataset(SAMPLE)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SEGKIT_DATA_CACHE", str(cache))
+    got = load_dataset(folder)
+    _assert_same_tables(got, expected)
+    assert got.name == "华东客户" and got.as_of == pd.Timestamp("2026-09-30")
+    assert len(list(cache.glob("data-*.duckdb"))) == 1
+    import segkit.ingest as ingest
+
+    monkeypatch.setattr(ingest, "from_ibis", lambda *a, **k: pytest.fail("read the database again"))
+    again = load_dataset(folder)   # the run's saved copy
+    assert again.fingerprint() == got.fingerprint()
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("source:\n  url: duckdb://missing.duckdb\n", "missing.duckdb not found"),
+    ("source:\n  url: duckdb://w.duckdb\n  table: {transactions: x}\n", "unknown key(s) table"),
+    ("source:\n  url: duckdb://w.duckdb\n  tables: {orders: x}\n", "source.tables maps"),
+    ("source: duckdb://w.duckdb\n", "source must be a mapping with a url"),
+    ("source:\n  url: duckdb://w.duckdb\n  tables: {customers: customers}\n", "no transactions table"),
+])
+def test_database_source_mistakes_are_named(tmp_path, source, message):
+    _write_database(tmp_path / "w.duckdb", {t: t for t in TABLE_NAMES} | {"transactions": "sales"})
+    (tmp_path / "dataset.yaml").write_text(source, encoding="utf-8")
+    with pytest.raises(segkit.SchemaError, match=re.escape(message)):
+        load_dataset(tmp_path)
+    with pytest.raises(segkit.SchemaError, match="read by the engine"):
+        load_dataset(tmp_path, engine="pandas")

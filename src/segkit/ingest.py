@@ -1206,3 +1206,104 @@ def from_ibis(
                                   derive_customers=not found["customers"])
     _stop_if_mostly_rejected(dataset, max_rejected_share)
     return dataset
+
+
+# --------------------------------------------------------------------------------------------
+# a data set from a database: a DuckDB file, or a connection described in dataset.yaml
+
+_SOURCE_KEYS = {"url", "tables"}
+
+
+def _connect_source(url: str, base: Path):
+    """An Ibis connection from a URL (``duckdb:///crm.duckdb``, ``postgres://...``,
+    ``pyspark://``); a DuckDB file is opened read-only, relative to ``base``."""
+    ibis = _ibis()
+    if url.startswith("duckdb://"):
+        target = url.removeprefix("duckdb://")
+        if not target or target == ":memory:":
+            raise SchemaError(f"source url {url!r} names no DuckDB file; write duckdb:///path/to/file.duckdb")
+        path = Path(target) if Path(target).is_absolute() else base / target
+        if not path.is_file():
+            raise SchemaError(f"source url {url!r}: {path} not found")
+        return ibis.duckdb.connect(str(path), read_only=True)
+    try:
+        return ibis.connect(url)
+    except Exception as exc:  # the backend's own message says what is wrong (driver, host, login)
+        raise SchemaError(f"source url {url!r}: cannot connect ({type(exc).__name__}: {exc})") from exc
+
+
+def _list_tables(con) -> list[str]:
+    """Table names in the connection's current database and schema, sorted."""
+    if con.name == "duckdb":  # Ibis 12's list_tables uses a result method DuckDB 2 renamed
+        query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        return sorted(row[0] for row in con.con.execute(query).fetchall())
+    return sorted(con.list_tables())
+
+
+def database_tables(con) -> dict[str, list[str]]:
+    """The tables of a database that hold segkit's tables, found by name as files are
+    (``customers``, ``orders`` / ``transactions``, ``客户``, ``订单``, ...)."""
+    from segkit.io import table_for_name
+
+    found: dict[str, list[str]] = {name: [] for name in TABLES}
+    for name in _list_tables(con):
+        table = table_for_name(name)
+        if table is not None:
+            found[table].append(name)
+    return found
+
+
+def load_source(source: Mapping, *, base: Path, meta: Mapping, as_of=None, config=None,
+                max_rejected_share: float | None = 0.5, cache_files: list[Path] | None = None) -> Dataset:
+    """Load and validate the tables of a database, as :func:`from_ibis` does.
+
+    ``source`` is the ``source`` mapping of a ``dataset.yaml``::
+
+        source:
+          url: duckdb:///crm.duckdb          # or postgres://user@host/crm, pyspark://, ...
+          tables:                            # optional: found by name when left out
+            transactions: crm.orders
+            customers: crm.customers
+
+    ``meta`` gives the data set's ``name``, ``currency`` and ``as_of`` (from ``dataset.yaml``).
+    When ``cache_files`` lists the database's files and a run cache is set
+    (``SEGKIT_DATA_CACHE``, as ``segkit report`` sets it), the validated tables are read once
+    per run, as for a folder of files.
+    """
+    if not isinstance(source, Mapping) or not isinstance(source.get("url"), str):
+        raise SchemaError("dataset.yaml: source must be a mapping with a url, e.g. source: {url: duckdb:///crm.duckdb}")
+    unknown = set(source) - _SOURCE_KEYS
+    if unknown:
+        raise SchemaError(f"dataset.yaml: source has unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                          f"allowed: {', '.join(sorted(_SOURCE_KEYS))}")
+    tables = source.get("tables") or {}
+    if not isinstance(tables, Mapping) or set(tables) - set(TABLES):
+        raise SchemaError(f"dataset.yaml: source.tables maps segkit's tables ({', '.join(TABLES)}) to table names")
+    from segkit.io import _config_text
+
+    settings = {"as_of": as_of, "source": dict(source), "config": _config_text(config), "meta": dict(meta)}
+    cache = os.environ.get(CACHE_VARIABLE)
+    saved = None
+    if cache and cache_files:
+        saved = Path(cache) / f"data-{cache_key({'source': cache_files}, **settings)}.duckdb"
+        if saved.is_file():
+            from segkit.io import _stop_if_mostly_rejected
+
+            dataset = open_store(saved, config)
+            _stop_if_mostly_rejected(dataset, max_rejected_share)
+            return dataset
+    con = _connect_source(source["url"], base)
+    named = {name: value for name, value in tables.items() if value}
+    if not named:
+        named = {name: found for name, found in database_tables(con).items() if found}
+    if not named.get("transactions"):
+        listed = ", ".join(_list_tables(con)[:20]) or "none"
+        raise SchemaError(f"source {source['url']!r}: no transactions table (tables: {listed}); "
+                          "name it in dataset.yaml as source: {tables: {transactions: ...}}")
+    dataset = from_ibis(con, **named, as_of=as_of if as_of is not None else meta.get("as_of"), config=config,
+                        name=str(meta.get("name") or Path(source["url"]).stem), currency=str(meta.get("currency", "CNY")),
+                        max_rejected_share=max_rejected_share)
+    if saved is not None:
+        save_store(dataset, saved)
+    return dataset
+

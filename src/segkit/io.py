@@ -684,16 +684,28 @@ def _empty_table(table: Table) -> pd.DataFrame:
 # the dataset
 
 
+#: Files ``load_dataset`` opens as a database (its tables found by name, read by the engine).
+DATABASE_SUFFIXES = (".duckdb", ".ddb")
+
+
+def table_for_name(stem: str) -> str | None:
+    """The table a file or database table called ``stem`` holds (``orders_2026`` ->
+    ``"transactions"``, ``客户`` -> ``"customers"``), or None."""
+    folded = _fold(stem)
+    for name, table in TABLES.items():
+        if any(folded == _fold(s) or folded.startswith(_fold(s)) for s in table.file_stems):
+            return name
+    return None
+
+
 def _discover(folder: Path) -> dict[str, list[Path]]:
     found: dict[str, list[Path]] = {name: [] for name in TABLES}
     for path in sorted(folder.iterdir()):
         if not path.is_file() or path.suffix.lower() not in READABLE_SUFFIXES or path.name.startswith((".", "~$")):
             continue
-        stem = _fold(path.stem)
-        for name, table in TABLES.items():
-            if any(stem == _fold(s) or stem.startswith(_fold(s)) for s in table.file_stems):
-                found[name].append(path)
-                break
+        name = table_for_name(path.stem)
+        if name is not None:
+            found[name].append(path)
     return found
 
 
@@ -777,14 +789,30 @@ def load_dataset(
         folder = Path(path)
         if not folder.exists():
             raise SchemaError(f"{folder}: folder not found")
-        if folder.is_file():
-            raise SchemaError(f"{folder}: load_dataset takes a folder; pass single files as customers=..., transactions=...")
+        source = None
+        if folder.is_file() and folder.suffix.lower() in DATABASE_SUFFIXES:
+            source, meta = {"url": f"duckdb://{folder.resolve()}"}, {"name": folder.stem}
+        elif folder.is_file():
+            raise SchemaError(f"{folder}: load_dataset takes a folder or a DuckDB file ({', '.join(DATABASE_SUFFIXES)}); "
+                              "pass single files as customers=..., transactions=...")
+        elif (folder / "dataset.yaml").is_file():
+            meta = read_dataset_yaml(folder / "dataset.yaml")  # size-capped safe YAML; as_of read strictly
+            source = meta.get("source")
+        if source is not None:  # the tables are in a database: read and validated by the engine
+            if engine == "pandas" or any(v is not None for v in (customers, transactions, interactions, surveys)):
+                raise SchemaError(f"{folder}: the data are in a database ({source.get('url') if isinstance(source, Mapping) else source}); "
+                                  "they are read by the engine (engine='duckdb'), without table files")
+            from segkit import ingest
+
+            url = source.get("url", "") if isinstance(source, Mapping) else ""
+            database = Path(url.removeprefix("duckdb://")) if url.startswith("duckdb://") else None
+            if database is not None and not database.is_absolute():
+                database = folder / database
+            return ingest.load_source(source, base=folder if folder.is_dir() else folder.parent, meta=meta, as_of=as_of,
+                                      config=config, max_rejected_share=max_rejected_share,
+                                      cache_files=[database] if database is not None and database.is_file() else None)
         found = _discover(folder)
-        name = folder.resolve().name
-        manifest = folder / "dataset.yaml"
-        if manifest.is_file():
-            meta = read_dataset_yaml(manifest)  # size-capped safe YAML; as_of read strictly
-            name = str(meta.get("name", name))
+        name = str(meta.get("name", folder.resolve().name))
     explicit = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys}
     for table_name, value in explicit.items():
         if value is not None:
