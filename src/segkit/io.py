@@ -478,7 +478,7 @@ _ORDER_WORDS = {"MDY": "month/day/year", "DMY": "day/month/year"}
 # XLSX file, as a bare time (00:00:00: a serial below 1 has no day)
 _EXCEL_EMPTY_DATES = (pd.Timestamp("1899-12-30"), pd.Timestamp("1899-12-31"))
 _EXCEL_DAY_ZERO = r"1900-0?[01]-0?0"
-_EXCEL_TIME_ONLY = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+_EXCEL_TIME_ONLY = r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
 
 
 def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Series, str | None, pd.Series]:
@@ -519,8 +519,11 @@ def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Ser
         parsed.loc[named] = pd.to_datetime(raw[named].str.strip(), format="mixed", errors="coerce").dt.normalize()
     # a date pandas cannot hold (9999-12-31, 0001-01-01) is a typo or a placeholder: unparseable
     parsed = parsed.where((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))
-    excel_empty = (parsed.isin(_EXCEL_EMPTY_DATES) | text.str.fullmatch(_EXCEL_DAY_ZERO)
-                   | raw.str.strip().str.fullmatch(_EXCEL_TIME_ONLY))
+    excel_empty = parsed.isin(_EXCEL_EMPTY_DATES)
+    unread = parsed.isna()
+    if unread.any():
+        excel_empty[unread] = (text[unread].str.contains(f"^(?:{_EXCEL_DAY_ZERO})$", regex=True)
+                               | raw[unread].str.strip().str.contains(f"^(?:{_EXCEL_TIME_ONLY})$", regex=True))
     parsed = parsed.where(~excel_empty)
     bad = parsed.isna() & (raw.str.strip() != "")
     return parsed.astype("datetime64[ns]"), bad, used, excel_empty & bad
@@ -538,6 +541,7 @@ _ONE_POINT = r"[+-]?\d+\.\d+"                      # 12.5 / 1.234
 _CURRENCY = (r"[¥￥$€£元\s]|^(?:CNY|RMB|USD|US|HKD|EUR|GBP|JPY|SGD|AUD|CAD)"
              r"|(?:CNY|RMB|USD|HKD|EUR|GBP|JPY|SGD|AUD|CAD)$")
 _NON_FINITE = r"(?i)[+-]?(?:nan|inf|infinity)"
+_PLAIN_NUMBER = r"^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$"  # what every convention reads alike (but 12.5: see below)
 
 
 def _number_text(raw: pd.Series) -> pd.Series:
@@ -593,8 +597,21 @@ def _read_numbers(raw: pd.Series, convention: str | None = None) -> tuple[pd.Ser
     >>> values.tolist()[:2], reasons.tolist()[2:]
     ([1234.5, -500.0], ['not a number', 'ambiguous (decimal comma?): the column does not show which of , and . is the decimal separator', 'not a finite number (inf, nan or beyond ±1.8e308)'])
     """
+    plain = raw.str.strip().str.contains(_PLAIN_NUMBER, regex=True)
+    convention = convention or number_convention(raw[~plain])
+    if convention in ("comma", "mixed"):  # 12.5 is ambiguous and 1.234 is 1234 here
+        plain &= ~raw.str.contains(".", regex=False)
+    values = pd.Series(np.nan, index=raw.index, dtype="float64")
+    values[plain] = pd.to_numeric(raw[plain].str.strip()).astype("float64")
+    reasons = pd.Series("", index=raw.index, dtype="str")
+    if not plain.all():
+        values[~plain], reasons[~plain] = _read_number_spellings(raw[~plain], convention)
+    return values, reasons
+
+
+def _read_number_spellings(raw: pd.Series, convention: str) -> tuple[pd.Series, pd.Series]:
+    """:func:`_read_numbers` of the values that are not plain digits."""
     text = _number_text(raw)
-    convention = convention or number_convention(raw)
     bracketed = text.str.fullmatch(r"\([^()+\-]*\)")  # (500): an accounting negative; (-500) is not
     text = text.where(~bracketed, text.str[1:-1])
     comma, point = text.str.contains(",", regex=False), text.str.contains(".", regex=False)
@@ -646,8 +663,8 @@ _WIDE = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u00a0\u3000"
 _NARROW = "".join(chr(c) for c in range(0x21, 0x7F)) + "  "
 _ID_WIDTH = str.maketrans(_WIDE, _NARROW)
 # an id a float column wrote: 1.0 is id 1; 1.5 or 1.2345678901234568e+16 is no id
-_FLOAT_WHOLE_ID = r"\d+\.0+"
-_FLOAT_ID = r"\d+\.\d+|\d(?:\.\d+)?e[+-]\d+"
+_FLOAT_WHOLE_ID = r"[0-9]+\.0+"
+_FLOAT_ID = r"[0-9]+\.[0-9]+|[0-9](?:\.[0-9]+)?e[+-][0-9]+"
 
 
 def _read_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -662,10 +679,18 @@ def _read_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     >>> ids.tolist(), bad.tolist()
     (['C001', 'C001', '1', '1.5', 'C 001'], [False, False, False, True, False])
     """
-    text = raw.str.replace(_FORMAT_RE, "", regex=True).str.translate(_ID_WIDTH).str.strip()
-    whole = text.str.fullmatch(_FLOAT_WHOLE_ID)
-    text = text.where(~whole, text.str.replace(r"\.0+$", "", regex=True))
-    return text, text.str.fullmatch(_FLOAT_ID)
+    text = raw.copy()
+    wide = text.str.contains(r"[^\x00-\x7f]", regex=True)
+    if wide.any():
+        text[wide] = text[wide].str.replace(_FORMAT_RE, "", regex=True).str.translate(_ID_WIDTH)
+    text = text.str.strip()
+    decimal = pd.Series(False, index=text.index)
+    dotted = text.str.contains(".", regex=False)
+    if dotted.any():
+        whole = dotted & text.str.contains(f"^(?:{_FLOAT_WHOLE_ID})$", regex=True)
+        text[whole] = text[whole].str.replace(r"\.0+$", "", regex=True)
+        decimal = dotted & text.str.contains(f"^(?:{_FLOAT_ID})$", regex=True)
+    return text, decimal
 
 
 def _repeated_headers(raw: pd.DataFrame) -> np.ndarray:
