@@ -18,6 +18,13 @@ Decisions, documented once:
   A problem in an optional column (say an unreadable ``record_updated``) keeps the row with
   the value missing and records a warning. A row with several problems appears once per
   problem in ``rejected``; :meth:`Dataset.reconcile` counts rows.
+* **Values are never guessed.** A number's decimal separator is decided per column of a file
+  by the values that show both (``1,234.50`` or ``1.234,56``); one it does not explain
+  (``12,5``) is rejected as ambiguous, as are ``(-500)``, ``inf``, ``nan`` and ``1e309``.
+  Ids are compared without invisible characters (zero-width space, BOM, ...), with no-break
+  spaces and full-width letters folded and a float's ``1.0`` read as ``1``. Excel's empty
+  date (``1899-12-30``, ``1900-01-00``) and a repeated header line are rejected with their
+  own reasons. The rules are in ``docs/data.md``.
 * **Refunds.** Negative amounts are returns or refunds: kept, flagged ``is_refund``, and
   included in revenue (revenue is net of refunds); order counts count positive amounts only.
 * **As-of date.** ``as_of`` comes from the argument, else ``dataset.yaml`` in the folder
