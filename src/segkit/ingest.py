@@ -45,10 +45,19 @@ import pyarrow as pa
 
 from segkit.config import StrictModel, load_section
 from segkit.io import (
+    _FLOAT_ID,
+    _FLOAT_WHOLE_ID,
+    _FORMAT_CHARS,
+    _NARROW,
+    _WIDE,
     CSV_ENCODINGS,
     PROBLEM_COLUMNS,
     REASON_BOOL,
     REASON_CREDIT,
+    REASON_DECIMAL_ID,
+    REASON_EXCEL_DATE,
+    REASON_HEADER,
+    REASON_NOT_FINITE,
     REASON_NUMBER,
     REASON_REJECTED_CUSTOMER,
     REASON_UNKNOWN,
@@ -61,15 +70,17 @@ from segkit.io import (
     _map_headers,
     _parse_bool,
     _parse_dates,
-    _parse_numbers,
+    _read_numbers,
     _read_raw,
     dataset_facts,
-    resolve_as_of,
+    number_convention,
     reason_date,
     reason_empty,
     reason_late,
+    reason_not_before,
     reason_range,
     reason_vocab,
+    resolve_as_of,
 )
 from segkit.schema import TABLES, Table, is_valid_credit_code
 
@@ -305,6 +316,7 @@ class _File:
     columns: list[str] = field(default_factory=list)   # canonical name or the header of an extra column
     units: dict[str, float] = field(default_factory=dict)
     malformed: list[dict] = field(default_factory=list)
+    header_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, line) of a repeated header line
 
 
 def _detect_encoding(path: Path) -> tuple[str, int, bool]:
@@ -424,6 +436,18 @@ def _read_file(duck, file: _File, batch_rows: int) -> None:
     _store_batches(duck, name, frame.shape[1], _frame_batches(frame, np.asarray(rows, dtype="int64"), batch_rows))
 
 
+def _repeated_headers(duck, file: _File) -> list[tuple[int, str]]:
+    """Rows whose every cell is its column's header, as :func:`segkit.io._repeated_headers` finds
+    them: the engine picks the rows that contain each header, Python compares the few it finds."""
+    if not file.headers:
+        return []
+    cells = ", ".join(f"c{i}" for i in range(len(file.headers)))
+    near = " AND ".join(f"contains(coalesce(c{i}, ''), {_literal(h.strip())})" for i, h in enumerate(file.headers))
+    found = _run(duck, f"SELECT {file.row_sql}, {cells} FROM raw_f{file.fid} WHERE {near} ORDER BY 1").fetchall()
+    return [(int(row), ",".join(c or "" for c in values)) for row, *values in found
+            if all((c or "").strip() == h.strip() for c, h in zip(values, file.headers))]
+
+
 def _duckdb_error():
     import duckdb
 
@@ -493,8 +517,40 @@ def _fast_number(text):
 
 
 def _fast_date(text):
-    """``YYYY-MM-DD`` (years 1900-2099), optionally followed by a time."""
-    return text.re_search(r"^(19|20)\d\d-\d\d-\d\d([T ].*)?$")
+    """``YYYY-MM-DD`` (years 1900-2099, months 01-12, days 01-31), optionally followed by a time;
+    ``1900-01-00`` (Excel's empty date) and other spellings go to the reference parser."""
+    return text.re_search(r"^(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([T ].*)?$")
+
+
+def _re2_class(chars: str) -> str:
+    """A regular-expression class (RE2 syntax) of ``chars``, as ranges."""
+    codes = sorted(map(ord, chars))
+    ranges, start = [], codes[0]
+    for prev, code in zip(codes, [*codes[1:], None]):
+        if code != prev + 1:
+            ranges.append(f"\\x{{{start:x}}}" + (f"-\\x{{{prev:x}}}" if prev != start else ""))
+            start = code
+    return "[" + "".join(ranges) + "]"
+
+
+_FORMAT_CLASS = _re2_class(_FORMAT_CHARS)
+
+
+def _clean_id(value):
+    """:func:`segkit.io._read_ids` (without the decimal-id mask): invisible characters removed,
+    spaces and full-width ASCII folded, ends stripped, a float's ``.0`` dropped. Values of
+    printable ASCII only skip the folding."""
+    ibis = _ibis()
+
+    @ibis.udf.scalar.builtin
+    def strlen(text: str) -> int:  # DuckDB: bytes, so equal to length() only for ASCII
+        ...
+
+    value = value.fill_null("")
+    ascii_only = strlen(value) == value.length()
+    text = _strip(ibis.ifelse(ascii_only, value, value.re_replace(_FORMAT_CLASS, "").translate(_WIDE, _NARROW)))
+    whole = text.contains(".") & text.re_search(f"^(?:{_FLOAT_WHOLE_ID})$")
+    return ibis.ifelse(whole, text.re_replace(r"\.0+$", ""), text)
 
 
 def _round2(value):
@@ -564,15 +620,16 @@ class _TableRules:
                 values = self._distinct_raw(raw, col.name, _fast_date, by_file=True)
                 mapping = self._parse_dates_by_file(values, col.name) if len(values) else None
             elif col.kind in ("money", "float", "int"):
-                values = self._distinct_raw(raw, col.name, _fast_number, by_file=False)
-                mapping = self._parse_numbers(values["_k"]) if len(values) else None
+                values = self._distinct_raw(raw, col.name, _fast_number, by_file=True)
+                mapping = self._parse_numbers_by_file(raw, col.name, values) if len(values) else None
             elif col.kind in ("bool", "vocab", "credit_code"):
                 values = self._distinct_raw(raw, col.name, None, by_file=False)
                 mapping = self._map_other(col, values["_k"]) if len(values) else None
             else:
                 continue
             if mapping is not None:
-                stage, prefixes[col.name] = self._join(stage, col.name, mapping, by_file=col.kind == "date")
+                by_file = col.kind in ("date", "money", "float", "int")
+                stage, prefixes[col.name] = self._join(stage, col.name, mapping, by_file=by_file)
 
         # pass 1: each cell's text or value, computed once (the rules below refer to them often)
         first: dict[str, object] = {"_fid": stage._fid, "_row": stage._row}
@@ -585,16 +642,19 @@ class _TableRules:
                 return stage[prefix + name] if prefix else ibis.null(kind)
 
             if col.kind in ("id", "str"):
-                first[f"_t_{col.name}"] = _strip(value_raw)
+                first[f"_t_{col.name}"] = _clean_id(value_raw) if col.kind == "id" else _strip(value_raw)
                 continue
             first[f"_e_{col.name}"] = blank | mapped("empty", "boolean").fill_null(False)
             if col.kind == "date":
                 fast = _fast_date(value_raw).fill_null(False)
                 engine_value = value_raw.left(10).try_cast("date").cast("timestamp")
                 first[f"_x_{col.name}"] = ibis.ifelse(fast, engine_value, mapped("value", "timestamp").cast("timestamp"))
+                first[f"_z_{col.name}"] = mapped("excel", "boolean").fill_null(False)
             elif col.kind in ("money", "float", "int"):
-                fast = _fast_number(value_raw).fill_null(False)
+                # a file whose column is written 1.234,56 has its 12.5 read by the reference parser too
+                fast = _fast_number(value_raw).fill_null(False) & mapped("empty", "boolean").isnull()
                 first[f"_x_{col.name}"] = ibis.ifelse(fast, value_raw.try_cast("float64"), mapped("value", "float64").cast("float64"))
+                first[f"_w_{col.name}"] = mapped("reason", "string").cast("string")
             elif col.kind == "bool":
                 first[f"_x_{col.name}"] = mapped("value", "boolean").cast("boolean")
                 first[f"_b_{col.name}"] = mapped("bad", "boolean").fill_null(False)
@@ -613,20 +673,28 @@ class _TableRules:
 
         out: dict[str, object] = {}
         masks: dict[str, object] = {}
+        reasons: dict[str, object] = {}  # a rule's reason per row, where it depends on the value
         for col in present:
             if col.kind in ("id", "str"):
                 text = cells[f"_t_{col.name}"]
                 empty = text == ""
-                out[col.name] = ibis.ifelse(empty, ibis.null("string"), text)
+                if col.kind == "id":
+                    decimal = text.contains(".") & text.re_search(f"^(?:{_FLOAT_ID})$")
+                    masks[f"_r_decimal_{col.name}"] = decimal
+                    empty_or_bad = empty | decimal
+                else:
+                    empty_or_bad = empty
+                out[col.name] = ibis.ifelse(empty_or_bad, ibis.null("string"), text)
             else:
                 empty = cells[f"_e_{col.name}"]
                 value = cells[f"_x_{col.name}"]
                 if col.kind == "date":
                     out[col.name] = value
                     masks[f"_r_bad_{col.name}"] = ~empty & value.isnull()
+                    reasons[f"_z_{col.name}"] = cells[f"_z_{col.name}"]
                 elif col.kind in ("money", "float", "int"):
                     masks[f"_r_nan_{col.name}"] = ~empty & value.isnull()
-                    out[col.name] = self._number_rules(col, cells, value, masks)
+                    out[col.name] = self._number_rules(col, cells, value, masks, reasons)
                 elif col.kind == "bool":
                     out[col.name] = value
                     masks[f"_r_bool_{col.name}"] = cells[f"_b_{col.name}"]
@@ -644,19 +712,26 @@ class _TableRules:
         for col in table.columns:
             if col.name not in out:
                 out[col.name] = ibis.null(_IBIS_KIND[col.kind])
-        selection = {"_fid": cells._fid, "_row": cells._row, **out, **{c: cells[c] for c in extras}, **masks}
+        selection = {"_fid": cells._fid, "_row": cells._row, **out, **{c: cells[c] for c in extras}, **masks, **reasons}
         if table.name == "transactions":
             selection["is_refund"] = (out["amount"] < 0).fill_null(False)
         return cells.select(**selection), extras
 
-    def _number_rules(self, col, stage, value, masks):
-        """Unit (万元), rounding to cents, range and whole-number rules of a number column."""
+    def _number_rules(self, col, stage, value, masks, reasons):
+        """Unit (万元), rounding to cents, range and whole-number rules of a number column; the
+        reason of an unreadable value (the reference parser's, or not finite once in 元)."""
         ibis = _ibis()
+        why = stage[f"_w_{col.name}"]
         if col.kind == "money":
             units = {f.fid: f.units.get(col.name, 1.0) for f in self.files}
             if any(u != 1.0 for u in units.values()):
                 value = value * ibis.cases(*[(stage._fid == fid, u) for fid, u in units.items()], else_=1.0)
+                overflow = value.isinf().fill_null(False)  # 1e305 万元: finite as written, not in 元
+                masks[f"_r_nan_{col.name}"] = masks[f"_r_nan_{col.name}"] | overflow
+                why = ibis.ifelse(overflow, REASON_NOT_FINITE, why)
+                value = ibis.ifelse(overflow, ibis.null("float64"), value)
             value = _round2(value)
+        reasons[f"_w_{col.name}"] = why.fill_null(REASON_NUMBER)
         if col.low is not None or col.high is not None:
             out_of_range = ibis.literal(False)
             if col.low is not None:
@@ -675,16 +750,18 @@ class _TableRules:
         """The rules in the reference loader's order: per column, empty -> parse -> range -> whole."""
         table = self.table
         for col in present:
-            for kind in ("empty", "bad", "nan", "range", "whole", "bool", "vocab", "credit"):
+            for kind in ("empty", "decimal", "bad", "nan", "range", "whole", "bool", "vocab", "credit"):
                 mask = f"_r_{kind}_{col.name}"
                 if mask not in masks:
                     continue
                 if kind == "empty":
                     rule = _Rule(col.name, mask, reason_empty(col), True)
+                elif kind == "decimal":
+                    rule = _Rule(col.name, mask, REASON_DECIMAL_ID, col.required)
                 elif kind == "bad":
                     rule = _Rule(col.name, mask, self._date_reason(col.name), col.required)
                 elif kind == "nan":
-                    rule = _Rule(col.name, mask, REASON_NUMBER, col.required)
+                    rule = _Rule(col.name, mask, lambda parsed, c=col.name: parsed[f"_w_{c}"], col.required)
                 elif kind == "range":
                     # scores outside their scale are data errors; company facts out of range are warnings
                     rule = _Rule(col.name, mask, reason_range(col), table.name == "surveys")
@@ -699,31 +776,48 @@ class _TableRules:
                 self.rules.append(rule)
 
     def _date_reason(self, column: str):
+        """Excel's empty date, else the unparseable-date words of the value's file."""
+        ibis = _ibis()
         words = {fid: reason_date(orders.get(column)) for fid, orders in self.date_orders.items()}
-        if len(set(words.values())) <= 1:
-            return next(iter(words.values()), reason_date(None))
 
         def reason(parsed):
-            return _ibis().cases(*[(parsed._fid == fid, w) for fid, w in words.items()], else_=reason_date(None))
+            if len(set(words.values())) <= 1:
+                unparseable = ibis.literal(next(iter(words.values()), reason_date(None)))
+            else:
+                unparseable = ibis.cases(*[(parsed._fid == fid, w) for fid, w in words.items()], else_=reason_date(None))
+            return ibis.ifelse(parsed[f"_z_{column}"], REASON_EXCEL_DATE, unparseable)
         return reason
 
     def _parse_dates_by_file(self, values: pd.DataFrame, column: str) -> pd.DataFrame:
         parts = []
         for fid, group in values.groupby("_fid", sort=True):
             text = group["_k"].astype("str").str.strip().reset_index(drop=True)
-            parsed, _, used = _parse_dates(text, self.date_order)
+            parsed, _, used, excel_empty = _parse_dates(text, self.date_order)
             if used:
                 self.date_orders[int(fid)][column] = used
             parts.append(pd.DataFrame({"_fid": group["_fid"].to_numpy(), "_k": group["_k"].to_numpy(),
-                                       "value": parsed.astype("datetime64[us]").to_numpy(), "empty": (text == "").to_numpy()}))
+                                       "value": parsed.astype("datetime64[us]").to_numpy(), "empty": (text == "").to_numpy(),
+                                       "excel": excel_empty.to_numpy(dtype=bool)}))
         return pd.concat(parts, ignore_index=True)
 
-    @staticmethod
-    def _parse_numbers(keys: pd.Series) -> pd.DataFrame:
-        text = keys.astype("str").str.strip().reset_index(drop=True)
-        parsed, _ = _parse_numbers(text)
-        return pd.DataFrame({"_k": keys.to_numpy(), "value": parsed.astype("float64").to_numpy(),
-                             "empty": (text == "").to_numpy()})
+    def _parse_numbers_by_file(self, raw, column: str, values: pd.DataFrame) -> pd.DataFrame:
+        """Each file's distinct spellings read by the reference parser with that file's convention
+        (:func:`segkit.io.number_convention`, decided by values the engine never reads itself)."""
+        parts = []
+        for fid, group in values.groupby("_fid", sort=True):
+            keys = group["_k"].reset_index(drop=True)
+            convention = number_convention(keys.astype("str").str.strip())
+            if convention in ("comma", "mixed"):  # here 12.5 is ambiguous and 1.234 is 1234: the reference reads them
+                value = raw[column]
+                dotted = (raw._fid == int(fid)) & _fast_number(value) & value.contains(".")
+                more = self.con.to_pyarrow(raw.filter(dotted).select(value.name("_k")).distinct()).to_pandas()["_k"]
+                keys = pd.concat([keys, more.astype(object)], ignore_index=True)
+            text = keys.astype("str").str.strip()
+            parsed, why = _read_numbers(text, convention)
+            parts.append(pd.DataFrame({"_fid": np.full(len(keys), fid, dtype="int64"), "_k": keys.to_numpy(),
+                                       "value": parsed.astype("float64").to_numpy(), "empty": (text == "").to_numpy(),
+                                       "reason": pd.Series(why.where(why != "", None).to_numpy(), dtype="str")}))
+        return pd.concat(parts, ignore_index=True)
 
     def _map_other(self, col, keys: pd.Series) -> pd.DataFrame:
         text = keys.astype("str").str.strip().reset_index(drop=True)
@@ -792,6 +886,7 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
             files.append(_File(fid=len(files), path=path if isinstance(path, IbisSource) else Path(path), table=table_name))
     for file in files:
         _read_file(duck, file, cfg.batch_rows)
+        file.header_rows = _repeated_headers(duck, file)
         frame = pd.DataFrame(columns=file.headers)
         mapped, file.units = _map_headers(frame, TABLES[file.table], file.path)
         file.columns = [str(c) for c in mapped.columns]
@@ -812,6 +907,8 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
             not_blank = " OR ".join(f"ascii(c{i}) BETWEEN 33 AND 126" for i in range(len(f.columns)))
             not_blank += "".join(f" OR NOT regexp_full_match(coalesce(c{i}, ''), '{_WS}*')" for i in range(len(f.columns)))
             not_blank = not_blank or "FALSE"
+            if f.header_rows:
+                not_blank = f"({not_blank}) AND {f.row_sql} NOT IN ({', '.join(str(r) for r, _ in f.header_rows)})"
             blank_free.append(f"SELECT {f.fid}::BIGINT AS _fid, {f.row_sql} AS _row, {cols} FROM raw_f{f.fid} WHERE {not_blank}")
         _run(duck, f"CREATE OR REPLACE VIEW raw_{table_name} AS " + " UNION ALL BY NAME ".join(blank_free))
         raw = con.table(f"raw_{table_name}")
@@ -829,6 +926,8 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
     _fill_values(duck, files)
     malformed = [{"_table": f.table, "_fid": f.fid, "_row": m["row"], "col": "(whole line)", "value": m["value"],
                   "reason": m["reason"], "reject": True, "rule_no": -1} for f in files for m in f.malformed]
+    malformed += [{"_table": f.table, "_fid": f.fid, "_row": row, "col": "(whole line)", "value": line,
+                   "reason": REASON_HEADER, "reject": True, "rule_no": -2} for f in files for row, line in f.header_rows]
     if malformed:
         cursor = duck.cursor()
         cursor.register("_malformed", pa.Table.from_pylist(malformed))
@@ -887,9 +986,9 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
         orders = rules[f.table].date_orders[f.fid]
         rejected = rejected_rows.get(f.fid, 0)
         file_rows.append({"table": f.table, "file": str(f.path), "encoding": f.encoding,
-                          "rows_read": read_rows[f.fid] + len(f.malformed),
+                          "rows_read": read_rows[f.fid] + len(f.malformed) + len(f.header_rows),
                           "rows_accepted": read_rows[f.fid] - rejected,
-                          "rows_rejected": rejected + len(f.malformed),
+                          "rows_rejected": rejected + len(f.malformed) + len(f.header_rows),
                           "date_order": ", ".join(sorted(set(orders.values())))})
     files_frame = pd.DataFrame(file_rows, columns=["table", "file", "encoding", "rows_read", "rows_accepted",
                                                    "rows_rejected", "date_order"])
@@ -930,7 +1029,8 @@ def _latest_date(duck, rules: Mapping[str, _TableRules]) -> pd.Timestamp:
 
 
 def _table_rules(store: EngineStore, table: Table, as_of: pd.Timestamp, derive_customers: bool, first_no: int) -> None:
-    """Duplicate ids, unknown customers and dates after ``as_of`` (:func:`segkit.io._table_rules`)."""
+    """Duplicate ids, unknown customers, dates after ``as_of`` and dates before the date they
+    cannot precede (:func:`segkit.io._table_rules`)."""
     duck = store.duck
     name = table.name
     number = first_no
@@ -976,6 +1076,14 @@ def _table_rules(store: EngineStore, table: Table, as_of: pd.Timestamp, derive_c
             SELECT {_literal(name)}, _fid, _row, {_literal(table.date_column)}, strftime({column}, '%Y-%m-%d'),
                    {_literal(reason_late(as_of))}, TRUE, {number}
             FROM parsed_{name} WHERE {column} > ?""", [as_of.to_pydatetime()])
+        number += 1
+    for later, earlier in table.not_before:
+        _run(duck, f"""
+            INSERT INTO problems
+            SELECT {_literal(name)}, _fid, _row, {_literal(later)}, strftime({_quote(later)}, '%Y-%m-%d'),
+                   {_literal(reason_not_before(table, later, earlier))}, TRUE, {number}
+            FROM parsed_{name} WHERE {_quote(later)} < {_quote(earlier)}""")
+        number += 1
 
 
 _SQL_KIND = {"id": "VARCHAR", "str": "VARCHAR", "vocab": "VARCHAR", "credit_code": "VARCHAR", "date": "TIMESTAMP",

@@ -18,6 +18,13 @@ Decisions, documented once:
   A problem in an optional column (say an unreadable ``record_updated``) keeps the row with
   the value missing and records a warning. A row with several problems appears once per
   problem in ``rejected``; :meth:`Dataset.reconcile` counts rows.
+* **Values are never guessed.** A number's decimal separator is decided per column of a file
+  by the values that show both (``1,234.50`` or ``1.234,56``); one it does not explain
+  (``12,5``) is rejected as ambiguous, as are ``(-500)``, ``inf``, ``nan`` and ``1e309``.
+  Ids are compared without invisible characters (zero-width space, BOM, ...), with no-break
+  spaces and full-width letters folded and a float's ``1.0`` read as ``1``. Excel's empty
+  date (``1899-12-30``, ``1900-01-00``) and a repeated header line are rejected with their
+  own reasons. The rules are in ``docs/data.md``.
 * **Refunds.** Negative amounts are returns or refunds: kept, flagged ``is_refund``, and
   included in revenue (revenue is net of refunds); order counts count positive amounts only.
 * **As-of date.** ``as_of`` comes from the argument, else ``dataset.yaml`` in the folder
@@ -472,15 +479,26 @@ DATE_ORDERS = ("auto", "MDY", "DMY")
 _ORDER_WORDS = {"MDY": "month/day/year", "DMY": "day/month/year"}
 
 
-def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Series, str | None]:
+# Excel's empty date: a zero in a cell formatted as a date is day 0 of Excel's calendar, which
+# readers write as 1900-01-00, 1899-12-31, 1899-12-30 (day 0 of the serial numbers) or, from an
+# XLSX file, as a bare time (00:00:00: a serial below 1 has no day)
+_EXCEL_EMPTY_DATES = (pd.Timestamp("1899-12-30"), pd.Timestamp("1899-12-31"))
+_EXCEL_DAY_ZERO = r"1900-0?[01]-0?0"
+_EXCEL_TIME_ONLY = r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+
+
+def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Series, str | None, pd.Series]:
     """Dates as written by CRMs and spreadsheets: year first (2026-09-30, 2026/9/30, 20260930,
     2026年9月30日, with or without a time) or year last (09/30/2026, 30.09.2026).
 
     Year-last dates are read month first or day first as ``order`` says; with ``"auto"`` the
     column decides (a first number above 12 means day first, a second above 12 month first) and
     a column where both readings are possible is read month first, as US exports write it.
-    Returns the dates, the mask of unparseable values and the year-last order used (None when
-    the column has no year-last dates).
+    Excel's empty date (``1899-12-30``, ``1899-12-31``, ``1900-01-00`` in any spelling, or a bare
+    time such as ``00:00:00``, which is how an XLSX date cell holding 0 reads) is a
+    placeholder, not a date: it is unparseable and flagged.
+    Returns the dates, the mask of unparseable values, the year-last order used (None when
+    the column has no year-last dates) and the mask of Excel's empty dates.
     """
     text = raw.str.strip()
     text = text.str.replace("日", "", regex=False).str.replace(_DATE_SEP, "-", regex=True)
@@ -507,21 +525,199 @@ def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Ser
         parsed.loc[named] = pd.to_datetime(raw[named].str.strip(), format="mixed", errors="coerce").dt.normalize()
     # a date pandas cannot hold (9999-12-31, 0001-01-01) is a typo or a placeholder: unparseable
     parsed = parsed.where((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))
+    excel_empty = parsed.isin(_EXCEL_EMPTY_DATES)
+    unread = parsed.isna()
+    if unread.any():
+        excel_empty[unread] = (text[unread].str.contains(f"^(?:{_EXCEL_DAY_ZERO})$", regex=True)
+                               | raw[unread].str.strip().str.contains(f"^(?:{_EXCEL_TIME_ONLY})$", regex=True))
+    parsed = parsed.where(~excel_empty)
     bad = parsed.isna() & (raw.str.strip() != "")
-    return parsed.astype("datetime64[ns]"), bad, used
+    return parsed.astype("datetime64[ns]"), bad, used, excel_empty & bad
+
+
+# Number spellings. A value's separators are read by the convention of its column (one file's
+# column): "point" (1,234.50: comma thousands, point decimal), "comma" (1.234,56: point
+# thousands, comma decimal), "mixed" (both written in full somewhere) or "unstated" (neither).
+_US_FULL = r"[+-]?\d{1,3}(?:,\d{3})+\.\d+"        # 1,234.50
+_EU_FULL = r"[+-]?\d{1,3}(?:\.\d{3})+,\d+"        # 1.234,56
+_US_GROUPS = r"[+-]?\d{1,3}(?:,\d{3})+"           # 1,234 / 1,234,567
+_EU_GROUPS = r"[+-]?\d{1,3}(?:\.\d{3})+"          # 1.234 / 1.234.567
+_ONE_COMMA = r"[+-]?\d+,\d+"                       # 12,5 / 1234,56 / 1,234
+_ONE_POINT = r"[+-]?\d+\.\d+"                      # 12.5 / 1.234
+_CURRENCY = (r"[¥￥$€£元\s]|^(?:CNY|RMB|USD|US|HKD|EUR|GBP|JPY|SGD|AUD|CAD)"
+             r"|(?:CNY|RMB|USD|HKD|EUR|GBP|JPY|SGD|AUD|CAD)$")
+_NON_FINITE = r"(?i)[+-]?(?:nan|inf|infinity)"
+_PLAIN_NUMBER = r"^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$"  # what every convention reads alike (but 12.5: see below)
+
+
+def _number_text(raw: pd.Series) -> pd.Series:
+    """A number cell without currency signs, codes and spaces (¥1,200.00, USD 1200, 1200元,
+    1 234,56), full-width commas as commas; separators and brackets are left in place."""
+    return raw.str.strip().str.replace("，", ",", regex=False).str.replace(_CURRENCY, "", regex=True)
+
+
+def number_convention(raw: pd.Series) -> str:
+    """The decimal separator of a column: ``"comma"`` when some value is written ``1.234,56``
+    and none ``1,234.50``, ``"point"`` the other way round, ``"mixed"`` when both forms occur,
+    ``"unstated"`` when neither does.
+
+    Only values that show both separators decide it; an unstated column is read the
+    Chinese/US way, cautiously (``1,234`` is 1234 unless a value such as ``12,5`` hints at
+    decimal commas; ``12,5`` is ambiguous).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> number_convention(pd.Series(["1.234,56", "12,5", "7"], dtype="str"))
+    'comma'
+    >>> number_convention(pd.Series(["1,234.50", "12,5"], dtype="str"))
+    'point'
+    >>> number_convention(pd.Series(["12,5", "1,234"], dtype="str"))
+    'unstated'
+    """
+    text = _number_text(raw).str.strip("()")
+    eu, us = text.str.fullmatch(_EU_FULL).any(), text.str.fullmatch(_US_FULL).any()
+    return "mixed" if eu and us else "comma" if eu else "point" if us else "unstated"
+
+
+def _read_numbers(raw: pd.Series, convention: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Numbers as written in CRM and spreadsheet exports; returns the values (NaN where
+    unreadable) and the reason per value (``""`` when it was read).
+
+    * Currency signs and codes before or after the number are dropped: ¥1,200.00, $1,200.00,
+      1.200 EUR, USD 1200, 1200元.
+    * ``(500)`` is an accounting negative, -500; ``(-500)``, ``(500`` and ``500)`` are not numbers.
+    * Separators follow the column's :func:`number_convention`: with ``"point"`` ``1,234.50``
+      and ``1,234`` are read with comma thousands and ``12,5`` is ambiguous; ``"unstated"`` is
+      read the same way, except that ``1,234`` is ambiguous too when the column also has values
+      like ``12,5`` (a hint of decimal commas); with ``"comma"`` ``1.234,56``,
+      ``12,5``, ``1,234`` (1.234) and ``1.234`` (1234) are read the European way and ``12.5`` is
+      ambiguous; in a ``"mixed"`` column only values written with both separators, or none, are
+      read. Ambiguous values are rejected, never guessed.
+    * ``inf``, ``nan`` and values beyond the float range (``1e309``) are not finite numbers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> values, reasons = _read_numbers(pd.Series(["¥1,234.50", "(500)", "(-500)", "12,5", "1e309"], dtype="str"))
+    >>> values.tolist()[:2], reasons.tolist()[2:]
+    ([1234.5, -500.0], ['not a number', 'ambiguous (decimal comma?): the column does not show which of , and . is the decimal separator', 'not a finite number (inf, nan or beyond ±1.8e308)'])
+    """
+    plain = raw.str.strip().str.contains(_PLAIN_NUMBER, regex=True)
+    convention = convention or number_convention(raw[~plain])
+    if convention in ("comma", "mixed"):  # 12.5 is ambiguous and 1.234 is 1234 here
+        plain &= ~raw.str.contains(".", regex=False)
+    values = pd.Series(np.nan, index=raw.index, dtype="float64")
+    values[plain] = pd.to_numeric(raw[plain].str.strip()).astype("float64")
+    reasons = pd.Series("", index=raw.index, dtype="str")
+    if not plain.all():
+        values[~plain], reasons[~plain] = _read_number_spellings(raw[~plain], convention)
+    return values, reasons
+
+
+def _read_number_spellings(raw: pd.Series, convention: str) -> tuple[pd.Series, pd.Series]:
+    """:func:`_read_numbers` of the values that are not plain digits."""
+    text = _number_text(raw)
+    bracketed = text.str.fullmatch(r"\([^()+\-]*\)")  # (500): an accounting negative; (-500) is not
+    text = text.where(~bracketed, text.str[1:-1])
+    comma, point = text.str.contains(",", regex=False), text.str.contains(".", regex=False)
+    us_full, eu_full = text.str.fullmatch(_US_FULL), text.str.fullmatch(_EU_FULL)
+    one_comma, one_point = text.str.fullmatch(_ONE_COMMA), text.str.fullmatch(_ONE_POINT)
+    us_groups, eu_groups = text.str.fullmatch(_US_GROUPS), text.str.fullmatch(_EU_GROUPS)
+    ambiguous = pd.Series(False, index=text.index)
+    as_us = us_full.copy()   # drop the commas
+    as_eu = eu_full.copy()   # drop the points, the comma is the decimal point
+    if convention in ("point", "unstated"):
+        # unstated, and 12,5 somewhere: 1,234 may be 1.234
+        decimal_comma_hint = convention == "unstated" and bool((one_comma & ~us_groups).any())
+        ambiguous |= comma & ~point & one_comma & (~us_groups | decimal_comma_hint)
+        as_us |= comma & ~point & us_groups & ~ambiguous
+    elif convention == "comma":
+        as_eu |= (comma & ~point & one_comma) | (point & ~comma & eu_groups)
+        ambiguous |= point & ~comma & one_point & ~eu_groups
+    else:  # mixed: only what needs no convention (both separators, or one repeated)
+        ambiguous |= (comma & ~point & one_comma) | (point & ~comma & one_point)
+        as_us |= comma & ~point & us_groups & ~one_comma
+        as_eu |= point & ~comma & eu_groups & ~one_point
+    text = text.where(~as_us, text.str.replace(",", "", regex=False))
+    text = text.where(~as_eu, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    text = text.where(~(comma & ~as_us & ~as_eu), "x")  # any other comma: not a number
+    values = pd.to_numeric(text.where(~ambiguous, "x"), errors="coerce").astype("float64")
+    values = values.where(~bracketed, -values)
+    non_finite = ~ambiguous & (np.isinf(values) | text.str.fullmatch(_NON_FINITE))
+    values = values.where(~non_finite)
+    reasons = pd.Series("", index=raw.index, dtype="str")
+    reasons[values.isna() & (raw.str.strip() != "")] = REASON_NUMBER
+    reasons[ambiguous] = REASON_AMBIGUOUS_NUMBER
+    reasons[non_finite] = REASON_NOT_FINITE
+    return values, reasons
 
 
 def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    text = raw.str.strip()
-    negative_paren = text.str.fullmatch(r"\(.*\)")
-    # thousands separators, currency signs and codes before or after the number: ¥1,200.00,
-    # $1,200.00, 1.200 EUR, USD 1200, 1200元
-    text = text.str.replace(r"[,，¥￥$€£元\s]|^(?:CNY|RMB|USD|US|HKD|EUR|GBP|JPY|SGD|AUD|CAD)|(?:CNY|RMB|USD|HKD|EUR|GBP|JPY|SGD|AUD|CAD)$",
-                            "", regex=True).str.strip("()")
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
-    values = values.where(~negative_paren, -values)
-    bad = values.isna() & (raw.str.strip() != "")
-    return values, bad
+    """:func:`_read_numbers` with a mask of the values that could not be read."""
+    values, reasons = _read_numbers(raw)
+    return values, reasons != ""
+
+
+# Ids are compared as text, after what no one can see or means is taken away: Unicode format
+# characters (zero-width space and joiners, word joiner, BOM, bidi marks, soft hyphen) are
+# removed, a no-break or ideographic space is a space, full-width ASCII (Ｃ００１) is ASCII.
+_FORMAT_CHARS = "".join(chr(c) for c in (*range(0x10000), *range(0xE0000, 0xE0080))
+                        if unicodedata.category(chr(c)) == "Cf")
+_FORMAT_RE = "[" + re.escape(_FORMAT_CHARS) + "]"
+_WIDE = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u00a0\u3000"
+_NARROW = "".join(chr(c) for c in range(0x21, 0x7F)) + "  "
+_ID_WIDTH = str.maketrans(_WIDE, _NARROW)
+# an id a float column wrote: 1.0 is id 1; 1.5 or 1.2345678901234568e+16 is no id
+_FLOAT_WHOLE_ID = r"[0-9]+\.0+"
+_FLOAT_ID = r"[0-9]+\.[0-9]+|[0-9](?:\.[0-9]+)?e[+-][0-9]+"
+
+
+def _read_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Ids as text: invisible characters removed, spaces and full-width ASCII folded, ends
+    stripped, a float's ``.0`` dropped; returns the ids and a mask of ids written as decimal
+    numbers (a float column's ``1.5``), which are no ids.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ids, bad = _read_ids(pd.Series(["C001\u200b", "\ufeffＣ００１", "1.0", "1.5", "C\u00a0001"], dtype="str"))
+    >>> ids.tolist(), bad.tolist()
+    (['C001', 'C001', '1', '1.5', 'C 001'], [False, False, False, True, False])
+    """
+    text = raw.copy()
+    wide = text.str.contains(r"[^\x00-\x7f]", regex=True)
+    if wide.any():
+        text[wide] = text[wide].str.replace(_FORMAT_RE, "", regex=True).str.translate(_ID_WIDTH)
+    text = text.str.strip()
+    decimal = pd.Series(False, index=text.index)
+    dotted = text.str.contains(".", regex=False)
+    if dotted.any():
+        whole = dotted & text.str.contains(f"^(?:{_FLOAT_WHOLE_ID})$", regex=True)
+        text[whole] = text[whole].str.replace(r"\.0+$", "", regex=True)
+        decimal = dotted & text.str.contains(f"^(?:{_FLOAT_ID})$", regex=True)
+    return text, decimal
+
+
+def _repeated_headers(raw: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is its column's header (two exports joined into one file)."""
+    if not len(raw.columns) or raw.empty:
+        return np.zeros(len(raw), dtype=bool)
+    same = np.ones(len(raw), dtype=bool)
+    for header in raw.columns:
+        same &= (raw[header].str.strip() == str(header).strip()).to_numpy(dtype=bool)
+    return same
+
+
+def _without_header_lines(raw: pd.DataFrame, rows: np.ndarray, malformed: list[dict]):
+    """A file's records without its repeated header lines, which join the malformed lines: they
+    are rejected whole (with the line as a record) and never become a customer or an order."""
+    again = _repeated_headers(raw)
+    if not again.any():
+        return raw, rows, malformed
+    lines = [{"row": int(row), "value": ",".join(cells), "reason": REASON_HEADER, "record": dict(zip(raw.columns, cells))}
+             for row, cells in zip(rows[again], raw.loc[again].itertuples(index=False))]
+    return raw.loc[~again].reset_index(drop=True), rows[~again], sorted([*malformed, *lines], key=lambda m: m["row"])
 
 
 def _parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -543,6 +739,12 @@ REASON_CREDIT = "invalid unified social credit code (GB 32100-2015 check charact
 REASON_UNKNOWN = "unknown customer_id (not in the customers table)"
 REASON_UNKNOWN_DERIVED = "unknown customer_id (no accepted order; there is no customers file)"
 REASON_REJECTED_CUSTOMER = "customer_id was rejected in customers"
+REASON_AMBIGUOUS_NUMBER = ("ambiguous (decimal comma?): the column does not show which of , and . is the decimal "
+                           "separator")
+REASON_NOT_FINITE = "not a finite number (inf, nan or beyond ±1.8e308)"
+REASON_EXCEL_DATE = "Excel's empty date (1899-12-30 / 1900-01-00: a 0 in a cell formatted as a date), not a date"
+REASON_DECIMAL_ID = "id written as a decimal number (a float column of a spreadsheet or Parquet file?)"
+REASON_HEADER = "repeated header line (two exports joined into one file?)"
 
 
 def reason_empty(col) -> str:
@@ -567,6 +769,12 @@ def reason_vocab(col) -> str:
 
 def reason_late(as_of: pd.Timestamp) -> str:
     return f"date after the data's as-of date {as_of.date()}"
+
+
+def reason_not_before(table: Table, later: str, earlier: str) -> str:
+    """A date before the date it cannot precede (a complaint resolved before it was made)."""
+    return (f"{later} before {earlier} ({table.column(later).zh} 早于 {table.column(earlier).zh}): "
+            f"{later} cannot precede {earlier}")
 
 
 class _Collector:
@@ -611,22 +819,30 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
         if col.name not in raw:
             continue
         text = raw[col.name].str.strip()
+        if col.kind == "id":
+            text, decimal = _read_ids(text)
         empty = text == ""
         if col.required:
             problems.add(raw, empty, col.name, reason_empty(col), reject=True)
-        if col.kind in ("id", "str"):
+        if col.kind == "id":
+            problems.add(raw, decimal, col.name, REASON_DECIMAL_ID, reject=col.required)
+            out[col.name] = text.where(~empty & ~decimal, None).astype("str")
+        elif col.kind == "str":
             out[col.name] = text.where(~empty, None).astype("str")
         elif col.kind == "date":
-            parsed, bad, used = _parse_dates(text, date_order)
-            problems.add(raw, bad, col.name, reason_date(used), reject=col.required)
+            parsed, bad, used, excel_empty = _parse_dates(text, date_order)
+            reasons = np.where(excel_empty, REASON_EXCEL_DATE, reason_date(used))
+            problems.add(raw, bad, col.name, lambda hit: reasons[raw.index.get_indexer(hit.index)], reject=col.required)
             if used:
                 date_orders[col.name] = used
             out[col.name] = parsed
         elif col.kind in ("money", "float", "int"):
-            values, bad = _parse_numbers(text)
-            problems.add(raw, bad, col.name, REASON_NUMBER, reject=col.required)
+            values, reasons = _read_numbers(text)
             if col.kind == "money":
-                values = (values * units.get(col.name, 1.0)).round(2)
+                scaled = (values * units.get(col.name, 1.0)).round(2)
+                reasons = reasons.where(~(np.isfinite(values) & ~np.isfinite(scaled)), REASON_NOT_FINITE)  # 1e305 万元
+                values = scaled.where(reasons == "")
+            problems.add(raw, reasons != "", col.name, lambda hit: reasons[hit.index].to_numpy(), reject=col.required)
             out_of_range = pd.Series(False, index=raw.index)
             if col.low is not None:
                 out_of_range |= values < col.low
@@ -863,6 +1079,7 @@ def load_dataset(
         parsed_parts = []
         for file in found[table_name]:
             raw, rows, encoding, malformed = _read_raw(file)
+            raw, rows, malformed = _without_header_lines(raw, rows, malformed)
             raw_frames.append((next_key, raw))  # as written, with the file's own headers
             raw, units = _map_headers(raw, table, file)
             keys = np.arange(next_key, next_key + len(raw))
@@ -873,8 +1090,10 @@ def load_dataset(
             if malformed:
                 bad = pd.DataFrame(malformed).assign(_file=str(file), _key=np.arange(next_key, next_key + len(malformed)))
                 next_key += len(malformed)
-                raw_records.update({int(k): json.dumps(v, ensure_ascii=False) for k, v in zip(bad["_key"], bad["value"])})
-                problems.malformed.append(bad.rename(columns={"row": "_row"}).assign(column="(whole line)"))
+                raw_records.update({int(k): json.dumps(m.get("record", m["value"]), ensure_ascii=False)
+                                    for k, m in zip(bad["_key"], malformed)})
+                problems.malformed.append(bad.drop(columns="record", errors="ignore").rename(columns={"row": "_row"})
+                                          .assign(column="(whole line)"))
             file_rows.append({"table": table_name, "file": str(file), "encoding": encoding,
                               "rows_read": len(raw) + len(malformed), "rows_malformed": len(malformed),
                               "date_order": ", ".join(sorted(set(orders_used.values())))})
@@ -1026,7 +1245,8 @@ def _customers_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
 
 def _table_rules(table: Table, frame: pd.DataFrame, problems: _Collector, tables: Mapping[str, pd.DataFrame],
                  collectors: Mapping[str, _Collector], as_of: pd.Timestamp, derive_customers: bool = False) -> None:
-    """Rules across rows: duplicate ids, unknown customers, dates after as_of.
+    """Rules across rows and columns: duplicate ids, unknown customers, dates after as_of, a
+    date before the date it cannot precede (``Table.not_before``).
 
     Without a customers file (``derive_customers``) the orders define the customers: orders
     are not checked against a customers table, interactions and surveys are checked against
@@ -1064,6 +1284,9 @@ def _table_rules(table: Table, frame: pd.DataFrame, problems: _Collector, tables
     if table.date_column is not None:
         late = frame[table.date_column] > as_of
         problems.add(frame, late, table.date_column, reason_late(as_of), reject=True)
+    for later, earlier in table.not_before:
+        if later in frame and earlier in frame:
+            problems.add(frame, frame[later] < frame[earlier], later, reason_not_before(table, later, earlier), reject=True)
 
 
 def read_table(path: str | Path, table: str) -> pd.DataFrame:
@@ -1076,6 +1299,7 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
         raise ValueError(f"unknown table {table!r}; tables: {list(TABLES)}")
     ds_problems = _Collector(table)
     raw, rows, _, malformed = _read_raw(Path(path))
+    raw, rows, malformed = _without_header_lines(raw, rows, malformed)
     if malformed:
         raise SchemaError(f"{path}: row {malformed[0]['row']}: {malformed[0]['reason']}")
     raw, units = _map_headers(raw, TABLES[table], Path(path))

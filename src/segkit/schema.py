@@ -58,6 +58,8 @@ class Table:
     key: str | None = None
     date_column: str | None = None
     file_stems: tuple[str, ...] = field(default=())
+    # (later, earlier): a row whose ``later`` date is before its ``earlier`` date is rejected
+    not_before: tuple[tuple[str, str], ...] = ()
 
     @property
     def required(self) -> list[str]:
@@ -121,6 +123,7 @@ INTERACTIONS = Table(
     zh="互动记录",
     date_column="date",
     file_stems=("interactions", "interaction", "互动", "互动记录", "跟进记录", "contacts"),
+    not_before=(("resolved_date", "date"),),  # a complaint is not resolved before it was made
     columns=(
         C("interaction_id", "互动编号", "id", False, ("记录编号", "id"), "Interaction id"),
         C("customer_id", "客户编号", "id", True, ("客户id", "客户代码", "客户号", "customer"), "Customer id"),
