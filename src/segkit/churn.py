@@ -639,6 +639,11 @@ def churn_labels(ds: Dataset, as_of: Any, horizon: str = "1Q", definition: str |
     return pd.Series(np.asarray(churned, dtype=bool), index=customers, name="churned")
 
 
+def _among(index: pd.Index, ids: pd.Index) -> np.ndarray:
+    """``index.isin(ids)`` for unique ``ids`` by a hash lookup (ten times faster on text ids)."""
+    return pd.Index(ids).get_indexer(index) >= 0
+
+
 def _eligible(ds: Dataset, as_of: pd.Timestamp, months: int) -> pd.Index:
     """Customers with an order (positive amount) in the ``months`` before ``as_of``."""
     if ds._as_stored():  # counted where the orders are
@@ -835,7 +840,7 @@ def churn_training_table(
         if keep_snapshots:
             kept[as_of] = snap
         eligible = _eligible(ds, as_of, cfg.labels.active_months) if activity is None else activity.eligible(as_of)
-        features = churn_features(snap, cfg).loc[lambda f: f.index.isin(eligible)]
+        features = churn_features(snap, cfg).loc[lambda f: _among(f.index, eligible)]
         end = horizon_end(as_of, horizon)
         complete = end <= ds.as_of
         features.index = pd.MultiIndex.from_arrays(
@@ -1485,7 +1490,7 @@ def score_churn(
     train_dates = [pd.Timestamp(d) for d in summary.get("as_of", [])]
 
     snap = snapshot(ds, when)
-    active = snap.index.isin(_eligible(ds, when, cfg.labels.active_months))
+    active = _among(snap.index, _eligible(ds, when, cfg.labels.active_months))
     snap = snap.loc[active]
     features = churn_features(snap, cfg)
     probability = pd.Series(fitted.predict_proba(features)[:, 1], index=snap.index, name="churn_probability")
@@ -1493,7 +1498,12 @@ def score_churn(
     separator = "；" if lang == "zh" else "; "
     if hasattr(fitted, "explain") and len(features):
         drivers = fitted.explain(features, top=top, lang=lang, direction="raises")
-        reasons = drivers.groupby(level=0, sort=False)["text"].agg(separator.join).reindex(snap.index).fillna("")
+        # a customer's drivers are consecutive rows, by rank: join each run of rows
+        owners = drivers.index.to_numpy()
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else np.array([], dtype=int)
+        texts = drivers["text"].tolist()
+        joined = [separator.join(texts[a:b]) for a, b in zip(starts, [*starts[1:], len(texts)], strict=True)]
+        reasons = pd.Series(joined, index=owners[starts], dtype="str").reindex(snap.index).fillna("")
     else:
         reasons = pd.Series("", index=snap.index)
     signals = risk_signals(snap, cfg, lang)

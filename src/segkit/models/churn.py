@@ -113,6 +113,15 @@ def _read_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     Blanks (``""``, ``" "``) are missing. Thousands separators are removed only where they
     are thousands separators (``1,234.5``), so ``1,5`` is not read as 15.
     """
+    codes, distinct = pd.factorize(column)
+    if len(distinct) < len(column) // 2:   # read each distinct text once (categories repeat a lot)
+        values, bad = _read_numbers(pd.Series(np.asarray(distinct, dtype=object), dtype=object))
+        known = codes >= 0
+        out = np.full(len(column), np.nan)
+        out[known] = values.to_numpy()[codes[known]]
+        flagged = np.zeros(len(column), dtype=bool)
+        flagged[known] = bad.to_numpy()[codes[known]]
+        return pd.Series(out, index=column.index), pd.Series(flagged, index=column.index)
     text = column.astype("str").where(column.notna(), "").str.strip()
     text = text.str.replace(_CURRENCY, "", regex=True).str.strip()
     text = text.where(~text.str.fullmatch(_THOUSANDS), text.str.replace(",", "", regex=False))
@@ -487,7 +496,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.n_features_in_ = len(frame.columns)
         self.classes_ = classes
-        self.category_values_ = {col: sorted(set(_to_text(frame[col]).dropna())) for col in self.categorical_columns_}
+        self.category_values_ = {col: sorted(set(_to_text(pd.Series(frame[col].dropna().unique())))) for col in self.categorical_columns_}
         prepared = self._prepare(frame, fitting=True)
 
         with self._threads():
@@ -674,7 +683,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         rows_i, rank_pos = np.nonzero(kept)
         cols_j = order[rows_i, rank_pos]
         c = values[rows_i, cols_j].astype(float)
-        columns = contributions.columns
+        columns = np.asarray(contributions.columns, dtype=object)   # plain strings: indexed once per driver
         raw_columns = {j: frame[columns[j]].to_numpy(dtype=object) for j in np.unique(cols_j)}
         raw = np.array([raw_columns[j][i] for i, j in zip(rows_i, cols_j, strict=True)], dtype=object)
         signs = np.where(c > 0, "raises", "lowers")
@@ -693,7 +702,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             for j, value, sign, ci in zip(cols_j, raw, signs, c, strict=True)
         ]
         out = pd.DataFrame({
-            "_index": contributions.index[rows_i], "rank": rank_pos + 1, "feature": list(columns[cols_j]),
+            "_index": contributions.index[rows_i], "rank": rank_pos + 1, "feature": columns[cols_j].tolist(),
             "value": raw, "typical": [typical[columns[j]] for j in cols_j], "contribution": c, "odds_ratio": np.exp(c),
             "direction": list(signs), "text": text,
         })
