@@ -55,6 +55,7 @@ from segkit.io import (
     REASON_UNKNOWN_DERIVED,
     REASON_WHOLE,
     REJECTED_COLUMNS,
+    _RESERVED_HEADER,
     Dataset,
     SchemaError,
     _fold,
@@ -317,8 +318,8 @@ def _csv_header(path: Path, encoding: str) -> list[str]:
     if '"' in first or not first.strip():
         raise _NotSimple
     header = next(csv.reader([first.rstrip("\r\n")]))
-    if any(not h for h in header) or len(set(header)) != len(header):
-        raise _NotSimple  # pandas would rename these ("Unnamed: 3", "x.1"); the reference reader decides
+    if any(not h.strip() or _RESERVED_HEADER.match(h) for h in header) or len(set(header)) != len(header):
+        raise _NotSimple  # empty, repeated or reserved headers: the reference reader names or refuses them
     return header
 
 

@@ -36,6 +36,7 @@ import csv
 import functools
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -357,7 +358,8 @@ def _read_csv_text(path: Path, spec: FileSpec | None = None) -> tuple[str, str]:
     return data.decode(codec), encoding
 
 
-def _parse_csv(text: str, path: Path, spec: FileSpec | None = None) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+def _parse_csv(text: str, path: Path, spec: FileSpec | None = None,
+               notes: list[str] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """CSV text -> string frame; a line whose field count differs from the header's is malformed.
 
     Fast path: pandas' C parser, used when every record is exactly one line (then the line
@@ -367,8 +369,10 @@ def _parse_csv(text: str, path: Path, spec: FileSpec | None = None) -> tuple[pd.
     """
     spec = spec or FileSpec()
     if file_kind(path) in (".csv", ".csv.gz"):
-        first = next(csv.reader(io.StringIO(text[: text.find("\n") + 1 if "\n" in text else len(text)])), [])
-        simple = first and all(h.strip() for h in first) and len(set(first)) == len(first)
+        head = list(itertools.islice(csv.reader(io.StringIO(text[:1 << 20], newline="")), 2))
+        first = head[0] if head else []
+        simple = (first and all(h.strip() for h in first) and len(set(first)) == len(first)
+                  and (len(head) < 2 or len(head[1]) == len(first)))
         frame = None
         if simple:
             try:
@@ -376,16 +380,19 @@ def _parse_csv(text: str, path: Path, spec: FileSpec | None = None) -> tuple[pd.
             except (pd.errors.ParserError, ValueError):
                 frame = None
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-        if frame is not None and len(frame) + 1 == lines and list(frame.columns) == first:
+        # more fields in the records than in the header: pandas makes the first ones an index
+        if (frame is not None and len(frame) + 1 == lines and list(frame.columns) == first
+                and isinstance(frame.index, pd.RangeIndex)):
             return frame, np.arange(len(frame), dtype="int64") + 2, []
-    return _parse_csv_slow(text, path, spec)
+    return _parse_csv_slow(text, path, spec, notes)
 
 
 def _physical_lines(text: str) -> list[str]:
     return [line.rstrip("\r") for line in text.split("\n")]
 
 
-def _parse_csv_slow(text: str, path: Path, spec: FileSpec | None = None) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+def _parse_csv_slow(text: str, path: Path, spec: FileSpec | None = None,
+                    notes: list[str] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """The csv module's reading. A record that runs over several lines because of a quote is
     kept only if its field count is right and its quoted field spans at most
     ``spec.max_field_lines`` lines; otherwise the quote is taken as unclosed and every physical
@@ -401,15 +408,24 @@ def _parse_csv_slow(text: str, path: Path, spec: FileSpec | None = None) -> tupl
     if header is None:
         raise SchemaError(f"{path}: the file is empty (no header line)")
     width = len(header)
+    # trailing columns without a header (Excel's ghost columns) are cut from every record at
+    # once while they stay empty: a file may have thousands
+    named = max((i + 1 for i, h in enumerate(header) if h.strip()), default=width)
+    ghosts = width - named
     records, rows, malformed = [], [], []
     line = reader.line_num
     physical: list[str] | None = None
     for fields in reader:
         start, line = line + 1, reader.line_num
-        if not any(f.strip() for f in fields):
+        if not "".join(fields).strip():
             continue  # an empty line is not a record
-        if len(fields) > width and not any(f.strip() for f in fields[width:]):
+        if len(fields) > width and not "".join(fields[width:]).strip():
             fields = fields[:width]  # trailing empty cells, as spreadsheets export them
+        if ghosts and len(fields) == width:
+            if "".join(fields[named:]).strip():
+                ghosts = 0  # a value under a headerless column: it stays, named by its letter
+            else:
+                fields = fields[:named]
         span = line - start + 1
         if span > 1 and (len(fields) != width or span > spec.max_field_lines):
             physical = _physical_lines(text) if physical is None else physical
@@ -418,12 +434,17 @@ def _parse_csv_slow(text: str, path: Path, spec: FileSpec | None = None) -> tupl
             malformed.extend({"row": n, "value": physical[n - 1] if n <= len(physical) else "", "reason": reason}
                              for n in range(start, line + 1) if n > len(physical) or physical[n - 1].strip())
             continue
-        if len(fields) != width:
+        if len(fields) != width and not (ghosts and len(fields) == named):
             malformed.append({"row": start, "value": ",".join(fields),
                               "reason": f"malformed line: {len(fields)} fields where the header has {width}"})
             continue
         records.append(fields)
         rows.append(start)
+    if ghosts and notes is not None:
+        header = header[:named]
+        notes.append(_ghost_note(range(named, width)))
+    elif len(header) > named:
+        records = [r + [""] * (width - len(r)) for r in records]
     return _frame_of(records, header), np.asarray(rows, dtype="int64"), malformed
 
 
@@ -442,6 +463,12 @@ def _column_letter(position: int) -> str:
         position, rest = divmod(position - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
+
+
+def _ghost_note(positions) -> str:
+    positions = list(positions)
+    where = _column_letter(positions[0]) + (f" to {_column_letter(positions[-1])}" if len(positions) > 1 else "")
+    return f"empty columns dropped: {len(positions):,} column(s) with neither a header nor a value ({where})"
 
 
 # headers segkit uses for its own bookkeeping columns (a file's column may not take them)
@@ -465,8 +492,7 @@ def _check_header(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataF
             keep = np.ones(len(names), dtype=bool)
             keep[ghosts] = False
             frame = frame.iloc[:, keep]
-            notes.append(f"empty columns dropped: {len(ghosts):,} column(s) with neither a header nor a value "
-                         f"({_column_letter(ghosts[0])}" + (f" to {_column_letter(ghosts[-1])})" if len(ghosts) > 1 else ")"))
+            notes.append(_ghost_note(ghosts))
             names = [n for n, k in zip(names, keep) if k]
             positions = [i for i, k in enumerate(keep) if k]
         else:
@@ -504,7 +530,7 @@ def _read_raw(path: Path, spec: FileSpec | None = None, notes: list[str] | None 
     try:
         if suffix in TEXT_KINDS:
             text, encoding = _read_csv_text(path, spec)
-            frame, rows, malformed = _parse_csv(text, path, spec)
+            frame, rows, malformed = _parse_csv(text, path, spec, notes)
         elif suffix in (".xlsx", ".xlsm"):
             encoding = "xlsx"
             sheet, sheet_notes = choose_sheet(path, spec)
@@ -527,10 +553,12 @@ def _read_raw(path: Path, spec: FileSpec | None = None, notes: list[str] | None 
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.fillna("").astype(str)
     frame = _check_header(frame, path, notes)
-    if len(frame.columns):
-        blank = (frame.apply(lambda col: col.str.strip()) == "").all(axis=1).to_numpy()
-    else:
-        blank = np.ones(len(frame), dtype=bool)
+    blank = np.ones(len(frame), dtype=bool)
+    for position in range(frame.shape[1]):  # column by column, only over the rows still blank
+        left = np.flatnonzero(blank)
+        if not len(left):
+            break
+        blank[left] = (frame.iloc[left, position].str.strip() == "").to_numpy(dtype=bool)
     return frame.loc[~blank].reset_index(drop=True), rows[~blank], encoding, malformed
 
 
@@ -763,12 +791,10 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
         if col.name not in out:
             out[col.name] = _empty_column(col.kind, len(out), raw.index)
     out = out[[c.name for c in table.columns]]
-    extra = [c for c in raw.columns if c not in out and c not in _INTERNAL]
-    for c in extra:  # unknown columns are kept as they were, never dropped
-        out[c] = raw[c]
-    for c in ("_file", "_row", "_key"):
-        out[c] = raw[c]
-    return out
+    known = set(out.columns)
+    extra = [c for c in raw.columns if c not in known and c not in _INTERNAL]
+    # unknown columns are kept as they were, never dropped (added at once: a file may have thousands)
+    return pd.concat([out, raw[[*extra, *_INTERNAL]]], axis=1)
 
 
 def _empty_column(kind: str, n: int, index) -> pd.Series:
