@@ -2,7 +2,8 @@
 
 :func:`load_dataset` reads a folder (or explicit files) of CSV / XLSX / Parquet exports.
 Headers may be English or the Chinese terms of the handbooks (客户编号, 交易金额(万元), ...);
-CSV files may be UTF-8, UTF-8 with BOM or GB18030/GBK. Every row that breaks a rule goes to
+CSV files may be UTF-8 (with or without BOM), UTF-16, GB18030/GBK, Big5 or Windows-1252, and
+gzipped. Which file is which table, and how each is decoded, is :mod:`segkit.sources`. Every row that breaks a rule goes to
 ``Dataset.rejected`` with the file, the row number a person sees in that file, the column,
 the value and the rule; values that are kept but questionable (an industry not in the
 vocabulary, an unparseable optional date) go to ``Dataset.warnings``.
