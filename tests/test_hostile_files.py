@@ -102,6 +102,17 @@ def test_a_chinese_header_tells_gbk_from_big5(tmp_path):
     assert detect_encoding(path)[0] == "utf-8-sig"
 
 
+def test_non_ascii_text_after_the_first_megabyte_decides(tmp_path):
+    # 1.4 MB of ASCII (a UTF-8 check alone would pass it), then a GBK name and a Big5 name
+    ascii_part = b"customer_id,name\n" + b"C1,abc\n" * 200_000
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(ascii_part + "C2,华东精密机械有限公司南方贸易\n".encode("gbk"))
+    big5 = tmp_path / "big5.csv"
+    big5.write_bytes(ascii_part + "C2,台灣積體電路製造股份有限公司\n".encode("cp950"))
+    assert detect_encoding(gbk) == ("gb18030", 200_002, True)
+    assert detect_encoding(big5) == ("big5", 200_002, True)
+
+
 def test_declared_encoding_must_fit(tmp_path):
     write_csv(tmp_path / "orders.csv", ORDERS + ["note"], [["C1", "2026-01-05", "1", "客户"]], encoding="gbk")
     (tmp_path / "dataset.yaml").write_text("files:\n  orders.csv: {encoding: utf-8}\n", encoding="utf-8")

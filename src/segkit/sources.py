@@ -53,6 +53,7 @@ ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "gb18030": "GB18030/
                   "cp1252": "Windows-1252"}
 _CODECS = {"big5": "cp950"}  # Big5 as Windows writes it (code page 950)
 _SAMPLE_BYTES = 1 << 20
+_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
 
 WARN_SKIPPED = "file skipped"
 
@@ -263,26 +264,38 @@ def detect_encoding(path, declared: str | None = None) -> tuple[str, int, bool]:
         candidates = ["utf-16-le" if odd_zero else "utf-16-be"]
     else:
         candidates = ["utf-8-sig", "gb18030", "big5", "cp1252"]
-    decoders = {e: codecs.getincrementaldecoder(_CODECS.get(e, e))() for e in candidates}
     failed: dict[str, str] = {}
     newlines, last = 0, b""
-    with open_binary(path) as handle:
-        while chunk := handle.read(1 << 24):
-            newlines += chunk.count(b"\n")
-            last = chunk[-1:]
-            for encoding in [e for e in decoders if e not in failed]:
+    sample = bytearray()  # lines with non-ASCII bytes, wherever they are in the file: what is scored
+    # UTF-8 first, alone (it is the common case and needs one pass); the others only if it fails
+    passes = [candidates[:1], candidates[1:]] if len(candidates) > 1 else [candidates]
+    for number, group in enumerate(passes):
+        if number and "utf-8-sig" not in failed:
+            break  # valid UTF-8: no second pass
+        decoders = {e: codecs.getincrementaldecoder(_CODECS.get(e, e))() for e in group}
+        newlines, last = 0, b""
+        with open_binary(path) as handle:
+            while chunk := handle.read(1 << 24):
+                newlines += chunk.count(b"\n")
+                last = chunk[-1:]
+                if number and len(sample) < _SAMPLE_BYTES // 4:
+                    for match in _NON_ASCII_LINE.finditer(chunk):
+                        sample += match.group() + b"\n"
+                        if len(sample) >= _SAMPLE_BYTES // 4:
+                            break
+                for encoding in [e for e in group if e not in failed]:
+                    try:
+                        decoders[encoding].decode(chunk)
+                    except UnicodeDecodeError as exc:
+                        failed[encoding] = str(exc)
+                if all(e in failed for e in group):
+                    break
+        for encoding in group:
+            if encoding not in failed:
                 try:
-                    decoders[encoding].decode(chunk)
+                    decoders[encoding].decode(b"", final=True)
                 except UnicodeDecodeError as exc:
                     failed[encoding] = str(exc)
-                if "utf-8-sig" in decoders and "utf-8-sig" not in failed and not declared:
-                    break  # valid UTF-8 so far: the others are tried only if it fails
-    for encoding in decoders:
-        if encoding not in failed:
-            try:
-                decoders[encoding].decode(b"", final=True)
-            except UnicodeDecodeError as exc:
-                failed[encoding] = str(exc)
     ok = [e for e in candidates if e not in failed]
     ends = last == b"\n"
     if declared:
@@ -296,8 +309,9 @@ def detect_encoding(path, declared: str | None = None) -> tuple[str, int, bool]:
         tried = ", ".join(ENCODING_NAMES.get(e, e) for e in candidates)
         raise SchemaError(f"{path}: cannot decode the file as any of {tried}; save it as UTF-8 CSV, or set its "
                           "encoding under files: in dataset.yaml")
-    texts = {e: head.decode(_CODECS.get(e, e), errors="ignore") for e in ok}
-    headers = {e: _known_headers(t) for e, t in texts.items()}
+    first_line = head.split(b"\n", 1)[0]
+    headers = {e: _known_headers(first_line.decode(_CODECS.get(e, e), errors="ignore")) for e in ok}
+    texts = {e: bytes(sample).decode(_CODECS.get(e, e), errors="ignore") for e in ok}
     best_header = max(headers.values())
     if best_header and sum(1 for n in headers.values() if n == best_header) == 1:
         return max(headers, key=headers.get), newlines, ends
@@ -305,8 +319,7 @@ def detect_encoding(path, declared: str | None = None) -> tuple[str, int, bool]:
     (best, chosen), (second, _) = shares[0], shares[1]
     if best >= CLEAR_SHARE and best - second >= CLEAR_LEAD:
         return chosen, newlines, ends
-    readings = "; ".join(f"{ENCODING_NAMES[e]}: {texts[e][:1000].split(chr(10))[min(1, texts[e].count(chr(10)))][:40]!r}"
-                         for _, e in shares)
+    readings = "; ".join(f"{ENCODING_NAMES[e]}: {texts[e].split(chr(10), 1)[0][:40]!r}" for _, e in shares)
     raise SchemaError(
         f"{path}: the encoding is not clear: the file decodes as {', '.join(ENCODING_NAMES[e] for _, e in shares)} "
         f"and none is clearly right ({readings}). Say which under files: in dataset.yaml, e.g.\n"
