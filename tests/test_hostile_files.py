@@ -345,6 +345,16 @@ def test_a_column_named_like_segkits_own_is_refused(tmp_path):
     _raises_both(tmp_path, "orders.csv", "'_row'", match="rename the column")
 
 
+def test_ten_thousand_named_columns_are_refused_by_name(tmp_path):
+    header = [*ORDERS, *(f"col{j}" for j in range(10_000))]
+    write_csv(tmp_path / "orders.csv", header, [["C1", "2026-01-05", "1", *([""] * 10_000)]])
+    _raises_both(tmp_path, "orders.csv", "10,003 columns", "engine.max_columns")
+    config = {"engine": {"max_columns": 20_000}}
+    write_csv(tmp_path / "orders.csv", [*ORDERS, *(f"col{j}" for j in range(1_200))], [["C1", "2026-01-05", "1", *([""] * 1_200)]])
+    ds = load_dataset(tmp_path, engine="pandas", as_of="2026-09-30", config=config)
+    assert ds.transactions.shape == (1, 6 + 1_200 + 1)
+
+
 def test_ten_thousand_empty_columns_are_dropped_and_counted(tmp_path):
     ghosts = "," * 10_000
     lines = [f"customer_id,order_date,amount,,region{ghosts}"]

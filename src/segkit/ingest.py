@@ -88,6 +88,7 @@ class EngineConfig(StrictModel):
     batch_rows: int
     max_field_lines: int
     notes_sheets: list[str]
+    max_columns: int
 
 
 ENGINE_VARIABLE = "SEGKIT_ENGINE"
@@ -383,6 +384,8 @@ def _read_file(duck, file: _File, batch_rows: int) -> None:
             if encoding.startswith("utf-16"):
                 raise _NotSimple  # line feeds are not single bytes: the reference reader counts lines
             header = _csv_header(path, encoding)
+            if len(header) > file.spec.max_columns:
+                raise _NotSimple  # the reference reader drops empty columns, then names the limit
             if encoding.startswith("utf-8"):  # DuckDB's parallel reader; rowid keeps the line order
                 n = _duckdb_csv(duck, name, path, len(header))
                 file.row_sql = "rowid + 2"
@@ -770,7 +773,7 @@ def _close(con, workdir: str) -> None:
 
 def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, derive_customers, cfg, duck, discovery=None):
     con = store.con
-    base = FileSpec(max_field_lines=cfg.max_field_lines, notes_sheets=tuple(cfg.notes_sheets))
+    base = FileSpec(max_field_lines=cfg.max_field_lines, notes_sheets=tuple(cfg.notes_sheets), max_columns=cfg.max_columns)
     discovery = discovery or Discovery(found=dict(found), specs={"": base})
     files: list[_File] = []
     for table_name in TABLES:

@@ -477,7 +477,7 @@ _RESERVED_HEADER = re.compile(r"^_(?:file|row|key|fid)$|^_[texbr]_|^_m\d+_")
 _INTERNAL = ("_file", "_row", "_key")
 
 
-def _check_header(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+def _check_header(frame: pd.DataFrame, path: Path, notes: list[str], max_columns: int | None = None) -> pd.DataFrame:
     """Drop columns with neither a header nor a value (Excel's ghost columns, counted in a
     warning), name a headerless column that holds values by its letter (``(column F)``), and
     refuse a header that repeats or collides with segkit's own column names."""
@@ -501,6 +501,10 @@ def _check_header(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataF
         names = [f"(column {_column_letter(p)})" if (not n.strip() or re.fullmatch(r"Unnamed: \d+", n)) else n
                  for n, p in zip(names, positions)]
         frame = frame.set_axis(names, axis=1)
+    if max_columns is not None and len(names) > max_columns:
+        raise SchemaError(f"{path}: {len(names):,} columns hold a header or a value; segkit reads at most {max_columns:,} "
+                          "(engine.max_columns). Delete the columns you do not need, or raise the limit in a "
+                          "configuration file")
     seen: dict[str, int] = {}
     for position, name in enumerate(names):
         if _RESERVED_HEADER.match(name):
@@ -553,7 +557,7 @@ def _read_raw(path: Path, spec: FileSpec | None = None, notes: list[str] | None 
         raise SchemaError(f"{path}: cannot read the file: {exc}") from exc
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.fillna("").astype(str)
-    frame = _check_header(frame, path, notes)
+    frame = _check_header(frame, path, notes, spec.max_columns)
     blank = np.ones(len(frame), dtype=bool)
     for position in range(frame.shape[1]):  # column by column, only over the rows still blank
         left = np.flatnonzero(blank)
@@ -901,7 +905,8 @@ def load_dataset(
     from segkit.ingest import engine_config
 
     reading = engine_config(config)
-    base = FileSpec(max_field_lines=reading.max_field_lines, notes_sheets=tuple(reading.notes_sheets))
+    base = FileSpec(max_field_lines=reading.max_field_lines, notes_sheets=tuple(reading.notes_sheets),
+                    max_columns=reading.max_columns)
     explicit = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys}
     discovery = discover(Path(path), meta, base, skip_tables={t for t, v in explicit.items() if v is not None}) \
         if path is not None else Discovery(found={t: [] for t in TABLES}, specs={"": base})

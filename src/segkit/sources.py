@@ -24,6 +24,7 @@ A skipped file is reported in ``Dataset.warnings`` (row 0, column ``(file)``), n
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -67,6 +68,7 @@ class FileSpec:
     sheet: str | None = None
     max_field_lines: int = 20
     notes_sheets: tuple[str, ...] = ()
+    max_columns: int = 1000
 
 
 @dataclass
@@ -514,8 +516,7 @@ def discover(folder: Path, meta: Mapping, base: FileSpec, skip_tables: set[str] 
             notices.append(notice("", path, f"{WARN_SKIPPED}: not a data file segkit reads "
                                             f"({', '.join(READABLE_KINDS)})"))
             continue
-        spec = FileSpec(encoding=entry.encoding if entry else None, sheet=entry.sheet if entry else None,
-                        max_field_lines=base.max_field_lines, notes_sheets=base.notes_sheets)
+        spec = dataclasses.replace(base, encoding=entry.encoding if entry else None, sheet=entry.sheet if entry else None)
         if entry is None or entry.table is None:
             what = segkit_output(path, spec)
             if what is not None:
