@@ -372,6 +372,9 @@ def _parse_csv(text: str, path: Path, spec: FileSpec | None = None,
     if file_kind(path) in (".csv", ".csv.gz"):
         head = list(itertools.islice(csv.reader(io.StringIO(text[:1 << 20], newline="")), 2))
         first = head[0] if head else []
+        named = sum(1 for h in first if h.strip())
+        if named > spec.max_columns:  # refused before the records are parsed
+            raise _too_wide(path, named, spec.max_columns)
         simple = (first and all(h.strip() for h in first) and len(set(first)) == len(first)
                   and (len(head) < 2 or len(head[1]) == len(first)))
         frame = None
@@ -466,6 +469,12 @@ def _column_letter(position: int) -> str:
     return letters
 
 
+def _too_wide(path: Path, columns: int, limit: int) -> SchemaError:
+    return SchemaError(f"{path}: {columns:,} columns hold a header or a value; segkit reads at most {limit:,} "
+                       "(engine.max_columns). Delete the columns you do not need, or raise the limit in a "
+                       "configuration file")
+
+
 def _ghost_note(positions) -> str:
     positions = list(positions)
     where = _column_letter(positions[0]) + (f" to {_column_letter(positions[-1])}" if len(positions) > 1 else "")
@@ -502,9 +511,7 @@ def _check_header(frame: pd.DataFrame, path: Path, notes: list[str], max_columns
                  for n, p in zip(names, positions)]
         frame = frame.set_axis(names, axis=1)
     if max_columns is not None and len(names) > max_columns:
-        raise SchemaError(f"{path}: {len(names):,} columns hold a header or a value; segkit reads at most {max_columns:,} "
-                          "(engine.max_columns). Delete the columns you do not need, or raise the limit in a "
-                          "configuration file")
+        raise _too_wide(path, len(names), max_columns)
     seen: dict[str, int] = {}
     for position, name in enumerate(names):
         if _RESERVED_HEADER.match(name):
