@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import os
 import shutil
@@ -50,7 +51,6 @@ from segkit.io import (
     _FORMAT_CHARS,
     _NARROW,
     _WIDE,
-    CSV_ENCODINGS,
     PROBLEM_COLUMNS,
     REASON_BOOL,
     REASON_CREDIT,
@@ -64,6 +64,7 @@ from segkit.io import (
     REASON_UNKNOWN_DERIVED,
     REASON_WHOLE,
     REJECTED_COLUMNS,
+    _RESERVED_HEADER,
     Dataset,
     SchemaError,
     _fold,
@@ -83,6 +84,7 @@ from segkit.io import (
     resolve_as_of,
 )
 from segkit.schema import TABLES, Table, is_valid_credit_code
+from segkit.sources import Discovery, FileSpec, detect_encoding, file_kind, notice, open_binary
 
 __all__ = ["EngineConfig", "EngineStore", "from_ibis", "load_with_engine", "open_store", "save_store"]
 
@@ -95,6 +97,9 @@ class EngineConfig(StrictModel):
     threads: int
     temp_directory: str
     batch_rows: int
+    max_field_lines: int
+    notes_sheets: list[str]
+    max_columns: int
 
 
 ENGINE_VARIABLE = "SEGKIT_ENGINE"
@@ -317,29 +322,8 @@ class _File:
     units: dict[str, float] = field(default_factory=dict)
     malformed: list[dict] = field(default_factory=list)
     header_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, line) of a repeated header line
-
-
-def _detect_encoding(path: Path) -> tuple[str, int, bool]:
-    """The file's encoding (UTF-8 with or without BOM, else GB18030), its count of line feeds and
-    whether it ends with one; read in chunks, never whole."""
-    last_error: Exception | None = None
-    for encoding in CSV_ENCODINGS:
-        decoder = codecs.getincrementaldecoder(encoding)()
-        newlines, last = 0, b""
-        try:
-            with path.open("rb") as handle:
-                while chunk := handle.read(1 << 24):
-                    decoder.decode(chunk)
-                    newlines += chunk.count(b"\n")
-                    last = chunk[-1:]
-                decoder.decode(b"", final=True)
-            return encoding, newlines, last == b"\n"
-        except UnicodeDecodeError as exc:
-            last_error = exc
-    raise SchemaError(
-        f"{path}: cannot decode the file as {' or '.join(CSV_ENCODINGS)} ({last_error}); "
-        "save it as UTF-8 or GBK CSV"
-    )
+    spec: FileSpec = field(default_factory=FileSpec)
+    notes: list[str] = field(default_factory=list)     # facts about the whole file (warnings)
 
 
 class _NotSimple(Exception):
@@ -347,13 +331,13 @@ class _NotSimple(Exception):
 
 
 def _csv_header(path: Path, encoding: str) -> list[str]:
-    with path.open("r", encoding=encoding, newline="") as handle:
+    with open_binary(path) as binary, io.TextIOWrapper(binary, encoding=encoding, newline="") as handle:
         first = handle.readline()
     if '"' in first or not first.strip():
         raise _NotSimple
     header = next(csv.reader([first.rstrip("\r\n")]))
-    if any(not h for h in header) or len(set(header)) != len(header):
-        raise _NotSimple  # pandas would rename these ("Unnamed: 3", "x.1"); the reference reader decides
+    if any(not h.strip() or _RESERVED_HEADER.match(h) for h in header) or len(set(header)) != len(header):
+        raise _NotSimple  # empty, repeated or reserved headers: the reference reader names or refuses them
     return header
 
 
@@ -361,8 +345,8 @@ def _arrow_csv(path: Path, encoding: str, width: int, batch_rows: int):
     import pyarrow.csv as pacsv
 
     names = [f"c{i}" for i in range(width)]
-    read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding="utf8" if encoding.startswith("utf-8") else encoding,
-                             block_size=1 << 22)
+    codec = "utf8" if encoding.startswith("utf-8") else {"big5": "cp950"}.get(encoding, encoding)
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=codec, block_size=1 << 22)
     # a line with the wrong number of fields raises ArrowInvalid: the reference reader then names it
     parse = pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=True)
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
@@ -410,11 +394,15 @@ def _read_file(duck, file: _File, batch_rows: int) -> None:
         return
     if not path.exists():
         raise SchemaError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        encoding, newlines, ends = _detect_encoding(path)
+    suffix = file_kind(path)
+    if suffix in (".csv", ".csv.gz"):
+        encoding, newlines, ends = detect_encoding(path, file.spec.encoding)
         try:
+            if encoding.startswith("utf-16"):
+                raise _NotSimple  # line feeds are not single bytes: the reference reader counts lines
             header = _csv_header(path, encoding)
+            if len(header) > file.spec.max_columns:
+                raise _NotSimple  # the reference reader drops empty columns, then names the limit
             if encoding.startswith("utf-8"):  # DuckDB's parallel reader; rowid keeps the line order
                 n = _duckdb_csv(duck, name, path, len(header))
                 file.row_sql = "rowid + 2"
@@ -431,7 +419,7 @@ def _read_file(duck, file: _File, batch_rows: int) -> None:
     elif suffix in (".parquet", ".pq"):
         _read_parquet(duck, file, batch_rows)
         return
-    frame, rows, encoding, malformed = _read_raw(path)
+    frame, rows, encoding, malformed = _read_raw(path, file.spec, file.notes)
     file.encoding, file.headers, file.malformed = encoding, [str(c) for c in frame.columns], malformed
     _store_batches(duck, name, frame.shape[1], _frame_batches(frame, np.asarray(rows, dtype="int64"), batch_rows))
 
@@ -664,7 +652,7 @@ class _TableRules:
             else:  # credit_code
                 first[f"_x_{col.name}"] = mapped("upper", "string")
                 first[f"_b_{col.name}"] = ~mapped("valid", "boolean").fill_null(False)
-        extras = [c for c in raw.columns if c not in {c.name for c in table.columns} and not c.startswith("_")]
+        extras = [c for c in raw.columns if c not in {c.name for c in table.columns} and c not in ("_fid", "_row")]
         first.update({c: stage[c] for c in extras})
         # a query of its own, so that the engine evaluates each cell once
         name = f"cells_{table.name}"
@@ -851,8 +839,12 @@ def _materialise(con, name: str, expr) -> None:
 
 
 def load_with_engine(found: Mapping[str, list[Path]], *, meta: dict, name: str, date_order: str, as_of,
-                     config, vocab: Mapping[str, dict], derive_customers: bool) -> tuple[Dataset, EngineStore]:
+                     config, vocab: Mapping[str, dict], derive_customers: bool,
+                     discovery: Discovery | None = None) -> tuple[Dataset, EngineStore]:
     """Read, validate and store the files of ``found`` in DuckDB (see the module docstring).
+
+    ``discovery`` (from :func:`segkit.sources.discover`) says how to read each file and which
+    files of the folder were skipped (they become warnings).
 
     Returns the :class:`~segkit.io.Dataset` (tables and ledger read from the engine on first
     use) and its :class:`EngineStore`.
@@ -864,7 +856,7 @@ def load_with_engine(found: Mapping[str, list[Path]], *, meta: dict, name: str, 
     store._finalizer = weakref.finalize(store, _close, con, str(workdir))
     try:
         return _load(store, found, meta=meta, name=name, date_order=date_order, as_of=as_of, vocab=vocab,
-                     derive_customers=derive_customers, cfg=cfg, duck=duck)
+                     derive_customers=derive_customers, cfg=cfg, duck=duck, discovery=discovery)
     except BaseException:
         store.close()
         raise
@@ -878,20 +870,28 @@ def _close(con, workdir: str) -> None:
     _remove(workdir)
 
 
-def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, derive_customers, cfg, duck):
+def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, derive_customers, cfg, duck, discovery=None):
     con = store.con
+    base = FileSpec(max_field_lines=cfg.max_field_lines, notes_sheets=tuple(cfg.notes_sheets), max_columns=cfg.max_columns)
+    discovery = discovery or Discovery(found=dict(found), specs={"": base})
     files: list[_File] = []
     for table_name in TABLES:
         for path in found[table_name]:
-            files.append(_File(fid=len(files), path=path if isinstance(path, IbisSource) else Path(path), table=table_name))
+            files.append(_File(fid=len(files), path=path if isinstance(path, IbisSource) else Path(path), table=table_name,
+                               spec=discovery.spec(path)))
     for file in files:
         _read_file(duck, file, cfg.batch_rows)
         file.header_rows = _repeated_headers(duck, file)
         frame = pd.DataFrame(columns=file.headers)
         mapped, file.units = _map_headers(frame, TABLES[file.table], file.path)
         file.columns = [str(c) for c in mapped.columns]
-    _register(con, "_files", pd.DataFrame({"_fid": [f.fid for f in files], "path": [str(f.path) for f in files],
-                                           "name": [f.path.name for f in files]}).astype({"_fid": "int64"}))
+    # warnings about whole files: the folder's skipped files first, then each file read
+    notices = [*discovery.notices, *(notice(f.table, f.path, note) for f in files for note in f.notes)]
+    paths = {str(f.path): f.fid for f in files}
+    for n in notices:
+        paths.setdefault(n["file"], len(paths))
+    _register(con, "_files", pd.DataFrame({"_fid": list(paths.values()), "path": list(paths),
+                                           "name": [Path(p).name for p in paths]}).astype({"_fid": "int64"}))
 
     # rules per table
     rules: dict[str, _TableRules] = {}
@@ -928,6 +928,8 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
                   "reason": m["reason"], "reject": True, "rule_no": -1} for f in files for m in f.malformed]
     malformed += [{"_table": f.table, "_fid": f.fid, "_row": row, "col": "(whole line)", "value": line,
                    "reason": REASON_HEADER, "reject": True, "rule_no": -2} for f in files for row, line in f.header_rows]
+    malformed += [{"_table": n["table"], "_fid": paths[n["file"]], "_row": 0, "col": n["column"], "value": n["value"],
+                   "reason": n["reason"], "reject": False, "rule_no": -(1 << 30) + i} for i, n in enumerate(notices)]
     if malformed:
         cursor = duck.cursor()
         cursor.register("_malformed", pa.Table.from_pylist(malformed))
@@ -1351,11 +1353,11 @@ def _list_tables(con) -> list[str]:
 def database_tables(con) -> dict[str, list[str]]:
     """The tables of a database that hold segkit's tables, found by name as files are
     (``customers``, ``orders`` / ``transactions``, ``客户``, ``订单``, ...)."""
-    from segkit.io import table_for_name
+    from segkit.sources import table_of_name
 
     found: dict[str, list[str]] = {name: [] for name in TABLES}
     for name in _list_tables(con):
-        table = table_for_name(name)
+        table = table_of_name(name)
         if table is not None:
             found[table].append(name)
     return found

@@ -2,7 +2,8 @@
 
 :func:`load_dataset` reads a folder (or explicit files) of CSV / XLSX / Parquet exports.
 Headers may be English or the Chinese terms of the handbooks (客户编号, 交易金额(万元), ...);
-CSV files may be UTF-8, UTF-8 with BOM or GB18030/GBK. Every row that breaks a rule goes to
+CSV files may be UTF-8 (with or without BOM), UTF-16, GB18030/GBK, Big5 or Windows-1252, and
+gzipped. Which file is which table, and how each is decoded, is :mod:`segkit.sources`. Every row that breaks a rule goes to
 ``Dataset.rejected`` with the file, the row number a person sees in that file, the column,
 the value and the rule; values that are kept but questionable (an industry not in the
 vocabulary, an unparseable optional date) go to ``Dataset.warnings``.
@@ -43,6 +44,7 @@ import csv
 import functools
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -56,11 +58,22 @@ import pandas as pd
 
 from segkit.config import StrictModel, default_section, load_section, read_dataset_yaml, read_user_config, section_names
 from segkit.schema import ALIASES, CUSTOMERS, TABLES, SchemaError, Table, is_valid_credit_code, normalise_header
+from segkit.sources import (
+    READABLE_KINDS,
+    TEXT_KINDS,
+    Discovery,
+    FileSpec,
+    choose_sheet,
+    detect_encoding,
+    discover,
+    file_kind,
+    notice,
+    open_binary,
+)
 
 __all__ = ["Dataset", "load_dataset", "read_table", "SchemaError", "vocabulary_index"]
 
-READABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+READABLE_SUFFIXES = READABLE_KINDS
 PROBLEM_COLUMNS = ["table", "file", "row", "column", "value", "reason"]
 REJECTED_COLUMNS = [*PROBLEM_COLUMNS, "record"]
 
@@ -343,42 +356,61 @@ def vocabulary_index(name: str) -> dict[str, str]:
 # reading files
 
 
-def _read_csv_text(path: Path) -> tuple[str, str]:
-    data = path.read_bytes()
-    last_error: Exception | None = None
-    for encoding in CSV_ENCODINGS:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError as exc:
-            last_error = exc
-    raise SchemaError(
-        f"{path}: cannot decode the file as {' or '.join(CSV_ENCODINGS)} ({last_error}); "
-        "save it as UTF-8 or GBK CSV"
-    )
+def _read_csv_text(path: Path, spec: FileSpec | None = None) -> tuple[str, str]:
+    """The file's text and encoding (:func:`segkit.sources.detect_encoding`; gzip is opened)."""
+    encoding, _, _ = detect_encoding(path, (spec or FileSpec()).encoding)
+    with open_binary(path) as handle:
+        data = handle.read()
+    codec = {"big5": "cp950"}.get(encoding, encoding)
+    return data.decode(codec), encoding
 
 
-def _parse_csv(text: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+def _parse_csv(text: str, path: Path, spec: FileSpec | None = None,
+               notes: list[str] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """CSV text -> string frame; a line whose field count differs from the header's is malformed.
 
     Fast path: pandas' C parser, used when every record is exactly one line (then the line
-    number of record i is i + 2). Otherwise -- quoted fields spanning lines, lines with the
-    wrong number of fields -- the csv module, which keeps the true line number.
+    number of record i is i + 2) and the header names each column once. Otherwise -- quoted
+    fields spanning lines, lines with the wrong number of fields, empty or repeated headers --
+    the csv module, which keeps the true line number and the headers as written.
     """
-    if path.suffix.lower() == ".csv":
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype="str", keep_default_na=False, skip_blank_lines=False)
-        except (pd.errors.ParserError, ValueError):
-            frame = None
+    spec = spec or FileSpec()
+    if file_kind(path) in (".csv", ".csv.gz"):
+        head = list(itertools.islice(csv.reader(io.StringIO(text[:1 << 20], newline="")), 2))
+        first = head[0] if head else []
+        named = sum(1 for h in first if h.strip())
+        if named > spec.max_columns:  # refused before the records are parsed
+            raise _too_wide(path, named, spec.max_columns)
+        simple = (first and all(h.strip() for h in first) and len(set(first)) == len(first)
+                  and (len(head) < 2 or len(head[1]) == len(first)))
+        frame = None
+        if simple:
+            try:
+                frame = pd.read_csv(io.StringIO(text), dtype="str", keep_default_na=False, skip_blank_lines=False)
+            except (pd.errors.ParserError, ValueError):
+                frame = None
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-        if frame is not None and len(frame) + 1 == lines and not frame.columns.str.startswith("Unnamed:").any():
+        # more fields in the records than in the header: pandas makes the first ones an index
+        if (frame is not None and len(frame) + 1 == lines and list(frame.columns) == first
+                and isinstance(frame.index, pd.RangeIndex)):
             return frame, np.arange(len(frame), dtype="int64") + 2, []
-    return _parse_csv_slow(text, path)
+    return _parse_csv_slow(text, path, spec, notes)
 
 
-def _parse_csv_slow(text: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+def _physical_lines(text: str) -> list[str]:
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def _parse_csv_slow(text: str, path: Path, spec: FileSpec | None = None,
+                    notes: list[str] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+    """The csv module's reading. A record that runs over several lines because of a quote is
+    kept only if its field count is right and its quoted field spans at most
+    ``spec.max_field_lines`` lines; otherwise the quote is taken as unclosed and every physical
+    line of the run is rejected on its own, so the lines it swallowed are counted and shown."""
+    spec = spec or FileSpec()
     sample = text[:4096]
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|") if path.suffix.lower() == ".txt" else csv.excel
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|") if file_kind(path) in (".txt", ".txt.gz") else csv.excel
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
@@ -386,40 +418,144 @@ def _parse_csv_slow(text: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, li
     if header is None:
         raise SchemaError(f"{path}: the file is empty (no header line)")
     width = len(header)
+    # trailing columns without a header (Excel's ghost columns) are cut from every record at
+    # once while they stay empty: a file may have thousands
+    named = max((i + 1 for i, h in enumerate(header) if h.strip()), default=width)
+    ghosts = width - named
     records, rows, malformed = [], [], []
     line = reader.line_num
+    physical: list[str] | None = None
     for fields in reader:
         start, line = line + 1, reader.line_num
-        if not any(f.strip() for f in fields):
+        if not "".join(fields).strip():
             continue  # an empty line is not a record
-        if len(fields) > width and not any(f.strip() for f in fields[width:]):
+        if len(fields) > width and not "".join(fields[width:]).strip():
             fields = fields[:width]  # trailing empty cells, as spreadsheets export them
-        if len(fields) != width:
+        if ghosts and len(fields) == width:
+            if "".join(fields[named:]).strip():
+                ghosts = 0  # a value under a headerless column: it stays, named by its letter
+            else:
+                fields = fields[:named]
+        span = line - start + 1
+        if span > 1 and (len(fields) != width or span > spec.max_field_lines):
+            physical = _physical_lines(text) if physical is None else physical
+            reason = (f"unclosed quote (a quoted field starting at line {start} runs over {span} lines, to line "
+                      f"{line}; every line of the run is rejected)")
+            malformed.extend({"row": n, "value": physical[n - 1] if n <= len(physical) else "", "reason": reason}
+                             for n in range(start, line + 1) if n > len(physical) or physical[n - 1].strip())
+            continue
+        if len(fields) != width and not (ghosts and len(fields) == named):
             malformed.append({"row": start, "value": ",".join(fields),
                               "reason": f"malformed line: {len(fields)} fields where the header has {width}"})
             continue
         records.append(fields)
         rows.append(start)
-    return pd.DataFrame(records, columns=header, dtype="str"), np.asarray(rows, dtype="int64"), malformed
+    if ghosts and notes is not None:
+        header = header[:named]
+        notes.append(_ghost_note(range(named, width)))
+    elif len(header) > named:
+        records = [r + [""] * (width - len(r)) for r in records]
+    return _frame_of(records, header), np.asarray(rows, dtype="int64"), malformed
 
 
-def _read_raw(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, list[dict]]:
+def _frame_of(records: list[list[str]], header: list[str]) -> pd.DataFrame:
+    """Records -> string frame; headers may repeat here (:func:`_check_header` names them)."""
+    frame = pd.DataFrame(records, dtype="str") if records else pd.DataFrame(columns=range(len(header)), dtype="str")
+    frame.columns = header
+    return frame
+
+
+def _column_letter(position: int) -> str:
+    """``0`` -> ``A``, ``26`` -> ``AA``: the column as a spreadsheet labels it."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _too_wide(path: Path, columns: int, limit: int) -> SchemaError:
+    return SchemaError(f"{path}: {columns:,} columns hold a header or a value; segkit reads at most {limit:,} "
+                       "(engine.max_columns). Delete the columns you do not need, or raise the limit in a "
+                       "configuration file")
+
+
+def _ghost_note(positions) -> str:
+    positions = list(positions)
+    where = _column_letter(positions[0]) + (f" to {_column_letter(positions[-1])}" if len(positions) > 1 else "")
+    return f"empty columns dropped: {len(positions):,} column(s) with neither a header nor a value ({where})"
+
+
+# headers segkit uses for its own bookkeeping columns (a file's column may not take them)
+_RESERVED_HEADER = re.compile(r"^_(?:file|row|key|fid)$|^_[texbr]_|^_m\d+_")
+_INTERNAL = ("_file", "_row", "_key")
+
+
+def _check_header(frame: pd.DataFrame, path: Path, notes: list[str], max_columns: int | None = None) -> pd.DataFrame:
+    """Drop columns with neither a header nor a value (Excel's ghost columns, counted in a
+    warning), name a headerless column that holds values by its letter (``(column F)``), and
+    refuse a header that repeats or collides with segkit's own column names."""
+    names = [str(c) for c in frame.columns]
+    unnamed = [i for i, h in enumerate(names) if not h.strip() or re.fullmatch(r"Unnamed: \d+", h)]
+    if unnamed:
+        values = frame.iloc[:, unnamed].to_numpy(dtype=object) if len(frame) else np.empty((0, len(unnamed)), dtype=object)
+        used = np.zeros(len(unnamed), dtype=bool)
+        if values.size:
+            used = (np.char.str_len(np.char.strip(values.astype("U"))) > 0).any(axis=0)
+        ghosts = [i for i, u in zip(unnamed, used) if not u]
+        if ghosts:
+            keep = np.ones(len(names), dtype=bool)
+            keep[ghosts] = False
+            frame = frame.iloc[:, keep]
+            notes.append(_ghost_note(ghosts))
+            names = [n for n, k in zip(names, keep) if k]
+            positions = [i for i, k in enumerate(keep) if k]
+        else:
+            positions = list(range(len(names)))
+        names = [f"(column {_column_letter(p)})" if (not n.strip() or re.fullmatch(r"Unnamed: \d+", n)) else n
+                 for n, p in zip(names, positions)]
+        frame = frame.set_axis(names, axis=1)
+    if max_columns is not None and len(names) > max_columns:
+        raise _too_wide(path, len(names), max_columns)
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names):
+        if _RESERVED_HEADER.match(name):
+            raise SchemaError(f"{path}: column {name!r} has a name segkit keeps for itself; rename the column")
+        key = name.strip()
+        if key in seen:
+            raise SchemaError(f"{path}: the header names column {key!r} twice (columns {_column_letter(seen[key])} and "
+                              f"{_column_letter(position)}); rename or delete one of them")
+        seen[key] = position
+    return frame
+
+
+def _read_raw(path: Path, spec: FileSpec | None = None, notes: list[str] | None = None
+              ) -> tuple[pd.DataFrame, np.ndarray, str, list[dict]]:
     """Read a file as strings.
 
     Returns the frame, the row number a person sees for each record, the encoding (or file
-    type) and the malformed lines (CSV lines with the wrong number of fields).
+    type) and the malformed lines (CSV lines with the wrong number of fields). Facts about the
+    whole file that the caller should report (empty columns dropped, sheets not read) are
+    appended to ``notes``.
     """
+    spec = spec or FileSpec()
+    notes = [] if notes is None else notes
     if not path.exists():
         raise SchemaError(f"{path}: file not found")
-    suffix = path.suffix.lower()
+    suffix = file_kind(path)
     malformed: list[dict] = []
     try:
-        if suffix in (".csv", ".txt"):
-            text, encoding = _read_csv_text(path)
-            frame, rows, malformed = _parse_csv(text, path)
+        if suffix in TEXT_KINDS:
+            text, encoding = _read_csv_text(path, spec)
+            frame, rows, malformed = _parse_csv(text, path, spec, notes)
         elif suffix in (".xlsx", ".xlsm"):
             encoding = "xlsx"
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            sheet, sheet_notes = choose_sheet(path, spec)
+            notes.extend(sheet_notes)
+            frame = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False, engine="openpyxl", header=None)
+            header = [("" if pd.isna(h) else str(h)) for h in frame.iloc[0]] if len(frame) else []
+            frame = frame.iloc[1:].reset_index(drop=True).set_axis(header, axis=1) if len(frame) else frame
             rows = np.arange(len(frame)) + 2
         elif suffix in (".parquet", ".pq"):
             encoding = "parquet"
@@ -434,10 +570,13 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, list[dict]]:
         raise SchemaError(f"{path}: cannot read the file: {exc}") from exc
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.fillna("").astype(str)
-    if len(frame.columns):
-        blank = (frame.apply(lambda col: col.str.strip()) == "").all(axis=1).to_numpy()
-    else:
-        blank = np.ones(len(frame), dtype=bool)
+    frame = _check_header(frame, path, notes, spec.max_columns)
+    blank = np.ones(len(frame), dtype=bool)
+    for position in range(frame.shape[1]):  # column by column, only over the rows still blank
+        left = np.flatnonzero(blank)
+        if not len(left):
+            break
+        blank[left] = (frame.iloc[left, position].str.strip() == "").to_numpy(dtype=bool)
     return frame.loc[~blank].reset_index(drop=True), rows[~blank], encoding, malformed
 
 
@@ -879,12 +1018,10 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
         if col.name not in out:
             out[col.name] = _empty_column(col.kind, len(out), raw.index)
     out = out[[c.name for c in table.columns]]
-    extra = [c for c in raw.columns if c not in out and not c.startswith("_")]
-    for c in extra:  # unknown columns are kept as they were, never dropped
-        out[c] = raw[c]
-    for c in ("_file", "_row", "_key"):
-        out[c] = raw[c]
-    return out
+    known = set(out.columns)
+    extra = [c for c in raw.columns if c not in known and c not in _INTERNAL]
+    # unknown columns are kept as they were, never dropped (added at once: a file may have thousands)
+    return pd.concat([out, raw[[*extra, *_INTERNAL]]], axis=1)
 
 
 def _empty_column(kind: str, n: int, index) -> pd.Series:
@@ -902,27 +1039,6 @@ def _empty_table(table: Table) -> pd.DataFrame:
 
 #: Files ``load_dataset`` opens as a database (its tables found by name, read by the engine).
 DATABASE_SUFFIXES = (".duckdb", ".ddb")
-
-
-def table_for_name(stem: str) -> str | None:
-    """The table a file or database table called ``stem`` holds (``orders_2026`` ->
-    ``"transactions"``, ``客户`` -> ``"customers"``), or None."""
-    folded = _fold(stem)
-    for name, table in TABLES.items():
-        if any(folded == _fold(s) or folded.startswith(_fold(s)) for s in table.file_stems):
-            return name
-    return None
-
-
-def _discover(folder: Path) -> dict[str, list[Path]]:
-    found: dict[str, list[Path]] = {name: [] for name in TABLES}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.suffix.lower() not in READABLE_SUFFIXES or path.name.startswith((".", "~$")):
-            continue
-        name = table_for_name(path.stem)
-        if name is not None:
-            found[name].append(path)
-    return found
 
 
 def _as_paths(value) -> list[Path]:
@@ -1027,9 +1143,16 @@ def load_dataset(
             return ingest.load_source(source, base=folder if folder.is_dir() else folder.parent, meta=meta, as_of=as_of,
                                       config=config, max_rejected_share=max_rejected_share,
                                       cache_files=[database] if database is not None and database.is_file() else None)
-        found = _discover(folder)
         name = str(meta.get("name", folder.resolve().name))
+    from segkit.ingest import engine_config
+
+    reading = engine_config(config)
+    base = FileSpec(max_field_lines=reading.max_field_lines, notes_sheets=tuple(reading.notes_sheets),
+                    max_columns=reading.max_columns)
     explicit = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys}
+    discovery = discover(Path(path), meta, base, skip_tables={t for t, v in explicit.items() if v is not None}) \
+        if path is not None else Discovery(found={t: [] for t in TABLES}, specs={"": base})
+    found = discovery.found
     for table_name, value in explicit.items():
         if value is not None:
             found[table_name] = _as_paths(value)
@@ -1046,22 +1169,22 @@ def load_dataset(
 
     vocab_cache = vocabulary_indexes(config)
     if engine is None:
-        from segkit.ingest import engine_config
-
-        engine = engine_config(config).default
+        engine = reading.default
     if engine == "duckdb":
         from segkit import ingest
 
         cache = os.environ.get(ingest.CACHE_VARIABLE)
         if cache:  # a run (segkit report) reads the files once and every report reopens the result
-            key = ingest.cache_key(found, as_of=as_of, date_order=date_order, config=_config_text(config))
+            key = ingest.cache_key(found, as_of=as_of, date_order=date_order, config=_config_text(config),
+                                   files=meta.get("files") if isinstance(meta, Mapping) else None)
             saved = Path(cache) / f"data-{key}.duckdb"
             if saved.is_file():
                 dataset = ingest.open_store(saved, config)
                 _stop_if_mostly_rejected(dataset, max_rejected_share)
                 return dataset
         dataset, _ = ingest.load_with_engine(found, meta=meta, name=name, date_order=date_order, as_of=as_of,
-                                             config=config, vocab=vocab_cache, derive_customers=derive_customers)
+                                             config=config, vocab=vocab_cache, derive_customers=derive_customers,
+                                             discovery=discovery)
         _stop_if_mostly_rejected(dataset, max_rejected_share)
         if cache:
             ingest.save_store(dataset, saved)
@@ -1073,12 +1196,15 @@ def load_dataset(
     file_rows: list[dict] = []
     raw_records: dict[int, str] = {}  # key -> raw record as JSON, filled for rejected rows only
     raw_frames: list[tuple[int, pd.DataFrame]] = []
+    file_notices: list[dict] = list(discovery.notices)
     next_key = 0
     for table_name, table in TABLES.items():
         problems = collectors[table_name] = _Collector(table_name)
         parsed_parts = []
         for file in found[table_name]:
-            raw, rows, encoding, malformed = _read_raw(file)
+            notes: list[str] = []
+            raw, rows, encoding, malformed = _read_raw(file, discovery.spec(file), notes)
+            file_notices.extend(notice(table_name, file, note) for note in notes)
             raw, rows, malformed = _without_header_lines(raw, rows, malformed)
             raw_frames.append((next_key, raw))  # as written, with the file's own headers
             raw, units = _map_headers(raw, table, file)
@@ -1107,6 +1233,8 @@ def load_dataset(
         _table_rules(table, tables[table_name], collectors[table_name], tables, collectors, as_of_ts, derive_customers)
 
     rejected_parts, warning_parts = [], []
+    if file_notices:
+        warning_parts.append(pd.DataFrame(file_notices).assign(_key=-1))
     for table_name, table in TABLES.items():
         frame = tables[table_name]
         problems = collectors[table_name]
