@@ -188,8 +188,9 @@ def test_scores_from_the_cache_equal_scores_computed_fresh(run, sample):
     # the English notebook read the model the Chinese one trained: the same probabilities to the bit
     zh, en = (contexts[("churn", lang)].churn_scores_all["churn_probability"] for lang in ("zh", "en"))
     assert (zh.to_numpy() == en.reindex(zh.index).to_numpy()).all()
-    fresh_previous = score_churn(sample, as_of=previous, tiers=contexts[("quarterly", "en")].previous_tiers_all, lang="en", progress=False)
+    fresh_previous = score_churn(sample, as_of=previous, tiers=contexts[("quarterly", "en")].previous_tiers_all, lang="en", top=0, progress=False)
     pd.testing.assert_frame_equal(contexts[("quarterly", "en")].previous_churn_scores_all, fresh_previous, check_exact=True)
+    assert (fresh_previous["top_reasons"] == "").all() and fresh_previous["risk_level"].isin(["high", "medium", "low"]).all()
     # point in time: last quarter's scores come from a model whose labels end by last quarter end
     assert max(fresh_previous.attrs["train_as_of"]) == pd.Timestamp("2026-03-31")
     assert all(horizon_end(d, "1Q") <= previous for d in fresh_previous.attrs["train_as_of"])

@@ -265,7 +265,11 @@ def _fill_reasons(mask: pd.Series, template: str, fields: dict[str, Any]) -> pd.
     return out
 
 
-def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+def _no_reasons(mask: pd.Series, template: str, fields: dict[str, Any]) -> pd.Series:
+    return pd.Series("", index=mask.index, dtype="str")
+
+
+def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh", *, with_reasons: bool = True) -> pd.DataFrame:
     """The handbook's churn-risk signals (流失风险信号), one yes/no column each, with reasons.
 
     Parameters
@@ -276,6 +280,9 @@ def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -
         Overrides of the ``churn`` section (thresholds under ``signals``).
     lang : {"zh", "en"}, default "zh"
         Language of ``reasons``.
+    with_reasons : bool, default True
+        False leaves ``reasons`` empty: the yes/no columns only, as the churn model's
+        features need them (much faster on many customers).
 
     Returns
     -------
@@ -318,6 +325,7 @@ def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -
     """
     check_lang(lang)
     cfg = load_churn_config(config).signals
+    fill = _fill_reasons if with_reasons else _no_reasons
     unit_days = {"W": 7.0, "D": 1.0}.get(snapshot.attrs.get("btyd_unit", "W"), 7.0)
     index = snapshot.index
     false = pd.Series(False, index=index)
@@ -337,7 +345,7 @@ def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -
         drop = 1.0 - now / before.where(before > 0)
         flag = (_num(snapshot, contact_col) == 0) & (drop >= s.order_drop - 1e-12)
         flags["high_risk"] = flag.fillna(False).astype(bool)
-        reasons["high_risk"] = _fill_reasons(flags["high_risk"], s.reason.text(lang), {
+        reasons["high_risk"] = fill(flags["high_risk"], s.reason.text(lang), {
             "months": s.no_interaction_months, "compare_months": s.compare_months, "drop": drop,
             "before": before.astype("Int64"), "now": now.astype("Int64"),
         })
@@ -355,20 +363,20 @@ def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -
         text = as_text[0]
         for part in as_text[1:]:
             text = text + " -> " + part
-        reasons["orders_falling"] = _fill_reasons(flags["orders_falling"], s.reason.text(lang), {"quarters": s.quarters, "counts": text})
+        reasons["orders_falling"] = fill(flags["orders_falling"], s.reason.text(lang), {"quarters": s.quarters, "counts": text})
 
     s = cfg.low_satisfaction
     if s.enabled:
         _require(snapshot, ["satisfaction"], "the low-satisfaction signal")
         value = _num(snapshot, "satisfaction")
         flags["low_satisfaction"] = (value < s.below).fillna(False).astype(bool)
-        reasons["low_satisfaction"] = _fill_reasons(flags["low_satisfaction"], s.reason.text(lang), {"value": value, "below": s.below})
+        reasons["low_satisfaction"] = fill(flags["low_satisfaction"], s.reason.text(lang), {"value": value, "below": s.below})
 
     s = cfg.key_contact_change
     if s.enabled:
         _require(snapshot, ["key_contact_changed_6m"], "the key-contact signal")
         flags["key_contact_change"] = snapshot["key_contact_changed_6m"].astype("boolean").fillna(False).astype(bool)
-        reasons["key_contact_change"] = _fill_reasons(flags["key_contact_change"], s.reason.text(lang), {})
+        reasons["key_contact_change"] = fill(flags["key_contact_change"], s.reason.text(lang), {})
 
     s = cfg.complaints
     if s.enabled:
@@ -376,7 +384,7 @@ def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -
         _require(snapshot, [column], "the complaints signal")
         count = _num(snapshot, column)
         flags["complaints"] = (count >= s.min_count).fillna(False).astype(bool)
-        reasons["complaints"] = _fill_reasons(flags["complaints"], s.reason.text(lang), {
+        reasons["complaints"] = fill(flags["complaints"], s.reason.text(lang), {
             "months": s.window_months, "count": count.astype("Int64"),
         })
 
@@ -388,7 +396,7 @@ def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -
         days = _num(snapshot, "recency_days")
         ratio = days / gap.where(gap > 0)
         flags["cooperation_shortening"] = (ratio > s.gap_factor).fillna(False).astype(bool)
-        reasons["cooperation_shortening"] = _fill_reasons(flags["cooperation_shortening"], s.reason.text(lang), {
+        reasons["cooperation_shortening"] = fill(flags["cooperation_shortening"], s.reason.text(lang), {
             "days": days, "gap": gap, "ratio": ratio,
         })
 
@@ -398,7 +406,7 @@ def risk_signals(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -
         now, before = _num(snapshot, "interactions_3m"), _num(snapshot, "interactions_prev_3m")
         drop = 1.0 - now / before.where(before >= s.min_previous)
         flags["contact_drop"] = (drop >= s.drop - 1e-12).fillna(False).astype(bool)
-        reasons["contact_drop"] = _fill_reasons(flags["contact_drop"], s.reason.text(lang), {
+        reasons["contact_drop"] = fill(flags["contact_drop"], s.reason.text(lang), {
             "now": now.astype("Int64"), "before": before.astype("Int64"), "drop": drop,
         })
 
@@ -588,7 +596,7 @@ def churn_features(snap: pd.DataFrame, config: Any = None) -> pd.DataFrame:
             out[name] = (pd.Timestamp(as_of) - pd.to_datetime(out[column])).dt.days.astype("float64")
             out = out.drop(columns=column)
     if cfg.training.add_signals:
-        signals = risk_signals(snap, cfg, "en")
+        signals = risk_signals(snap, cfg, "en", with_reasons=False)
         for key in SIGNALS:
             out[f"signal_{key}"] = signals[key]
     return out
@@ -1447,7 +1455,8 @@ def score_churn(
         Tier per customer (column ``tier``); default :func:`segkit.segment.tiers.assign_tiers`.
     lang : {"zh", "en"}, default "zh"
     top : int, default 3
-        Model reasons per customer.
+        Model reasons per customer; 0 leaves ``top_reasons`` empty (faster, for when only the
+        probabilities and risk levels are needed).
     progress : bool or None, default None
 
     Returns
@@ -1496,7 +1505,9 @@ def score_churn(
     probability = pd.Series(fitted.predict_proba(features)[:, 1], index=snap.index, name="churn_probability")
     level = risk_levels(probability, cfg)
     separator = "；" if lang == "zh" else "; "
-    if hasattr(fitted, "explain") and len(features):
+    if int(top) < 0:
+        raise ValueError(f"top must be 0 or more, got {top}")
+    if hasattr(fitted, "explain") and len(features) and int(top) > 0:
         drivers = fitted.explain(features, top=top, lang=lang, direction="raises")
         # a customer's drivers are consecutive rows, by rank: join each run of rows
         owners = drivers.index.to_numpy()

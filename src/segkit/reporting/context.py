@@ -395,16 +395,16 @@ class ReportContext:
             cache.store(key, frames, meta)
         return bt
 
-    def _churn_scores(self, when: pd.Timestamp, tiers: str) -> pd.DataFrame:
+    def _churn_scores(self, when: pd.Timestamp, tiers: str, top: int = 3) -> pd.DataFrame:
         from segkit.churn import score_churn
 
         cache = self.run_cache
-        key = self._churn_key("scores", when, lang=self.lang) if cache is not None else None
+        key = self._churn_key("scores", when, lang=self.lang, top=top) if cache is not None else None
         found = cache.load(key) if cache is not None else None
         if found is not None:
             return found[0]["scores"]
         scores = score_churn(self.dataset_full, self.churn_model(when), as_of=when, tiers=getattr(self, tiers), config=self.user_config,
-                             lang=self.lang, progress=False)
+                             lang=self.lang, top=top, progress=False)
         if cache is not None:
             cache.store(key, {"scores": scores})
         return scores
@@ -415,7 +415,8 @@ class ReportContext:
 
     @cached_property
     def previous_churn_scores_all(self) -> pd.DataFrame:
-        return self._churn_scores(self.previous_as_of, "previous_tiers_all")
+        """Last quarter's scores: probabilities and risk levels (no reasons: nothing shows them)."""
+        return self._churn_scores(self.previous_as_of, "previous_tiers_all", top=0)
 
     def high_churn_risk(self, previous: bool = False) -> pd.Series:
         """Customers in scope the churn model puts at high risk (False for those not scored:
