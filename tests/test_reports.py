@@ -206,3 +206,24 @@ def test_all_departments_continue_past_a_failure(monkeypatch):
     monkeypatch.setattr(render_module, "render", fake_render)
     results, failures = render_module.render_departments("quarterly", ["A", "B", "C"], lang="zh")
     assert calls == ["A", "B", "C"] and results == ["A", "C"] and failures == {"B": "cell 3 failed"}
+
+
+def test_a_report_from_a_duckdb_file(tmp_path):
+    """`segkit report --data crm.duckdb`: the tables come from a database, found by name."""
+    import duckdb
+
+    from segkit.reporting import report_context
+
+    files = {"客户": "customers.csv", "orders": "orders.csv", "interactions": "interactions.csv", "surveys": "surveys.csv"}
+    with duckdb.connect(str(tmp_path / "crm.duckdb")) as db:
+        for table, name in files.items():
+            frame = pd.read_csv(SAMPLE / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            db.register("frame", frame)
+            db.execute(f'CREATE TABLE "{table}" AS SELECT * FROM frame')
+            db.unregister("frame")
+    result = render("quarterly", QUARTER, data_dir=tmp_path / "crm.duckdb", lang="en", formats=("html",), out=tmp_path / "out",
+                    progress=False)
+    assert result.paths["html"].is_file()
+    from_db = report_context(QUARTER, tmp_path / "crm.duckdb", lang="en").tiers_all
+    from_files = report_context(QUARTER, SAMPLE, lang="en").tiers_all
+    pd.testing.assert_frame_equal(from_db[["tier", "tier_label", "basis"]], from_files[["tier", "tier_label", "basis"]])

@@ -455,8 +455,10 @@ def render(
     check_output_folder(out, "out")
     quarter = parse_quarter(quarter) if quarter is not None else None  # strict, before any folder is made
     data_dir = Path(data_dir).resolve()
-    if not data_dir.is_dir():
-        raise ReportError(f"data folder not found: {data_dir}")
+    from segkit.io import DATABASE_SUFFIXES
+
+    if not (data_dir.is_dir() or (data_dir.is_file() and data_dir.suffix.lower() in DATABASE_SUFFIXES)):
+        raise ReportError(f"data folder (or DuckDB file: {', '.join(DATABASE_SUFFIXES)}) not found: {data_dir}")
     quarter = quarter or default_quarter(data_dir, config)[0]
     scope = owner if owner is not None else department
     if mask_pii is None:
