@@ -191,7 +191,7 @@ def test_float_ids_match_whole_ids(tmp_path):
     assert REASON_UNKNOWN not in set(ds.rejected["reason"])
 
 
-# --- 6. Excel's empty date, 9. dates pandas cannot hold ----------------------------------------------
+# --- 6. Excel's empty date, 9. days outside engine.dates -----------------------------------------------
 def test_excel_empty_date_and_far_dates_name_file_row_and_column(tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     write_csv(tmp_path / "customers.csv", ["customer_id", "name", "first_cooperation_date", "record_updated"],

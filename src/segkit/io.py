@@ -683,17 +683,16 @@ def file_date_order(columns: Iterable[pd.Series], order: str = "auto") -> str:
     """
     if order != "auto":
         return order
-    day_first, month_first = set(), set()
-    for column in columns:
-        first, second, year = _year_last_numbers(_date_text(column))
-        dates = list(zip(first, second, year))
-        day_first |= {d for d, hit in zip(dates, (first > 12) & (first <= 31) & (second >= 1) & (second <= 12)) if hit}
-        month_first |= {d for d, hit in zip(dates, (second > 12) & (second <= 31) & (first >= 1) & (first <= 12)) if hit}
+    parts = [pd.DataFrame(dict(zip(("first", "second", "year"), _year_last_numbers(_date_text(c))))) for c in columns]
+    dates = pd.concat(parts, ignore_index=True).drop_duplicates() if parts else pd.DataFrame(columns=["first", "second"])
+    first, second = dates["first"], dates["second"]
+    day_first = int(((first > 12) & (first <= 31) & (second >= 1) & (second <= 12)).sum())
+    month_first = int(((second > 12) & (second <= 31) & (first >= 1) & (first <= 12)).sum())
     if not day_first and not month_first:
         return "ambiguous"
-    if len(day_first) == len(month_first):
+    if day_first == month_first:
         return "mixed"
-    return "DMY" if len(day_first) > len(month_first) else "MDY"
+    return "DMY" if day_first > month_first else "MDY"
 
 
 def _outside_days(text: pd.Series, dates: DateRange) -> pd.Series:
