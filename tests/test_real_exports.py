@@ -48,14 +48,21 @@ def test_european_export_is_read_day_first(tmp_path):
     assert ds.files["date_order"].tolist() == ["DMY"]
 
 
-def test_ambiguous_year_last_dates_are_month_first_and_said_so(tmp_path):
-    rows = ["A,01/02/2026,10", "A,03/04/2026,20"]
-    ds = load_dataset(orders_folder(tmp_path, rows))
-    assert sorted(ds.transactions["order_date"].dt.strftime("%m-%d")) == ["01-02", "03-04"]
-    assert any("read month first" in note and "date_order: DMY" in note for note in ds.notes())
+def test_ambiguous_year_last_dates_are_rejected_not_guessed_and_said_so(tmp_path):
+    rows = ["A,01/02/2026,10", "A,03/04/2026,20", "A,05/05/2026,30"]  # 05/05 reads the same either way
+    ds = load_dataset(orders_folder(tmp_path, rows), max_rejected_share=None)
+    assert ds.transactions["order_date"].dt.strftime("%Y-%m-%d").tolist() == ["2026-05-05"]
+    assert ds.rejected[["row", "value", "reason"]].values.tolist() == [
+        [2, "01/02/2026", "ambiguous day/month order (set date_order: MDY or DMY in dataset.yaml)"],
+        [3, "03/04/2026", "ambiguous day/month order (set date_order: MDY or DMY in dataset.yaml)"]]
+    assert ds.files["date_order"].tolist() == ["ambiguous"]
+    assert any("orders.csv" in note and "date_order: MDY or DMY" in note for note in ds.notes())
+    month_first = load_dataset(orders_folder(tmp_path / "mdy", rows, yaml="date_order: MDY\n"))
+    assert sorted(month_first.transactions["order_date"].dt.strftime("%m-%d")) == ["01-02", "03-04", "05-05"]
     day_first = load_dataset(orders_folder(tmp_path / "dmy", rows, yaml="date_order: dmy\n"))
-    assert sorted(day_first.transactions["order_date"].dt.strftime("%m-%d")) == ["02-01", "04-03"]
+    assert sorted(day_first.transactions["order_date"].dt.strftime("%m-%d")) == ["02-01", "04-03", "05-05"]
     assert day_first.files["date_order"].tolist() == ["DMY"]
+    assert not any("date_order" in note for note in day_first.notes())
 
 
 def test_a_day_first_date_in_a_month_first_column_is_rejected_not_guessed(tmp_path):

@@ -52,6 +52,7 @@ from segkit.io import (
     _NARROW,
     _WIDE,
     PROBLEM_COLUMNS,
+    REASON_AMBIGUOUS_DATE,
     REASON_BOOL,
     REASON_CREDIT,
     REASON_DECIMAL_ID,
@@ -74,8 +75,10 @@ from segkit.io import (
     _read_numbers,
     _read_raw,
     dataset_facts,
+    file_date_order,
     number_convention,
     reason_date,
+    reason_date_range,
     reason_empty,
     reason_late,
     reason_not_before,
@@ -83,6 +86,7 @@ from segkit.io import (
     reason_vocab,
     resolve_as_of,
 )
+from segkit.periods import DateRange
 from segkit.schema import TABLES, Table, is_valid_credit_code
 from segkit.sources import Discovery, FileSpec, detect_encoding, file_kind, notice, open_binary
 
@@ -100,6 +104,7 @@ class EngineConfig(StrictModel):
     max_field_lines: int
     notes_sheets: list[str]
     max_columns: int
+    dates: DateRange
 
 
 ENGINE_VARIABLE = "SEGKIT_ENGINE"
@@ -569,8 +574,10 @@ class _TableRules:
     parsed once by the reference parser of :mod:`segkit.io` and joined back by its raw text.
     """
 
-    def __init__(self, con, table: Table, files: list[_File], vocab: Mapping[str, dict], date_order: str):
+    def __init__(self, con, table: Table, files: list[_File], vocab: Mapping[str, dict], date_order: str,
+                 dates: DateRange):
         self.con, self.table, self.files, self.vocab, self.date_order = con, table, files, vocab, date_order
+        self.dates = dates
         self.rules: list[_Rule] = []
         self.date_orders: dict[int, dict[str, str]] = {f.fid: {} for f in files}
         self.maps = 0
@@ -603,10 +610,16 @@ class _TableRules:
         present = [c for c in table.columns if c.name in raw.columns]
         stage = raw
         prefixes: dict[str, str] = {}
+        # the day/month order of each file, decided by all its date columns (year-last dates never
+        # take the fast path, so the spellings the reference parser reads are all it needs)
+        date_values = {col.name: self._distinct_raw(raw, col.name, _fast_date, by_file=True)
+                       for col in present if col.kind == "date"}
+        file_orders = {f.fid: file_date_order([v.loc[v["_fid"] == f.fid, "_k"].astype("str") for v in date_values.values()],
+                                              self.date_order) for f in self.files}
         for col in present:
             if col.kind == "date":
-                values = self._distinct_raw(raw, col.name, _fast_date, by_file=True)
-                mapping = self._parse_dates_by_file(values, col.name) if len(values) else None
+                values = date_values[col.name]
+                mapping = self._parse_dates_by_file(values, col.name, file_orders) if len(values) else None
             elif col.kind in ("money", "float", "int"):
                 values = self._distinct_raw(raw, col.name, _fast_number, by_file=True)
                 mapping = self._parse_numbers_by_file(raw, col.name, values) if len(values) else None
@@ -636,8 +649,13 @@ class _TableRules:
             if col.kind == "date":
                 fast = _fast_date(value_raw).fill_null(False)
                 engine_value = value_raw.left(10).try_cast("date").cast("timestamp")
+                earliest, latest = (ibis.literal(b.to_pydatetime(), "timestamp") for b in self.dates.bounds)
+                fast_outside = fast & ((engine_value < earliest) | (engine_value > latest)).fill_null(False)
+                engine_value = ibis.ifelse(fast_outside, ibis.null("timestamp"), engine_value)
                 first[f"_x_{col.name}"] = ibis.ifelse(fast, engine_value, mapped("value", "timestamp").cast("timestamp"))
                 first[f"_z_{col.name}"] = mapped("excel", "boolean").fill_null(False)
+                first[f"_o_{col.name}"] = fast_outside | mapped("outside", "boolean").fill_null(False)
+                first[f"_a_{col.name}"] = mapped("ambiguous", "boolean").fill_null(False)
             elif col.kind in ("money", "float", "int"):
                 # a file whose column is written 1.234,56 has its 12.5 read by the reference parser too
                 fast = _fast_number(value_raw).fill_null(False) & mapped("empty", "boolean").isnull()
@@ -679,7 +697,8 @@ class _TableRules:
                 if col.kind == "date":
                     out[col.name] = value
                     masks[f"_r_bad_{col.name}"] = ~empty & value.isnull()
-                    reasons[f"_z_{col.name}"] = cells[f"_z_{col.name}"]
+                    for flag in ("_z_", "_o_", "_a_"):
+                        reasons[f"{flag}{col.name}"] = cells[f"{flag}{col.name}"]
                 elif col.kind in ("money", "float", "int"):
                     masks[f"_r_nan_{col.name}"] = ~empty & value.isnull()
                     out[col.name] = self._number_rules(col, cells, value, masks, reasons)
@@ -773,19 +792,22 @@ class _TableRules:
                 unparseable = ibis.literal(next(iter(words.values()), reason_date(None)))
             else:
                 unparseable = ibis.cases(*[(parsed._fid == fid, w) for fid, w in words.items()], else_=reason_date(None))
-            return ibis.ifelse(parsed[f"_z_{column}"], REASON_EXCEL_DATE, unparseable)
+            return ibis.cases((parsed[f"_z_{column}"], REASON_EXCEL_DATE), (parsed[f"_o_{column}"], outside),
+                              (parsed[f"_a_{column}"], REASON_AMBIGUOUS_DATE), else_=unparseable)
+        outside = reason_date_range(self.dates)
         return reason
 
-    def _parse_dates_by_file(self, values: pd.DataFrame, column: str) -> pd.DataFrame:
+    def _parse_dates_by_file(self, values: pd.DataFrame, column: str, orders: Mapping[int, str]) -> pd.DataFrame:
         parts = []
         for fid, group in values.groupby("_fid", sort=True):
             text = group["_k"].astype("str").str.strip().reset_index(drop=True)
-            parsed, _, used, excel_empty = _parse_dates(text, self.date_order)
-            if used:
-                self.date_orders[int(fid)][column] = used
+            got = _parse_dates(text, orders[int(fid)], self.dates)
+            if got.used:
+                self.date_orders[int(fid)][column] = got.used
             parts.append(pd.DataFrame({"_fid": group["_fid"].to_numpy(), "_k": group["_k"].to_numpy(),
-                                       "value": parsed.astype("datetime64[us]").to_numpy(), "empty": (text == "").to_numpy(),
-                                       "excel": excel_empty.to_numpy(dtype=bool)}))
+                                       "value": got.values.astype("datetime64[us]").to_numpy(), "empty": (text == "").to_numpy(),
+                                       "excel": got.excel.to_numpy(dtype=bool), "outside": got.outside.to_numpy(dtype=bool),
+                                       "ambiguous": got.ambiguous.to_numpy(dtype=bool)}))
         return pd.concat(parts, ignore_index=True)
 
     def _parse_numbers_by_file(self, raw, column: str, values: pd.DataFrame) -> pd.DataFrame:
@@ -912,7 +934,7 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
             blank_free.append(f"SELECT {f.fid}::BIGINT AS _fid, {f.row_sql} AS _row, {cols} FROM raw_f{f.fid} WHERE {not_blank}")
         _run(duck, f"CREATE OR REPLACE VIEW raw_{table_name} AS " + " UNION ALL BY NAME ".join(blank_free))
         raw = con.table(f"raw_{table_name}")
-        builder = rules[table_name] = _TableRules(con, table, mine, vocab, date_order)
+        builder = rules[table_name] = _TableRules(con, table, mine, vocab, date_order, cfg.dates)
         parsed, extras[table_name] = builder.build(raw)
         _materialise(con, f"parsed_{table_name}", parsed)
 

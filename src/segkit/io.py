@@ -41,6 +41,7 @@ Decisions, documented once:
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import hashlib
 import io
@@ -52,11 +53,13 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from segkit.config import StrictModel, default_section, load_section, read_dataset_yaml, read_user_config, section_names
+from segkit.periods import DateRange
 from segkit.schema import ALIASES, CUSTOMERS, TABLES, SchemaError, Table, is_valid_credit_code, normalise_header
 from segkit.sources import (
     READABLE_KINDS,
@@ -213,9 +216,13 @@ class Dataset:
                          "(no customers file; each customer is named by its id)")
         orders = self.files["date_order"] if "date_order" in self.files else pd.Series(dtype="str")
         for file, used in zip(self.files["file"], orders.fillna("")):
-            if "MDY?" in used:
-                lines.append(f"{Path(file).name}: dates such as 01/02/2026 read month first (no day above 12 tells "
-                             "which); set date_order: DMY in dataset.yaml if they are day first")
+            if "ambiguous" in used:
+                lines.append(f"{Path(file).name}: dates such as 01/02/2026 rejected, no date tells whether the day or "
+                             "the month comes first; set date_order: MDY or DMY in dataset.yaml")
+            elif "mixed" in used:
+                lines.append(f"{Path(file).name}: as many dates written day first (25/12/2025) as month first "
+                             "(12/25/2025); dates other than 01/01/2026 and the like are rejected; set date_order: "
+                             "MDY or DMY in dataset.yaml")
         return lines
 
     def reconcile(self) -> pd.DataFrame:
@@ -626,52 +633,147 @@ _EXCEL_DAY_ZERO = r"1900-0?[01]-0?0"
 _EXCEL_TIME_ONLY = r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
 
 
-def _parse_dates(raw: pd.Series, order: str = "auto") -> tuple[pd.Series, pd.Series, str | None, pd.Series]:
-    """Dates as written by CRMs and spreadsheets: year first (2026-09-30, 2026/9/30, 20260930,
-    2026年9月30日, with or without a time) or year last (09/30/2026, 30.09.2026).
+class ParsedDates(NamedTuple):
+    """What :func:`_parse_dates` read from one column of one file."""
 
-    Year-last dates are read month first or day first as ``order`` says; with ``"auto"`` the
-    column decides (a first number above 12 means day first, a second above 12 month first) and
-    a column where both readings are possible is read month first, as US exports write it.
-    Excel's empty date (``1899-12-30``, ``1899-12-31``, ``1900-01-00`` in any spelling, or a bare
-    time such as ``00:00:00``, which is how an XLSX date cell holding 0 reads) is a
-    placeholder, not a date: it is unparseable and flagged.
-    Returns the dates, the mask of unparseable values, the year-last order used (None when
-    the column has no year-last dates) and the mask of Excel's empty dates.
-    """
+    values: pd.Series     # datetime64[ns]; NaT where empty or rejected
+    bad: pd.Series        # not empty and not read (every mask below is part of it)
+    used: str | None      # the year-last order used (None when the column has no year-last date)
+    excel: pd.Series      # Excel's empty date
+    outside: pd.Series    # a real day outside engine.dates
+    ambiguous: pd.Series  # day and month could be either way round, and nothing in the file tells
+
+
+def _date_text(raw: pd.Series) -> pd.Series:
+    """Dates with their separators as ``-``, without a time; ``20260930`` as ``2026-09-30``."""
     text = raw.str.strip()
     text = text.str.replace("日", "", regex=False).str.replace(_DATE_SEP, "-", regex=True)
     text = text.str.replace(r"[T ].*$", "", regex=True)
     compact = text.str.fullmatch(r"\d{8}")
-    text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
-    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    return text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
+
+
+def _year_last_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The first and second numbers and the year of each year-last date of ``text`` (normalised)."""
+    parts = text.str.extract(_YEAR_LAST.pattern + "$").dropna()
+    return parts[0].astype(int), parts[1].astype(int), parts[2]
+
+
+def file_date_order(columns: Iterable[pd.Series], order: str = "auto") -> str:
+    """How a file's year-last dates are read: ``order`` when it is ``MDY`` or ``DMY``; with
+    ``"auto"`` the dates of all of the file's date ``columns`` decide.
+
+    A date whose first number is a day (13-31) and second a month (1-12) can only be day first;
+    the other way round, only month first. The kind with more distinct dates decides (``"DMY"``
+    or ``"MDY"``), and the dates of the other kind are then unparseable; ``"mixed"`` when both
+    kinds have as many dates, ``"ambiguous"`` when there are none (every year-last date could
+    be read either way).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> file_date_order([pd.Series(["01/02/2026", "25/12/2025"])])
+    'DMY'
+    >>> file_date_order([pd.Series(["01/02/2026", "03/04/2026"])])
+    'ambiguous'
+    >>> file_date_order([pd.Series(["12/25/2025", "01/13/2026"]), pd.Series(["25/12/2025"])])
+    'MDY'
+    >>> file_date_order([pd.Series(["12/25/2025"]), pd.Series(["25/12/2025", "25.12.2025"])])
+    'mixed'
+    """
+    if order != "auto":
+        return order
+    parts = [pd.DataFrame(dict(zip(("first", "second", "year"), _year_last_numbers(_date_text(c))))) for c in columns]
+    dates = pd.concat(parts, ignore_index=True).drop_duplicates() if parts else pd.DataFrame(columns=["first", "second"])
+    first, second = dates["first"], dates["second"]
+    day_first = int(((first > 12) & (first <= 31) & (second >= 1) & (second <= 12)).sum())
+    month_first = int(((second > 12) & (second <= 31) & (first >= 1) & (first <= 12)).sum())
+    if not day_first and not month_first:
+        return "ambiguous"
+    if day_first == month_first:
+        return "mixed"
+    return "DMY" if day_first > month_first else "MDY"
+
+
+def _outside_days(text: pd.Series, dates: DateRange) -> pd.Series:
+    """Which ``YYYY-M-D`` texts are days of the calendar outside ``dates`` (pandas holds no
+    9999-12-31, so each distinct such text is checked by Python's calendar)."""
+    earliest, latest = dates.earliest, dates.latest
+
+    def outside(value: str) -> bool:
+        try:
+            day = dt.date(*map(int, value.split("-")))
+        except ValueError:
+            return False
+        return not earliest <= day <= latest
+
+    candidates = text[text.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", na=False)]
+    return text.isin([value for value in candidates.unique() if outside(value)])
+
+
+def _parse_dates(raw: pd.Series, order: str = "auto", dates: DateRange | None = None) -> ParsedDates:
+    """Dates as written by CRMs and spreadsheets: year first (2026-09-30, 2026/9/30, 20260930,
+    2026年9月30日, with or without a time) or year last (09/30/2026, 30.09.2026).
+
+    Year-last dates are read month first or day first as ``order`` says (``MDY``, ``DMY``, or
+    a file's decision from :func:`file_date_order`; ``"auto"`` lets this column decide). When
+    the order is ``"ambiguous"`` or ``"mixed"``, a date is read only when both readings agree
+    (01/01/2026); the others are rejected as ambiguous, never guessed.
+    Excel's empty date (``1899-12-30``, ``1899-12-31``, ``1900-01-00`` in any spelling, or a bare
+    time such as ``00:00:00``, which is how an XLSX date cell holding 0 reads) is a
+    placeholder, not a date: it is unparseable and flagged. So is a day outside ``dates``
+    (default ``engine.dates``: 1900-01-01..2200-12-31).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> got = _parse_dates(pd.Series(["2026-09-30", "01/02/2026", "01/01/2026", "9999-12-31"]))
+    >>> got.values.dt.strftime("%Y-%m-%d").tolist(), got.used
+    (['2026-09-30', nan, '2026-01-01', nan], 'ambiguous')
+    >>> got.ambiguous.tolist(), got.outside.tolist()
+    ([False, True, False, False], [False, False, False, True])
+    """
+    dates = default_date_range() if dates is None else dates
+    text = _date_text(raw)
+    iso = text.copy()
     used = None
-    parts = text.str.extract(_YEAR_LAST.pattern + "$")
-    year_last = parts[2].notna()
-    if year_last.any():
-        first, second = parts.loc[year_last, 0].astype(int), parts.loc[year_last, 1].astype(int)
-        used = order
-        if order == "auto":
-            used = "DMY" if (first > 12).any() and not (second > 12).any() else "MDY"
-        month, day = (first, second) if used == "MDY" else (second, first)
-        iso = parts.loc[year_last, 2] + "-" + month.astype(str) + "-" + day.astype(str)
-        parsed.loc[year_last] = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
-        if order == "auto" and not ((first > 12) | (second > 12)).any():
-            used = "MDY?"  # no day above 12 anywhere: month first assumed
+    ambiguous = pd.Series(False, index=raw.index)
+    first, second, year = _year_last_numbers(text)
+    if len(year):
+        used = file_date_order([raw]) if order == "auto" else order
+        if used == "MDY":
+            month, day = first, second
+        elif used == "DMY":
+            month, day = second, first
+        else:  # ambiguous or mixed: only a date whose day is its month (or that no reading allows)
+            low, high = np.minimum(first, second), np.maximum(first, second)
+            month, day = low, high
+            ambiguous.loc[year.index] = (first != second) & (low >= 1) & (low <= 12) & (high <= (12 if used == "ambiguous" else 31))
+        iso.loc[year.index] = (year + "-" + month.astype(str) + "-" + day.astype(str)).where(~ambiguous.loc[year.index], "")
+    parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
     # a month name and a four-digit year (never a guessed year)
-    named = parsed.isna() & raw.str.contains(_MONTH_NAME, regex=True, na=False) & raw.str.contains(r"\b\d{4}\b", regex=True, na=False)
+    named = parsed.isna() & ~ambiguous & raw.str.contains(_MONTH_NAME, regex=True, na=False) & raw.str.contains(r"\b\d{4}\b", regex=True, na=False)
     if named.any():  # "Jan 5, 2026", "5 January 2026": the month is spelled out, nothing is ambiguous
         parsed.loc[named] = pd.to_datetime(raw[named].str.strip(), format="mixed", errors="coerce").dt.normalize()
-    # a date pandas cannot hold (9999-12-31, 0001-01-01) is a typo or a placeholder: unparseable
-    parsed = parsed.where((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))
     excel_empty = parsed.isin(_EXCEL_EMPTY_DATES)
     unread = parsed.isna()
     if unread.any():
         excel_empty[unread] = (text[unread].str.contains(f"^(?:{_EXCEL_DAY_ZERO})$", regex=True)
                                | raw[unread].str.strip().str.contains(f"^(?:{_EXCEL_TIME_ONLY})$", regex=True))
-    parsed = parsed.where(~excel_empty)
+    # a day outside the plausible range (9999-12-31, 0001-01-01, 1850-03-01) is a typo or a placeholder
+    earliest, latest = dates.bounds
+    outside = ~excel_empty & (((parsed < earliest) | (parsed > latest)).fillna(False)
+                              | (unread & _outside_days(iso, dates)))
+    parsed = parsed.where(~excel_empty & ~outside)
     bad = parsed.isna() & (raw.str.strip() != "")
-    return parsed.astype("datetime64[ns]"), bad, used, excel_empty & bad
+    return ParsedDates(parsed.astype("datetime64[ns]"), bad, used, excel_empty & bad, outside & bad, ambiguous & bad)
+
+
+def date_reasons(got: ParsedDates, dates: DateRange) -> np.ndarray:
+    """The rejection reason of each value :func:`_parse_dates` could not read."""
+    return np.select([got.excel.to_numpy(), got.outside.to_numpy(), got.ambiguous.to_numpy()],
+                     [REASON_EXCEL_DATE, reason_date_range(dates), REASON_AMBIGUOUS_DATE],
+                     reason_date(got.used)).astype(object)
 
 
 # Number spellings. A value's separators are read by the convention of its column (one file's
@@ -884,6 +986,7 @@ REASON_NOT_FINITE = "not a finite number (inf, nan or beyond ±1.8e308)"
 REASON_EXCEL_DATE = "Excel's empty date (1899-12-30 / 1900-01-00: a 0 in a cell formatted as a date), not a date"
 REASON_DECIMAL_ID = "id written as a decimal number (a float column of a spreadsheet or Parquet file?)"
 REASON_HEADER = "repeated header line (two exports joined into one file?)"
+REASON_AMBIGUOUS_DATE = "ambiguous day/month order (set date_order: MDY or DMY in dataset.yaml)"
 
 
 def reason_empty(col) -> str:
@@ -893,7 +996,18 @@ def reason_empty(col) -> str:
 def reason_date(used: str | None) -> str:
     """The unparseable-date reason; ``used`` is the year-last order read in the file, if any."""
     reason = "unparseable date (expected e.g. 2026-09-30, 2026/9/30, 20260930, 2026年9月30日, 09/30/2026"
-    return reason + (f"; year-last dates read as {_ORDER_WORDS[used.rstrip('?')]})" if used else ")")
+    return reason + (f"; year-last dates read as {_ORDER_WORDS[used]})" if used in _ORDER_WORDS else ")")
+
+
+def reason_date_range(dates: DateRange) -> str:
+    """A day outside ``engine.dates``."""
+    return f"date outside {dates.words()} (engine.dates): a typo or a placeholder, not a real date"
+
+
+@functools.lru_cache(maxsize=1)
+def default_date_range() -> DateRange:
+    """``engine.dates`` of the packaged configuration."""
+    return DateRange.model_validate(default_section("engine")["dates"])
 
 
 def reason_range(col) -> str:
@@ -951,9 +1065,12 @@ class _Collector:
 
 def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], problems: _Collector,
                  vocab_cache: dict[str, dict[str, str]], date_order: str = "auto",
-                 date_orders: dict[str, str] | None = None) -> pd.DataFrame:
+                 date_orders: dict[str, str] | None = None, dates: DateRange | None = None) -> pd.DataFrame:
     date_orders = {} if date_orders is None else date_orders
+    dates = default_date_range() if dates is None else dates
     out = pd.DataFrame(index=raw.index)
+    # one file, one way of writing dates: all its date columns decide the day/month order
+    date_order = file_date_order([raw[c.name] for c in table.columns if c.kind == "date" and c.name in raw], date_order)
     for col in table.columns:
         if col.name not in raw:
             continue
@@ -969,12 +1086,12 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
         elif col.kind == "str":
             out[col.name] = text.where(~empty, None).astype("str")
         elif col.kind == "date":
-            parsed, bad, used, excel_empty = _parse_dates(text, date_order)
-            reasons = np.where(excel_empty, REASON_EXCEL_DATE, reason_date(used))
-            problems.add(raw, bad, col.name, lambda hit: reasons[raw.index.get_indexer(hit.index)], reject=col.required)
-            if used:
-                date_orders[col.name] = used
-            out[col.name] = parsed
+            got = _parse_dates(text, date_order, dates)
+            reasons = date_reasons(got, dates)
+            problems.add(raw, got.bad, col.name, lambda hit: reasons[raw.index.get_indexer(hit.index)], reject=col.required)
+            if got.used:
+                date_orders[col.name] = got.used
+            out[col.name] = got.values
         elif col.kind in ("money", "float", "int"):
             values, reasons = _read_numbers(text)
             if col.kind == "money":
@@ -1106,8 +1223,15 @@ def load_dataset(
     Dates may be written year first (2026-09-30, 2026/9/30, 20260930, 2026年9月30日, with or
     without a time) or year last (09/30/2026, 30.09.2026). Year-last dates are read month first
     or day first as ``date_order`` in ``dataset.yaml`` says (``MDY``, ``DMY``; default ``auto``:
-    a first number above 12 in the file means day first, otherwise month first, and
-    ``files["date_order"]`` records what was used, ``MDY?`` when nothing could tell).
+    the dates of each file decide, all its date columns together: the kind with more distinct
+    dates such as 25/12/2025 (day first) or 12/25/2025 (month first) decides, and dates of the
+    other kind are unparseable). When nothing in a file tells (``files["date_order"]`` is
+    ``ambiguous``), or both kinds have as many dates (``mixed``), a date that could be read
+    either way (01/02/2026) is rejected as "ambiguous day/month order" rather than guessed; one
+    whose day equals its month (01/01/2026) is read. ``files["date_order"]`` records the order
+    of each file. A day outside
+    ``engine.dates`` in the configuration (default 1900-01-01..2200-12-31) is rejected in a
+    required date column and dropped with a warning in an optional one.
 
     Examples
     --------
@@ -1212,7 +1336,8 @@ def load_dataset(
             next_key += len(raw)
             raw = raw.assign(_file=str(file), _row=rows, _key=keys)
             orders_used: dict[str, str] = {}
-            parsed_parts.append(_parse_table(raw, table, units, problems, vocab_cache, date_order, orders_used))
+            parsed_parts.append(_parse_table(raw, table, units, problems, vocab_cache, date_order, orders_used,
+                                             reading.dates))
             if malformed:
                 bad = pd.DataFrame(malformed).assign(_file=str(file), _key=np.arange(next_key, next_key + len(malformed)))
                 next_key += len(malformed)

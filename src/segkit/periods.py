@@ -1,7 +1,7 @@
 """Quarters and single dates a person types: strict parsing, the last day of a quarter, the
 latest complete one.
 
-The lowest layer of segkit (no segkit imports), so reading data, building report contexts and
+The lowest layer of segkit (it imports only :mod:`segkit.config`), so reading data, building report contexts and
 the command line all use the same rules:
 
 * a **quarter** is written ``2026Q3`` (also ``2026q3``, ``2026-Q3``, ``2026 Q3``); anything
@@ -11,7 +11,7 @@ the command line all use the same rules:
   ``2026.09.30``, ``20260930``, ``2026年9月30日``, optionally with a time ``10:30[:00]``), an
   eight-digit number ``20260930`` (YAML reads it as an integer), or a date/datetime value (an
   Excel date cell). Day/month-ambiguous forms (``01/09/2026``), words (``now``, ``Sept
-  2026``), time zones and days outside 1900-01-01..2200-12-31 are errors.
+  2026``), time zones and days outside ``engine.dates`` (1900-01-01..2200-12-31) are errors.
 """
 
 from __future__ import annotations
@@ -21,11 +21,42 @@ import re
 
 import numpy as np
 import pandas as pd
+from pydantic import model_validator
 
-__all__ = ["DATE_RANGE", "parse_date", "parse_quarter", "quarter_end", "latest_complete_quarter"]
+from segkit.config import StrictModel, default_section
 
-#: The days segkit accepts as a typed date (the loader's plausible range).
-DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31"))
+__all__ = ["DATE_RANGE", "DateRange", "parse_date", "parse_quarter", "quarter_end", "latest_complete_quarter"]
+
+class DateRange(StrictModel):
+    """The dates segkit accepts (``engine.dates`` in ``segkit/defaults/engine.yaml``).
+
+    Examples
+    --------
+    >>> DateRange(earliest="1900-01-01", latest="2200-12-31").words()
+    '1900-01-01..2200-12-31'
+    """
+
+    earliest: dt.date
+    latest: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.earliest >= self.latest:
+            raise ValueError(f"earliest ({self.earliest}) must be before latest ({self.latest})")
+        return self
+
+    @property
+    def bounds(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and the last day accepted, as timestamps (midnight)."""
+        return pd.Timestamp(self.earliest), pd.Timestamp(self.latest)
+
+    def words(self) -> str:
+        return f"{self.earliest.isoformat()}..{self.latest.isoformat()}"
+
+
+#: The days segkit accepts as a typed date: the packaged ``engine.dates`` (data files are checked
+#: against ``engine.dates`` of the configuration in use).
+DATE_RANGE = DateRange.model_validate(default_section("engine")["dates"]).bounds
 
 _QUARTER = re.compile(r"(\d{4})\s*-?\s*[Qq]([1-4])")
 _TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?"
