@@ -59,7 +59,8 @@ def test_ids_with_leading_zeros_stop_with_the_diagnosis(tmp_path):
     message = stop_message(folder, as_of=AS_OF)
     assert "transactions: unknown customer_id: 4 of 5 rows (80%)" in message
     assert f"e.g. {folder / 'orders.csv'} row 2, column customer_id, value '1'" in message
-    assert "diagnosis: the ids match customers only after removing leading zeros or a trailing .0" in message
+    assert ("diagnosis: the ids match customers only after removing leading zeros or a trailing .0 "
+            "(e.g. '1' here, '00001' in customers)") in message
 
 
 def test_unknown_ids_that_are_not_padded_get_no_diagnosis(tmp_path):

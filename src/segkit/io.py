@@ -1336,9 +1336,9 @@ class MostlyRejectedError(SchemaError):
 
 #: What a mass rejection of one rule usually means, as data: (rule, check, advice). ``rule`` is
 #: the start of the rule (a reason up to its first ``:``, ``;`` or ``(``); ``check`` is the name
-#: of a test of the rejected values in :data:`_DIAGNOSIS_CHECKS`, true when at least half of them
-#: pass; ``advice`` is what the user should do, with ``{example}`` (a rejected value that passes),
-#: ``{as_of}``.
+#: of a test of the rejected values in :data:`_DIAGNOSIS_CHECKS`, which applies when at least half
+#: of them pass; ``advice`` is what the user should do, with ``{example}`` (a rejected value that
+#: passes), ``{match}`` (what the test found for it, e.g. the customer id it matches) and ``{as_of}``.
 MASS_REJECTION_DIAGNOSES: tuple[tuple[str, str, str], ...] = (
     ("unparseable date", "year_last_date",
      "dates are written with the year last (e.g. {example}) and were not read in the order they are written: "
@@ -1352,7 +1352,7 @@ MASS_REJECTION_DIAGNOSES: tuple[tuple[str, str, str], ...] = (
     ("ambiguous", "decimal_comma", "amounts use a decimal comma (e.g. {example}) that the column does not make clear: "
      "export them with a decimal point, or with thousands separators (1.234,56) so the convention shows"),
     ("unknown customer_id", "id_padding", "the ids match customers only after removing leading zeros or a trailing .0 "
-     "(e.g. {example}): export both tables with the ids written the same way, as text"),
+     "(e.g. {example} here, {match} in customers): export both tables with the ids written the same way, as text"),
     ("id written as a decimal number", "always", "ids were saved as decimal numbers (e.g. {example}): format the id "
      "column as text in the spreadsheet or database before exporting"),
     ("date after the data's as-of date", "always", "the as-of date {as_of} is earlier than these dates (e.g. {example}): "
@@ -1371,9 +1371,12 @@ def _padding_free(ids: pd.Series) -> pd.Series:
 
 
 def _check_id_padding(values: pd.Series, ds: Dataset) -> pd.Series:
-    customers = ds.customers["customer_id"]
-    known = set(_padding_free(customers.dropna()))
-    return _padding_free(values).isin(known) & ~values.isin(set(customers.dropna()))
+    """The customer each id matches only without leading zeros or ``.0`` (missing where none)."""
+    customers = ds.customers["customer_id"].dropna().astype("str")
+    known = pd.Series(customers.to_numpy(), index=_padding_free(customers).to_numpy())
+    known = known[~known.index.duplicated()]
+    match = _padding_free(values).map(known)
+    return match.where(match != values)
 
 
 _DIAGNOSIS_CHECKS = {
@@ -1394,7 +1397,7 @@ def diagnose(rule: str, values: pd.Series, ds: Dataset) -> list[str]:
     Examples
     --------
     >>> import pandas as pd
-    >>> diagnose("unparseable date", pd.Series(["01/02/1997", "13/13/1997"], dtype="str"), None)[0][:59]
+    >>> diagnose("unparseable date", pd.Series(["01/02/1997", "13/13/1997"], dtype="str"), None)[0][:60]
     "dates are written with the year last (e.g. '01/02/1997') and"
     >>> diagnose("unparseable date", pd.Series(["yesterday"], dtype="str"), None)
     []
@@ -1404,9 +1407,11 @@ def diagnose(rule: str, values: pd.Series, ds: Dataset) -> list[str]:
     for key, check, advice in MASS_REJECTION_DIAGNOSES:
         if not rule.startswith(key) or values.empty:
             continue
-        hits = pd.Series(np.asarray(_DIAGNOSIS_CHECKS[check](values, ds), dtype=bool), index=values.index)
+        found = pd.Series(_DIAGNOSIS_CHECKS[check](values, ds), index=values.index)  # True or a match where it passes
+        hits = found.notna() & (found.astype("object") != False)  # a match may be any text
         if hits.mean() >= 0.5:
-            text = advice.format(example=shorten(values[hits].iloc[0], 40),
+            first = int(hits.to_numpy().argmax())
+            text = advice.format(example=shorten(values.iloc[first], 40), match=shorten(found.iloc[first], 40),
                                  as_of=ds.as_of.date() if ds is not None else "")
             if text not in out:
                 out.append(text)
