@@ -18,7 +18,7 @@ from test_ingest import assert_same_load, load_both
 from segkit.cli import main
 from segkit.config import ConfigError
 from segkit.io import MostlyRejectedError, load_dataset
-from segkit.schema import SchemaError
+from segkit.schema import TABLES, SchemaError
 
 pytest.importorskip("duckdb")
 AS_OF = "2026-09-30"
@@ -202,4 +202,21 @@ def test_arbitrary_cells_never_crash_the_loader(tmp_path_factory, cells):
     folder = tmp_path_factory.mktemp("cells")
     write_csv(folder / "customers.csv", ["customer_id", "name"], [["C1", "one"], ["00001", "two"]])
     write_csv(folder / "orders.csv", ORDERS, [list(c) for c in cells])
+    _check_both(folder)
+
+
+_FILE_OF = {"customers": "customers.csv", "transactions": "orders.csv", "interactions": "interactions.csv",
+            "surveys": "surveys.csv"}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), table=st.sampled_from(list(TABLES)))
+def test_arbitrary_cells_in_every_column_of_any_table_never_crash_the_loader(tmp_path_factory, data, table):
+    """Every column of the table's full header gets arbitrary cells; the other tables are valid."""
+    folder = tmp_path_factory.mktemp("columns")
+    write_csv(folder / "customers.csv", ["customer_id", "name"], [["C1", "one"], ["00001", "two"]])
+    write_csv(folder / "orders.csv", ORDERS, [["C1", "2026-01-05", "10"], ["00001", "2026-02-05", "20"]])
+    header = [c.name for c in TABLES[table].columns]
+    rows = data.draw(st.lists(st.lists(_CELL, min_size=len(header), max_size=len(header)), min_size=1, max_size=4))
+    write_csv(folder / _FILE_OF[table], header, rows)
     _check_both(folder)

@@ -1010,7 +1010,7 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
             out[col.name] = keys.where(~unknown, text).where(~empty, None).astype("str")
         elif col.kind == "credit_code":
             upper = text.str.upper()
-            bad = ~empty & ~upper.map(is_valid_credit_code)
+            bad = ~empty & ~upper.map(is_valid_credit_code).astype(bool)  # an empty column maps to str dtype
             problems.add(raw, bad, col.name, REASON_CREDIT, reject=True)
             out[col.name] = upper.where(~empty, None).astype("str")
         else:  # pragma: no cover - schema declares only the kinds above
