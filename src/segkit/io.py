@@ -1325,8 +1325,8 @@ def _config_text(config) -> str:
 
 
 class MostlyRejectedError(SchemaError):
-    """Most of the rows read were rejected: the data are not what segkit expects, so it stops
-    instead of analysing what is left. ``dataset`` holds everything read, rejected rows included,
+    """One rule rejected more than ``engine.max_rejected_share`` of a table: the data are not what
+    segkit expects, so it stops instead of analysing what is left. ``dataset`` holds everything read, rejected rows included,
     so the ledger can still be written (``segkit validate`` does)."""
 
     def __init__(self, message: str, dataset: Dataset):
