@@ -121,7 +121,7 @@ def ds(write, tmp_path):
     write("surveys.csv", ["customer_id", "date", "satisfaction", "nps"], [
         ["A2", "2026-09-08", "80", "9"], ["C1", "2026-09-09", "40", "2"],
     ])
-    return load_dataset(tmp_path, as_of="2026-09-30")
+    return load_dataset(tmp_path, as_of="2026-09-30", max_rejected_share=None)  # rejections on purpose
 
 
 def test_fixture_has_rejections(ds):

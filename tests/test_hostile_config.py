@@ -27,13 +27,15 @@ ORDERS = ["客户编号", "交易日期", "交易金额"]
 
 @pytest.fixture
 def folder(tmp_path):
-    """Three customers, orders in 2025-2026 (one dated after 2026-09-30), as an export writes them."""
+    """Three customers, five orders in 2025-2026 (one dated after 2026-09-30: 20%, not more, so it
+    loads), as an export writes them."""
     data = tmp_path / "data"
     data.mkdir()
     write_csv(data / "customers.csv", ["客户编号", "客户名称", "所属行业", "所属部门"],
               [["C1", "甲", "制造业", "华东/销售部"], ["C2", "乙", "新材料", "华东 销售部"], ["C3", "丙", "农业", "华东销售部"]])
     write_csv(data / "orders.csv", ORDERS, [["C1", "2025-11-02", "600000"], ["C2", "2026-03-15", "80000"],
-                                            ["C3", "2026-09-30", "1200"], ["C1", "2026-10-05", "5"]])
+                                            ["C3", "2026-09-30", "1200"], ["C1", "2026-10-05", "5"],
+                                            ["C2", "2024-05-20", "300"]])
     return data
 
 
@@ -51,8 +53,8 @@ def test_an_eight_digit_yaml_as_of_is_read_as_yyyymmdd(folder, engine):
     _manifest(folder, "name: t\nas_of: 20260930\n")
     ds = load_dataset(folder, engine=engine)
     assert ds.as_of == pd.Timestamp("2026-09-30") and ds.as_of_source == "dataset.yaml"
-    # the three orders up to 2026-09-30 are kept; only the one dated after it is rejected
-    assert len(ds.transactions) == 3
+    # the four orders up to 2026-09-30 are kept; only the one dated after it is rejected
+    assert len(ds.transactions) == 4
     assert ds.rejected["value"].tolist() == ["2026-10-05"]
 
 
@@ -307,12 +309,12 @@ def test_tiers_and_snapshot_stop_when_nearly_every_order_is_rejected(tmp_path, c
     write_csv(data / "orders.csv", ORDERS, [[f"{i}", "1997-01-02", "1177.00"] for i in range(1, 30)]
               + [["00030", "1997-01-02", "12"]])
     assert main(["validate", str(data), "--rejected", str(tmp_path / "r.csv")]) == 2
-    assert "unknown customer_id: 29 rows" in capsys.readouterr().err
+    assert "transactions: unknown customer_id: 29 of 30 rows (97%)" in capsys.readouterr().err
     assert len(pd.read_csv(tmp_path / "r.csv")) == 29  # validate still writes the ledger
     for command in ("tiers", "snapshot"):
         out = tmp_path / f"{command}.csv"
         assert main([command, "--data", str(data), "--as-of", "1997-01-31", "--out", str(out)]) == 2
-        assert "unknown customer_id: 29 rows" in capsys.readouterr().err and not out.exists()
+        assert "transactions: unknown customer_id: 29 of 30 rows (97%)" in capsys.readouterr().err and not out.exists()
 
 
 # --- 9. a closed pipe -------------------------------------------------------------------------------

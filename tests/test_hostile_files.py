@@ -233,14 +233,14 @@ def test_segkit_outputs_in_the_folder_are_not_read(tmp_path):
     from segkit.export import write_table, write_tier_table
 
     _orders(tmp_path, rows=[["C1", "2026-01-05", "100"], ["C2", "2026-02-05", "x"], ["C3", "2026-03-05", "5"]])
-    ds = load_dataset(tmp_path, as_of="2026-09-30", engine="pandas")
+    ds = load_dataset(tmp_path, as_of="2026-09-30", engine="pandas", max_rejected_share=None)  # 1 of 3 on purpose
     snap = segkit.snapshot(ds, ds.as_of)
     write_table(snap.reset_index(), tmp_path / "customer_snapshot.csv")
     ds.write_rejected(tmp_path / "rejected_rows.csv")
     ds.write_rejected(tmp_path / "customers_problems.xlsx")  # a ledger under a name of the user's
     tiers = segkit.assign_tiers(snap)
     write_tier_table(tiers, snap, tmp_path / "客户关系划分.xlsx")  # starts with 客户: a customers name
-    reference, engine = load_both(tmp_path, as_of="2026-09-30")
+    reference, engine = load_both(tmp_path, as_of="2026-09-30", max_rejected_share=None)
     assert_same_load(reference, engine)
     assert engine.customers_derived and sorted(engine.customers["customer_id"]) == ["C1", "C3"]
     skipped = _skipped(engine)
@@ -262,7 +262,7 @@ def test_gzipped_csv_is_read_like_the_plain_file(tmp_path):
     (zipped / "orders.csv.gz").write_bytes(gzip.compress((plain / "orders.csv").read_bytes()))
     write_csv(zipped / "客户.csv.gz", ["客户编号", "客户名称"], [])  # header only, then replaced by GBK bytes
     (zipped / "客户.csv.gz").write_bytes(gzip.compress("客户编号,客户名称\nC1,甲\nC2,乙\nC3,丙\n".encode("gbk")))
-    reference, engine = load_both(zipped, as_of="2026-09-30")
+    reference, engine = load_both(zipped, as_of="2026-09-30", max_rejected_share=None)  # 2026-13-01: 1 of 3 on purpose
     assert_same_load(reference, engine)
     assert engine.transactions["amount"].tolist() == [100.0, 1200.0]
     assert engine.customers["name"].tolist() == ["甲", "乙", "丙"]

@@ -46,7 +46,7 @@ def test_utf8_bom_and_english_headers(write, tmp_path):
 def test_xlsx_and_parquet(tmp_path):
     pd.DataFrame({"客户编号": ["C1", "C2"], "客户名称": ["甲", "乙"]}).to_excel(tmp_path / "customers.xlsx", index=False)
     pd.DataFrame({"customer_id": ["C1", "C9"], "order_date": ["2025-05-01", "2025-05-02"], "amount": [10.0, 20.0]}).to_parquet(tmp_path / "orders.parquet")
-    ds = load_dataset(tmp_path, as_of="2026-01-01")
+    ds = load_dataset(tmp_path, as_of="2026-01-01", max_rejected_share=None)  # 1 of 2 orders rejected on purpose
     assert len(ds.customers) == 2 and len(ds.transactions) == 1
     bad = ds.rejected.iloc[0]
     assert (bad["file"].endswith("orders.parquet"), bad["row"], bad["column"], bad["value"]) == (True, 2, "customer_id", "C9")
@@ -145,7 +145,7 @@ def test_every_row_rule_rejects_with_file_row_column_value(write, tmp_path):
 def test_malformed_line_is_rejected_not_fatal(tmp_path):
     (tmp_path / "customers.csv").write_text('customer_id,name\nC1,"multi\nline name"\nC2,b,extra\nC3,c,,\n', encoding="utf-8")
     (tmp_path / "orders.csv").write_text("customer_id,order_date,amount\nC1,2025-01-01,1\n", encoding="utf-8")
-    ds = load_dataset(tmp_path, as_of="2026-01-01")
+    ds = load_dataset(tmp_path, as_of="2026-01-01", max_rejected_share=None)  # 1 of 3 customers malformed on purpose
     assert ds.customers["customer_id"].tolist() == ["C1", "C3"]   # trailing empty cells are fine
     bad = ds.rejected.iloc[0]
     assert (bad["row"], bad["column"], bad["value"]) == (4, "(whole line)", "C2,b,extra")  # line 4: the name spans 2-3
@@ -156,7 +156,7 @@ def test_malformed_line_is_rejected_not_fatal(tmp_path):
 def test_blank_lines_are_not_records_and_rows_stay_true(tmp_path):
     (tmp_path / "customers.csv").write_text("customer_id,name\nC1,a\n\nC2,b\n", encoding="utf-8")
     (tmp_path / "orders.csv").write_text("customer_id,order_date,amount\nC1,2025-01-01,1\n\n\nC3,2025-01-01,1\n", encoding="utf-8")
-    ds = load_dataset(tmp_path, as_of="2026-01-01")
+    ds = load_dataset(tmp_path, as_of="2026-01-01", max_rejected_share=None)  # C3 is unknown: 1 of 2 on purpose
     assert ds.files["rows_read"].tolist() == [2, 2]
     assert ds.rejected["row"].tolist() == [5]   # the line a person sees in an editor
 
@@ -165,7 +165,7 @@ def test_as_of_from_manifest(write, tmp_path):
     write("customers.csv", ["customer_id", "name"], [["C1", "a"]])
     write("orders.csv", ["customer_id", "order_date", "amount"], [["C1", "2026-10-01", "1"]])
     (tmp_path / "dataset.yaml").write_text("name: demo\nas_of: 2026-09-30\n", encoding="utf-8")
-    ds = load_dataset(tmp_path)
+    ds = load_dataset(tmp_path, max_rejected_share=None)  # its one order is late on purpose
     assert ds.name == "demo" and ds.as_of == pd.Timestamp("2026-09-30")
     assert ds.rejected["reason"].tolist() == ["date after the data's as-of date 2026-09-30"]
 

@@ -115,7 +115,7 @@ def test_as_of_comes_from_the_argument_then_dataset_yaml_then_the_data(write, tm
     ds = load_dataset(tmp_path)
     assert (ds.as_of, ds.as_of_source) == (pd.Timestamp("2024-06-30"), "dataset.yaml")
     assert default_quarter(tmp_path)[0] == "2024Q2"
-    ds = load_dataset(tmp_path, as_of="2024-03-31")
+    ds = load_dataset(tmp_path, as_of="2024-03-31", max_rejected_share=None)  # 1 of 2 orders late on purpose
     assert (ds.as_of, ds.as_of_source) == (pd.Timestamp("2024-03-31"), "argument")
     assert len(ds.transactions) == 1 and len(ds.rejected) == 1                   # the May order is after it
     assert default_quarter(SAMPLE)[0] == "2026Q3"
@@ -124,7 +124,7 @@ def test_as_of_comes_from_the_argument_then_dataset_yaml_then_the_data(write, tm
 def test_a_customers_file_still_rules(write, tmp_path):
     write("customers.csv", ["customer_id", "name"], [["A", "甲"]])
     write("orders.csv", ["customer_id", "order_date", "amount"], [["A", "2024-01-05", "1"], ["B", "2024-01-06", "1"]])
-    ds = load_dataset(tmp_path)
+    ds = load_dataset(tmp_path, max_rejected_share=None)  # B unknown: 1 of 2 on purpose
     assert ds.has("customers") and not ds.customers_derived and ds.customers["name"].tolist() == ["甲"]
     assert ds.rejected["reason"].tolist() == ["unknown customer_id (not in the customers table)"]
 

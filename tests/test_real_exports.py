@@ -92,8 +92,9 @@ def test_mostly_rejected_input_stops_naming_rule_file_row_column_value(tmp_path)
     with pytest.raises(MostlyRejectedError) as info:
         load_dataset(mostly_bad(tmp_path))
     message = str(info.value)
-    assert "2 of 3 rows (67%) were rejected" in message
-    assert "unparseable date: 2 rows, e.g." in message and "orders.csv row 2, column order_date, value 'May 5'" in message
+    assert message.startswith("more than 20% of a table was rejected for one rule")
+    assert "transactions: unparseable date: 2 of 3 rows (67%), e.g." in message
+    assert "orders.csv row 2, column order_date, value 'May 5'" in message
     # nothing lost: the dataset with its ledger rides on the error
     ds = info.value.dataset
     assert ds.files[["rows_read", "rows_accepted", "rows_rejected"]].values.tolist() == [[3, 1, 2]]
@@ -106,7 +107,7 @@ def test_validate_writes_the_ledger_then_exits_2(tmp_path, capsys):
     out = tmp_path / "rejected.csv"
     assert main(["validate", str(mostly_bad(tmp_path)), "--rejected", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "were rejected, so segkit stops" in err
+    assert "was rejected for one rule, so segkit stops" in err
     ledger = pd.read_csv(out, dtype=str)
     assert sorted(ledger["value"]) == ["2026-02-30", "May 5"]
 
@@ -114,7 +115,7 @@ def test_validate_writes_the_ledger_then_exits_2(tmp_path, capsys):
 def test_report_on_mostly_rejected_input_refuses_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "reports"
     assert main(["report", "quarterly", "--data", str(mostly_bad(tmp_path)), "--out", str(out), "--format", "html"]) == 2
-    assert "were rejected" in capsys.readouterr().err
+    assert "was rejected for one rule" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -71,7 +71,7 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     check_output_file(args.out)  # arguments first: nothing is read before they are known to work
     if args.as_of is not None:
         parse_date(args.as_of, "--as-of")
-    ds = load_dataset(args.data, engine=args.engine)  # stops when most rows are rejected
+    ds = load_dataset(args.data, engine=args.engine)  # stops when one rule rejects too much of a table
     snap = checked_snapshot(ds, args.as_of, btyd_unit=args.unit)
     write_table(snap.reset_index(), Path(args.out))
     print(f"{len(snap):,} customers as of {snap.attrs['as_of'].date()} written to {args.out}")

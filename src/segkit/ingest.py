@@ -44,6 +44,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from pydantic import Field
+
 from segkit.config import StrictModel, load_section
 from segkit.io import (
     _FLOAT_ID,
@@ -105,6 +107,7 @@ class EngineConfig(StrictModel):
     notes_sheets: list[str]
     max_columns: int
     dates: DateRange
+    max_rejected_share: float | None = Field(ge=0, le=1)
 
 
 ENGINE_VARIABLE = "SEGKIT_ENGINE"
@@ -224,16 +227,15 @@ class EngineStore:
         frame = self.arrow(query).to_pandas()
         return frame.astype({"problems": "int64", "rows": "int64", "table": "str", "rule": "str"})
 
-    def top_rules(self, k: int) -> list[tuple[str, int, dict]]:
-        """The ``k`` most common rejection rules: (rule, problems, first problem in ledger order)."""
-        rule = r"regexp_replace(reason, '\s*[:;(].*$', '')"
-        query = f"""
-            SELECT rule, count(*) AS n,
-                   arg_min({{'file': path, 'row': _row, 'column': col, 'value': value, 'reason': reason}},
-                           (_table, path, _row, rule_no)) AS example
-            FROM (SELECT *, {rule} AS rule FROM problems JOIN _files USING (_fid) WHERE reject)
-            GROUP BY rule ORDER BY n DESC, rule LIMIT {int(k)}"""
-        return [(rule, int(n), example) for rule, n, example in self.sql(query).fetchall()]
+    def rule_problems(self, table: str, rule: str, limit: int) -> pd.DataFrame:
+        """The first ``limit`` rejections of ``rule`` (a reason up to ``:``, ``;`` or ``(``) in
+        ``table``, in ledger order: file, row, column, value, reason."""
+        query = (f"SELECT f.path AS file, p._row AS row, p.col AS \"column\", p.value, p.reason "
+                 f"FROM problems p JOIN _files f USING (_fid) WHERE p.reject AND p._table = ? "
+                 f"AND regexp_replace(p.reason, '\\s*[:;(].*$', '') = ? ORDER BY file, row, p.rule_no LIMIT {int(limit)}")
+        cols = ["file", "row", "column", "value", "reason"]
+        frame = pd.DataFrame(self.sql(query, [table, rule]).fetchall(), columns=cols)
+        return frame.astype({c: "int64" if c == "row" else "str" for c in cols})
 
     def _problems_sql(self, reject: bool) -> str:
         record = ", r.record" if reject else ""
@@ -1279,7 +1281,7 @@ def from_ibis(
     config=None,
     name: str | None = None,
     currency: str = "CNY",
-    max_rejected_share: float | None = 0.5,
+    max_rejected_share: float | str | None = "config",
 ) -> Dataset:
     """Load and validate tables that live in a DuckDB file, on Spark or in a warehouse.
 
@@ -1301,7 +1303,8 @@ def from_ibis(
     name : str, optional
         The data set's name (default: the transactions table's name).
     currency : str, default "CNY"
-    max_rejected_share : float or None, default 0.5
+    max_rejected_share : float, None or "config", default "config"
+        As in :func:`segkit.load_dataset`.
 
     Returns
     -------
@@ -1336,7 +1339,7 @@ def from_ibis(
     dataset, _ = load_with_engine(found, meta=meta, name=name or str(found["transactions"][0]), date_order="auto",
                                   as_of=as_of, config=config, vocab=vocabulary_indexes(config),
                                   derive_customers=not found["customers"])
-    _stop_if_mostly_rejected(dataset, max_rejected_share)
+    _stop_if_mostly_rejected(dataset, max_rejected_share, config)
     return dataset
 
 
@@ -1386,7 +1389,7 @@ def database_tables(con) -> dict[str, list[str]]:
 
 
 def load_source(source: Mapping, *, base: Path, meta: Mapping, as_of=None, config=None,
-                max_rejected_share: float | None = 0.5, cache_files: list[Path] | None = None) -> Dataset:
+                max_rejected_share: float | str | None = "config", cache_files: list[Path] | None = None) -> Dataset:
     """Load and validate the tables of a database, as :func:`from_ibis` does.
 
     ``source`` is the ``source`` mapping of a ``dataset.yaml``::
@@ -1422,7 +1425,7 @@ def load_source(source: Mapping, *, base: Path, meta: Mapping, as_of=None, confi
             from segkit.io import _stop_if_mostly_rejected
 
             dataset = open_store(saved, config)
-            _stop_if_mostly_rejected(dataset, max_rejected_share)
+            _stop_if_mostly_rejected(dataset, max_rejected_share, config)
             return dataset
     con = _connect_source(source["url"], base)
     named = {name: value for name, value in tables.items() if value}

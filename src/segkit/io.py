@@ -58,7 +58,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from segkit.config import StrictModel, default_section, load_section, read_dataset_yaml, read_user_config, section_names
+from segkit.config import (StrictModel, default_section, load_section, read_dataset_yaml, read_user_config, section_names,
+                           shorten)
 from segkit.periods import DateRange
 from segkit.schema import ALIASES, CUSTOMERS, TABLES, SchemaError, Table, is_valid_credit_code, normalise_header
 from segkit.sources import (
@@ -1126,7 +1127,7 @@ def _parse_table(raw: pd.DataFrame, table: Table, units: dict[str, float], probl
             out[col.name] = keys.where(~unknown, text).where(~empty, None).astype("str")
         elif col.kind == "credit_code":
             upper = text.str.upper()
-            bad = ~empty & ~upper.map(is_valid_credit_code)
+            bad = ~empty & ~upper.map(is_valid_credit_code).astype(bool)  # an empty column maps to str dtype
             problems.add(raw, bad, col.name, REASON_CREDIT, reject=True)
             out[col.name] = upper.where(~empty, None).astype("str")
         else:  # pragma: no cover - schema declares only the kinds above
@@ -1175,7 +1176,7 @@ def load_dataset(
     surveys: str | Path | Iterable[str | Path] | None = None,
     as_of: str | pd.Timestamp | None = None,
     config: str | Path | Mapping | None = None,
-    max_rejected_share: float | None = 0.5,
+    max_rejected_share: float | str | None = "config",
     engine: str | None = None,
 ) -> Dataset:
     """Read and validate a folder (or explicit files) of customer data.
@@ -1194,10 +1195,12 @@ def load_dataset(
         A segkit configuration; its ``vocabularies`` section adds standard values and
         synonyms (e.g. ``industry: {manufacturing: {zh: 制造业, en: Manufacturing,
         synonyms: [新材料]}}``).
-    max_rejected_share : float or None, default 0.5
-        Stop with :class:`MostlyRejectedError` when more than this share of all rows read
-        is rejected (the data are then not what segkit expects: a wrong date format, amounts
-        in another column, ...). None never stops.
+    max_rejected_share : float, None or "config", default "config"
+        Stop with :class:`MostlyRejectedError` when one rule rejects more than this share of
+        the rows read in one table (the data are then not what segkit expects: dates written
+        day first, amounts with a decimal comma, ids with leading zeros, a wrong as-of date,
+        ...). ``"config"`` takes ``engine.max_rejected_share`` of the configuration (20%);
+        None never stops.
     engine : {"duckdb", "pandas"}, optional
         Who reads and validates. ``"duckdb"`` (the default, set by ``engine.default`` in the
         configuration) streams the files into an embedded DuckDB database and applies every
@@ -1215,8 +1218,10 @@ def load_dataset(
         A file is missing or unreadable, a required column is missing (naming the file, the
         expected and the found columns), or no transactions file was given.
     MostlyRejectedError
-        More than ``max_rejected_share`` of the rows were rejected; the message names the most
-        common rules with an example row each, and ``.dataset`` holds what was read.
+        One rule rejected more than ``max_rejected_share`` of a table; the message names the
+        table, the rule, how many of how many rows, an example (file, row, column, value) and a
+        diagnosis where one applies (:data:`MASS_REJECTION_DIAGNOSES`); ``.dataset`` holds
+        what was read.
 
     Notes
     -----
@@ -1304,12 +1309,12 @@ def load_dataset(
             saved = Path(cache) / f"data-{key}.duckdb"
             if saved.is_file():
                 dataset = ingest.open_store(saved, config)
-                _stop_if_mostly_rejected(dataset, max_rejected_share)
+                _stop_if_mostly_rejected(dataset, max_rejected_share, config)
                 return dataset
         dataset, _ = ingest.load_with_engine(found, meta=meta, name=name, date_order=date_order, as_of=as_of,
                                              config=config, vocab=vocab_cache, derive_customers=derive_customers,
                                              discovery=discovery)
-        _stop_if_mostly_rejected(dataset, max_rejected_share)
+        _stop_if_mostly_rejected(dataset, max_rejected_share, config)
         if cache:
             ingest.save_store(dataset, saved)
         return dataset
@@ -1411,7 +1416,7 @@ def load_dataset(
         warnings=problems_frame(warning_parts, False),
         **dataset_facts(files, as_of_ts, as_of_source, name, meta, found),
     )
-    _stop_if_mostly_rejected(dataset, max_rejected_share)
+    _stop_if_mostly_rejected(dataset, max_rejected_share, config)
     return dataset
 
 
@@ -1445,8 +1450,8 @@ def _config_text(config) -> str:
 
 
 class MostlyRejectedError(SchemaError):
-    """Most of the rows read were rejected: the data are not what segkit expects, so it stops
-    instead of analysing what is left. ``dataset`` holds everything read, rejected rows included,
+    """One rule rejected more than ``engine.max_rejected_share`` of a table: the data are not what
+    segkit expects, so it stops instead of analysing what is left. ``dataset`` holds everything read, rejected rows included,
     so the ledger can still be written (``segkit validate`` does)."""
 
     def __init__(self, message: str, dataset: Dataset):
@@ -1454,25 +1459,149 @@ class MostlyRejectedError(SchemaError):
         self.dataset = dataset
 
 
-def _stop_if_mostly_rejected(ds: Dataset, max_share: float | None) -> None:
-    read, rejected = int(ds.files["rows_read"].sum()), int(ds.files["rows_rejected"].sum())
-    if max_share is None or read == 0 or rejected <= max_share * read:
+#: What a mass rejection of one rule usually means, as data: (rule, check, advice). ``rule`` is
+#: the start of the rule (a reason up to its first ``:``, ``;`` or ``(``); ``check`` is the name
+#: of a test of the rejected values in :data:`_DIAGNOSIS_CHECKS`, which applies when at least half
+#: of them pass; ``advice`` is what the user should do, with ``{example}`` (a rejected value that
+#: passes), ``{match}`` (what the test found for it, e.g. the customer id it matches) and ``{as_of}``.
+MASS_REJECTION_DIAGNOSES: tuple[tuple[str, str, str], ...] = (
+    ("unparseable date", "year_last_date",
+     "dates are written with the year last (e.g. {example}) and were not read in the order they are written: "
+     "set date_order: MDY (01/02/1997 = 2 January) or DMY (01/02/1997 = 1 February) in dataset.yaml"),
+    ("ambiguous day/month order", "year_last_date",
+     "dates are written with the year last (e.g. {example}): set date_order: MDY or DMY in dataset.yaml"),
+    ("not a number", "currency", "amounts carry a currency symbol or code segkit does not read (e.g. {example}): "
+     "export the column as plain numbers"),
+    ("not a number", "decimal_comma", "amounts use a decimal comma (e.g. {example}) that the column does not make clear: "
+     "export them with a decimal point, or with thousands separators (1.234,56) so the convention shows"),
+    ("ambiguous", "decimal_comma", "amounts use a decimal comma (e.g. {example}) that the column does not make clear: "
+     "export them with a decimal point, or with thousands separators (1.234,56) so the convention shows"),
+    ("unknown customer_id", "id_padding", "the ids match customers only after removing leading zeros or a trailing .0 "
+     "(e.g. {example} here, {match} in customers): export both tables with the ids written the same way, as text"),
+    ("id written as a decimal number", "always", "ids were saved as decimal numbers (e.g. {example}): format the id "
+     "column as text in the spreadsheet or database before exporting"),
+    ("date after the data's as-of date", "always", "the as-of date {as_of} is earlier than these dates (e.g. {example}): "
+     "check as_of in dataset.yaml or --as-of (it is the day the data were exported)"),
+)
+
+_YEAR_LAST_DATE = re.compile(r"\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:[ T].*)?")
+_CURRENCY_MARK = re.compile(r"[$€£¥￥₩₹元]|\b(?:USD|CNY|RMB|EUR|GBP|HKD|JPY)\b|US\$", re.IGNORECASE)
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?(?:\d{1,3}(?:[.\s]\d{3})+|\d+),\d+\s*")
+
+
+def _padding_free(ids: pd.Series) -> pd.Series:
+    """Ids without leading zeros and a trailing ``.0`` (``00001``, ``1.0`` -> ``1``)."""
+    out = ids.astype("str").str.strip().str.replace(r"\.0+$", "", regex=True).str.lstrip("0")
+    return out.mask(out == "", "0")
+
+
+def _check_id_padding(values: pd.Series, ds: Dataset) -> pd.Series:
+    """The customer each id matches only without leading zeros or ``.0`` (missing where none)."""
+    customers = ds.customers["customer_id"].dropna().astype("str")
+    known = pd.Series(customers.to_numpy(), index=_padding_free(customers).to_numpy())
+    known = known[~known.index.duplicated()]
+    match = _padding_free(values).map(known)
+    return match.where(match != values)
+
+
+_DIAGNOSIS_CHECKS = {
+    "year_last_date": lambda values, ds: values.str.fullmatch(_YEAR_LAST_DATE),
+    "currency": lambda values, ds: values.str.contains(_CURRENCY_MARK),
+    "decimal_comma": lambda values, ds: values.str.fullmatch(_DECIMAL_COMMA),
+    "id_padding": _check_id_padding,
+    "always": lambda values, ds: pd.Series(True, index=values.index),
+}
+
+#: Rejected values of one rule looked at for a diagnosis.
+_DIAGNOSIS_SAMPLE = 1000
+
+
+def diagnose(rule: str, values: pd.Series, ds: Dataset) -> list[str]:
+    """The advice of :data:`MASS_REJECTION_DIAGNOSES` that fits the rejected ``values`` of ``rule``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> diagnose("unparseable date", pd.Series(["01/02/1997", "13/13/1997"], dtype="str"), None)[0][:60]
+    "dates are written with the year last (e.g. '01/02/1997') and"
+    >>> diagnose("unparseable date", pd.Series(["yesterday"], dtype="str"), None)
+    []
+    """
+    values = values.dropna().astype("str")
+    out = []
+    for key, check, advice in MASS_REJECTION_DIAGNOSES:
+        if not rule.startswith(key) or values.empty:
+            continue
+        found = pd.Series(_DIAGNOSIS_CHECKS[check](values, ds), index=values.index)  # True or a match where it passes
+        hits = found.notna() & (found.astype("object") != False)  # a match may be any text
+        if hits.mean() >= 0.5:
+            first = int(hits.to_numpy().argmax())
+            text = advice.format(example=shorten(values.iloc[first], 40), match=shorten(found.iloc[first], 40),
+                                 as_of=ds.as_of.date() if ds is not None else "")
+            if text not in out:
+                out.append(text)
+    return out
+
+
+_RULE_END = r"\s*[:;(].*$"  # a rule is its reason up to the first ':', ';' or '('
+
+
+def _rule_problems(ds: Dataset, table: str, rule: str, limit: int) -> pd.DataFrame:
+    """The first ``limit`` rejections of ``rule`` in ``table``, in ledger order."""
+    if ds._as_stored() and not ds.is_loaded("rejected"):
+        return ds.store.rule_problems(table, rule, limit)
+    ledger = ds.rejected
+    ruled = ledger["reason"].str.replace(_RULE_END, "", regex=True)
+    return ledger.loc[(ledger["table"] == table) & (ruled == rule)].head(limit)
+
+
+def rejected_share_limit(max_share, config=None) -> float | None:
+    """The share of a table one rule may reject before loading stops: ``max_share`` as given
+    (None: never stop), or ``engine.max_rejected_share`` of the configuration for ``"config"``."""
+    if isinstance(max_share, str):
+        if max_share != "config":
+            raise ValueError(f"max_rejected_share must be a share (0-1), None or 'config', not {max_share!r}")
+        from segkit.ingest import engine_config
+
+        return engine_config(config).max_rejected_share
+    return max_share
+
+
+def _stop_if_mostly_rejected(ds: Dataset, max_share, config=None) -> None:
+    """Stop with :class:`MostlyRejectedError` when one rule rejected more than ``max_share`` of
+    the rows read in one table; the message names each such table and rule with an example and
+    a diagnosis (:func:`diagnose`)."""
+    max_share = rejected_share_limit(max_share, config)
+    if max_share is None:
         return
-    if ds._as_stored() and not ds.is_loaded("rejected"):  # counted in the engine; the ledger stays there
-        top = ds.store.top_rules(3)
-    else:
-        rules = ds.rejected.assign(rule=ds.rejected["reason"].str.replace(r"\s*[:;(].*$", "", regex=True))
-        counts = rules.groupby("rule").size().rename("n").reset_index().sort_values(["n", "rule"], ascending=[False, True])
-        top = [(rule, n, rules.loc[rules["rule"] == rule].iloc[0]) for rule, n in zip(counts["rule"].head(3), counts["n"].head(3))]
+    per_table = ds.files.groupby("table", sort=False)[["rows_read", "rows_rejected"]].sum()
+    if not (per_table["rows_rejected"] > max_share * per_table["rows_read"]).any():
+        return  # no rule can reject more of a table than the table's rejected rows
+    read = per_table["rows_read"]
+    by_rule = ds.summary()["rejected_by_rule"]
+    if by_rule.empty:
+        return
+    by_rule = by_rule.assign(read=by_rule["table"].map(read).fillna(0).astype("int64"))
+    over = by_rule.loc[(by_rule["read"] > 0) & (by_rule["rows"] > max_share * by_rule["read"])]
+    if over.empty:
+        return
+    over = over.assign(share=over["rows"] / over["read"]).sort_values(["share", "table", "rule"],
+                                                                      ascending=[False, True, True])
     lines = []
-    for rule, count, example in top:
-        lines.append(f"  {rule}: {count:,} rows, e.g. {example['file']} row {example['row']}, column "
-                     f"{example['column']}, value {example['value']!r} ({example['reason']})")
+    for table, rule, rows, total in over[["table", "rule", "rows", "read"]].head(5).itertuples(index=False):
+        problems = _rule_problems(ds, table, rule, _DIAGNOSIS_SAMPLE)
+        first = problems.iloc[0]
+        lines.append(f"  {table}: {rule}: {rows:,} of {total:,} rows ({rows / total:.0%}), e.g. {first['file']} row "
+                     f"{first['row']}, column {first['column']}, value {shorten(first['value'], 60)} "
+                     f"({first['reason']})")
+        lines.extend(f"    diagnosis: {advice}" for advice in diagnose(rule, problems["value"], ds))
+    if len(over) > 5:
+        lines.append(f"  ... and {len(over) - 5} more")
     raise MostlyRejectedError(
-        f"{rejected:,} of {read:,} rows ({rejected / read:.0%}) were rejected, so segkit stops rather than "
-        f"analyse what is left:\n" + "\n".join(lines)
+        f"more than {max_share:.0%} of a table was rejected for one rule, so segkit stops rather than analyse "
+        f"what is left:\n" + "\n".join(lines)
         + "\nFix the file(s), or map the columns and formats (see docs/data.md); `segkit validate` writes every "
-        "rejected row with its reason.",
+        "rejected row with its reason. The share is engine.max_rejected_share in the configuration.",
         ds,
     )
 
