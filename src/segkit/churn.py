@@ -627,10 +627,7 @@ def churn_labels(ds: Dataset, as_of: Any, horizon: str = "1Q", definition: str |
     if callable(definition):
         result = pd.Series(definition(ds, as_of, end))
         return result.reindex(customers).astype("boolean").fillna(False).astype(bool).rename("churned")
-    key = cfg.labels.default if definition is None else definition
-    if key not in cfg.labels.definitions:
-        raise ValueError(f"unknown churn definition {key!r}; configured: {', '.join(sorted(cfg.labels.definitions))}")
-    spec = cfg.labels.definitions[key]
+    spec = _label_definition(cfg, definition)
     if ds._as_stored():  # counted where the orders are
         return _WindowActivity(ds, [as_of], horizon, spec, cfg, every_window=True).labels(as_of)
     tx = ds.transactions
@@ -708,12 +705,17 @@ class _WindowActivity:
         return pd.Series(np.asarray(churned, dtype=bool), index=self.customers, name="churned")
 
 
-def _window_activity(ds: Dataset, dates: Sequence[pd.Timestamp], horizon: str, definition: str | None,
-                     cfg: ChurnConfig) -> _WindowActivity:
+def _label_definition(cfg: ChurnConfig, definition: str | None) -> LabelDefinition:
+    """The configured churn definition named ``definition`` (default ``labels.default``)."""
     key = cfg.labels.default if definition is None else definition
     if key not in cfg.labels.definitions:
         raise ValueError(f"unknown churn definition {key!r}; configured: {', '.join(sorted(cfg.labels.definitions))}")
-    return _WindowActivity(ds, dates, horizon, cfg.labels.definitions[key], cfg)
+    return cfg.labels.definitions[key]
+
+
+def _window_activity(ds: Dataset, dates: Sequence[pd.Timestamp], horizon: str, definition: str | None,
+                     cfg: ChurnConfig) -> _WindowActivity:
+    return _WindowActivity(ds, dates, horizon, _label_definition(cfg, definition), cfg)
 
 
 # --------------------------------------------------------------------------------------------
