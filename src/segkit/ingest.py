@@ -587,11 +587,11 @@ class _TableRules:
     def _distinct_raw(self, raw, column: str, fast, by_file: bool) -> pd.DataFrame:
         """Distinct raw values of ``column`` that are not empty and not in the ``fast`` form."""
         value = raw[column]
-        keep = value.notnull() & (value != "")
-        if fast is not None:
-            keep = keep & ~fast(value)
         keys = [raw._fid, value.name("_k")] if by_file else [value.name("_k")]
-        frame = self.con.to_pyarrow(raw.filter(keep).select(*keys).distinct()).to_pandas()
+        distinct = raw.filter(value.notnull() & (value != "")).select(*keys).distinct()
+        if fast is not None:  # the form is tested on each distinct spelling, not on every row
+            distinct = distinct.filter(~fast(distinct._k))
+        frame = self.con.to_pyarrow(distinct).to_pandas()
         frame["_k"] = frame["_k"].astype(object)
         return frame
 
@@ -969,16 +969,26 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
             continue
         _table_rules(store, table, as_of_ts, derive_customers, len(rules[table_name].rules))
 
-    # accepted tables
+    read_rows = {f.fid: 0 for f in files}
+    for table_name in rules:
+        for fid, n in _run(duck, f"SELECT _fid, count(*) FROM parsed_{table_name} GROUP BY _fid").fetchall():
+            read_rows[fid] = n
+    # accepted tables: the parsed table less its rejected rows and its rule columns (deleting the
+    # few rejected rows and dropping columns does not copy the table, as a filtered copy would)
     for table_name, table in TABLES.items():
         out_cols = [c.name for c in table.columns] + extras.get(table_name, [])
         if table_name == "transactions":
             out_cols.append("is_refund")
         if table_name in rules:
-            _run(duck, f"CREATE OR REPLACE TABLE accepted_{table_name} AS SELECT _fid, _row, "
-                         f"{', '.join(map(_quote, out_cols))} FROM parsed_{table_name} p WHERE NOT EXISTS "
-                         f"(SELECT 1 FROM problems q WHERE q.reject AND q._table = {_literal(table_name)} "
-                         "AND q._fid = p._fid AND q._row = p._row)")
+            parsed = f"parsed_{table_name}"
+            _run(duck, f"DELETE FROM {parsed} p WHERE EXISTS (SELECT 1 FROM problems q WHERE q.reject AND "
+                       f"q._table = {_literal(table_name)} AND q._fid = p._fid AND q._row = p._row)")
+            keep = {"_fid", "_row", *out_cols}
+            for (column,) in _run(duck, "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [parsed]).fetchall():
+                if column not in keep:
+                    _run(duck, f"ALTER TABLE {parsed} DROP COLUMN {_quote(column)}")
+            _run(duck, f"DROP TABLE IF EXISTS accepted_{table_name}")
+            _run(duck, f"ALTER TABLE {parsed} RENAME TO accepted_{table_name}")
         elif not (table_name == "customers" and derive_customers):
             _empty_accepted(duck, table, table_name)
         store.columns[table_name] = out_cols
@@ -991,10 +1001,6 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
         "SELECT _fid, count(*) FROM (SELECT DISTINCT _fid, _row FROM problems WHERE reject AND rule_no >= 0) GROUP BY _fid"
     ).fetchall()
     rejected_rows = dict(counts)
-    read_rows = {f.fid: 0 for f in files}
-    for table_name in rules:
-        for fid, n in _run(duck, f"SELECT _fid, count(*) FROM parsed_{table_name} GROUP BY _fid").fetchall():
-            read_rows[fid] = n
     # keep the raw records of the rejected rows; the files' text and the parsed tables go, so the
     # engine holds only the accepted, typed tables from here on
     _run(duck, f"CREATE OR REPLACE TABLE records AS {_record_sql(files)}")
@@ -1002,7 +1008,6 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
     for table_name in rules:
         _run(duck, f"DROP VIEW IF EXISTS cells_{table_name}")
         _run(duck, f"DROP VIEW IF EXISTS raw_{table_name}")
-        _run(duck, f"DROP TABLE IF EXISTS parsed_{table_name}")
     for f in files:
         _run(duck, f"DROP TABLE IF EXISTS raw_f{f.fid}")
     for table in [t for (t,) in _run(duck, "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'map_')").fetchall()]:
@@ -1024,13 +1029,16 @@ def _load(store: EngineStore, found, *, meta, name, date_order, as_of, vocab, de
 
 def _fill_values(duck, files: list[_File]) -> None:
     """Each problem's value as written in the file (the rules above leave it empty)."""
-    for fid, column in _run(duck, "SELECT DISTINCT _fid, col FROM problems WHERE value IS NULL").fetchall():
+    wanted: dict[int, list[str]] = {}
+    for fid, column in _run(duck, "SELECT DISTINCT _fid, col FROM problems WHERE value IS NULL ORDER BY 1, 2").fetchall():
+        if column in files[fid].columns:
+            wanted.setdefault(fid, []).append(column)
+    for fid, columns in wanted.items():  # one pass over each file's text for all its columns
         file = files[fid]
-        if column not in file.columns:
-            continue
-        cell = f"c{file.columns.index(column)}"
-        _run(duck, f"UPDATE problems SET value = coalesce(r.{cell}, '') FROM raw_f{fid} r WHERE problems._fid = {fid} "
-                   f"AND problems.col = {_literal(column)} AND problems.value IS NULL AND problems._row = r.{file.row_sql}")
+        cell = " ".join(f"WHEN {_literal(c)} THEN r.c{file.columns.index(c)}" for c in columns)
+        _run(duck, f"UPDATE problems SET value = coalesce(CASE problems.col {cell} END, '') FROM raw_f{fid} r "
+                   f"WHERE problems._fid = {fid} AND problems.col IN ({', '.join(map(_literal, columns))}) "
+                   f"AND problems.value IS NULL AND problems._row = r.{file.row_sql}")
 
 
 def _insert_problems(con, table_name: str, parsed, mask, column: str, reason, reject: bool, number: int) -> None:
@@ -1069,7 +1077,8 @@ def _table_rules(store: EngineStore, table: Table, as_of: pd.Timestamp, derive_c
             FROM (SELECT _fid, _row, {key},
                          row_number() OVER w AS n,
                          first_value(_fid) OVER w AS first_fid, first_value(_row) OVER w AS first_row
-                  FROM parsed_{name} WHERE {key} IS NOT NULL
+                  FROM parsed_{name} WHERE {key} IN (
+                      SELECT {key} FROM parsed_{name} WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1)
                   WINDOW w AS (PARTITION BY {key} ORDER BY _fid, _row)) d
             JOIN _files f ON f._fid = d.first_fid
             WHERE d.n > 1""")
