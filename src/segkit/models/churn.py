@@ -148,6 +148,12 @@ def _to_text(column: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(column.dtype) and not pd.api.types.is_object_dtype(column.dtype):
         # text already (pandas' str dtype): its values are str, its missing values NaN
         return pd.Series(column.to_numpy(dtype=object, na_value=np.nan), index=column.index, dtype=object)
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        # one str() per distinct value: here equal values have equal text (not so for 0.0 and -0.0)
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        texts = np.array([np.nan, *(str(u) for u in uniques)], dtype=object)
+        return pd.Series(texts[codes + 1], index=column.index, dtype=object)
     values = [np.nan if pd.isna(v) else str(v) for v in column.to_numpy(dtype=object)]
     return pd.Series(np.array(values, dtype=object), index=column.index, dtype=object)
 
