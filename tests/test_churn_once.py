@@ -113,6 +113,25 @@ def sample():
     return load_dataset(SAMPLE)
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_table_built_with_the_cap_is_the_sample_of_the_whole_table(engine):
+    """Drawn from the labels first, only the kept rows are built: the same rows, features and
+    labels as capping the whole table afterwards, and the same per-date counts."""
+    from segkit.churn import churn_training_table, training_dates
+
+    ds = load_dataset(SAMPLE, engine=engine)
+    dates = training_dates(ds, pd.Timestamp("2026-09-30"), "1Q", load_churn_config())
+    whole = churn_training_table(ds, dates, progress=False)
+    for cap, seed in ((3_000, 5), (500, 0)):
+        built = churn_training_table(ds, dates, progress=False, max_rows=cap, seed=seed)
+        expected = sample_training_rows(whole.train, cap, seed=seed)
+        pd.testing.assert_frame_equal(built.train, expected, check_exact=True)
+        assert built.train.attrs["rows_available"] == len(whole.train) == 12_067
+        pd.testing.assert_frame_equal(built.dates, whole.dates)
+        assert built.feature_columns == whole.feature_columns
+    assert churn_training_table(ds, dates, progress=False, max_rows=20_000).train.equals(whole.train)  # under the cap
+
+
 def test_a_capped_model_says_on_how_many_rows_and_still_scores_everyone(sample):
     config = {"churn": {"training": {"max_training_rows": 3_000, "sample_seed": 5}}}
     fitted = fit_churn_model(sample, "2026-09-30", config=config, progress=False)

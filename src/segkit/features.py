@@ -21,7 +21,7 @@ import pandas as pd
 
 from segkit.io import Dataset
 
-__all__ = ["snapshot", "checked_snapshot", "snapshot_aggregates", "finish_snapshot", "SNAPSHOT_COLUMNS", "AGGREGATE_COLUMNS", "month_window", "months_before"]
+__all__ = ["snapshot", "snapshot_ids", "checked_snapshot", "snapshot_aggregates", "finish_snapshot", "SNAPSHOT_COLUMNS", "AGGREGATE_COLUMNS", "month_window", "months_before"]
 
 CUSTOMER_COLUMNS = [
     "name", "credit_code", "region", "industry", "employees", "annual_revenue", "customer_type",
@@ -169,12 +169,20 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
 
             aggregates = duckdb_aggregates(ds, as_of, btyd_unit=btyd_unit)
         _remember(ds, key, aggregates)
-    customers = ds.customers.drop_duplicates("customer_id").set_index("customer_id")
-    out = finish_snapshot(customers, aggregates, as_of)
+    out = finish_snapshot(_snapshot_customers(ds), aggregates, as_of)
     out = out[SNAPSHOT_COLUMNS]
     out.index.name = "customer_id"
     out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": sorted(ds.present)})
     return out
+
+
+def _snapshot_customers(ds: Dataset) -> pd.DataFrame:
+    return ds.customers.drop_duplicates("customer_id").set_index("customer_id")
+
+
+def snapshot_ids(ds: Dataset) -> pd.Index:
+    """The customers of every :func:`snapshot` of ``ds``, in its row order."""
+    return _snapshot_customers(ds).index
 
 
 def checked_snapshot(ds: Dataset, as_of=None, *, what: str = "--as-of", **kwargs) -> pd.DataFrame:
