@@ -53,3 +53,33 @@ def test_quarters():
     assert latest_complete_quarter("2026-12-31") == "2026Q4" and latest_complete_quarter("2027-01-05") == "2026Q4"
     with pytest.raises(ValueError, match="2026Q3"):
         quarter_end("Q3-2026x")
+
+
+def test_report_prints_the_tier_health_its_kernel_left_without_computing_tiers(tmp_path, monkeypatch, capsys):
+    """A quarterly report's kernel leaves its tier health (and how the lines were set, in each
+    language) in the run cache; `segkit report` prints the warning from there instead of
+    building the quarter's snapshot and tiers a second time."""
+    import argparse
+
+    from segkit import cli
+    from segkit.reporting.context import report_context
+    from segkit.reporting.run_cache import RunCache, tier_health_key
+    from segkit.segment.thresholds import tier_health_messages
+
+    cache = RunCache(tmp_path / "cache")
+    ctx = report_context("2026Q3", SAMPLE, cache_dir=cache.root)
+    tiers = ctx.tiers_all
+    found = cache.load(tier_health_key("2026Q3", SAMPLE))[1]
+    assert found["health"] == tiers.attrs["health"] and found["health"]["ok"]
+    assert found["describe"] == {lang: tiers.attrs["thresholds"].describe(lang) for lang in ("zh", "en")}
+
+    monkeypatch.setattr(cli, "_quarter_tiers", lambda *a, **k: pytest.fail("tiers computed again"))
+    args = argparse.Namespace(config=None, data=str(SAMPLE), quarter="2026Q3")
+    cli._report_tier_health(args, ["zh", "en"], found)                  # healthy: nothing to say
+    assert capsys.readouterr().err == ""
+    unhealthy = {**found, "health": {**found["health"], "ok": False, "dominant_tier": "low_value", "dominant_share": 0.9}}
+    cli._report_tier_health(args, ["zh", "en"], unhealthy)
+    err = capsys.readouterr().err
+    assert found["describe"]["zh"] in err and found["describe"]["en"] in err
+    assert "警告：" + tier_health_messages(unhealthy["health"], "zh")[0] in err
+    assert "WARNING: " + tier_health_messages(unhealthy["health"], "en")[0] in err

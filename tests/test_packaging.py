@@ -111,6 +111,9 @@ def test_wheel_installs_into_a_fresh_venv_and_renders_a_report_outside_the_check
     done = subprocess.run([str(venv / "bin" / "segkit"), "report", "quarterly", "--data", "data", "--lang", "zh",
                            "--format", "html,pdf", "--out", "out"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    # the kernel left the quarter's tier health for the command (which computed no tiers itself)
+    entries = [json.loads(p.read_text(encoding="utf-8")) for p in (work / "out" / ".segkit-cache").glob("*/*.json")]
+    assert [e["meta"]["health"]["ok"] for e in entries if "health" in e.get("meta", {})] == [True]
     executed = list((work / "out").glob("*/quarterly-zh.ipynb"))
     html, pdf = executed[0].with_suffix(".html"), executed[0].with_suffix(".pdf")
     assert "客户分层季度报告" in html.read_text(encoding="utf-8")

@@ -78,14 +78,19 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_tier_health(tiers, lang: str, config, file=None) -> None:
-    """How the tier lines were set, and the tier-health warning if any (words from the YAML)."""
+def _print_tier_health(tiers, lang: str, config, file=None, *, found: dict | None = None) -> None:
+    """How the tier lines were set, and the tier-health warning if any (words from the YAML);
+    from ``tiers``, or from what a report's kernel ``found`` (``health``, ``describe``)."""
     from segkit.segment.thresholds import tier_health_messages
 
-    thresholds = tiers.attrs.get("thresholds")
-    if thresholds is not None:
-        print(thresholds.describe(lang), file=file)
-    health = tiers.attrs.get("health") or {}
+    if found is not None:
+        described, health = found.get("describe", {}).get(lang), found.get("health") or {}
+    else:
+        thresholds = tiers.attrs.get("thresholds")
+        described = thresholds.describe(lang) if thresholds is not None else None
+        health = tiers.attrs.get("health") or {}
+    if described is not None:
+        print(described, file=file)
     for message in tier_health_messages(health, lang, config):  # labels of every tier, also empty ones
         print(("警告：" if lang == "zh" else "WARNING: ") + message, file=sys.stderr)
 
@@ -191,13 +196,14 @@ def _quarter_tiers(args: argparse.Namespace, ds=None):
         return assign_tiers(snapshot(ds, as_of), config=args.config, as_of=as_of)
 
 
-def _report_tier_health(args: argparse.Namespace, langs: list[str], tiers=None) -> None:
+def _report_tier_health(args: argparse.Namespace, langs: list[str], found: dict | None = None) -> None:
     """The tier-health warning of the report's quarter on the terminal too (the report shows it):
-    tiers computed once, the message in each language."""
-    tiers = tiers if tiers is not None else _quarter_tiers(args)
-    if not (tiers.attrs.get("health") or {}).get("ok", True):
+    as the report's kernel found it, else from tiers computed here; the message in each language."""
+    tiers = _quarter_tiers(args) if found is None else None
+    health = found.get("health") if found is not None else tiers.attrs.get("health")
+    if not (health or {}).get("ok", True):
         for lang in langs:
-            _print_tier_health(tiers, lang, args.config, file=sys.stderr)
+            _print_tier_health(tiers, lang, args.config, file=sys.stderr, found=found)
 
 
 @contextlib.contextmanager
@@ -227,7 +233,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _render_reports(args: argparse.Namespace) -> int:
     from segkit.reporting.render import ReportError, check_output_folder, default_quarter, render, render_departments
-    from segkit.reporting.run_cache import RunCache
+    from segkit.reporting.run_cache import RunCache, tier_health_key
 
     from segkit.io import load_dataset
 
@@ -240,12 +246,10 @@ def _render_reports(args: argparse.Namespace) -> int:
         values = [v.strip() for v in given.split(",") if v.strip()]
         if not values or set(values) - set(allowed):
             raise ValueError(f"{option} {given[:200]!r}: use {' or '.join(allowed)}, or both: {','.join(allowed)}")
-    tiers = None  # the quarter's tiers for the terminal's health line, when the data are loaded here anyway
     if args.quarter is None:
         ds = load_dataset(args.data, config=args.config)
         args.quarter, as_of = default_quarter(ds)
         print(f"quarter {args.quarter}: the latest complete quarter of the data (as of {as_of.date()})")
-        tiers = _quarter_tiers(args, ds)
         del ds  # the notebooks reopen the validated data; this process need not hold it meanwhile
     langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
@@ -253,6 +257,9 @@ def _render_reports(args: argparse.Namespace) -> int:
     # same folder: the churn model is trained once per quarter end it is for (run_cache.py)
     cache = RunCache(Path(args.out) / ".segkit-cache")
     cache.prune()
+    # the quarterly report's kernel leaves the quarter's tier health here for the terminal
+    health_key = tier_health_key(args.quarter, args.data, args.config)
+    cache.discard(health_key)
     common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out, cache_dir=cache.root)
     failures: dict[str, str] = {}
     healthy_langs: list[str] = []  # quarterly reports written, whose tier health goes to the terminal
@@ -275,7 +282,8 @@ def _render_reports(args: argparse.Namespace) -> int:
         if results and args.name == "quarterly":
             healthy_langs.append(lang)
     if healthy_langs:
-        _report_tier_health(args, healthy_langs, tiers)
+        found = cache.load(health_key)
+        _report_tier_health(args, healthy_langs, found[1] if found is not None else None)
     if failures:
         print(f"\n{len(failures)} report(s) failed:", file=sys.stderr)
         for scope, message in failures.items():

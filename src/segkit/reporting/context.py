@@ -173,7 +173,23 @@ class ReportContext:
     def tiers_all(self) -> pd.DataFrame:
         from segkit.segment.tiers import assign_tiers
 
-        return assign_tiers(self.snapshot_all, config=self.user_config, lang=self.lang, as_of=self.as_of)
+        tiers = assign_tiers(self.snapshot_all, config=self.user_config, lang=self.lang, as_of=self.as_of)
+        self._share_tier_health(tiers)
+        return tiers
+
+    def _share_tier_health(self, tiers: pd.DataFrame) -> None:
+        """Leave the tier health (and how the lines were set, in every language) in the run
+        cache, for the ``segkit report`` command that prints it on the terminal."""
+        cache = self.run_cache
+        if cache is None:
+            return
+        from segkit.labels import LANGS
+        from segkit.reporting.run_cache import tier_health_key
+
+        thresholds = tiers.attrs.get("thresholds")
+        describe = {lang: thresholds.describe(lang) for lang in LANGS} if thresholds is not None else {}
+        cache.store(tier_health_key(self.quarter, self.data_dir, self.config), {},
+                    {"health": tiers.attrs.get("health") or {}, "describe": describe})
 
     @property
     def thresholds(self):

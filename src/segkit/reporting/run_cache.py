@@ -64,6 +64,13 @@ def _code_version() -> str:
     return f"segkit {__version__}, pandas {pd.__version__}, scikit-learn {sklearn.__version__}, source {digest.hexdigest()[:16]}"
 
 
+def tier_health_key(quarter: str, data_dir: Any, config: Any = None) -> str:
+    """The key under which a report's kernel leaves its quarter's tier health for the
+    ``segkit report`` command that started it (which then needs no tiers of its own)."""
+    return cache_key(kind="tier-health", quarter=str(quarter).upper(), data=str(Path(data_dir).resolve()),
+                     config=str(Path(config).resolve()) if config else None)
+
+
 def cache_key(**parts: Any) -> str:
     """A key for the result of a computation described by ``parts`` (JSON-able values;
     dates as text), including the code that computes it.
@@ -196,6 +203,10 @@ class RunCache:
                 pass
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def discard(self, key: str) -> None:
+        """Remove the entry under ``key``, if any (before a run that must write it afresh)."""
+        shutil.rmtree(self._entry(key), ignore_errors=True)
 
     # -- tables and values -----------------------------------------------------------------------
     def store(self, key: str, frames: dict[str, pd.DataFrame], meta: dict[str, Any] | None = None) -> None:
