@@ -249,18 +249,19 @@ def sql_time(value) -> str:
     return f"TIMESTAMP '{pd.Timestamp(value).isoformat(sep=' ')}'"
 
 
-def table_rows(ds: Dataset, name: str, where: str) -> pd.DataFrame:
+def table_rows(ds: Dataset, name: str, where: str, columns: list[str] | None = None) -> pd.DataFrame:
     """The rows of table ``name`` a computation needs, without bringing the rest into pandas.
 
     For a data set the engine holds, the engine keeps the rows meeting ``where`` (an SQL
-    condition on the canonical columns) and only those come into pandas, in table order.
-    Otherwise the pandas table is returned whole. Either way the caller then applies its own
-    filters, so ``where`` must keep every row the caller uses: it saves memory, never changes a
-    result.
+    condition on the canonical columns) and only those come into pandas, in table order, with
+    only ``columns`` (default all). Otherwise the pandas table is returned whole. Either way the
+    caller then applies its own filters, so ``where`` must keep every row the caller uses: it
+    saves memory, never changes a result.
     """
     if ds._as_stored() and not ds.is_loaded(name):
-        return ds.store.frame(name, where)
-    return ds.table(name)
+        return ds.store.frame(name, where, columns)
+    table = ds.table(name)
+    return table if columns is None else table[[c for c in columns if c in table.columns]]
 
 
 def first_order_date(ds: Dataset, *, positive: bool = True) -> pd.Timestamp:

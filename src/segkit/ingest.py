@@ -191,22 +191,27 @@ class EngineStore:
     def count(self, name: str) -> int:
         return int(self.sql(f"SELECT count(*) FROM accepted_{name}").fetchone()[0])
 
-    def frame(self, name: str, where: str | None = None) -> pd.DataFrame:
+    def frame(self, name: str, where: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
         """The accepted rows of ``name`` in pandas, with the dtypes of the reference loader.
 
         ``where``: an SQL condition on the canonical columns (segkit's own, never text from a
         file); only the rows meeting it come into pandas, in their order in the table.
+        ``columns``: only these columns (default all).
         """
-        cols = self.columns[name]
+        cols = self.columns[name] if columns is None else [c for c in self.columns[name] if c in columns]
+        if columns is not None and len(cols) != len(set(columns)):
+            raise KeyError(f"{name} has no column {sorted(set(columns) - set(cols))}")
         condition = f"WHERE {where}" if where else ""
         arrow = self.arrow(f"SELECT {', '.join(map(_quote, cols))} FROM accepted_{name} {condition} ORDER BY _fid, _row")
         frame = arrow.to_pandas()
         table = TABLES[name]
         for col in table.columns:
-            frame[col.name] = _as_kind(frame[col.name], col.kind)
+            if col.name in frame.columns:
+                frame[col.name] = _as_kind(frame[col.name], col.kind)
         for extra in self.extras[name]:
-            frame[extra] = frame[extra].astype("str")
-        if name == "transactions":
+            if extra in frame.columns:
+                frame[extra] = frame[extra].astype("str")
+        if "is_refund" in frame.columns:
             frame["is_refund"] = frame["is_refund"].astype(bool)
         return frame
 

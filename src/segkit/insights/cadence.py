@@ -198,7 +198,8 @@ def cadence_report(
     until = sql_time(as_of)
     latest = (f"SELECT customer_id, max(date) FROM accepted_interactions WHERE date <= {until} "
               f"AND type IS DISTINCT FROM '{CONTACT_CHANGE}' GROUP BY customer_id")
-    it = table_rows(ds, "interactions", f"date <= {until} AND (type = '{CONTACT_CHANGE}' OR (customer_id, date) IN ({latest}))")
+    it = table_rows(ds, "interactions", f"date <= {until} AND (type = '{CONTACT_CHANGE}' OR (customer_id, date) IN ({latest}))",
+                    ["customer_id", "type", "date"])
     it = it.loc[it["date"] <= as_of]
     contact = it.loc[it["type"] != CONTACT_CHANGE]
     out["last_contact"] = contact.groupby("customer_id")["date"].max().reindex(index).astype("datetime64[ns]")

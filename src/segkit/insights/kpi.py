@@ -212,7 +212,8 @@ def _per_customer(ds: Dataset, snap: pd.DataFrame, as_of: pd.Timestamp, months: 
 
     # only the orders of the windows below come into pandas (the 12 months, and two periods)
     oldest = months_before(as_of, max(12, 2 * months))
-    tx = table_rows(ds, "transactions", f"amount > 0 AND order_date > {sql_time(oldest)} AND order_date <= {sql_time(as_of)}")
+    tx = table_rows(ds, "transactions", f"amount > 0 AND order_date > {sql_time(oldest)} AND order_date <= {sql_time(as_of)}",
+                    ["customer_id", "order_date", "amount"])
     tx = tx.loc[(tx["order_date"] <= as_of) & (tx["amount"] > 0), ["customer_id", "order_date", "amount"]]
     in_12m = month_window(tx["order_date"], as_of, 0, 12)
     cur = month_window(tx["order_date"], as_of, 0, months)
@@ -236,7 +237,8 @@ def _per_customer(ds: Dataset, snap: pd.DataFrame, as_of: pd.Timestamp, months: 
     out["interactions_6m"] = snap["interactions_6m"].astype("int64")
 
     # surveys: the latest answer per customer and measure in the window
-    sv = table_rows(ds, "surveys", f"date > {sql_time(months_before(as_of, cfg.surveys.window_months))} AND date <= {sql_time(as_of)}")
+    sv = table_rows(ds, "surveys", f"date > {sql_time(months_before(as_of, cfg.surveys.window_months))} AND date <= {sql_time(as_of)}",
+                    ["customer_id", "date", "nps", "satisfaction"])
     sv = sv.loc[month_window(sv["date"], as_of, 0, cfg.surveys.window_months)]
     sv = sv.sort_values(["customer_id", "date"], kind="stable")
     nps = sv.dropna(subset=["nps"]).groupby("customer_id")["nps"].last().reindex(index).astype("float64")
@@ -249,7 +251,8 @@ def _per_customer(ds: Dataset, snap: pd.DataFrame, as_of: pd.Timestamp, months: 
 
     # complaints in the window; resolution time over those resolved by as_of
     start = months_before(as_of, cfg.complaints.window_months)
-    it = table_rows(ds, "interactions", f"type = 'complaint' AND date > {sql_time(start)} AND date <= {sql_time(as_of)}")
+    it = table_rows(ds, "interactions", f"type = 'complaint' AND date > {sql_time(start)} AND date <= {sql_time(as_of)}",
+                    ["customer_id", "type", "date", "resolved_date"])
     complaints = it.loc[(it["type"] == "complaint")
                         & month_window(it["date"], as_of, 0, cfg.complaints.window_months)]
     out["complainants"] = pd.Series(index.isin(complaints["customer_id"].unique()), index=index).astype("int64")
