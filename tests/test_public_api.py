@@ -18,10 +18,10 @@ def test_every_exported_name_resolves():
         ShiftedBetaGeo,
         cohort_renewals,
     )
-    import segkit.models
+    from segkit import models
 
-    for name in segkit.models.__all__:
-        assert getattr(segkit.models, name) is not None, name
+    for name in models.__all__:
+        assert getattr(models, name) is not None, name
 
 
 def test_design_contract_names():
