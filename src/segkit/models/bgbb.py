@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, gammaln
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import PurchaseModel
+from segkit.models._base import PurchaseModel, polish_optimum
 from segkit.models._optim import (
     _require,
     as_array,
@@ -267,7 +267,7 @@ class BetaGeoBetaBinom(PurchaseModel):
             n_starts=self.n_starts, random_state=self.random_state, tol=self.tol,
             max_iter=self.max_iter,
         )
-        theta = result.log_params
+        theta = polish_optimum(objective, result.log_params)
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = _log_likelihood(theta, x, t_x, n, w, gradient=False)[0]
         self.standard_errors_ = standard_errors(

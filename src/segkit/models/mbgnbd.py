@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import PurchaseModel, check_horizon
+from segkit.models._base import PurchaseModel, check_horizon, polish_optimum
 from segkit.models._optim import (
     as_output,
     check_btyd_data,
@@ -200,7 +200,7 @@ class ModifiedBetaGeo(PurchaseModel):
             model="ModifiedBetaGeo", n_starts=self.n_starts, random_state=self.random_state,
             tol=self.tol, max_iter=self.max_iter, screen=screen,
         )
-        theta = result.log_params
+        theta = polish_optimum(objective, result.log_params)
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = float(_log_likelihood(theta, x, t_x, big_t, w, gradient=False)[0])
         # the Hessian of the objective actually optimised, scaled to the total

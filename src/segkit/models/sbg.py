@@ -26,7 +26,7 @@ from scipy.special import betaln, digamma, gammaln
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import COUNT_COLUMN, snapshot_weight
+from segkit.models._base import COUNT_COLUMN, polish_optimum, snapshot_weight
 from segkit.models._optim import (
     _require,
     as_array,
@@ -265,7 +265,7 @@ class ShiftedBetaGeo(BaseEstimator):
             n_starts=self.n_starts, random_state=self.random_state, tol=self.tol,
             max_iter=self.max_iter,
         )
-        theta = result.log_params
+        theta = polish_optimum(objective, result.log_params)
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = _log_likelihood(theta, n, c, w, gradient=False)[0]
         self.standard_errors_ = standard_errors(
