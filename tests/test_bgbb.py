@@ -157,3 +157,15 @@ def test_bad_input_names_the_rows():
     bb.params_ = dict(PUBLISHED)
     with pytest.raises(ValueError, match="whole number of opportunities"):
         bb.expected_purchases(2.5, 1, 1, 6)
+
+
+def test_clv_refuses_the_discrete_model_with_advice(fitted):
+    from segkit.models import GammaGamma
+    from segkit.models.clv import clv
+
+    gg = GammaGamma()
+    gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    snap = pd.DataFrame({"frequency": [1.0, 0.0], "recency": [2.0, 0.0], "T": [6.0, 6.0],
+                         "monetary_value": [10.0, 0.0]})
+    with pytest.raises(TypeError, match="discrete opportunities"):
+        clv(snap, fitted, gg, "52W", unit="W")

@@ -154,3 +154,27 @@ def test_bad_input_names_the_customers():
     with pytest.raises(NotFittedError):
         ModifiedBetaGeo().probability_alive(1, 1.0, 2.0)
     assert clone(ModifiedBetaGeo(penalizer_coef=0.01)).penalizer_coef == 0.01
+
+
+def test_clv_and_holdout_validation_take_the_modified_model(cdnow):
+    from pathlib import Path
+
+    from segkit.models import GammaGamma
+    from segkit.models.clv import clv, validate_clv
+    from segkit.summary import btyd_summary, calibration_holdout
+
+    source = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "cdnow"
+    tx = pd.read_csv(source / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                     names=["master_id", "customer_id", "date", "cds", "amount"])
+    tx["order_date"] = pd.to_datetime(tx["date"].astype(str), format="%Y%m%d")
+    snap = btyd_summary(tx, "1997-09-30", unit="W", period="D")
+    mbg = ModifiedBetaGeo().fit_snapshot(snap)
+    assert mbg.unit_ == "W" and round(mbg.params_["r"], 3) == PUBLISHED["r"]
+    with pytest.warns(UserWarning):
+        gg = GammaGamma().fit_snapshot(snap)
+    out = clv(snap, mbg, gg, "39W", annual_discount_rate=0.0, margin=1.0)
+    direct = mbg.expected_purchases(39.0, snap["frequency"], snap["recency"], snap["T"])
+    np.testing.assert_allclose(out["expected_purchases"], direct, rtol=1e-10)
+    check = validate_clv(ModifiedBetaGeo(), calibration_holdout(tx, "1997-09-30", "1998-06-30",
+                                                                unit="W", period="D"))
+    assert 0.7 < check.roc_auc < 0.85 and abs(check.aggregate_error) < 0.2

@@ -360,6 +360,14 @@ class BetaGeoBetaBinom(PurchaseModel):
         index = t.index if isinstance(t, pd.Series) else None
         return as_output(out, index, "expected_purchases", (t,))
 
+    def _expected_purchases_curve(self, t_grid, x, t_x, big_t):
+        """Not defined: :func:`segkit.clv` steps through continuous time (days, weeks)."""
+        raise TypeError(
+            "BetaGeoBetaBinom counts discrete opportunities, while segkit.clv works in days "
+            "or weeks; take expected_purchases(t, ...) over the next t opportunities times the "
+            "value of one transaction instead"
+        )
+
     def probability_of_purchases(self, k: Any, t: Any):
         """P(X(t) = k): chance that a new customer transacts at exactly k of her first t
         opportunities (eq. (7) of [1]).
