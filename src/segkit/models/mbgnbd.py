@@ -74,6 +74,28 @@ def _log_likelihood(log_params: np.ndarray, x, t_x, T, w, gradient: bool = True)
     return ll, grad
 
 
+def _mean(t, r, alpha, a, b):
+    """The BG/NBD's eq. (9) at these parameters, or FloatingPointError where it failed.
+
+    A BG/NBD customer makes at least the purchases of the first one before t, so
+    ``E[X(t)] >= 1 - (alpha/(alpha+t))^r``; with very large ``a`` the closed form can give
+    NaN, or 0 below that bound (issue 14), which must not pass for a prediction.
+    """
+    out = _population_mean(t, r, alpha, a, b)
+    first = -np.expm1(-r * np.log1p(np.asarray(t) / alpha))  # P(a purchase in (0, t])
+    with np.errstate(invalid="ignore"):
+        # (below first ~ 1e-6 the bracket 1 - ... cancels to rounding, so 0 is no evidence)
+        bad = ~np.isfinite(out) | ((out < 0.5 * first) & (first > 1e-6))
+    if np.any(bad):
+        raise FloatingPointError(
+            f"ModifiedBetaGeo: the expected purchases are not computable in floating point "
+            f"for {int(np.sum(bad))} of {np.size(bad)} values at r={np.max(r):.4g}, "
+            f"alpha={np.max(alpha):.4g}, a={a:.4g}, b={np.max(b):.4g} (the BG/NBD closed form "
+            f"fails for very large a); a fit with penalizer_coef (e.g. 0.001) keeps a moderate"
+        )
+    return out
+
+
 class ModifiedBetaGeo(PurchaseModel):
     """MBG/NBD model of repeat purchasing (Batislam, Denizel & Filiztekin 2007).
 
@@ -251,7 +273,7 @@ class ModifiedBetaGeo(PurchaseModel):
         """
         r, alpha, a, b = self._p()
         t_arr, index = check_horizon(t)
-        out = b / (a + b) * _population_mean(t_arr, r, alpha, a, b + 1)
+        out = b / (a + b) * _mean(t_arr, r, alpha, a, b + 1)
         return as_output(out, index, "expected_purchases", (t,))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any):
@@ -277,4 +299,5 @@ class ModifiedBetaGeo(PurchaseModel):
 
     def _conditional(self, t, x, big_t, alive):
         r, alpha, a, b = self._p()
-        return alive * _population_mean(t, r + x, alpha + big_t, a, b + x + 1)
+        t, x, big_t = np.broadcast_arrays(t, x, big_t)
+        return alive * _mean(t, r + x, alpha + big_t, a, b + x + 1)
