@@ -151,3 +151,27 @@ def test_bad_input_and_degenerate_data():
     # one churner after 1 period and one renewer: only alpha/(alpha+beta) is identified
     with pytest.raises(ConvergenceError):
         ShiftedBetaGeo().fit([1, 1], [True, False])
+
+
+def test_renewal_history_from_an_excel_sheet(tmp_path):
+    """One row per customer, as a CRM export written by Excel: TRUE/FALSE cells, text ids."""
+    from openpyxl import Workbook
+
+    rows = cohort_renewals(REGULAR)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["客户编号", "periods", "churned"])
+    number = 0
+    for periods, churned, count in rows.itertuples(index=False):
+        for _ in range(int(count)):
+            number += 1
+            ws.append([f"C{number:04d}", int(periods), bool(churned)])
+    path = tmp_path / "续约记录.xlsx"
+    wb.save(path)
+    table = pd.read_excel(path, index_col="客户编号")
+    assert len(table) == 1000 and pd.api.types.is_bool_dtype(table["churned"])
+    sbg = ShiftedBetaGeo().fit_table(table)
+    assert (round(sbg.params_["alpha"], 3), round(sbg.params_["beta"], 3)) == (0.704, 1.182)
+    table.loc["C0002", "periods"] = -1
+    with pytest.raises(ValueError, match=r"periods is negative for 1 customer \(ids: C0002\)"):
+        ShiftedBetaGeo().fit_table(table)
