@@ -13,7 +13,8 @@ on the task's data customer by customer (for MBG/NBD from the likelihood written
 independently of segkit) and summed with ``math.fsum``; as the two totals differ by less than
 their rounding, the difference is taken as the integral of the analytic gradient between the
 two parameter vectors. The run fails unless segkit's log-likelihood is at least lifetimes'
-and segkit is not slower. It replaces its own section of benchmarks/RESULTS.md and leaves the others.
+and segkit is not slower. It replaces its own section of benchmarks/RESULTS.md and leaves the
+others.
 
 lifetimes gets its own virtual environment, benchmarks/.venv-lifetimes (see bench_btyd.py).
 Run from the repository root:
@@ -238,7 +239,8 @@ def section(results: dict, checks: dict, info: dict, started: str, load: tuple) 
             return f"{np.median(ts):.3f} s (n={len(ts)}, {min(ts):.3f}-{max(ts):.3f})"
 
         lines.append(
-            f"| {label} | {cell(o)} | {cell(t)} | {np.median(t['times']) / np.median(o['times']):.1f}x "
+            f"| {label} | {cell(o)} | {cell(t)} "
+            f"| {np.median(t['times']) / np.median(o['times']):.1f}x "
             f"| {c['segkit_log_likelihood']:.4f} | {c['lifetimes_log_likelihood']:.4f} "
             f"| {c['segkit_minus_lifetimes']:.2e} | {c['per_customer_difference_fsum']:.1e} "
             f"| {o['load_before']:.2f} / {t['load_before']:.2f} |"
@@ -288,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     replace_section(args.results, section(results, checks, machine_info(), started, load))
     print(f"wrote its section of {args.results}")
     bad = [t for t in TASKS if not checks[t]["segkit_at_least_as_high"]
-           or np.median(results[("segkit", t)]["times"]) > np.median(results[("lifetimes", t)]["times"])]
+           or np.median(results[("segkit", t)]["times"])
+           > np.median(results[("lifetimes", t)]["times"])]
     if bad:
         print(f"segkit slower or with a lower log-likelihood on: {bad}")
         return 1

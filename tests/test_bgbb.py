@@ -58,8 +58,8 @@ def test_hardie_spreadsheet_values(fitted, donations):
     np.testing.assert_array_equal(np.round(n_donors, 1), [3454.9, 1253.1])
     tracking = [0.4985, 0.9233, 1.2969, 1.6323, 1.9381, 2.2202, 2.4826, 2.7285, 2.9603,
                 3.1798, 3.3887]
-    np.testing.assert_array_equal(np.round(fitted.expected_purchases_population(np.arange(1, 12)), 4),
-                                  tracking)
+    new_donor = fitted.expected_purchases_population(np.arange(1, 12))
+    np.testing.assert_array_equal(np.round(new_donor, 4), tracking)
     total = fitted.expected_purchases(5, donations["frequency"], donations["recency"],
                                       donations["periods"]) @ donations["weights"]
     assert round(total, 1) == 12884.2
@@ -69,7 +69,8 @@ def test_likelihood_of_one_opportunity_by_hand():
     # n = 1, no transaction: either alive and did not give (beta/(alpha+beta) delta/(gamma+delta))
     # or dropped out before the opportunity (gamma/(gamma+delta)); gave: alive and gave.
     a, b, g, d = 1.5, 0.5, 0.4, 2.0
-    ll = _log_likelihood_rows((a, b, g, d), np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0]))
+    ll = _log_likelihood_rows((a, b, g, d), np.array([0.0, 1.0]), np.array([0.0, 1.0]),
+                              np.array([1.0, 1.0]))
     np.testing.assert_allclose(np.exp(ll), [b / (a + b) * d / (g + d) + g / (g + d),
                                             a / (a + b) * d / (g + d)], rtol=1e-13)
 
@@ -98,8 +99,8 @@ def test_conditional_expectation_of_a_new_customer_is_the_population_one():
     bb = BetaGeoBetaBinom()
     bb.params_ = dict(PUBLISHED)
     t = np.arange(0, 20)
-    np.testing.assert_allclose(bb.expected_purchases(t, 0, 0, 0), bb.expected_purchases_population(t),
-                               rtol=1e-12)
+    np.testing.assert_allclose(bb.expected_purchases(t, 0, 0, 0),
+                               bb.expected_purchases_population(t), rtol=1e-12)
 
 
 def test_conditional_expectation_as_a_sum_over_future_opportunities():
@@ -112,7 +113,8 @@ def test_conditional_expectation_as_a_sum_over_future_opportunities():
         bb = BetaGeoBetaBinom()
         bb.params_ = {"alpha": a, "beta": b, "gamma": gamma, "delta": d}
         x, t_x, n, t = 3, 5, 6, 10
-        ll = _log_likelihood_rows((a, b, gamma, d), np.array([3.0]), np.array([5.0]), np.array([6.0]))[0]
+        ll = _log_likelihood_rows((a, b, gamma, d), np.array([3.0]), np.array([5.0]),
+                                  np.array([6.0]))[0]
         terms = [np.exp(betaln(a + x + 1, b + n - x) - betaln(a, b) + betaln(gamma, d + n + k)
                         - betaln(gamma, d) - ll) for k in range(1, t + 1)]
         assert bb.expected_purchases(t, x, t_x, n) == pytest.approx(sum(terms), rel=1e-7), gamma
@@ -145,7 +147,8 @@ def test_p_alive_is_a_probability_and_expectations_finite(n, data, a, b, g, d):
 
 
 def test_bad_input_names_the_rows():
-    with pytest.raises(ValueError, match=r"recency is smaller than frequency .* for 1 customer \(ids: b\)"):
+    message = r"recency is smaller than frequency .* for 1 customer \(ids: b\)"
+    with pytest.raises(ValueError, match=message):
         BetaGeoBetaBinom().fit(pd.Series([1, 3], index=["a", "b"]), [2, 2], [6, 6])
     with pytest.raises(ValueError, match="recency is larger than T"):
         BetaGeoBetaBinom().fit([1], [7], [6])

@@ -53,8 +53,9 @@ def test_fit_is_a_maximum_with_standard_errors(fitted, cdnow):
     for i in range(4):
         for j in range(4):
             e_i, e_j = np.eye(4)[i] * h, np.eye(4)[j] * h
+            signs = ((1, 1), (1, -1), (-1, 1), (-1, -1))
             f = [_log_likelihood(theta + s_i * e_i + s_j * e_j, *arrays, np.ones(len(cdnow)),
-                                 gradient=False)[0] for s_i, s_j in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+                                 gradient=False)[0] for s_i, s_j in signs]
             hess[i, j] = (f[0] - f[1] - f[2] + f[3]) / (4 * h * h)
     se = np.exp(theta) * np.sqrt(np.diag(np.linalg.inv(-hess)))
     for name, value in zip(fitted.params_, se, strict=True):
@@ -106,8 +107,9 @@ def test_expectations_against_the_integral_over_p():
                               * beta_dist.pdf(p, a, b), 0, 1, limit=200)[0]
         assert mbg.expected_purchases_population(t) == pytest.approx(want, rel=1e-8)
     x, t_x, T, t = 2, 30.43, 38.86, 39.0
-    given_alive = integrate.quad(lambda p: 1 / p * (1 - ((alpha + T) / (alpha + T + p * t)) ** (r + x))
-                                 * beta_dist.pdf(p, a, b + x + 1), 0, 1, limit=200)[0]
+    given_alive = integrate.quad(
+        lambda p: 1 / p * (1 - ((alpha + T) / (alpha + T + p * t)) ** (r + x))
+        * beta_dist.pdf(p, a, b + x + 1), 0, 1, limit=200)[0]
     want = mbg.probability_alive(x, t_x, T) * given_alive
     assert mbg.expected_purchases(t, x, t_x, T) == pytest.approx(want, rel=1e-8)
 
@@ -149,7 +151,8 @@ def test_predictions_are_probabilities_and_finite(x, share, T, t, r, alpha, a, b
 @settings(max_examples=80, deadline=None)
 @given(
     x=st.integers(0, 100_000), T=st.floats(1.0, 1e4), t=st.floats(0.01, 1e4),
-    r=st.floats(0.01, 100), alpha=st.floats(0.01, 1e4), a=st.floats(0.05, 1e6), b=st.floats(0.05, 1e6),
+    r=st.floats(0.01, 100), alpha=st.floats(0.01, 1e4),
+    a=st.floats(0.05, 1e6), b=st.floats(0.05, 1e6),
 )
 def test_expectations_are_finite_and_bounded_or_raise(x, T, t, r, alpha, a, b):
     """Finite, positive and below the no-dropout Poisson bound (r+x)/(alpha+T) t -- or an error.
@@ -175,7 +178,8 @@ def test_expectations_are_finite_and_bounded_or_raise(x, T, t, r, alpha, a, b):
     try:
         cond = mbg.expected_purchases(t, x, 0.5 * T if x else 0.0, T)
         alive = mbg.probability_alive(x, 0.5 * T if x else 0.0, T)
-        assert np.isfinite(cond) and 0 <= cond <= alive * (r + x) / (alpha + T) * t * (1 + 1e-3) + 1e-300
+        bound = alive * (r + x) / (alpha + T) * t
+        assert np.isfinite(cond) and 0 <= cond <= bound * (1 + 1e-3) + 1e-300
     except FloatingPointError:
         pass
 

@@ -1,4 +1,5 @@
-"""sBG: Fader & Hardie (2007) regular and high-end cohorts, DERL, hand-computed cases, properties."""
+"""sBG: Fader & Hardie (2007) regular and high-end cohorts, DERL, hand-computed cases,
+properties."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def test_log_likelihood_by_hand():
     want += REGULAR[-1] * (betaln(a, b + 7) - betaln(a, b))
     h = cohort_renewals(REGULAR)
     got, _ = _log_likelihood(np.log([a, b]), h["periods"].to_numpy(float),
-                             h["churned"].to_numpy(float), h["n_customers"].to_numpy(), gradient=False)
+                             h["churned"].to_numpy(float), h["n_customers"].to_numpy(),
+                             gradient=False)
     assert got == pytest.approx(want, rel=1e-13)
     # P(T=1) = alpha/(alpha+beta), P(T=2) = alpha beta/((alpha+beta)(alpha+beta+1))
     one, _ = _log_likelihood(np.log([a, b]), np.array([1.0, 2.0]), np.array([1.0, 1.0]),
@@ -70,11 +72,13 @@ def test_expected_remaining_lifetime_is_the_discounted_sum(periods, discount):
     sbg.params_ = {"alpha": 1.7, "beta": 3.806}  # alpha > 1: finite without discounting too
     a, b = sbg.params_.values()
     j = np.arange(1, 400_000)
-    terms = np.exp(betaln(a, b + periods + j) - betaln(a, b + periods) - (j - 1) * np.log1p(discount))
+    terms = np.exp(betaln(a, b + periods + j) - betaln(a, b + periods)
+                   - (j - 1) * np.log1p(discount))
     tail = 0.0
     if discount == 0.0:  # S(n+j)/S(n) ~ j^-alpha: add the integral of the tail beyond the grid
         tail = terms[-1] * j[-1] / (a - 1)
-    assert sbg.expected_remaining_lifetime(periods, discount) == pytest.approx(terms.sum() + tail, rel=1e-5)
+    got = sbg.expected_remaining_lifetime(periods, discount)
+    assert got == pytest.approx(terms.sum() + tail, rel=1e-5)
 
 
 def test_expected_remaining_lifetime_is_finite_or_raises():
@@ -110,7 +114,8 @@ def test_survival_decreases_and_predictions_are_probabilities(alpha, beta, perio
     p = sbg.renewal_probability(periods)
     assert 0 < p < 1
     derl = sbg.expected_remaining_lifetime(periods, discount=0.05)
-    assert np.isfinite(derl) and p <= derl <= 21.0 + 1e-9  # at least the next period's chance, at most 1 + 1/d
+    # at least the next period's chance, at most the perpetuity 1 + 1/d
+    assert np.isfinite(derl) and p <= derl <= 21.0 + 1e-9
 
 
 @settings(max_examples=60, deadline=None)
@@ -125,9 +130,11 @@ def test_cohort_counts_are_weights(alpha, beta, sizes, still):
     per_customer = rows.loc[rows.index.repeat(rows["n_customers"].astype(int))]
     theta = np.log([alpha, beta])
     by_rows, g_rows = _log_likelihood(theta, rows["periods"].to_numpy(float),
-                                      rows["churned"].to_numpy(float), rows["n_customers"].to_numpy())
+                                      rows["churned"].to_numpy(float),
+                                      rows["n_customers"].to_numpy())
     each, g_each = _log_likelihood(theta, per_customer["periods"].to_numpy(float),
-                                   per_customer["churned"].to_numpy(float), np.ones(len(per_customer)))
+                                   per_customer["churned"].to_numpy(float),
+                                   np.ones(len(per_customer)))
     assert len(per_customer) == active[0]
     assert by_rows == pytest.approx(each, rel=1e-12, abs=1e-9)
     np.testing.assert_allclose(g_rows, g_each, rtol=1e-10, atol=1e-9)
@@ -136,8 +143,10 @@ def test_cohort_counts_are_weights(alpha, beta, sizes, still):
 def test_bad_input_and_degenerate_data():
     with pytest.raises(ValueError, match="must not increase: 700 after period 2"):
         cohort_renewals([1000, 600, 700])
-    with pytest.raises(ValueError, match=r"churned is not True/False \(1/0\) for 1 customer \(ids: b\)"):
-        ShiftedBetaGeo().fit(pd.Series([1, 2], index=["a", "b"]), pd.Series([1, 2], index=["a", "b"]))
+    message = r"churned is not True/False \(1/0\) for 1 customer \(ids: b\)"
+    with pytest.raises(ValueError, match=message):
+        ShiftedBetaGeo().fit(pd.Series([1, 2], index=["a", "b"]),
+                             pd.Series([1, 2], index=["a", "b"]))
     with pytest.raises(ValueError, match=r"periods is not a whole number .* \(positions: 0\)"):
         ShiftedBetaGeo().fit([1.5, 2], [True, False])
     with pytest.raises(ValueError, match="nobody churned"):

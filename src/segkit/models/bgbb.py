@@ -227,7 +227,9 @@ class BetaGeoBetaBinom(PurchaseModel):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None) -> BetaGeoBetaBinom:
+    def fit(
+        self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None
+    ) -> BetaGeoBetaBinom:
         """Fit by maximum likelihood (eq. (5) of [1]) on the distinct (x, t_x, n) rows.
 
         Parameters

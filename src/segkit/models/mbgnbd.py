@@ -172,7 +172,9 @@ class ModifiedBetaGeo(PurchaseModel):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None) -> ModifiedBetaGeo:
+    def fit(
+        self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None
+    ) -> ModifiedBetaGeo:
         """Fit by maximum likelihood on the distinct (x, t_x, T) rows.
 
         Parameters
