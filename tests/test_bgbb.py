@@ -120,6 +120,23 @@ def test_conditional_expectation_as_a_sum_over_future_opportunities():
         assert bb.expected_purchases(t, x, t_x, n) == pytest.approx(sum(terms), rel=1e-7), gamma
 
 
+def test_dert_is_the_discounted_sum_of_future_expectations(fitted, donations):
+    # E[X(n, n+k)] - E[X(n, n+k-1)] is the chance of a transaction at opportunity n+k
+    x, t_x, n = (donations[c].to_numpy(float) for c in ("frequency", "recency", "periods"))
+    k = np.arange(0, 600)
+    for discount in (0.05, 0.1, 0.5):
+        dert = fitted.discounted_expected_transactions(x, t_x, n, discount=discount)
+        for i in range(len(x)):
+            step = np.diff(fitted.expected_purchases(k, x[i], t_x[i], n[i]))
+            want = np.sum(step / (1 + discount) ** k[1:])
+            assert dert[i] == pytest.approx(want, rel=1e-9)
+    # a new donor (n = 0) with a high discount: about her first opportunity only
+    assert fitted.discounted_expected_transactions(0, 0, 0, discount=1e6) == pytest.approx(
+        1e-6 * fitted.expected_purchases_population(1), rel=1e-5)
+    with pytest.raises(ValueError, match="discount must be a rate > 0"):
+        fitted.discounted_expected_transactions(1, 1, 6, discount=0.0)
+
+
 def test_weighted_fit_equals_per_donor_fit(fitted, donations):
     per_donor = donations.loc[donations.index.repeat(donations["weights"])]
     assert len(per_donor) == 11104

@@ -33,6 +33,7 @@ from segkit.models._optim import (
     maximise_likelihood,
     standard_errors,
 )
+from segkit.models.sbg import discounted_survival_sum
 
 __all__ = ["BetaGeoBetaBinom", "check_bgbb_data"]
 
@@ -361,6 +362,45 @@ class BetaGeoBetaBinom(PurchaseModel):
         out = alpha / (alpha + beta) * _alive_sum(0.0, t_arr, gamma, delta)
         index = t.index if isinstance(t, pd.Series) else None
         return as_output(out, index, "expected_purchases", (t,))
+
+    def discounted_expected_transactions(self, frequency: Any, recency: Any, T: Any,
+                                         discount: float):
+        """DERT: the discounted expected number of all future transactions (FHS 2010).
+
+        ``sum_{k>=1} P(transaction at opportunity n+k | x, t_x, n) / (1+discount)^k`` =
+        ``1/L B(alpha+x+1, beta+n-x)/B(alpha,beta) sum_k B(gamma, delta+n+k)/B(gamma,delta)
+        (1+discount)^-k`` (the sum by :func:`segkit.models.sbg.discounted_survival_sum`).
+        Times the value of one transaction it is the customer's residual lifetime value.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like or Series
+        discount : float
+            Discount rate per opportunity (e.g. 0.10 for yearly opportunities at 10% a year),
+            > 0.
+
+        Examples
+        --------
+        >>> bb = BetaGeoBetaBinom()
+        >>> bb.params_ = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+        >>> [round(float(v), 2) for v in
+        ...  bb.discounted_expected_transactions([0, 6], [0, 6], 6, discount=0.1)]
+        [0.11, 5.91]
+        """
+        alpha, beta, gamma, delta = self._p()
+        x, t_x, n, index = self._checked(frequency, recency, T)
+        d = float(discount)
+        if not np.isfinite(d) or d <= 0:
+            raise ValueError(f"discount must be a rate > 0, got {discount}")
+        ln_lead = (betaln(alpha + x + 1, beta + n - x) - betaln(alpha, beta)
+                   + betaln(gamma, delta + n) - betaln(gamma, delta)
+                   - _log_likelihood_rows(self._p(), x, t_x, n))
+        tail = np.empty_like(n)
+        for value in np.unique(n):
+            tail[n == value] = discounted_survival_sum(gamma, delta + value, d)
+        out = np.exp(ln_lead) * tail / (1.0 + d)
+        return as_output(out, index, "discounted_expected_transactions",
+                         (frequency, recency, T))
 
     def _expected_purchases_curve(self, t_grid, x, t_x, big_t):
         """Not defined: :func:`segkit.clv` steps through continuous time (days, weeks)."""

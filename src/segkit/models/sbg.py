@@ -38,7 +38,7 @@ from segkit.models._optim import (
     standard_errors,
 )
 
-__all__ = ["ShiftedBetaGeo", "cohort_renewals"]
+__all__ = ["ShiftedBetaGeo", "cohort_renewals", "discounted_survival_sum"]
 
 PARAMS = ("alpha", "beta")
 RENEWAL_COLUMNS = ("periods", "churned")
@@ -401,24 +401,36 @@ class ShiftedBetaGeo(BaseEstimator):
         else:
             out = np.empty_like(n)
             for value in np.unique(n):
-                out[n == value] = _derl_series(alpha, beta + value, d)
+                out[n == value] = discounted_survival_sum(alpha, beta + value, d)
         return as_output(np.asarray(out, dtype=float), index, "expected_remaining_lifetime",
                          (periods,))
 
 
-def _derl_series(alpha: float, b: float, discount: float) -> float:
-    """``b/(alpha+b) 2F1(1, b+1; alpha+b+1; z)``, z = 1/(1+discount), summed term by term.
+def discounted_survival_sum(alpha: float, b: float, discount: float) -> float:
+    """``sum_{j>=1} B(alpha, b+j)/B(alpha, b) / (1+discount)^(j-1)``, term by term.
 
-    The terms ``prod_{i<=k} (b+i)/(alpha+b+i) z`` are positive and shrink at least as fast as
-    ``z^k``, so ``40/-ln(z)`` of them reach double precision. (scipy's ``hyp2f1`` returns
-    inf here when ``c - a - b`` is a whole number, e.g. alpha = 66, beta = 1, n = 63.)
+    For ``theta ~ Beta(alpha, b)``, the discounted expected number of further periods
+    ``E[sum_j (1-theta)^j]`` -- the sBG's DERL at b = beta + n, and the sum over future
+    opportunities of the BG/BB's DERT. It equals ``b/(alpha+b) 2F1(1, b+1; alpha+b+1; z)``,
+    z = 1/(1+discount), but scipy's ``hyp2f1`` returns inf there when ``c - a - b`` is a whole
+    number (e.g. alpha = 66, b = 64), so the positive terms are added directly: each is at
+    most z times the one before, and the sum stops when the tail bound ``term z/(1-z)`` is
+    below 1e-17 of it.
     """
     z = 1.0 / (1.0 + discount)
-    k = np.arange(int(np.ceil(40.0 / -np.log(z))) + 1, dtype=np.float64)
-    # ln of (b)_(k+1) / (alpha+b)_(k+1) z^k: the probability of k+1 more renewals, discounted
-    log_terms = (gammaln(b + k + 1) - gammaln(b) - gammaln(alpha + b + k + 1)
-                 + gammaln(alpha + b) + k * np.log(z))
-    return float(np.exp(log_terms).sum())
+    if not 0 < z < 1:
+        raise ValueError(f"discount must be a rate > 0, got {discount}")
+    total, start, block = 0.0, 0, 65_536
+    while True:
+        k = np.arange(start, start + block, dtype=np.float64)
+        # ln of (b)_(k+1) / (alpha+b)_(k+1) z^k: k+1 more periods, discounted k times
+        log_terms = (gammaln(b + k + 1) - gammaln(b) - gammaln(alpha + b + k + 1)
+                     + gammaln(alpha + b) + k * np.log(z))
+        terms = np.exp(log_terms)
+        total += float(terms.sum())
+        if terms[-1] * z / (1 - z) <= 1e-17 * total or not np.isfinite(total):
+            return total
+        start += block
 
 
 def _periods(t: Any, name: str = "t") -> tuple[np.ndarray, pd.Index | None]:
