@@ -12,6 +12,16 @@ def test_every_exported_name_resolves():
     for name in segkit.__all__:
         assert getattr(segkit, name) is not None, name
     from segkit.models import BetaGeo, ChurnModel, GammaGamma, ParetoNBD  # noqa: F401
+    from segkit.models import (  # noqa: F401  the BTYD family of issue 14
+        BetaGeoBetaBinom,
+        ModifiedBetaGeo,
+        ShiftedBetaGeo,
+        cohort_renewals,
+    )
+    from segkit import models
+
+    for name in models.__all__:
+        assert getattr(models, name) is not None, name
 
 
 def test_design_contract_names():

@@ -1,10 +1,25 @@
-"""Predictive models: BTYD purchase models (BG/NBD, Pareto/NBD), Gamma-Gamma spend, churn."""
+"""Predictive models: BTYD purchase models (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB), the sBG
+retention model for contracts, Gamma-Gamma spend, churn."""
 
 from segkit.models._base import compress_snapshot
 from segkit.models._optim import ConvergenceError
+from segkit.models.bgbb import BetaGeoBetaBinom
 from segkit.models.bgnbd import BetaGeo
 from segkit.models.churn import ChurnModel
 from segkit.models.gammagamma import GammaGamma
+from segkit.models.mbgnbd import ModifiedBetaGeo
 from segkit.models.paretonbd import ParetoNBD
+from segkit.models.sbg import ShiftedBetaGeo, cohort_renewals
 
-__all__ = ["BetaGeo", "ChurnModel", "ConvergenceError", "GammaGamma", "ParetoNBD", "compress_snapshot"]
+__all__ = [
+    "BetaGeo",
+    "BetaGeoBetaBinom",
+    "ChurnModel",
+    "ConvergenceError",
+    "GammaGamma",
+    "ModifiedBetaGeo",
+    "ParetoNBD",
+    "ShiftedBetaGeo",
+    "cohort_renewals",
+    "compress_snapshot",
+]

@@ -8,7 +8,7 @@ arrays; the public methods here turn pandas Series or arrays into those arrays a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,10 +24,19 @@ from segkit.models._optim import (
     check_prediction_inputs,
     check_weight,
     compress,
+    newton_polish,
     require_columns,
+    single_threaded_blas,
 )
 
-__all__ = ["PurchaseModel", "check_horizon", "compress_snapshot", "snapshot_weight"]
+__all__ = [
+    "PurchaseModel",
+    "check_horizon",
+    "compress_snapshot",
+    "numeric_hessian",
+    "polish_optimum",
+    "snapshot_weight",
+]
 
 #: Name of the column of :func:`compress_snapshot` that counts the customers of a row.
 COUNT_COLUMN = "n_customers"
@@ -114,6 +123,37 @@ def check_horizon(t: Any) -> tuple[np.ndarray, pd.Index | None]:
     if np.any(t_arr < 0) or not np.all(np.isfinite(t_arr)):
         raise ValueError(f"t must be non-negative and finite, got {t}")
     return t_arr, index
+
+
+def numeric_hessian(gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
+                    step: float = 1e-5) -> np.ndarray:
+    """Hessian by central differences of an analytic ``gradient`` (symmetrised)."""
+    k = theta.size
+    hess = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = step
+        hess[i] = (gradient(theta + e) - gradient(theta - e)) / (2 * step)
+    return (hess + hess.T) / 2
+
+
+def polish_optimum(objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+                   theta: np.ndarray, max_iter: int = 5) -> np.ndarray:
+    """A few Newton steps (numeric Hessian of the analytic gradient) from an L-BFGS-B optimum.
+
+    L-BFGS-B stops once the gradient is below its tolerance; Newton's method from there
+    reaches the optimum to rounding in a step or two, so the log-likelihood reported is the
+    maximum rather than a point near it (on 200,000 customers L-BFGS-B alone stopped 6e-11
+    below lifetimes' BFGS optimum). A step is taken only where it lowers the objective (or,
+    at rounding level, the gradient); otherwise ``theta`` is returned unchanged.
+    """
+    def with_hessian(th):
+        value, grad = objective(th)
+        return value, grad, numeric_hessian(lambda t: objective(t)[1], th)
+
+    with single_threaded_blas():
+        polished, value, _, _ = newton_polish(with_hessian, theta, tol=1e-14, max_iter=max_iter)
+    return polished if np.isfinite(value) else theta
 
 
 class PurchaseModel(BaseEstimator):
