@@ -39,7 +39,7 @@ from segkit.features import (
 from segkit.io import Dataset
 from segkit.summary import UNIT_DAYS
 
-__all__ = ["aggregate_expr", "collect", "duckdb_aggregates", "dataset_tables", "first_order_date", "order_windows", "table_rows",
+__all__ = ["aggregate_expr", "collect", "duckdb_aggregates", "dataset_tables", "first_order_date", "order_windows", "table_rows", "column_has_values",
            "snapshot_from_ibis"]
 
 # Day 0 (1970-01-01) is a Thursday: adding 3 makes weeks start on Monday (pandas' "W" periods),
@@ -262,6 +262,24 @@ def table_rows(ds: Dataset, name: str, where: str, columns: list[str] | None = N
         return ds.store.frame(name, where, columns)
     table = ds.table(name)
     return table if columns is None else table[[c for c in columns if c in table.columns]]
+
+
+def column_has_values(ds: Dataset, name: str, column: str) -> bool | None:
+    """Whether column ``column`` of table ``name`` holds at least one value; None when the
+    table has no such column. Asked of the engine for a data set it holds (the table does not
+    come into pandas for it).
+
+    Examples
+    --------
+    >>> import segkit
+    >>> ds = segkit.load_dataset("data/sample")
+    >>> column_has_values(ds, "transactions", "product_line"), column_has_values(ds, "transactions", "colour")
+    (True, None)
+    """
+    if ds._as_stored() and not ds.is_loaded(name):
+        return ds.store.has_values(name, column)
+    frame = ds.table(name)
+    return bool(frame[column].notna().any()) if column in frame.columns else None
 
 
 def first_order_date(ds: Dataset, *, positive: bool = True) -> pd.Timestamp:

@@ -191,6 +191,12 @@ class EngineStore:
     def count(self, name: str) -> int:
         return int(self.sql(f"SELECT count(*) FROM accepted_{name}").fetchone()[0])
 
+    def has_values(self, name: str, column: str) -> bool | None:
+        """Whether ``column`` of ``name`` holds a value; None when there is no such column."""
+        if column not in self.columns[name]:
+            return None
+        return bool(self.sql(f"SELECT EXISTS (SELECT 1 FROM accepted_{name} WHERE {_quote(column)} IS NOT NULL)").fetchone()[0])
+
     def frame(self, name: str, where: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
         """The accepted rows of ``name`` in pandas, with the dtypes of the reference loader.
 

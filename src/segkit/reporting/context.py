@@ -118,10 +118,12 @@ class ReportContext:
             return pd.notna(first) and first <= pd.Period(self.previous_quarter, freq="Q").start_time
         if what in ("churn_model", "previous_churn_model", "backtest"):
             return self.churn_history(what)[0] >= self.churn_history(what)[1]
+        from segkit.engine import column_has_values
+
         for table in ("customers", "transactions"):
-            frame = ds.table(table)
-            if what in frame.columns and what not in ("customer_id",):
-                return bool(frame[what].notna().any())
+            found = column_has_values(ds, table, what) if what != "customer_id" else None
+            if found is not None:
+                return found
         raise ValueError(f"unknown data need {what!r}")
 
     def churn_history(self, what: str = "churn_model") -> tuple[int, int, pd.Timestamp]:
