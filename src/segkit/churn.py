@@ -645,8 +645,18 @@ def churn_labels(ds: Dataset, as_of: Any, horizon: str = "1Q", definition: str |
 
 
 def _among(index: pd.Index, ids: pd.Index) -> np.ndarray:
-    """``index.isin(ids)`` for unique ``ids`` by a hash lookup (ten times faster on text ids)."""
-    return pd.Index(ids).get_indexer(index) >= 0
+    """``index.isin(ids)`` for unique ``ids`` by a hash lookup: Arrow's for text ids held by
+    Arrow (pandas' str dtype, no copy), else pandas' (ten times faster than ``isin``)."""
+    index, ids = pd.Index(index), pd.Index(ids)
+    if isinstance(index.array, pd.arrays.ArrowStringArray) and isinstance(ids.array, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            return np.asarray(pc.is_in(pa.array(index.array), value_set=pa.array(ids.array)).to_numpy(zero_copy_only=False), dtype=bool)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):  # pragma: no cover - other string types
+            pass
+    return ids.get_indexer(index) >= 0
 
 
 def _eligible(ds: Dataset, as_of: pd.Timestamp, months: int) -> pd.Index:
@@ -987,7 +997,12 @@ def sample_training_rows(
         keys.insert(0, np.asarray(train.index.get_level_values(by)))
     elif by is not None and by in train.columns:
         keys.insert(0, train[by].to_numpy())
-    codes = pd.MultiIndex.from_arrays(keys).factorize(sort=True)[0] if len(keys) > 1 else pd.factorize(keys[0], sort=True)[0]
+    # strata numbered in sorted (as-of, label) order: each key's sorted codes, combined
+    codes = np.zeros(n, dtype=np.int64)
+    for key in keys:
+        key_codes, uniques = pd.factorize(key, sort=True)
+        codes = codes * len(uniques) + key_codes
+    codes = np.unique(codes, return_inverse=True)[1].reshape(-1)
     sizes = np.bincount(codes)
     quota = sizes * (int(max_rows) / n)
     take = np.floor(quota).astype(np.int64)

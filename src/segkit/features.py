@@ -161,15 +161,21 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
         raise ValueError(f"engine={engine!r} is not supported; use 'pandas' or 'duckdb'")
     key = _memo_key(ds, as_of, btyd_unit, engine)
     aggregates = _recall(ds, key)
-    if aggregates is None:
+    fresh = aggregates is None
+    if fresh:
         if engine == "pandas":
             aggregates = snapshot_aggregates(ds, as_of, btyd_unit=btyd_unit)
         else:
             from segkit.engine import duckdb_aggregates
 
             aggregates = duckdb_aggregates(ds, as_of, btyd_unit=btyd_unit)
+    customers = _snapshot_customers(ds)
+    if not aggregates.index.equals(customers.index):
+        # kept in the customers' order: the next snapshot of this date needs no realignment
+        aggregates, fresh = aggregates.reindex(customers.index), True
+    if fresh:
         _remember(ds, key, aggregates)
-    out = finish_snapshot(_snapshot_customers(ds), aggregates, as_of)
+    out = finish_snapshot(customers, aggregates, as_of)
     out = out[SNAPSHOT_COLUMNS]
     out.index.name = "customer_id"
     out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": sorted(ds.present)})
