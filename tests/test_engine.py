@@ -271,6 +271,26 @@ def test_kpis_and_cadence_from_the_engine_equal_pandas(source, tmp_path):
         assert got["pending_contact_change"].notna().any()
 
 
+def test_a_report_asks_the_engine_whether_a_column_has_values(tmp_path):
+    """ReportContext.has on an order or customer column: the engine answers, the tables stay out
+    of pandas (the KPI section's product-line check once brought every order into the kernel)."""
+    from segkit.engine import column_has_values
+    from segkit.reporting.context import report_context
+
+    segkit.generate_sample(tmp_path, seed=3, n_customers=120)
+    stored, reference = (segkit.load_dataset(tmp_path, engine=e) for e in ("duckdb", "pandas"))
+    for table, column in (("transactions", "product_line"), ("transactions", "channel"), ("customers", "industry"),
+                          ("customers", "record_updated"), ("transactions", "colour")):
+        assert column_has_values(stored, table, column) == column_has_values(reference, table, column)
+    assert column_has_values(stored, "transactions", "colour") is None
+    ctx = report_context("2026Q3", tmp_path)
+    ctx.__dict__["dataset_full"] = stored
+    assert ctx.has("product_line") and ctx.has("industry")
+    with pytest.raises(ValueError, match="unknown data need"):
+        ctx.has("colour")
+    assert not stored.is_loaded("transactions")
+
+
 def test_churn_labels_and_scores_from_the_engine_equal_pandas():
     from segkit.churn import churn_labels, fit_churn_model, score_churn
 
