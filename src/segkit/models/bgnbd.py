@@ -353,8 +353,9 @@ class BetaGeo(PurchaseModel):
     log_likelihood_ : float
         Total log-likelihood of the data at ``params_`` (without the penalty).
     standard_errors_ : dict
-        Standard errors of ``params_`` from the analytic Hessian of the log-likelihood (a
-        Hessian that is not positive definite raises ConvergenceError).
+        Standard errors of ``params_`` from the analytic Hessian of the objective optimised:
+        the log-likelihood, plus the penalty when ``penalizer_coef`` > 0 (a Hessian that is not
+        positive definite raises ConvergenceError).
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -480,8 +481,12 @@ class BetaGeo(PurchaseModel):
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = float(ll)
         p = np.exp(theta)
+        # the Hessian of the objective actually optimised: with a penalty, the penalised one
+        # (W * penalizer_coef * sum(p^2) on the total scale), so that the flatness check and
+        # the standard errors are taken where the penalty holds the parameters
         self.standard_errors_ = standard_errors_from_hessian(
-            -(np.outer(p, p) * hess + np.diag(grad * p)), theta, PARAMS, model="BetaGeo"
+            -(np.outer(p, p) * hess + np.diag(grad * p)) + np.diag(4 * pen * W * p**2), theta,
+            PARAMS, model="BetaGeo",
         )
         self.n_customers_ = int(round(W))
         self.n_distinct_ = d.rows
