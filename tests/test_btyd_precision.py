@@ -194,3 +194,16 @@ def test_population_mean_at_a_equal_1():
     for t, r, alpha, b in [(1.0, 1.0, 1.0, 100.0), (39.0, 0.243, 4.414, 2.426), (10.0, 0.5, 2.0, 1e4)]:
         got = _bg(r, alpha, 1.0, b).expected_purchases_population(t)
         assert got == pytest.approx(ref_bg_population(t, r, alpha, 1.0, b, seconds=30), rel=1e-8)
+
+
+pn_history = st.tuples(st.integers(0, 10_000), st.floats(0.0, 1.0), log_uniform(1.0, 1e3)).map(
+    lambda v: (v[0], v[1] * v[2] if v[0] > 0 else 0.0, v[2]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(pn_history, log_uniform(0.03, 30.0), log_uniform(0.03, 3e3), log_uniform(0.03, 30.0), log_uniform(0.03, 3e3))
+def test_paretonbd_probability_alive_equals_mpmath(customer, r, alpha, s, beta):
+    x, t_x, T = customer
+    got = _pn(r, alpha, s, beta).probability_alive(x, t_x, T)
+    assert np.isfinite(got)
+    assert got == pytest.approx(ref_pn_alive(x, t_x, T, r, alpha, s, beta), rel=RTOL, abs=1e-300)

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from segkit.models._base import PurchaseModel, check_horizon
 from segkit.models._optim import (
     as_array,
+    log_hyp2f1_series,
     as_output,
     broadcast,
     check_btyd_data,
@@ -174,41 +175,6 @@ def _hyp_product(log_power, first, second, c, z):
         return np.where(hyp == 0, 0.0, np.sign(hyp) * np.exp(log_power + np.log(np.abs(hyp))))
 
 
-def _gauss_series(first, second, c, z, max_terms: int = 20_000):
-    """``ln 2F1(first, second; c; z)`` by its series, for positive parameters and 0 <= z < 1.
-
-    All terms are positive, so the sum is accurate to rounding; the terms are rescaled as
-    they grow, so a sum of 1e300 and more stays finite in its log. Returns NaN where the
-    tail after ``max_terms`` terms is not provably below 1e-17 of the sum (the caller
-    then uses another form).
-    """
-    first, second, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (first, second, c, z)))
-    log_scale = np.zeros(first.shape)
-    term = np.ones(first.shape)
-    total = np.ones(first.shape)
-    done = z == 0
-    for n in range(max_terms):
-        ratio = (first + n) * (second + n) / ((c + n) * (n + 1)) * z
-        term = np.where(done, 0.0, term * ratio)
-        total += term
-        # the ratio moves monotonically towards z once n passes the parameters, so every
-        # later ratio is at most max(ratio, z): bound the tail by a geometric series
-        bound = np.maximum(ratio, z)
-        if n:
-            settled = (np.sign(ratio - previous) == np.sign(z - ratio)) | (ratio == previous)
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                done |= settled & (bound < 1) & (term * bound / (1 - bound) <= 1e-17 * total)
-        big = total > 1e250
-        if np.any(big):
-            term = np.where(big, term * 1e-250, term)
-            total = np.where(big, total * 1e-250, total)
-            log_scale += np.where(big, 250 * np.log(10.0), 0.0)
-        previous = ratio
-        if np.all(done):
-            break
-    return np.where(done, np.log(total) + log_scale, np.nan)
-
-
 def _pfaff_series(r, a1, c, w, max_terms: int = 2_000):
     """``1 - 2F1(r, a1; c; w)`` by its power series, for ``-1 < w <= 0`` (NaN where it fails).
 
@@ -292,7 +258,7 @@ def _population_mean(t, r, alpha, a, b):
         ri, ai, bi, ci, zi, li = r[rest], a[rest], b[rest], c[rest], z[rest], log_1mz[rest]
         # the series of the form as written: positive terms, exact where it converges
         with np.errstate(over="ignore", invalid="ignore"):
-            prod = np.where(ci > 0, np.exp(ri * li + _gauss_series(ri, bi, np.maximum(ci, 1e-300), zi)), np.nan)
+            prod = np.where(ci > 0, np.exp(ri * li + log_hyp2f1_series(ri, bi, np.maximum(ci, 1e-300), zi)), np.nan)
         direct = ai - 1 > ri
         slow = np.isnan(prod)
         if np.any(slow):
