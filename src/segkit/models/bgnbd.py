@@ -20,13 +20,14 @@ from sklearn.utils.validation import check_is_fitted
 from segkit.models._base import PurchaseModel, check_horizon
 from segkit.models._optim import (
     as_array,
-    log_hyp2f1_series,
     as_output,
     broadcast,
     check_btyd_data,
     check_prediction_inputs,
     compress,
     distinct_rows,
+    factorize_rows,
+    log_hyp2f1_series,
     maximise_likelihood,
     require_repeat_buyers,
     screening_sample,
@@ -183,22 +184,31 @@ def _pfaff_series(r, a1, c, w, max_terms: int = 2_000):
     sum is accepted where it converged and no term exceeded 1e4 times the sum (so at most
     4 digits are lost to the alternation).
     """
+    r, a1, c, w = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, a1, c, w)))
+    out = np.full(r.shape, np.nan)
     term = -r * a1 / c * w
+    out[(w == 0) | (term == 0)] = 0.0
+    live = np.flatnonzero(np.isnan(out))
+    R, A1, C, Wv = r[live], a1[live], c[live], w[live]
+    term = term[live]
     total = term.copy()
     largest = np.abs(term)
-    done = (w == 0) | (term == 0)
     for n in range(1, max_terms):
-        ratio = (r + n) * (a1 + n) / ((c + n) * (n + 1)) * w
-        term = np.where(done, 0.0, term * ratio)
+        if live.size == 0:
+            break
+        ratio = (R + n) * (A1 + n) / ((C + n) * (n + 1)) * Wv
+        term = term * ratio
         total += term
         largest = np.maximum(largest, np.abs(term))
-        bound = np.maximum(np.abs(ratio), np.abs(w))
+        bound = np.maximum(np.abs(ratio), np.abs(Wv))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            done |= (n > np.abs(a1) + r) & (bound < 1) & (np.abs(term) * bound / (1 - bound) <= 1e-17 * np.abs(total))
-        if np.all(done):
-            break
-    ok = done & (largest <= 1e4 * np.abs(total))
-    return np.where(ok, total, np.nan)
+            done = (n > np.abs(A1) + R) & (bound < 1) & (np.abs(term) * bound / (1 - bound) <= 1e-17 * np.abs(total))
+        if np.any(done):
+            out[live[done]] = np.where(largest[done] <= 1e4 * np.abs(total[done]), total[done], np.nan)
+            keep = ~done
+            live, R, A1, C, Wv = live[keep], R[keep], A1[keep], C[keep], Wv[keep]
+            term, total, largest = term[keep], total[keep], largest[keep]
+    return out
 
 
 def _population_mean(t, r, alpha, a, b):
@@ -244,6 +254,12 @@ def _population_mean(t, r, alpha, a, b):
         return np.where(near_zero_c, shifted, _population_mean(t, r, alpha, a, b + near_zero_c))
     t, r, alpha, a, b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, r, alpha, a, b)))
     shape = t.shape
+    if t.size > 1:
+        # once per distinct (t, r, alpha, a, b): customers share (x, T), so the series run on
+        # a few thousand rows, not one per customer
+        distinct, inverse = factorize_rows(*(np.ravel(v) for v in (t, r, alpha, a, b)))
+        if distinct[0].size < t.size:
+            return _population_mean(*distinct)[inverse].reshape(shape)
     t, r, alpha, a, b = (np.ravel(v) for v in (t, r, alpha, a, b))
     c = a + b - 1
     w = -t / alpha
