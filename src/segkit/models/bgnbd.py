@@ -197,8 +197,9 @@ def _pfaff_series(r, a1, c, w, max_terms: int = 2_000):
         if live.size == 0:
             break
         ratio = (R + n) * (A1 + n) / ((C + n) * (n + 1)) * Wv
-        term = term * ratio
-        total += term
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging row ends NaN: next form
+            term = term * ratio
+            total += term
         largest = np.maximum(largest, np.abs(term))
         bound = np.maximum(np.abs(ratio), np.abs(Wv))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
