@@ -204,6 +204,21 @@ pn_history = st.tuples(st.integers(0, 10_000), st.floats(0.0, 1.0), log_uniform(
 @given(pn_history, log_uniform(0.03, 30.0), log_uniform(0.03, 3e3), log_uniform(0.03, 30.0), log_uniform(0.03, 3e3))
 def test_paretonbd_probability_alive_equals_mpmath(customer, r, alpha, s, beta):
     x, t_x, T = customer
-    got = _pn(r, alpha, s, beta).probability_alive(x, t_x, T)
+    try:
+        got = _pn(r, alpha, s, beta).probability_alive(x, t_x, T)
+    except FloatingPointError as exc:  # allowed: a clear error instead of NaN (e.g. x = 160,
+        # alpha = 1000, beta = 1: 2F1(1, 170; 172; 0.999) needs more than 20,000 terms)
+        assert "not computable in double precision" in str(exc)
+        return
     assert np.isfinite(got)
-    assert got == pytest.approx(ref_pn_alive(x, t_x, T, r, alpha, s, beta), rel=RTOL, abs=1e-300)
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(5)
+    try:  # mpmath's own 2F1 may not converge (x = 4549, alpha = 0.1, beta = 10): no reference
+        reference = ref_pn_alive(x, t_x, T, r, alpha, s, beta)
+    except (_Timeout, ValueError, mpmath.libmp.NoConvergence):
+        reference = None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assume(reference is not None)
+    assert got == pytest.approx(reference, rel=RTOL, abs=1e-300)

@@ -288,7 +288,16 @@ class ParetoNBD(PurchaseModel):
         log_G = _log_G(r, alpha, s, beta, pair_x, pair_y)[inverse]
         ln_bracket, ln_first = _log_terms(r, alpha, s, beta, x, t_x, big_t,
                                           log_G[: x.size], log_G[x.size:])
-        return np.exp(ln_first - ln_bracket).reshape(shape)
+        alive = np.exp(ln_first - ln_bracket)
+        if not np.all(np.isfinite(alive)):
+            i = int(np.flatnonzero(~np.isfinite(alive))[0])
+            raise FloatingPointError(
+                f"ParetoNBD: P(alive) is not computable in double precision for x={x[i]:.0f}, "
+                f"t_x={t_x[i]:.6g}, T={big_t[i]:.6g} with r={r:.6g}, alpha={alpha:.6g}, s={s:.6g}, "
+                f"beta={beta:.6g} (the hypergeometric series converges too slowly: alpha and beta "
+                f"differ by orders of magnitude); refit with penalizer_coef or check the data"
+            )
+        return alive.reshape(shape)
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any):
         """P(still active at T | x, t_x, T) (Fader & Hardie 2005, eq. (18)).
