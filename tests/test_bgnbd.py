@@ -262,3 +262,127 @@ def test_distinct_rows_match_a_group_by():
     pd.testing.assert_series_equal(got, want)
     (cx, ct), cw = compress(x, t, weight=w)
     assert cx.tolist() == list(want.index.get_level_values(0)) and cw.tolist() == want.tolist()
+
+
+# --- P(X(t) = n) and the chance of no purchase ---------------------------------------------------
+def test_probability_of_purchases_reproduces_btyd():
+    """Values of the R package BTYD's bgnbd.pmf at the published CDNOW parameters, as pinned in
+    lifetimes' test suite (CamDavidsonPilon/lifetimes, tests/test_estimation.py,
+    test_probability_of_n_purchases_up_to_time_same_as_R_BTYD): P(X(2) = 10) = 1.07869e-07,
+    P(X(39) = 0) = 0.5737864 and P(X(30) = n) for n = 11..20."""
+    bg = published_model()
+    assert bg.probability_of_purchases(10, 2) == pytest.approx(1.07869e-07, rel=1e-5)
+    assert bg.probability_of_purchases(0, 39) == pytest.approx(0.5737864, rel=1e-6)
+    pmf = [0.0019995214, 0.0015170236, 0.0011633150, 0.0009003148, 0.0007023638,
+           0.0005517902, 0.0004361913, 0.0003467171, 0.0002769613, 0.0002222260]
+    np.testing.assert_allclose(bg.probability_of_purchases(np.arange(11, 21), 30), pmf, rtol=1e-6)
+
+
+@pytest.mark.parametrize("t", [0.5, 39.0, 78.0, 1000.0])
+def test_purchase_count_distribution_sums_to_one_with_mean_of_equation_9(t):
+    bg = published_model()
+    n = np.arange(0, 200_000)
+    p = bg.probability_of_purchases(n, t)
+    assert np.all(p >= 0) and np.isfinite(p).all()
+    assert p.sum() == pytest.approx(1.0, abs=1e-9)
+    assert (n * p).sum() == pytest.approx(bg.expected_purchases_population(t), rel=1e-6)
+
+
+def test_probability_of_purchases_is_finite_for_large_n_and_t():
+    bg = published_model()
+    p = bg.probability_of_purchases([0, 10, 10_000, 100_000], 1e4)
+    assert np.isfinite(p).all() and (p > 0).all()
+    assert bg.probability_of_purchases(3, 0.0) == 0.0 and bg.probability_of_purchases(0, 0.0) == 1.0
+    series = bg.probability_of_purchases(pd.Series([0, 1], index=["a", "b"]), 39)
+    assert list(series.index) == ["a", "b"]
+    with pytest.raises(ValueError, match="whole non-negative"):
+        bg.probability_of_purchases(1.5, 39)
+
+
+def test_probability_no_purchases_is_the_zero_class_of_the_model():
+    bg = published_model()
+    x, t_x, T, t = 2, 30.43, 38.86, 13.0
+    alive = bg.probability_alive(x, t_x, T)
+    r, alpha = PUBLISHED["r"], PUBLISHED["alpha"]
+    by_hand = 1 - alive + alive * ((alpha + T) / (alpha + T + t)) ** (r + x)
+    assert bg.probability_no_purchases(t, x, t_x, T) == pytest.approx(by_hand, rel=1e-12)
+    # a new customer (x = t_x = T = 0) is the population model: P(X(t) = 0)
+    assert bg.probability_no_purchases(39.0, 0, 0.0, 0.0) == pytest.approx(bg.probability_of_purchases(0, 39.0), rel=1e-12)
+    # not the Poisson chance exp(-E[Y]): purchases given the history are overdispersed
+    assert bg.probability_no_purchases(t, x, t_x, T) > math.exp(-bg.expected_purchases(t, x, t_x, T))
+    assert bg.probability_no_purchases(0.0, x, t_x, T) == 1.0
+
+
+def test_simulated_customers_sharing_one_dropout_probability_predict_finite_values():
+    """Issue 14: 5,000 customers with one dropout probability fitted a = 537, b = 3124, and
+    1,893 of them got NaN and 1,239 got 0. Here: that model on simulated histories."""
+    rng = np.random.default_rng(14)
+    n, T, p = 5_000, 52.0, 0.15
+    lam = rng.gamma(0.5, 1 / 0.4, n)
+    x = np.zeros(n)
+    t_x = np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > T:
+                break
+            x[i] += 1
+            t_x[i] = t
+            if rng.random() < p:
+                break
+    bg = BetaGeo()
+    bg.params_ = {"r": 0.5, "alpha": 2.5, "a": 537.0, "b": 3124.0}  # the issue's fitted a and b
+    expected = bg.expected_purchases(52.0, x, t_x, np.full(n, T))
+    assert np.isfinite(expected).all() and (expected > 0).all()
+    assert np.isfinite(bg.expected_purchases_population([1.0, 52.0, 260.0])).all()
+    # a customer never seen again is alive (BG/NBD) and buys at the prior rate r/(alpha+T)
+    new = bg.expected_purchases(1e-6, 0, 0.0, T)
+    assert new == pytest.approx(0.5 / (2.5 + T) * 1e-6, rel=1e-5)
+
+
+def test_degenerate_fits_raise_with_advice_that_works():
+    """Issue 14: with 2 repeat buyers among 1,000 customers BetaGeo returned a huge `a` with a
+    standard error 1,500 times larger, and NaN predictions; with no dropout the advice to add
+    penalizer_coef could not work, because the flatness check used the unpenalised Hessian at
+    the penalised optimum."""
+    x = np.zeros(1000)
+    x[:2] = [1, 2]
+    t_x = np.zeros(1000)
+    t_x[:2] = [10.0, 30.0]
+    T = np.full(1000, 52.0)
+    with pytest.raises(ConvergenceError, match=r"hardly pin down a = .*penalizer_coef \(e.g. 0.001\)"):
+        BetaGeo().fit(x, t_x, T)
+    bg = BetaGeo(penalizer_coef=0.001).fit(x, t_x, T)  # the advice works
+    assert np.isfinite(bg.expected_purchases(52, x, t_x, T)).all()
+    # no dropout at all: unpenalised, b runs off; every advised penalizer gives a fit
+    rng = np.random.default_rng(0)
+    x = rng.poisson(2.0, 400).astype(float)
+    t_x = np.where(x > 0, rng.uniform(10, 52, 400), 0.0)
+    T = np.full(400, 52.0)
+    with pytest.raises(ConvergenceError, match="penalizer_coef=0.001"):
+        BetaGeo().fit(x, t_x, T)
+    for pen in (0.001, 0.01, 0.1):
+        bg = BetaGeo(penalizer_coef=pen).fit(x, t_x, T)
+        assert all(np.isfinite(v) and v > 0 for v in bg.standard_errors_.values())
+        assert np.isfinite(bg.expected_purchases_population(52.0))
+
+
+def test_penalised_standard_errors_use_the_penalised_hessian(cdnow):
+    pen = 0.01
+    bg = BetaGeo(penalizer_coef=pen).fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    columns, weight = compress(*(cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T")),
+                               weight=np.ones(len(cdnow)))
+    d = _Data(*columns, weight)
+    theta = np.log([bg.params_[k] for k in ("r", "alpha", "a", "b")])
+    W = float(len(cdnow))
+
+    def total(th):  # the penalised objective on the total scale
+        return -_log_likelihood(th, d, gradient=False)[0] + W * pen * np.sum(np.exp(2 * th))
+
+    def grad(th):
+        return numeric_gradient(total, th, step=1e-5)
+
+    hess = np.array([(grad(theta + e) - grad(theta - e)) / 2e-4 for e in np.eye(4) * 1e-4])
+    se = np.exp(theta) * np.sqrt(np.diag(np.linalg.inv((hess + hess.T) / 2)))
+    np.testing.assert_allclose([bg.standard_errors_[k] for k in ("r", "alpha", "a", "b")], se, rtol=1e-3)

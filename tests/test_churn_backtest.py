@@ -54,15 +54,20 @@ def test_default_model_beats_both_baselines(backtest):
     auc = backtest.metrics["roc_auc"]
     # measured on data/sample (seed 20260930); the model is logistic regression, calibrated
     assert auc["model"] == pytest.approx(0.812, abs=0.005)
-    assert auc["bgnbd"] == pytest.approx(0.793, abs=0.005)
+    # the BG/NBD baseline scores its exact P(no purchase) (was exp(-E[Y]): AUC 0.793, PR 0.600,
+    # Brier 0.144, lift 2.83); issue 14's cross-check measured the same 0.8015
+    assert auc["bgnbd"] == pytest.approx(0.8015, abs=0.005)
     assert auc["rules"] == pytest.approx(0.514, abs=0.005)
     assert auc["model"] > auc["bgnbd"] > auc["rules"]
     pr = backtest.metrics["pr_auc"]
     assert pr["model"] == pytest.approx(0.651, abs=0.005) and pr["model"] > pr["bgnbd"] > pr["rules"]
+    assert pr["bgnbd"] == pytest.approx(0.615, abs=0.005)
     brier = backtest.metrics["brier"]
     assert brier["model"] == pytest.approx(0.133, abs=0.003) and brier["model"] < brier["bgnbd"] < brier["rules"]
+    assert brier["bgnbd"] == pytest.approx(0.140, abs=0.003)
     lift = backtest.metrics["lift_top"]
     assert lift["model"] == pytest.approx(3.26, abs=0.05) and lift["model"] > lift["bgnbd"] > lift["rules"]
+    assert lift["bgnbd"] == pytest.approx(3.07, abs=0.05)
     assert backtest.metrics.loc["model", "churn_rate"] == pytest.approx(368 / 1500)
 
 
@@ -73,7 +78,8 @@ def test_metrics_agree_with_scikit_learn_on_the_scores(backtest):
     assert m.loc["model", "pr_auc"] == pytest.approx(average_precision_score(y, s["model"]))
     assert m.loc["model", "brier"] == pytest.approx(brier_score_loss(y, s["model"]))
     assert m.loc["rules", "brier"] == pytest.approx(brier_score_loss(y, s["rules_probability"]))
-    assert m.loc["bgnbd", "roc_auc"] == pytest.approx(roc_auc_score(y, -s["bgnbd_expected_purchases"]))
+    assert m.loc["bgnbd", "roc_auc"] == pytest.approx(roc_auc_score(y, s["bgnbd"]))
+    assert m.loc["bgnbd", "brier"] == pytest.approx(brier_score_loss(y, s["bgnbd"]))
     # capture = churners in the top 10% / all churners; lift = that rate / the base rate
     for method in m.index:
         assert m.loc[method, "lift_top"] == pytest.approx(m.loc[method, "capture_top"] / 0.10)
@@ -92,6 +98,10 @@ def test_btyd_baseline_is_bgnbd_expected_purchases_over_the_quarter(sample, back
     # not probability-alive: customers without a repeat purchase (P(alive) = 1) still differ
     single = backtest.scores.loc[snap.loc[backtest.scores.index, "frequency"] == 0, "bgnbd_expected_purchases"]
     assert len(single) > 5 and single.nunique() > 1
+    # the score is the model's own chance of no purchase over the quarter, not exp(-expected)
+    none = bg.probability_no_purchases(92 / 7, snap.loc[ids, "frequency"], snap.loc[ids, "recency"], snap.loc[ids, "T"])
+    np.testing.assert_allclose(backtest.scores.loc[ids, "bgnbd"], np.asarray(none))
+    assert not np.allclose(backtest.scores["bgnbd"], np.exp(-backtest.scores["bgnbd_expected_purchases"]))
 
 
 def test_rule_baseline_is_the_handbook_list_at_the_test_date(sample, backtest):

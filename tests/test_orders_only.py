@@ -288,7 +288,7 @@ def test_cdnow_churn_report_compares_with_bgnbd_only(cdnow_reports):
     text = _text(churn.paths["html"].read_text(encoding="utf-8"))
     assert MISSING.findall(text) == []
     assert "The handbook-rule baseline: left out; it needs an interactions file." in text
-    assert "Rule-based high-risk list" not in text and "BG/NBD expected purchases (baseline)" in text
+    assert "Rule-based high-risk list" not in text and "BG/NBD chance of no purchase (baseline)" in text
     assert "compared with the BG/NBD baseline." in text
     assert "Contact" not in text                                                  # no empty contact column
 

@@ -1257,7 +1257,7 @@ class ChurnBacktest:
 
 _METHOD_LABELS = {
     "model": {"zh": "流失模型", "en": "Churn model"},
-    "bgnbd": {"zh": "BG/NBD 预期购买（基准）", "en": "BG/NBD expected purchases (baseline)"},
+    "bgnbd": {"zh": "BG/NBD 不购买概率（基准）", "en": "BG/NBD chance of no purchase (baseline)"},
     "rules": {"zh": "规则高风险名单（基准）", "en": "Rule-based high-risk list (baseline)"},
 }
 
@@ -1306,8 +1306,11 @@ def backtest_churn(
     * ``model`` -- the churn model (default ``ChurnModel()`` from ``churn.yaml`` ``model``);
     * ``bgnbd`` -- the BTYD baseline: a BG/NBD model fitted on every customer's purchase
       history up to the test date; customers are ranked by expected purchases over the
-      horizon (fewer = more likely to churn). Its probability for the Brier score is the
-      Poisson chance of no purchase, ``exp(-expected purchases)``;
+      horizon by the model's own chance of no purchase in it,
+      :meth:`~segkit.models.BetaGeo.probability_no_purchases`
+      (``1 - P(alive) + P(alive) ((alpha+T)/(alpha+T+t))^(r+x)``), which is also its
+      probability for the Brier score and calibration; the expected purchases are kept in
+      ``scores`` for reference;
     * ``rules`` -- the handbook's high-risk list as a yes/no score; its probability is the
       churn rate of listed and unlisted customers in the training data.
 
@@ -1398,7 +1401,9 @@ def backtest_churn(
     bg = BetaGeo().fit(bought["frequency"], bought["recency"], bought["T"])
     t = (end - test).days / (7.0 if unit == "W" else 1.0)
     at_test = snap.loc[ids]
-    expected = np.asarray(bg.expected_purchases(t, at_test["frequency"].to_numpy(), at_test["recency"].to_numpy(), at_test["T"].to_numpy()), dtype=float)
+    history = (at_test["frequency"].to_numpy(), at_test["recency"].to_numpy(), at_test["T"].to_numpy())
+    expected = np.asarray(bg.expected_purchases(t, *history), dtype=float)
+    p_none = np.asarray(bg.probability_no_purchases(t, *history), dtype=float)
 
     # rule-based list: yes/no, with the training churn rates of listed / unlisted customers
     listed_train = _high_risk_rows(table, train.index, cfg)
@@ -1411,14 +1416,14 @@ def backtest_churn(
         "churned": y,
         "model": probability,
         "bgnbd_expected_purchases": expected,
-        "bgnbd": np.exp(-expected),
+        "bgnbd": p_none,
         "rules": listed.astype(int),
         "rules_probability": rule_probability,
     }, index=pd.Index(ids, name="customer_id"))
     share = cfg.backtest.top_share
     metrics = pd.DataFrame({
         "model": churn_metrics(y, probability, top_share=share),
-        "bgnbd": churn_metrics(y, -expected, np.exp(-expected), top_share=share),
+        "bgnbd": churn_metrics(y, p_none, p_none, top_share=share),
         "rules": churn_metrics(y, listed.astype(float), rule_probability, top_share=share),
     }).T
     metrics["customers"] = metrics["customers"].astype("int64")
@@ -1427,7 +1432,7 @@ def backtest_churn(
     bins = cfg.backtest.calibration_bins
     calibration = pd.concat([
         calibration_table(y, probability, bins).assign(method="model"),
-        calibration_table(y, np.exp(-expected), bins).assign(method="bgnbd"),
+        calibration_table(y, p_none, bins).assign(method="bgnbd"),
     ]).reset_index().set_index(["method", "bin"])
     return ChurnBacktest(
         metrics=metrics, calibration=calibration, scores=scores, model=fitted, train_as_of=train_dates,

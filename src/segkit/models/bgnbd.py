@@ -14,15 +14,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
+from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1, polygamma
 from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import PurchaseModel, check_horizon
 from segkit.models._optim import (
+    as_array,
     as_output,
+    broadcast,
     check_btyd_data,
+    check_prediction_inputs,
     compress,
     distinct_rows,
+    factorize_rows,
+    log_hyp2f1_series,
     maximise_likelihood,
     require_repeat_buyers,
     screening_sample,
@@ -159,40 +164,148 @@ def _log_likelihood(log_params: np.ndarray, d: _Data, gradient: bool = True,
     return ll, grad, np.triu(h) + np.triu(h, 1).T
 
 
-def _population_mean(t, r, alpha, a, b):
-    """E[X(t)] of the BG/NBD, eq. (9) of Fader, Hardie & Lee (2005), vectorised.
+def _hyp_product(log_power, first, second, c, z):
+    """``exp(log_power) * 2F1(first, second; c; z)`` without overflow of either factor.
 
-    ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z)]``, z = t/(alpha+t). Euler's
-    transformation ``2F1(r, b; c; z) = (1-z)^(c-r-b) 2F1(c-r, c-b; c; z)`` folds the power into
-    ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)``, whose size stays moderate for large
-    ``r`` (= r + x in the conditional expectation). At a = 1 the expression is 0/0 with a
-    finite limit; there it is averaged from a = 1 -+ 1e-5.
+    The power is passed as its log and the product is taken as ``sign(F) exp(log_power +
+    ln|F|)``, so a power that underflows times a 2F1 that is huge (or the other way round)
+    gives their finite product. NaN where scipy's 2F1 is not finite.
     """
-    if abs(a - 1) < 1e-6:
-        return 0.5 * (_population_mean(t, r, alpha, 1 - 1e-5, b)
-                      + _population_mean(t, r, alpha, 1 + 1e-5, b))
-    near_zero_c = np.abs(a + b - 1) < 1e-6  # 0 * 2F1(...; c=0; z): a removable singularity too
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        hyp = hyp2f1(first, second, c, z)
+        return np.where(hyp == 0, 0.0, np.sign(hyp) * np.exp(log_power + np.log(np.abs(hyp))))
+
+
+def _pfaff_series(r, a1, c, w, max_terms: int = 2_000):
+    """``1 - 2F1(r, a1; c; w)`` by its power series, for ``-1 < w <= 0`` (NaN where it fails).
+
+    The first term is exact and the bracket of eq. (9) is summed directly, so there is no
+    cancellation of ``1 - P`` (small t, or b much larger than a). The terms alternate; the
+    sum is accepted where it converged and no term exceeded 1e4 times the sum (so at most
+    4 digits are lost to the alternation).
+    """
+    r, a1, c, w = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, a1, c, w)))
+    out = np.full(r.shape, np.nan)
+    term = -r * a1 / c * w
+    out[(w == 0) | (term == 0)] = 0.0
+    live = np.flatnonzero(np.isnan(out))
+    R, A1, C, Wv = r[live], a1[live], c[live], w[live]
+    term = term[live]
+    total = term.copy()
+    largest = np.abs(term)
+    for n in range(1, max_terms):
+        if live.size == 0:
+            break
+        ratio = (R + n) * (A1 + n) / ((C + n) * (n + 1)) * Wv
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging row ends NaN: next form
+            term = term * ratio
+            total += term
+        largest = np.maximum(largest, np.abs(term))
+        bound = np.maximum(np.abs(ratio), np.abs(Wv))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            done = (n > np.abs(A1) + R) & (bound < 1) & (np.abs(term) * bound / (1 - bound) <= 1e-17 * np.abs(total))
+        if np.any(done):
+            out[live[done]] = np.where(largest[done] <= 1e4 * np.abs(total[done]), total[done], np.nan)
+            keep = ~done
+            live, R, A1, C, Wv = live[keep], R[keep], A1[keep], C[keep], Wv[keep]
+            term, total, largest = term[keep], total[keep], largest[keep]
+    return out
+
+
+def _population_mean(t, r, alpha, a, b):
+    """E[X(t)] of the BG/NBD, eq. (9) of Fader, Hardie & Lee (2005), vectorised and finite.
+
+    ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z)]``, z = t/(alpha+t). The
+    product ``P = (1-z)^r 2F1(r, b; c; z)`` (c = a+b-1) is evaluated in one of three equal
+    forms, whichever is finite and accurate:
+
+    * for ``t < alpha`` (``w = -t/alpha`` in (-1, 0]), Pfaff's transformation
+      ``P = 2F1(r, a-1; c; w)`` summed as a series for ``1 - P`` (no cancellation in the
+      bracket; :func:`_pfaff_series`);
+    * otherwise the series of the form as written, whose terms are all positive
+      (:func:`_gauss_series`), where it converges within its term limit;
+    * otherwise scipy's 2F1 of the form as written (``a - 1 > r``: it converges at z = 1) or
+      of Euler's transformation ``P = (1-z)^(a-1) 2F1(c-r, a-1; c; z)`` (moderate for large
+      ``r`` = r + x in the conditional expectation); what is still not finite raises
+      FloatingPointError rather than returning NaN.
+
+    The powers are kept as logs and multiplied in log space (:func:`_hyp_product`): a power
+    that underflows times a 2F1 that overflows was NaN or 0 before (a = b = 500). At a = 1 the
+    expression is 0/0 with a finite limit; there it is extrapolated from a = 1 -+ 1e-3, 5e-4.
+    """
+    if np.any(np.abs(np.asarray(a) - 1) < 1e-6):
+        # Richardson extrapolation of the symmetric means at a = 1 -+ h and 1 -+ h/2
+        # (error of order h^4; the cancellation near a = 1 costs about eps/h)
+        a = np.asarray(a, dtype=float)
+        near = np.abs(a - 1) < 1e-6
+
+        def mean_at(h):
+            lo = _population_mean(t, r, alpha, np.where(near, 1 - h, a), b)
+            return 0.5 * (lo + _population_mean(t, r, alpha, np.where(near, 1 + h, a), b)), lo
+
+        wide, lo = mean_at(1e-3)
+        narrow, _ = mean_at(5e-4)
+        return np.where(near, (4 * narrow - wide) / 3, lo)
+    near_zero_c = np.abs(np.asarray(a) + b - 1) < 1e-6  # 0 * 2F1(...; c=0; z): removable too
     if np.any(near_zero_c):
         b = np.asarray(b, dtype=float)
         shifted = 2 * _population_mean(t, r, alpha, a, b + 1e-5 * near_zero_c) - _population_mean(
             t, r, alpha, a, b + 2e-5 * near_zero_c
         )
         return np.where(near_zero_c, shifted, _population_mean(t, r, alpha, a, b + near_zero_c))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = t / (alpha + t)
-        hyp = hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)
-        bad = ~np.isfinite(hyp)
+    t, r, alpha, a, b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, r, alpha, a, b)))
+    shape = t.shape
+    if t.size > 1:
+        # once per distinct (t, r, alpha, a, b): customers share (x, T), so the series run on
+        # a few thousand rows, not one per customer
+        distinct, inverse = factorize_rows(*(np.ravel(v) for v in (t, r, alpha, a, b)))
+        if distinct[0].size < t.size:
+            return _population_mean(*distinct)[inverse].reshape(shape)
+    t, r, alpha, a, b = (np.ravel(v) for v in (t, r, alpha, a, b))
+    c = a + b - 1
+    w = -t / alpha
+    z = t / (alpha + t)
+    log_1mz = -np.log1p(t / alpha)  # ln(1 - z) = ln(alpha/(alpha+t))
+    bracket = np.full(t.shape, np.nan)  # 1 - P
+    small = (w > -1) & (c > 0)
+    if np.any(small):
+        bracket[small] = _pfaff_series(r[small], a[small] - 1, c[small], w[small])
+    rest = np.isnan(bracket)
+    if np.any(rest):
+        ri, ai, bi, ci, zi, li = r[rest], a[rest], b[rest], c[rest], z[rest], log_1mz[rest]
+        # the series of the form as written: positive terms, exact where it converges
+        with np.errstate(over="ignore", invalid="ignore"):
+            prod = np.where(ci > 0, np.exp(ri * li + log_hyp2f1_series(ri, bi, np.maximum(ci, 1e-300), zi)), np.nan)
+        direct = ai - 1 > ri
+        slow = np.isnan(prod)
+        if np.any(slow):
+            prod[slow] = np.where(direct, _hyp_product(ri * li, ri, bi, ci, zi),
+                                  _hyp_product((ai - 1) * li, ci - ri, ai - 1, ci, zi))[slow]
+        bad = ~np.isfinite(prod)
+        if np.any(bad):  # the other form
+            other = np.where(direct, _hyp_product((ai - 1) * li, ci - ri, ai - 1, ci, zi),
+                             _hyp_product(ri * li, ri, bi, ci, zi))
+            prod = np.where(bad, other, prod)
+        bad = ~np.isfinite(prod)
         if np.any(bad):
-            # scipy's 2F1 returns NaN near z = 1 when c - a - b is an integer (here r - a + 1,
-            # e.g. r = a = 0.05); the function is continuous in r, so take the mean of r -+ 1e-7
-            first, second, third, zz = (np.broadcast_to(v, np.shape(hyp))[bad]
-                                        for v in (a + b - 1 - r, a - 1, a + b - 1, z))
-            nearby = 0.5 * (hyp2f1(first + 1e-7, second, third, zz) + hyp2f1(first - 1e-7, second, third, zz))
-            hyp = np.where(bad, 0.0, hyp)
-            hyp[bad] = nearby
-        out = (a + b - 1) / (a - 1) * (1 - np.exp((a - 1) * np.log1p(-z)) * hyp)
-    # the bracket cancels for tiny t; rounding must not make an expectation negative
-    return np.where(t == 0, 0.0, np.maximum(out, 0.0))
+            # scipy's 2F1 returns NaN near z = 1 when c - a - b is an integer (e.g. r = a =
+            # 0.05); the function is continuous in r, so take the mean of r -+ 1e-7
+            idx = np.flatnonzero(bad)
+            up = _hyp_product((ai[idx] - 1) * li[idx], ci[idx] - ri[idx] - 1e-7, ai[idx] - 1, ci[idx], zi[idx])
+            down = _hyp_product((ai[idx] - 1) * li[idx], ci[idx] - ri[idx] + 1e-7, ai[idx] - 1, ci[idx], zi[idx])
+            prod[idx] = 0.5 * (up + down)
+        bracket[rest] = 1 - prod
+    out = (c / (a - 1) * bracket).reshape(shape)
+    if not np.all(np.isfinite(out)):
+        i = int(np.flatnonzero(~np.isfinite(out.ravel()))[0])
+        raise FloatingPointError(
+            f"BetaGeo: E[X(t)] is not computable in double precision at t={t[i]:.6g} with "
+            f"r={r[i]:.6g}, alpha={alpha[i]:.6g}, a={a[i]:.6g}, b={b[i]:.6g} (t/(alpha+t) = "
+            f"{z[i]:.9f} is too close to 1 for the hypergeometric series at these parameters); "
+            f"predict over a shorter horizon, or refit with penalizer_coef if a or b is extreme"
+        )
+    # rounding must not make an expectation negative
+    return np.where(t.reshape(shape) == 0, 0.0, np.maximum(out, 0.0))
 
 
 class BetaGeo(PurchaseModel):
@@ -223,8 +336,9 @@ class BetaGeo(PurchaseModel):
     log_likelihood_ : float
         Total log-likelihood of the data at ``params_`` (without the penalty).
     standard_errors_ : dict
-        Standard errors of ``params_`` from the analytic Hessian of the log-likelihood (a
-        Hessian that is not positive definite raises ConvergenceError).
+        Standard errors of ``params_`` from the analytic Hessian of the objective optimised:
+        the log-likelihood, plus the penalty when ``penalizer_coef`` > 0 (a Hessian that is not
+        positive definite raises ConvergenceError).
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -350,8 +464,12 @@ class BetaGeo(PurchaseModel):
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = float(ll)
         p = np.exp(theta)
+        # the Hessian of the objective actually optimised: with a penalty, the penalised one
+        # (W * penalizer_coef * sum(p^2) on the total scale), so that the flatness check and
+        # the standard errors are taken where the penalty holds the parameters
         self.standard_errors_ = standard_errors_from_hessian(
-            -(np.outer(p, p) * hess + np.diag(grad * p)), theta, PARAMS, model="BetaGeo"
+            -(np.outer(p, p) * hess + np.diag(grad * p)) + np.diag(4 * pen * W * p**2), theta,
+            PARAMS, model="BetaGeo",
         )
         self.n_customers_ = int(round(W))
         self.n_distinct_ = d.rows
@@ -448,3 +566,96 @@ class BetaGeo(PurchaseModel):
         r, alpha, a, b = self._p()
         return alive * _population_mean(t, r + x, alpha + big_t, a, b + x)
 
+
+    def probability_no_purchases(self, t: Any, frequency: Any, recency: Any, T: Any):
+        """P(Y(t) = 0 | x, t_x, T): the chance of no purchase in (T, T+t], per customer.
+
+        A customer who has dropped out buys nothing; one who is alive has the updated rate
+        ``lambda ~ Gamma(r+x, alpha+T)`` and (in the BG/NBD) cannot drop out before her next
+        purchase, so she buys nothing with probability ``((alpha+T)/(alpha+T+t))^(r+x)``:
+
+        ``1 - P(alive) + P(alive) ((alpha+T)/(alpha+T+t))^(r+x)``
+
+        (eq. (10) of [1] gives the mean of Y(t); this is its zero class). Computed as
+        ``1 - P(alive) (1 - ratio^(r+x))`` with ``expm1``, so it is exact for small ``t``. It
+        is not ``exp(-E[Y(t)])``: purchases given the history are not Poisson.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Length of the future period, in the unit of recency and T.
+        frequency, recency, T : array-like or Series
+
+        Examples
+        --------
+        >>> bg = BetaGeo()
+        >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        >>> round(float(bg.probability_no_purchases(13, 2, 30.43, 38.86)), 4)
+        0.6765
+        >>> round(float(bg.probability_no_purchases(13, 0, 0.0, 38.86)), 4)  # never bought again
+        0.9382
+        """
+        self._p()
+        x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
+        t_arr, _ = check_horizon(t)
+        t_arr, x, t_x, big_t = broadcast(t_arr, x, t_x, big_t)
+        out = self._no_purchase(t_arr, x, t_x, big_t)
+        return as_output(out, index, "probability_no_purchases", (t, frequency, recency, T))
+
+    def _no_purchase(self, t, x, t_x, big_t):
+        r, alpha, _, _ = self._p()
+        alive = self._alive(x, t_x, big_t)
+        buys = -np.expm1(-(r + x) * np.log1p(t / (alpha + big_t)))  # 1 - ratio^(r+x)
+        return 1.0 - alive * buys
+
+    def probability_of_purchases(self, n: Any, t: Any):
+        """P(X(t) = n): chance that a new customer makes ``n`` purchases in (0, t] (eq. (8) of [1]).
+
+        ``B(a, b+n)/B(a, b) NB(n; r, z) + [n>0] B(a+1, b+n-1)/B(a, b) P(NB >= n)``, with
+        ``NB(n; r, z) = G(r+n)/(G(r) n!) (1-z)^r z^n`` the negative binomial (Poisson-gamma)
+        probability, ``z = t/(alpha+t)``, and its upper tail written as the regularised
+        incomplete beta function ``P(NB >= n) = I_z(n, r)`` (no cancelling sum). The first
+        term is taken in log space, so large ``n`` and ``t`` stay finite.
+
+        Parameters
+        ----------
+        n : int or array-like
+            Number of purchases (whole, non-negative).
+        t : float or array-like
+            Length of the period, in the unit of recency and T (broadcast against ``n``).
+
+        Returns
+        -------
+        float, ndarray or Series
+            A Series when ``n`` or ``t`` was one.
+
+        Examples
+        --------
+        >>> bg = BetaGeo()
+        >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        >>> [round(float(p), 4) for p in bg.probability_of_purchases([0, 1, 2], 39)]
+        [0.5738, 0.1994, 0.0854]
+        >>> bg.probability_of_purchases(10, 2)  # R package BTYD, bgnbd.pmf: 1.07869e-07
+        1.0786896403691495e-07
+        """
+        r, alpha, a, b = self._p()
+        n_arr, idx_n = as_array("n", n)
+        if np.any(n_arr < 0) or np.any(n_arr != np.round(n_arr)) or not np.all(np.isfinite(n_arr)):
+            raise ValueError(f"n must be whole non-negative numbers of purchases, got {n}")
+        t_arr, idx_t = check_horizon(t)
+        n_arr, t_arr = broadcast(n_arr, t_arr)
+        out = _purchase_count_probability(n_arr, t_arr, r, alpha, a, b)
+        index = idx_n if idx_n is not None else idx_t
+        return as_output(out, index, "probability_of_purchases", (n, t))
+
+
+def _purchase_count_probability(n, t, r, alpha, a, b):
+    """Eq. (8) of Fader, Hardie & Lee (2005) for broadcast arrays (see probability_of_purchases)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_1mz = -np.log1p(t / alpha)  # ln(alpha/(alpha+t))
+        log_z = np.log(t) - np.log(alpha + t)
+        log_nb = gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * log_1mz + np.where(n > 0, n * log_z, 0.0)
+        first = np.exp(betaln(a, b + n) - betaln(a, b) + log_nb)
+        tail = np.where(n > 0, betainc(np.maximum(n, 1.0), r, t / (alpha + t)), 0.0)
+        second = np.where(n > 0, np.exp(betaln(a + 1, b + n - 1) - betaln(a, b)) * tail, 0.0)
+    return first + second

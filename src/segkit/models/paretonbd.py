@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from segkit.models._base import PurchaseModel, check_horizon
 from segkit.models._optim import (
     as_output,
+    log_hyp2f1_series,
     check_btyd_data,
     compress,
     factorize_rows,
@@ -57,9 +58,21 @@ def _log_G(r, alpha, s, beta, x, y):
     c = r + s + x + 1
     if alpha >= beta:
         z = (alpha - beta) / (alpha + y)
-        return np.log(hyp2f1(1.0, r + x, c, z))
-    z = (beta - alpha) / (beta + y)
-    return np.log1p(-z) + np.log(hyp2f1(1.0, s + 1, c, z))
+        second, log_front = r + x, 0.0
+    else:
+        z = (beta - alpha) / (beta + y)
+        second, log_front = s + 1, np.log1p(-z)
+    # scipy's 2F1 where it is reliable and fast (small c or z, z not near 1); elsewhere, and where
+    # it is not finite, the series of positive terms (scipy's is NaN or wrong for c in the
+    # hundreds near z = 1: P(alive) was NaN for x = 89, r = 10, alpha = 1, s = 1, beta = 100)
+    second, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (second, c, z)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_hyp = np.log(hyp2f1(1.0, second, c, z))
+    series = ((c > 30) & (z > 0.5)) | (z > 0.9) | ~np.isfinite(log_hyp)
+    if np.any(series):
+        exact = log_hyp2f1_series(1.0, second[series], c[series], z[series])
+        log_hyp[series] = np.where(np.isnan(exact), log_hyp[series], exact)
+    return log_front + log_hyp
 
 
 def _log_terms(r, alpha, s, beta, x, t_x, T, log_G_tx, log_G_T):
@@ -141,7 +154,8 @@ class ParetoNBD(PurchaseModel):
     log_likelihood_ : float
         Total log-likelihood at ``params_`` (without the penalty).
     standard_errors_ : dict
-        From the numerical Hessian of the log-likelihood.
+        From the numerical Hessian of the objective optimised (the log-likelihood, plus the
+        penalty when ``penalizer_coef`` > 0).
     n_customers_, n_distinct_, n_iter_ : int
         Customers, distinct (x, t_x, T) rows, optimiser iterations.
     unit_ : str or None
@@ -245,8 +259,10 @@ class ParetoNBD(PurchaseModel):
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = _log_likelihood(theta, d)
 
-        def neg_grad(th):
-            return numeric_gradient(lambda u: -_log_likelihood(u, d), th, step=1e-4)
+        def neg_grad(th):  # of the objective optimised: penalised when penalised
+            return numeric_gradient(
+                lambda u: -_log_likelihood(u, d) + W * pen * float(np.sum(np.exp(2 * u))), th, step=1e-4
+            )
 
         self.standard_errors_ = standard_errors(neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD")
         self.n_customers_ = int(round(W))
@@ -272,7 +288,16 @@ class ParetoNBD(PurchaseModel):
         log_G = _log_G(r, alpha, s, beta, pair_x, pair_y)[inverse]
         ln_bracket, ln_first = _log_terms(r, alpha, s, beta, x, t_x, big_t,
                                           log_G[: x.size], log_G[x.size:])
-        return np.exp(ln_first - ln_bracket).reshape(shape)
+        alive = np.exp(ln_first - ln_bracket)
+        if not np.all(np.isfinite(alive)):
+            i = int(np.flatnonzero(~np.isfinite(alive))[0])
+            raise FloatingPointError(
+                f"ParetoNBD: P(alive) is not computable in double precision for x={x[i]:.0f}, "
+                f"t_x={t_x[i]:.6g}, T={big_t[i]:.6g} with r={r:.6g}, alpha={alpha:.6g}, s={s:.6g}, "
+                f"beta={beta:.6g} (the hypergeometric series converges too slowly: alpha and beta "
+                f"differ by orders of magnitude); refit with penalizer_coef or check the data"
+            )
+        return alive.reshape(shape)
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any):
         """P(still active at T | x, t_x, T) (Fader & Hardie 2005, eq. (18)).

@@ -279,7 +279,7 @@ def method(ctx: ReportContext) -> Block:
         lines = [
             f"训练样本：{len(bt.train_as_of)} 个季度末快照（{bt.train_as_of[0].date()} 至 {bt.train_as_of[-1].date()}），共 {bt.n_train:,} 行；"
             f"测试快照 {bt.test_as_of.date()}，结果窗口至 {bt.outcome_end.date()}。每个快照只使用当日及以前的数据。",
-            f"模型：{model_text}（segkit ChurnModel，缺失值填补、类别编码、标准化）。基线：BG/NBD 模型预测的下一季度购买次数（参数 "
+            f"模型：{model_text}（segkit ChurnModel，缺失值填补、类别编码、标准化）。基线：BG/NBD 模型给出的下一季度不购买概率（参数 "
             + ", ".join(f"{k}={v:.3f}" for k, v in bt.bgnbd_params.items()) + "）；手册规则：近3个月无互动且订单下降50%。",
         ]
     else:
@@ -287,7 +287,7 @@ def method(ctx: ReportContext) -> Block:
             f"Training: {len(bt.train_as_of)} quarter-end snapshots ({bt.train_as_of[0].date()} to {bt.train_as_of[-1].date()}), "
             f"{bt.n_train:,} rows; test snapshot {bt.test_as_of.date()}, outcome window to {bt.outcome_end.date()}. "
             "Each snapshot uses only records dated on or before it.",
-            f"Model: {model_text} (segkit ChurnModel: imputation, one-hot encoding, scaling). Baselines: BG/NBD expected purchases in the next quarter (parameters "
+            f"Model: {model_text} (segkit ChurnModel: imputation, one-hot encoding, scaling). Baselines: the BG/NBD model's chance of no purchase in the next quarter (parameters "
             + ", ".join(f"{k}={v:.3f}" for k, v in bt.bgnbd_params.items()) + "); handbook rule: no interaction for 3 months and orders down 50%.",
         ]
     return Block(ctx.words["method"]).text(*lines)

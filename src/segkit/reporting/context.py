@@ -313,9 +313,10 @@ class ReportContext:
 
     @cached_property
     def btyd_forecast_all(self) -> pd.DataFrame:
-        """BG/NBD expected purchases over the next quarter and the chance of none,
-        ``exp(-expected)`` (the backtest's BTYD baseline), for customers who ordered in the
-        last 12 months; most likely to buy nothing first, then by 12-month revenue."""
+        """BG/NBD expected purchases over the next quarter and the model's chance of none
+        (:meth:`~segkit.models.BetaGeo.probability_no_purchases`, the backtest's BTYD
+        baseline), for customers who ordered in the last 12 months; most likely to buy
+        nothing first, then by 12-month revenue."""
         import numpy as np
 
         from segkit.churn import horizon_end
@@ -325,10 +326,11 @@ class ReportContext:
         active = snap.loc[(snap["orders_12m"] > 0) & snap["T"].notna()]
         unit_days = 7.0 if snap.attrs.get("btyd_unit", "W") == "W" else 1.0
         t = (horizon_end(self.as_of, "1Q") - self.as_of).days / unit_days
-        expected = np.asarray(purchase.expected_purchases(t, active["frequency"].to_numpy(), active["recency"].to_numpy(),
-                                                          active["T"].to_numpy()), dtype=float)
+        history = (active["frequency"].to_numpy(), active["recency"].to_numpy(), active["T"].to_numpy())
+        expected = np.asarray(purchase.expected_purchases(t, *history), dtype=float)
+        p_none = np.asarray(purchase.probability_no_purchases(t, *history), dtype=float)
         out = pd.DataFrame({"name": active["name"], "revenue_12m": active["revenue_12m"], "expected_purchases": expected,
-                            "p_no_purchase": np.exp(-expected)}, index=active.index)
+                            "p_no_purchase": p_none}, index=active.index)
         return out.sort_values(["p_no_purchase", "revenue_12m"], ascending=[False, False], kind="stable")
 
     # --- insights -----------------------------------------------------------------------------------
