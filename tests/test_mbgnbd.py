@@ -184,11 +184,17 @@ def test_expectations_are_finite_and_bounded_or_raise(x, T, t, r, alpha, a, b):
         pass
 
 
-def test_a_failed_closed_form_raises_instead_of_returning_zero():
+def test_large_a_gives_the_integral_not_zero():
+    """At a = b = 310 the BG/NBD closed form once gave 0 (issue 14); computed stably underneath
+    it is finite and equal to the integral over p (the guard in mbgnbd._mean stays for any form
+    that still fails)."""
     mbg = ModifiedBetaGeo()
-    mbg.params_ = {"r": 0.25, "alpha": 4.0, "a": 310.0, "b": 310.0}  # the BG/NBD returns 0 here
-    with pytest.raises(FloatingPointError, match="not computable"):
-        mbg.expected_purchases_population(39)
+    r, alpha, a, b, t = 0.25, 4.0, 310.0, 310.0, 39.0
+    mbg.params_ = {"r": r, "alpha": alpha, "a": a, "b": b}
+    want = integrate.quad(lambda p: (1 - p) / p * (1 - (alpha / (alpha + p * t)) ** r)
+                          * beta_dist.pdf(p, a, b), 0, 1, limit=400, points=[0.5])[0]
+    got = mbg.expected_purchases_population(t)
+    assert np.isfinite(got) and got == pytest.approx(want, rel=1e-7)
 
 
 def test_bad_input_names_the_customers():
