@@ -125,6 +125,17 @@ def check_horizon(t: Any) -> tuple[np.ndarray, pd.Index | None]:
     return t_arr, index
 
 
+def check_counts(n: Any, t: Any) -> tuple[np.ndarray, np.ndarray, pd.Index | None]:
+    """Purchase counts ``n`` (whole, non-negative) and period lengths ``t``, broadcast against
+    each other, and the index of whichever was a Series (for ``probability_of_purchases``)."""
+    n_arr, idx_n = as_array("n", n)
+    if np.any(n_arr < 0) or np.any(n_arr != np.round(n_arr)) or not np.all(np.isfinite(n_arr)):
+        raise ValueError(f"n must be whole non-negative numbers of purchases, got {n}")
+    t_arr, idx_t = check_horizon(t)
+    n_arr, t_arr = broadcast(n_arr, t_arr)
+    return n_arr, t_arr, idx_n if idx_n is not None else idx_t
+
+
 def numeric_hessian(gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
                     step: float = 1e-5) -> np.ndarray:
     """Hessian by central differences of an analytic ``gradient`` (symmetrised)."""

@@ -17,9 +17,8 @@ import numpy as np
 from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1, polygamma
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import PurchaseModel, check_horizon
+from segkit.models._base import PurchaseModel, check_counts, check_horizon
 from segkit.models._optim import (
-    as_array,
     as_output,
     broadcast,
     check_btyd_data,
@@ -639,13 +638,8 @@ class BetaGeo(PurchaseModel):
         1.0786896403691495e-07
         """
         r, alpha, a, b = self._p()
-        n_arr, idx_n = as_array("n", n)
-        if np.any(n_arr < 0) or np.any(n_arr != np.round(n_arr)) or not np.all(np.isfinite(n_arr)):
-            raise ValueError(f"n must be whole non-negative numbers of purchases, got {n}")
-        t_arr, idx_t = check_horizon(t)
-        n_arr, t_arr = broadcast(n_arr, t_arr)
+        n_arr, t_arr, index = check_counts(n, t)
         out = _purchase_count_probability(n_arr, t_arr, r, alpha, a, b)
-        index = idx_n if idx_n is not None else idx_t
         return as_output(out, index, "probability_of_purchases", (n, t))
 
 

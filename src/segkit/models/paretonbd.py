@@ -19,11 +19,9 @@ import pandas as pd
 from scipy.special import gammaln, hyp2f1
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import PurchaseModel, check_horizon
+from segkit.models._base import PurchaseModel, check_counts, check_horizon
 from segkit.models._optim import (
-    as_array,
     as_output,
-    broadcast,
     log_hyp2f1_series,
     check_btyd_data,
     compress,
@@ -374,17 +372,12 @@ class ParetoNBD(PurchaseModel):
         [0.5936, 0.1656, 0.0825]
         """
         r, alpha, s, beta = self._p()
-        n_arr, idx_n = as_array("n", n)
-        if np.any(n_arr < 0) or np.any(n_arr != np.round(n_arr)) or not np.all(np.isfinite(n_arr)):
-            raise ValueError(f"n must be whole non-negative numbers of purchases, got {n}")
-        t_arr, idx_t = check_horizon(t)
-        n_arr, t_arr = broadcast(n_arr, t_arr)
+        n_arr, t_arr, index = check_counts(n, t)
         shape = n_arr.shape
         flat_n, flat_t = np.ravel(n_arr), np.ravel(t_arr)
         (pair_n, pair_t), inverse = factorize_rows(flat_n, flat_t)  # each distinct (n, t) once
         values = np.array([_count_probability(k, u, r, alpha, s, beta) for k, u in zip(pair_n, pair_t, strict=True)])
         out = values[inverse].reshape(shape)
-        index = idx_n if idx_n is not None else idx_t
         return as_output(out, index, "probability_of_purchases", (n, t))
 
 
