@@ -472,6 +472,27 @@ def newton_polish(
     return theta, float(value), max_iter, bool(np.max(np.abs(grad)) <= tol)
 
 
+def penalised_objective(log_likelihood: Callable[[np.ndarray], tuple[float, np.ndarray]], total: float,
+                        penalizer: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """What every fit minimises, over log-parameters ``theta``: ``-ln L / total + penalizer *
+    sum(p^2)`` with ``p = exp(theta)``, and its gradient (``log_likelihood(theta)`` returns
+    ``(ln L, d ln L / d p)``).
+
+    Examples
+    --------
+    >>> f = penalised_objective(lambda th: (-float(np.exp(th) @ np.exp(th)), -2 * np.exp(th)), 2.0, 0.5)
+    >>> value, gradient = f(np.zeros(2))
+    >>> float(value), gradient.tolist()
+    (2.0, [2.0, 2.0])
+    """
+    def objective(theta):
+        ll, grad = log_likelihood(theta)
+        p = np.exp(theta)
+        return -ll / total + penalizer * np.sum(p**2), -grad * p / total + 2 * penalizer * p**2
+
+    return objective
+
+
 def maximise_likelihood(
     objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
     start: np.ndarray,

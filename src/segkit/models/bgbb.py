@@ -24,13 +24,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import PurchaseModel, polish_optimum
 from segkit.models._optim import (
-    _require,
     as_array,
     as_output,
     broadcast,
     check_weight,
     compress,
     maximise_likelihood,
+    penalised_objective,
+    _require,
     standard_errors,
 )
 from segkit.models.sbg import discounted_survival_sum
@@ -260,10 +261,7 @@ class BetaGeoBetaBinom(PurchaseModel):
         W = float(w.sum())
         pen = float(self.penalizer_coef)
 
-        def objective(theta):
-            ll, grad = _log_likelihood(theta, x, t_x, n, w)
-            p = np.exp(theta)
-            return -ll / W + pen * np.sum(p**2), -grad * p / W + 2 * pen * p**2
+        objective = penalised_objective(lambda theta: _log_likelihood(theta, x, t_x, n, w), W, pen)
 
         result = maximise_likelihood(
             objective, np.zeros(4), names=PARAMS, model="BetaGeoBetaBinom",

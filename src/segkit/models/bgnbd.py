@@ -28,6 +28,7 @@ from segkit.models._optim import (
     factorize_rows,
     log_hyp2f1_series,
     maximise_likelihood,
+    penalised_objective,
     require_repeat_buyers,
     screening_sample,
     single_threaded_blas,
@@ -420,11 +421,7 @@ class BetaGeo(PurchaseModel):
         pen = float(self.penalizer_coef)
         W = d.total_weight
 
-        def objective(theta):
-            ll, grad = _log_likelihood(theta, d)
-            p = np.exp(theta)
-            value = -ll / W + pen * np.sum(p**2)
-            return value, -grad * p / W + 2 * pen * p**2
+        objective = penalised_objective(lambda theta: _log_likelihood(theta, d), W, pen)
 
         rate = max(float(d.w_x @ d.x_u) / max(float(d.w_T @ d.T_u), 1e-9), 1e-6)
         start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
@@ -435,10 +432,7 @@ class BetaGeo(PurchaseModel):
             d_s = _Data(*sample[0], sample[1])
             W_s = d_s.total_weight
 
-            def screen(theta):
-                ll, grad = _log_likelihood(theta, d_s)
-                p = np.exp(theta)
-                return -ll / W_s + pen * np.sum(p**2), -grad * p / W_s + 2 * pen * p**2
+            screen = penalised_objective(lambda theta: _log_likelihood(theta, d_s), W_s, pen)
 
             def newton(theta):
                 ll, grad, hess = _log_likelihood(theta, d, hessian=True)

@@ -25,6 +25,7 @@ from segkit.models._optim import (
     check_btyd_data,
     compress,
     maximise_likelihood,
+    penalised_objective,
     require_repeat_buyers,
     screening_sample,
     standard_errors,
@@ -207,11 +208,7 @@ class ModifiedBetaGeo(PurchaseModel):
         pen = float(self.penalizer_coef)
 
         def make_objective(data, total):
-            def objective(theta):
-                ll, grad = _log_likelihood(theta, *data)
-                p = np.exp(theta)
-                return -ll / total + pen * np.sum(p**2), -grad * p / total + 2 * pen * p**2
-            return objective
+            return penalised_objective(lambda theta: _log_likelihood(theta, *data), total, pen)
 
         objective = make_objective((x, t_x, big_t, w), W)
         screen = None

@@ -28,12 +28,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import COUNT_COLUMN, polish_optimum, snapshot_weight
 from segkit.models._optim import (
-    _require,
     as_array,
     as_output,
     check_weight,
     compress,
     maximise_likelihood,
+    penalised_objective,
+    _require,
     require_columns,
     standard_errors,
 )
@@ -255,10 +256,7 @@ class ShiftedBetaGeo(BaseEstimator):
         W = float(w.sum())
         pen = float(self.penalizer_coef)
 
-        def objective(theta):
-            ll, grad = _log_likelihood(theta, n, c, w)
-            p = np.exp(theta)
-            return -ll / W + pen * np.sum(p**2), -grad * p / W + 2 * pen * p**2
+        objective = penalised_objective(lambda theta: _log_likelihood(theta, n, c, w), W, pen)
 
         result = maximise_likelihood(
             objective, np.zeros(2), names=PARAMS, model="ShiftedBetaGeo",
