@@ -862,9 +862,13 @@ def churn_training_table(
     name = getattr(definition, "__name__", "custom") if callable(definition) else (definition or cfg.labels.default)
     activity = _window_activity(ds, dates, horizon, definition, cfg) if ds._as_stored() and not callable(definition) else None
     labels_at: dict[pd.Timestamp, pd.Series] = {}
+    eligible_sets: dict[pd.Timestamp, pd.Index] = {}  # the sample and the features read each twice
 
     def eligible_at(as_of: pd.Timestamp) -> pd.Index:
-        return _eligible(ds, as_of, cfg.labels.active_months) if activity is None else activity.eligible(as_of)
+        if as_of not in eligible_sets:
+            eligible_sets[as_of] = (_eligible(ds, as_of, cfg.labels.active_months) if activity is None
+                                    else activity.eligible(as_of))
+        return eligible_sets[as_of]
 
     def labels_of(as_of: pd.Timestamp) -> pd.Series:
         if as_of not in labels_at:

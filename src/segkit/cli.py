@@ -180,8 +180,9 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _quarter_tiers(args: argparse.Namespace, ds=None):
-    """The tiers of the report's quarter (for the terminal's tier-health line)."""
+def _quarter_tiers(args: argparse.Namespace):
+    """The tiers of the report's quarter (for the terminal's tier-health line, when no report
+    kernel left them in the run cache)."""
     import warnings
 
     from segkit.features import snapshot
@@ -189,7 +190,7 @@ def _quarter_tiers(args: argparse.Namespace, ds=None):
     from segkit.segment.thresholds import TierHealthWarning
     from segkit.segment.tiers import assign_tiers
 
-    ds = ds if ds is not None else load_dataset(args.data, config=args.config)
+    ds = load_dataset(args.data, config=args.config)
     as_of = quarter_end(args.quarter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TierHealthWarning)
