@@ -139,6 +139,42 @@ def test_population_mean_with_large_a_and_b_is_finite(a, b, reference):
     assert got == pytest.approx(ref_bg_population(39, 0.25, 4.0, a, b), rel=RTOL)
 
 
+# --- the cases the properties found ----------------------------------------------------------
+@pytest.mark.parametrize(("t", "r", "alpha", "a", "b"), [
+    # 1 - P = 7.5e-8 (a near 1, b = 1e6, t = alpha): 1 - P in doubles lost 2.4e-9 (CI, stop 18)
+    (1.0, 1.0, 1.0, 1.0746078283213174, 1e6),
+    # z = 0.998 with 1 - P = 2.3e-5: scipy's 2F1 and the cancellation lost 1.2e-9
+    (8.74991918264782, 0.05344850012962304, 0.01831747416915455, 0.9145914636380585, 93545.74759071723),
+    # z = 0.99998 and P = 1077 (a = 0.054): scipy's 2F1 alone was off by 2e-8
+    (1785.4860163460746, 3.275672129495423, 0.028454897153068436, 0.05447304203358911, 126.87635009617533),
+    # t / alpha = 1e6 with a near 1: raised "not computable" before
+    (1e4, 0.01, 0.01, 1.001, 1e6),
+])
+def test_population_mean_where_doubles_cancel_equals_mpmath(t, r, alpha, a, b):
+    """The bracket 1 - P near 0 is summed as a series of positive terms, and the rows scipy's
+    2F1 served are integrated over the dropout probability: 1e-9 relative to 40-digit mpmath."""
+    got = _bg(r, alpha, a, b).expected_purchases_population(t)
+    assert got == pytest.approx(ref_bg_population(t, r, alpha, a, b, seconds=30), rel=RTOL)
+
+
+def test_difference_series_is_regular_at_a_equal_1():
+    """The positive-term series has no 0/0 at a = 1: equal to the a -> 1 limit (60-digit mpmath)."""
+    from segkit.models.bgnbd import _difference_series
+
+    t, r, alpha, b = 100.0, 0.5, 2.0, 1e4
+    got = _difference_series(r, 1.0, b, t / (alpha + t))[0]
+    assert got == pytest.approx(ref_bg_population(t, r, alpha, 1.0, b, seconds=30), rel=1e-12)
+
+
+def test_quadrature_mean_equals_mpmath_across_regimes():
+    """The quadrature fallback by itself, for a < 1, a = 1, a > 1 and a = b = 1e6."""
+    from segkit.models.bgnbd import _quadrature_mean
+
+    for t, r, alpha, a, b in [(39, 0.243, 4.414, 0.793, 2.426), (3, 1, 1, 1e6, 1e6),
+                              (769.85, 0.0234, 3.3456, 1.0219, 124574.4), (10, 0.25, 4, 500, 500)]:
+        assert _quadrature_mean(t, r, alpha, a, b) == pytest.approx(ref_bg_population(t, r, alpha, a, b, seconds=30), rel=1e-12)
+
+
 # --- properties against mpmath over extreme parameters --------------------------------------
 def log_uniform(lo, hi):
     return st.floats(np.log10(lo), np.log10(hi)).map(lambda v: float(10.0**v))
