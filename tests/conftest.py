@@ -6,10 +6,18 @@ import csv
 import io
 from pathlib import Path
 
+import os
+
 import matplotlib
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
+# CI draws the same examples every run (a property that fails there fails for everyone, and is
+# a real finding, not a draw); locally each run explores new ones. HYPOTHESIS_PROFILE=ci
+# reproduces CI's draws.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
 CDNOW = REPO / "data" / "benchmarks" / "cdnow"
