@@ -234,3 +234,91 @@ def test_a_small_tier_uses_the_overall_model():
 def test_period_discount_comes_from_the_clv_rate():
     assert period_discount("12M") == pytest.approx(0.10)
     assert period_discount("6M", {"clv": {"annual_discount_rate": 0.21}}) == pytest.approx(0.10)
+
+
+# --------------------------------------------------------------------------------------------
+# the quarterly report's section
+
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory):
+    """Another seed and size of `segkit sample` (its contracts included), and a copy without
+    the contracts file."""
+    import shutil
+
+    from segkit.sample import generate_sample
+
+    root = tmp_path_factory.mktemp("renewals_sample")
+    generate_sample(root / "with", seed=7, n_customers=400)
+    shutil.copytree(root / "with", root / "without")
+    (root / "without" / "contracts.csv").unlink()
+    return root
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_renewals_section_shows_segkits_numbers(small_sample, lang):
+    from segkit.reporting import quarterly, report_context
+    from segkit.reporting.blocks import fmt_int, fmt_pct
+
+    ctx = report_context("2026Q3", small_sample / "with", lang=lang)
+    block = quarterly.renewals_view(ctx)
+    html = block._repr_html_()
+    w = ctx.words
+    assert block.title == w["renewals"] and html.count("data:image/png;base64,") == 1
+    # the numbers are those of renewal_by_tier on the history at the quarter end
+    history = renewal_history(ctx.dataset_full.contracts, "2026-09-30")
+    total = ctx.renewals.summary.loc["total"]
+    assert total["customers"] == history["customer_id"].nunique()
+    assert total["decisions"] == history["decisions"].sum() and total["renewals"] == history["renewals"].sum()
+    assert f"{fmt_int(total['customers'])}" in html and fmt_pct(total["observed_rate"]) in html
+    assert f">{w['total_row']}</td>" in html
+    assert fmt_pct(total["next_renewal"]) in html and f"{total['remaining_years']:.1f}" in html
+    for key in ctx.renewals.summary.index.drop("total"):
+        row = ctx.renewals.summary.loc[key]
+        assert fmt_pct(row["next_renewal"]) in html, key
+    other = "zh" if lang == "en" else "en"
+    from segkit.reporting.context import words
+
+    from segkit.reporting.blocks import esc
+
+    assert esc(words(other)["renewals_tier_note"]) not in html and esc(w["renewals_tier_note"]) in html
+
+
+def test_no_contracts_no_section(small_sample):
+    from segkit.reporting import quarterly, report_context
+
+    ctx = report_context("2026Q3", small_sample / "without", lang="en")
+    assert not ctx.has("contracts")
+    assert quarterly.renewals_view(ctx) is None
+
+
+def test_contracts_that_cannot_be_modelled_say_why(tmp_path):
+    from segkit.reporting import quarterly, report_context
+
+    ids = [f"C{i:03d}" for i in range(40)]
+    _excel_csv(tmp_path / "customers.csv", ["客户编号", "客户名称"], [[c, c] for c in ids])
+    _excel_csv(tmp_path / "orders.csv", ["客户编号", "交易日期", "交易金额"],
+               [[c, d, "1000"] for c in ids for d in ("2025-03-01", "2025-09-01", "2026-03-01", "2026-08-01")])
+    # everybody renewed every year: nobody has left
+    _excel_csv(tmp_path / "contracts.csv", CONTRACT_HEADER,
+               [[f"H{c}{y}", c, f"{y}-01-01", f"{y}-12-31", "1"] for c in ids for y in (2024, 2025, 2026)])
+    (tmp_path / "dataset.yaml").write_text(f"as_of: {AS_OF}\n", encoding="utf-8")
+    ctx = report_context("2026Q3", tmp_path, lang="en")
+    html = quarterly.renewals_view(ctx)._repr_html_()
+    assert "Left out: no customer has left yet." in html and "<table" not in html
+
+
+@pytest.mark.slow
+def test_rendered_report_with_and_without_contracts(small_sample, tmp_path):
+    from segkit.reporting import render
+
+    with_contracts = render("quarterly", "2026Q3", data_dir=small_sample / "with", lang="zh", formats=("html",),
+                            out=tmp_path / "a", progress=False)
+    html = with_contracts.paths["html"].read_text(encoding="utf-8")
+    headings = [h for h in __import__("re").findall(r"<h2>([^<]+)</h2>", html)]
+    assert headings.index("合同续约") == headings.index("客户价值（CLV）") + 1
+    assert "Traceback" not in html and "renewals_view" not in html
+    without = render("quarterly", "2026Q3", data_dir=small_sample / "without", lang="en", formats=("html",),
+                     out=tmp_path / "b", progress=False)
+    text = without.paths["html"].read_text(encoding="utf-8")
+    assert "Contract renewals" not in text and "contract" not in text.lower().replace("contracts file", "")

@@ -12,7 +12,10 @@ model (:class:`~segkit.models.ShiftedBetaGeo`, Fader & Hardie 2007) projects the
 * :func:`renewal_table` counts those rows as the table :meth:`ShiftedBetaGeo.fit_table`
   takes (``periods``, ``churned``, ``n_customers``), overall or per tier;
 * :func:`renewal_by_tier` fits the model per tier (a tier with too few relationships, or
-  without a single churn or renewal, uses the model fitted on all tiers together) and
+  without a single churn or renewal, uses the model fitted on all tiers together; where the
+  renewals show no difference between customers -- the likelihood is flat as alpha and beta
+  grow together -- the sBG's limit is used and said so: every customer leaves with the same
+  chance per period, churns / renewal decisions) and
   returns, per tier, the observed renewal rate, the predicted chance that the tier's current
   customers renew at their next decision, the discounted expected remaining lifetime and
   the retention curve over the next periods.
@@ -43,7 +46,9 @@ from segkit.models.clv import load_config as load_clv_config
 from segkit.models.clv import parse_horizon
 
 __all__ = [
+    "GeometricRenewals",
     "RenewalsConfig",
+    "RenewalsNotFitted",
     "RenewalsByTier",
     "load_renewals_config",
     "renewal_history",
@@ -313,7 +318,10 @@ class RenewalsByTier:
         Indexed by tier key, the all-tiers row ``"total"`` last: ``customers`` (distinct
         customers with contracts), ``relationships``, ``current`` (active or pending),
         ``churned``, ``decisions``, ``renewals``, ``observed_rate`` (renewals / decisions
-        seen), ``alpha``, ``beta``, ``basis`` (``"tier"``: fitted on the tier;
+        seen), ``model`` (``"sbg"``, or ``"geometric"``: the sBG's limit without
+        heterogeneity), ``alpha``, ``beta`` (NaN for the geometric model), ``churn_rate``
+        (a new customer's chance to leave at her first decision: alpha/(alpha+beta), or the
+        geometric model's one rate), ``basis`` (``"tier"``: fitted on the tier;
         ``"overall"``: the all-tiers model), ``basis_reason`` (why not the tier's own:
         ``few`` relationships, ``no_churn``, ``no_renewal``, ``no_fit``; empty otherwise),
         ``next_renewal`` (mean over the current customers of the chance to renew at their
@@ -327,7 +335,8 @@ class RenewalsByTier:
         Index ``n`` = 0..horizon-1 (renewals made), one column per tier: the chance that a
         customer who has renewed ``n`` times renews the next time, ``(beta+n)/(alpha+beta+n)``.
     models : dict
-        Tier key (and ``"total"``) -> the fitted :class:`~segkit.models.ShiftedBetaGeo`.
+        Tier key (and ``"total"``) -> the fitted :class:`~segkit.models.ShiftedBetaGeo` (or
+        :class:`GeometricRenewals`).
     period : str
     discount : float
         Discount rate per period of the remaining lifetime.
@@ -346,6 +355,7 @@ def renewal_by_tier(
     tiers: pd.Series | None = None,
     *,
     order: list[str] | None = None,
+    scope: Any = None,
     config: str | Path | Mapping[str, Any] | None = None,
 ) -> RenewalsByTier:
     """Fit the sBG per tier on a renewal history and predict for each tier's customers.
@@ -359,6 +369,10 @@ def renewal_by_tier(
         customer without a tier counts in ``"total"`` only.
     order : list of str, optional
         Tier keys in the order of the tables (default: sorted).
+    scope : collection of customer ids, optional
+        Describe only these customers (an owner's or a department's): the models are fitted
+        on every relationship of ``history``, the counts, rates, predictions and curves are
+        those of the customers in scope.
     config : path or mapping, optional
         ``renewals.min_customers``, ``renewals.horizon_periods``; the discount rate is
         ``clv.annual_discount_rate`` per year (:func:`period_discount`).
@@ -369,9 +383,10 @@ def renewal_by_tier(
 
     Raises
     ------
-    ValueError
-        When even the all-tiers model cannot be fitted (nobody churned, or nobody renewed):
-        the message says which.
+    RenewalsNotFitted
+        A ValueError: even the all-tiers model cannot be fitted (nobody churned, nobody
+        renewed, or no contract); ``reason`` is the key (``no_churn``, ``no_renewal``,
+        ``no_fit``, ``empty``), the message says it in words.
 
     Examples
     --------
@@ -410,31 +425,31 @@ def renewal_by_tier(
     elif "tier" not in frame:
         raise KeyError("renewal_by_tier needs the tier of each relationship: a tier column in history, or tiers=")
     keys = [k for k in (order or sorted(frame["tier"].dropna().unique())) if (frame["tier"] == k).any()]
+    shown = frame if scope is None else frame.loc[frame["customer_id"].astype(str).isin(pd.Index(scope).astype(str))]
 
-    total = _fit(frame)
+    total = _fit(frame) if len(frame) else "empty"
     if isinstance(total, str):
-        raise ValueError(f"renewal_by_tier: the renewal model cannot be fitted on these contracts: {_REASONS[total]}")
+        raise RenewalsNotFitted(total)
     models, rows, curves, by_n = {}, {}, {}, {}
     horizon = cfg.horizon_periods
     for key in [*keys, TOTAL]:
-        part = frame if key == TOTAL else frame.loc[frame["tier"] == key]
         if key == TOTAL:
-            model, reason = total, ""
+            model, reason, part = total, "", shown
         else:
-            fitted = _fit(part) if len(part) >= cfg.min_customers else "few"
+            fit_on = frame.loc[frame["tier"] == key]
+            fitted = _fit(fit_on) if len(fit_on) >= cfg.min_customers else "few"
             model, reason = (total, fitted) if isinstance(fitted, str) else (fitted, "")
+            part = shown.loc[shown["tier"] == key]
         models[key] = model
         current = part.loc[~part["churned"].astype(bool), "periods"].to_numpy(dtype=float)
-        alpha, beta = model.params_["alpha"], model.params_["beta"]
+        alpha, beta = model.params_.get("alpha", np.nan), model.params_.get("beta", np.nan)
         decisions = int(part["periods"].sum()) if "decisions" not in part else int(part["decisions"].sum())
         renewals = int((part["periods"] - part["churned"].astype(int)).sum()) if "renewals" not in part \
             else int(part["renewals"].sum())
         if len(current):
             remaining = float(np.mean(model.expected_remaining_lifetime(current, discount)))
             next_renewal = float(np.mean(model.renewal_probability(current)))
-            k = np.arange(horizon + 1)
-            survival = np.exp(_log_survival(alpha, beta, current[:, None] + k[None, :]) - _log_survival(alpha, beta, current)[:, None])
-            curves[key] = survival.mean(axis=0)
+            curves[key] = _retained(model, current, horizon).mean(axis=0)
         else:
             remaining = next_renewal = np.nan
             curves[key] = np.full(horizon + 1, np.nan)
@@ -443,7 +458,9 @@ def renewal_by_tier(
             "customers": int(part["customer_id"].nunique()), "relationships": len(part), "current": len(current),
             "churned": int(part["churned"].astype(bool).sum()), "decisions": decisions, "renewals": renewals,
             "observed_rate": renewals / decisions if decisions else np.nan,
-            "alpha": alpha, "beta": beta, "basis": "overall" if reason else "tier", "basis_reason": reason,
+            "model": "geometric" if isinstance(model, GeometricRenewals) else "sbg", "alpha": alpha, "beta": beta,
+            "churn_rate": 1 - float(model.renewal_probability(0)), "basis": "overall" if reason else "tier",
+            "basis_reason": reason,
             "next_renewal": next_renewal, "remaining_periods": remaining, "remaining_years": remaining * months / 12,
         }
     summary = pd.DataFrame.from_dict(rows, orient="index")
@@ -459,24 +476,82 @@ _REASONS = {
     "no_churn": "no customer has left yet (nothing to estimate the churn rate from)",
     "no_renewal": "no customer has renewed yet (nothing to estimate the renewal rate from)",
     "no_fit": "the maximisation did not converge",
+    "empty": "there is no contract",
 }
 
 
-def _fit(part: pd.DataFrame) -> ShiftedBetaGeo | str:
-    """The sBG fitted on ``part``, or the key of why it cannot be."""
+class RenewalsNotFitted(ValueError):
+    """The renewal model cannot be fitted on any tier; ``reason`` says why (a key of
+    ``_REASONS``)."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"renewal_by_tier: the renewal model cannot be fitted on these contracts: {_REASONS[reason]}")
+        self.reason = reason
+
+
+class GeometricRenewals:
+    """The sBG's limit without heterogeneity: every customer leaves with one chance ``theta``.
+
+    When the renewals show no difference between customers, the sBG's likelihood keeps
+    rising, ever more slowly, as alpha and beta grow with ``alpha/(alpha+beta)`` fixed; its
+    limit is the geometric model. ``theta``'s maximum-likelihood value is the churns over the
+    renewal decisions seen (each churner's ``periods`` and each current customer's
+    ``periods`` are decisions). The methods are those of
+    :class:`~segkit.models.ShiftedBetaGeo` that :func:`renewal_by_tier` uses.
+
+    Examples
+    --------
+    >>> from segkit.models import cohort_renewals
+    >>> g = GeometricRenewals().fit_table(cohort_renewals([1000, 800, 640, 512]), sample_weight="n_customers")
+    >>> round(g.params_["theta"], 6), float(g.renewal_probability(3))
+    (0.2, 0.8)
+    >>> round(float(g.expected_remaining_lifetime(0, discount=0.1)), 6)  # 0.8 / (1 - 0.8 / 1.1)
+    2.933333
+    """
+
+    def fit_table(self, table: pd.DataFrame, sample_weight: str = "n_customers") -> GeometricRenewals:
+        weight = table[sample_weight].to_numpy(dtype=float)
+        churns = float(weight @ table["churned"].to_numpy(dtype=float))
+        decisions = float(weight @ table["periods"].to_numpy(dtype=float))
+        self.params_ = {"theta": churns / decisions}
+        self.n_customers_ = int(round(weight.sum()))
+        return self
+
+    def renewal_probability(self, periods: Any) -> np.ndarray:
+        return np.full(np.shape(periods), 1.0 - self.params_["theta"])
+
+    def expected_remaining_lifetime(self, periods: Any, discount: float) -> np.ndarray:
+        """``sum_j q^j / (1+d)^(j-1) = q / (1 - q/(1+d))``, q = 1 - theta."""
+        q = 1.0 - self.params_["theta"]
+        return np.full(np.shape(periods), q / (1.0 - q / (1.0 + float(discount))))
+
+
+def _fit(part: pd.DataFrame) -> ShiftedBetaGeo | GeometricRenewals | str:
+    """The sBG fitted on ``part``, its geometric limit when the likelihood is flat, or the key
+    of why neither can be."""
     churned = part["churned"].astype(bool)
     if not churned.any():
         return "no_churn"
     if not (part["periods"] - churned.astype(int) > 0).any():
         return "no_renewal"
+    table = renewal_table(part)
     try:
-        return ShiftedBetaGeo().fit_table(renewal_table(part), sample_weight="n_customers")
-    except (ValueError, ConvergenceError):
+        return ShiftedBetaGeo().fit_table(table, sample_weight="n_customers")
+    except ConvergenceError:  # alpha and beta not pinned down: no heterogeneity to see
+        return GeometricRenewals().fit_table(table, sample_weight="n_customers")
+    except ValueError:
         return "no_fit"
 
 
-def _log_survival(alpha: float, beta: float, t) -> np.ndarray:
-    """ln S(t) of the sBG, ``ln B(alpha, beta+t) - ln B(alpha, beta)``."""
+def _retained(model: ShiftedBetaGeo | GeometricRenewals, periods: np.ndarray, horizon: int) -> np.ndarray:
+    """Per current customer (rows) the chance to be a customer after k = 0..horizon more
+    periods, ``S(n+k)/S(n)``: ``B(alpha, beta+n+k)/B(alpha, beta+n)`` for the sBG, ``q^k`` for
+    the geometric model."""
     from scipy.special import betaln
 
-    return betaln(alpha, beta + np.asarray(t, dtype=float)) - betaln(alpha, beta)
+    k = np.arange(horizon + 1, dtype=float)
+    n = np.asarray(periods, dtype=float)[:, None]
+    if isinstance(model, GeometricRenewals):
+        return np.broadcast_to((1.0 - model.params_["theta"]) ** k, (n.shape[0], k.size)).copy()
+    alpha, beta = model.params_["alpha"], model.params_["beta"]
+    return np.exp(betaln(alpha, beta + n + k[None, :]) - betaln(alpha, beta + n))
