@@ -102,6 +102,33 @@ def test_contracts_load_with_zh_headers_and_bad_rows_in_the_ledger(folder, engin
     assert files.loc["contracts", ["rows_read", "rows_accepted", "rows_rejected"]].tolist() == [20, 15, 5]
 
 
+@pytest.mark.parametrize("form", ["xlsx", "gbk"])
+def test_contracts_from_an_xlsx_with_date_cells_or_a_gbk_csv(folder, form):
+    """The same contracts saved by Excel as XLSX (date cells, the amount a number) or by WPS as
+    GBK CSV give the same renewal counts."""
+    import datetime as dt
+
+    (folder / "合同.csv").unlink()
+    if form == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.append(CONTRACT_HEADER)
+        for cid, customer, start, end, amount in GOOD:
+            ws.append([cid, customer, dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end), float(amount)])
+        wb.save(folder / "合同台账.xlsx")
+    else:
+        text = "\r\n".join(",".join(r) for r in [CONTRACT_HEADER, *GOOD]) + "\r\n"
+        (folder / "续约记录.csv").write_bytes(text.encode("gbk"))
+    ds = load_dataset(folder)
+    assert ds.files.set_index("table").loc["contracts", "rows_rejected"] == 0
+    history = renewal_history(ds.contracts, AS_OF)
+    assert history["periods"].tolist() == [3, 2, 1, 1, 0, 3, 2]
+    assert history["status"].tolist() == ["active", "churned", "pending", "churned", "active", "churned", "active"]
+    assert ds.contracts["amount"].sum() == pytest.approx(sum(float(r[4]) for r in GOOD) * 10_000)
+
+
 def test_both_engines_read_the_same_contracts(folder):
     a = load_dataset(folder, engine="pandas", max_rejected_share=None)
     b = load_dataset(folder, engine="duckdb", max_rejected_share=None)
