@@ -22,7 +22,7 @@ from segkit.io import MostlyRejectedError, load_dataset
 
 pytest.importorskip("duckdb")
 
-TABLE_NAMES = ["customers", "transactions", "interactions", "surveys"]
+TABLE_NAMES = ["customers", "transactions", "interactions", "surveys", "contracts"]
 GOOD_CODE = "91350100M000100Y43"
 
 
@@ -56,7 +56,7 @@ def assert_same_load(reference, engine) -> None:
 def test_sample_is_read_identically():
     reference, engine = load_both(SAMPLE)
     assert_same_load(reference, engine)
-    assert int(engine.files["rows_rejected"].sum()) == 47 and len(engine.warnings) == 6
+    assert int(engine.files["rows_rejected"].sum()) == 51 and len(engine.warnings) == 6  # 4 in contracts.csv
     summary_engine, summary_reference = engine.summary(), reference.summary()
     fresh = load_dataset(SAMPLE)  # summary straight from the engine, before the ledger is loaded
     assert not fresh.is_loaded("rejected")
@@ -247,7 +247,7 @@ def test_rounding_matches_numpy_half_even(tmp_path):
 def _raw_tables(folder) -> dict[str, pd.DataFrame]:
     """The sample's files as text tables, the way a CRM would have copied them into a database."""
     names = {"customers": "customers.csv", "transactions": "orders.csv", "interactions": "interactions.csv",
-             "surveys": "surveys.csv"}
+             "surveys": "surveys.csv", "contracts": "contracts.csv"}
     return {table: pd.read_csv(folder / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")
             for table, name in names.items()}
 
@@ -286,7 +286,8 @@ def test_from_ibis_reads_a_duckdb_file_like_the_files(tmp_path):
     expected = load_dataset(SAMPLE)
     con = ibis.duckdb.connect(str(path), read_only=True)
     got = segkit.from_ibis(con, customers="crm.customers", transactions="crm.transactions",
-                           interactions="crm.interactions", surveys="crm.surveys", as_of=expected.as_of)
+                           interactions="crm.interactions", surveys="crm.surveys", contracts="crm.contracts",
+                           as_of=expected.as_of)
     assert_same_as_files(got, expected)
     assert got.files["file"].tolist()[1] == "duckdb:crm.transactions"
     pd.testing.assert_frame_equal(segkit.snapshot(got), segkit.snapshot(expected, engine="pandas"), check_exact=False, rtol=1e-9)
@@ -339,12 +340,12 @@ def _assert_same_tables(got, expected) -> None:
 def test_a_duckdb_file_is_a_data_set_with_tables_found_by_name(tmp_path):
     path = tmp_path / "crm.duckdb"
     _write_database(path, {"customers": "客户", "transactions": "orders_2026", "interactions": "interactions",
-                           "surveys": "满意度调查"})
+                           "surveys": "满意度调查", "contracts": "合同台账"})
     expected = load_dataset(SAMPLE)
     got = load_dataset(path, as_of=expected.as_of)
     _assert_same_tables(got, expected)
     assert got.name == "crm" and got.files["file"].tolist() == [
-        "duckdb:客户", "duckdb:orders_2026", "duckdb:interactions", "duckdb:满意度调查"]
+        "duckdb:客户", "duckdb:orders_2026", "duckdb:interactions", "duckdb:满意度调查", "duckdb:合同台账"]
 
 
 def test_dataset_yaml_describes_a_database_source_and_a_run_reads_it_once(tmp_path, monkeypatch):
@@ -354,7 +355,7 @@ def test_dataset_yaml_describes_a_database_source_and_a_run_reads_it_once(tmp_pa
     (folder / "dataset.yaml").write_text(
         "name: 华东客户\ncurrency: CNY\nas_of: 2026-09-30\nsource:\n  url: duckdb://warehouse.duckdb\n  tables:\n"
         "    customers: crm.customers\n    transactions: crm.transactions\n    interactions: crm.interactions\n"
-        "    surveys: crm.surveys\n", encoding="utf-8")
+        "    surveys: crm.surveys\n    contracts: crm.contracts\n", encoding="utf-8")
     expected = load_dataset(SAMPLE)
     cache = tmp_path / "cache"
     monkeypatch.setenv("SEGKIT_DATA_CACHE", str(cache))

@@ -84,8 +84,8 @@ def test_churn_numbers_match_segkit(rendered, sample):
 
 
 def test_sections_in_the_outline_order_and_one_language(rendered):
-    zh = ["执行摘要", "客户分层概览", "RFM 分析", "层级迁移", "客户价值（CLV）", "关键指标", "待复核客户", "分层策略建议", "档案更新逾期", "附录"]
-    en = ["Executive summary", "Tier overview", "RFM view", "Tier migration", "Customer value (CLV)", "Key metrics",
+    zh = ["执行摘要", "客户分层概览", "RFM 分析", "层级迁移", "客户价值（CLV）", "合同续约", "关键指标", "待复核客户", "分层策略建议", "档案更新逾期", "附录"]
+    en = ["Executive summary", "Tier overview", "RFM view", "Tier migration", "Customer value (CLV)", "Contract renewals", "Key metrics",
           "Customers to review", "Strategy by tier", "Records overdue for refresh", "Appendix"]
     for lang, headings, other in (("zh", zh, en), ("en", en, zh)):
         html = _html(rendered, "quarterly", lang)

@@ -34,7 +34,8 @@ from segkit.sample import (
 )
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-FILE_TABLE = {"customers.csv": "customers", "orders.csv": "transactions", "interactions.csv": "interactions", "surveys.csv": "surveys"}
+FILE_TABLE = {"customers.csv": "customers", "orders.csv": "transactions", "interactions.csv": "interactions", "surveys.csv": "surveys",
+              "contracts.csv": "contracts"}
 
 
 def read(path: Path) -> pd.DataFrame:

@@ -261,6 +261,7 @@ def _scope_dataset(ds: Dataset, owners: set[str] | None, departments: set[str] |
         transactions=only(ds.transactions),
         interactions=only(ds.interactions),
         surveys=only(ds.surveys),
+        contracts=only(ds.contracts),
         rejected=rejected,
         # warnings carry no customer id and cannot be attributed: a scoped view keeps none
         warnings=ds.warnings.iloc[:0].copy(),
@@ -284,8 +285,8 @@ def scope(
     Parameters
     ----------
     data : Dataset or DataFrame
-        A :class:`~segkit.io.Dataset`: all four tables are filtered consistently (orders,
-        interactions and surveys of the customers in scope); ``rejected`` keeps only rows
+        A :class:`~segkit.io.Dataset`: every table is filtered consistently (orders,
+        interactions, surveys and contracts of the customers in scope); ``rejected`` keeps only rows
         attributable to those customers; ``warnings`` (which carry no customer id) are
         dropped; ``files`` (counts per file) is kept; ``meta["scope"]`` records the scope.
         A DataFrame: filtered by its own ``owner`` / ``department`` columns, or else by

@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="read a data folder, print a validation summary, write rejected rows")
-    p.add_argument("path", help="folder with customers / orders / interactions / surveys files")
+    p.add_argument("path", help="folder with customers / orders / interactions / surveys (/ contracts) files")
     p.add_argument("--as-of", default=None, help="the data's as-of date (default: dataset.yaml, else the latest date in the data)")
     p.add_argument("--rejected", default="rejected_rows.csv", help="where to write the rejected rows (CSV or XLSX)")
     p.add_argument("--warnings", default=None, help="also write the warnings (kept rows) to this file")

@@ -178,7 +178,9 @@ def snapshot(ds: Dataset, as_of: str | pd.Timestamp | None = None, *, btyd_unit:
     out = finish_snapshot(customers, aggregates, as_of)
     out = out[SNAPSHOT_COLUMNS]
     out.index.name = "customer_id"
-    out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": sorted(ds.present)})
+    # the tables a snapshot summarises (contracts are not among them), as snapshot_from_ibis says
+    present = sorted(set(ds.present) & set(_MEMO_TABLES))
+    out.attrs.update({"as_of": as_of, "btyd_unit": btyd_unit, "currency": ds.currency, "present": present})
     return out
 
 

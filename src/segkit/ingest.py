@@ -1192,7 +1192,7 @@ def _record_sql(files: list[_File]) -> str:
 # a validated data set saved once and reopened by every report of a run
 
 CACHE_VARIABLE = "SEGKIT_DATA_CACHE"
-_STORE_FORMAT = 1
+_STORE_FORMAT = 2  # 2: the contracts table
 
 
 def cache_key(found: Mapping[str, list[Path]], **settings) -> str:
@@ -1309,6 +1309,7 @@ def from_ibis(
     customers=None,
     interactions=None,
     surveys=None,
+    contracts=None,
     as_of=None,
     config=None,
     name: str | None = None,
@@ -1327,7 +1328,7 @@ def from_ibis(
     ----------
     con : Ibis backend
         E.g. ``ibis.duckdb.connect("crm.duckdb", read_only=True)`` or ``ibis.pyspark.connect(spark)``.
-    transactions, customers, interactions, surveys : str, ibis.Table or list of them
+    transactions, customers, interactions, surveys, contracts : str, ibis.Table or list of them
         Table names (``"crm.orders"``) or Ibis expressions; ``customers`` etc. are optional.
     as_of : date-like, optional
         As in :func:`segkit.load_dataset`; default the latest date in the data.
@@ -1355,7 +1356,8 @@ def from_ibis(
     from segkit.engine import _table
     from segkit.io import _stop_if_mostly_rejected, vocabulary_indexes
 
-    given = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys}
+    given = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys,
+             "contracts": contracts}
     found: dict[str, list] = {}
     for table_name, value in given.items():
         values = [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]

@@ -93,6 +93,11 @@ class Dataset:
     ----------
     customers, transactions, interactions, surveys : DataFrame
         Typed tables with canonical column names (see :mod:`segkit.schema`).
+    contracts : DataFrame
+        Contracts (``customer_id``, ``contract_start``, ``contract_end``, optional
+        ``contract_id`` and ``amount``): renewal histories for
+        :func:`segkit.insights.renewals.renewal_history`. Empty (and not in ``present``) when
+        the data have no contracts file.
     rejected : DataFrame
         One row per problem that rejected a record: ``table, file, row, column, value,
         reason, record`` (``record`` holds the whole raw row as JSON so nothing is lost).
@@ -131,6 +136,9 @@ class Dataset:
     currency: str = "CNY"
     present: frozenset = frozenset(TABLES)
     as_of_source: str = "argument"
+    # last, with a default: the optional table added after the four others (positional
+    # construction of the first eight fields keeps working)
+    contracts: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["contracts"]))
     _store: object = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -1174,6 +1182,7 @@ def load_dataset(
     transactions: str | Path | Iterable[str | Path] | None = None,
     interactions: str | Path | Iterable[str | Path] | None = None,
     surveys: str | Path | Iterable[str | Path] | None = None,
+    contracts: str | Path | Iterable[str | Path] | None = None,
     as_of: str | pd.Timestamp | None = None,
     config: str | Path | Mapping | None = None,
     max_rejected_share: float | str | None = "config",
@@ -1185,9 +1194,10 @@ def load_dataset(
     ----------
     path : folder, optional
         A folder with files named after their table (``customers*.csv``, ``orders*.xlsx``,
-        ``interactions*``, ``surveys*``; or the Chinese names 客户, 订单/交易, 互动, 满意度).
+        ``interactions*``, ``surveys*``, ``contracts*``; or the Chinese names 客户, 订单/交易,
+        互动, 满意度, 合同/续约).
         A ``dataset.yaml`` in it may set ``name`` and ``as_of``.
-    customers, transactions, interactions, surveys : path or list of paths, optional
+    customers, transactions, interactions, surveys, contracts : path or list of paths, optional
         Explicit files; they replace what the folder provides for that table.
     as_of : date-like, optional
         The data's as-of date; records dated after it are rejected.
@@ -1260,7 +1270,7 @@ def load_dataset(
             meta = read_dataset_yaml(folder / "dataset.yaml")  # size-capped safe YAML; as_of read strictly
             source = meta.get("source")
         if source is not None:  # the tables are in a database: read and validated by the engine
-            if engine == "pandas" or any(v is not None for v in (customers, transactions, interactions, surveys)):
+            if engine == "pandas" or any(v is not None for v in (customers, transactions, interactions, surveys, contracts)):
                 raise SchemaError(f"{folder}: the data are in a database ({source.get('url') if isinstance(source, Mapping) else source}); "
                                   "they are read by the engine (engine='duckdb'), without table files")
             from segkit import ingest
@@ -1278,7 +1288,8 @@ def load_dataset(
     reading = engine_config(config)
     base = FileSpec(max_field_lines=reading.max_field_lines, notes_sheets=tuple(reading.notes_sheets),
                     max_columns=reading.max_columns)
-    explicit = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys}
+    explicit = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys,
+                "contracts": contracts}
     discovery = discover(Path(path), meta, base, skip_tables={t for t, v in explicit.items() if v is not None}) \
         if path is not None else Discovery(found={t: [] for t in TABLES}, specs={"": base})
     found = discovery.found
@@ -1412,6 +1423,7 @@ def load_dataset(
         transactions=tables["transactions"],
         interactions=tables["interactions"],
         surveys=tables["surveys"],
+        contracts=tables["contracts"],
         rejected=problems_frame(rejected_parts, True),
         warnings=problems_frame(warning_parts, False),
         **dataset_facts(files, as_of_ts, as_of_source, name, meta, found),

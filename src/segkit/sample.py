@@ -22,15 +22,19 @@ has something to find:
   inquiries, new-need inquiries before upsells, complaints and key-contact changes (both much
   more frequent while a customer is drifting away);
 * **surveys**: about one per active customer and year; satisfaction and NPS track the
-  customer's health and drop in the decline phase and after complaints.
+  customer's health and drop in the decline phase and after complaints;
+* **contracts**: annual framework contracts (B2B 续约) of most signed customers, from the first
+  cooperation date, renewed (sometimes a few weeks late) until the customer drops out: the
+  contract she is in when she drops out is not renewed.
 
 A small, fixed set of dirty records (unparseable dates, non-numeric amounts, unknown or
 duplicate customer ids, invalid credit codes, out-of-range scores, ...) is added on purpose so
 that :func:`segkit.io.load_dataset` has real rejections to report; :data:`DIRTY_RECORDS`
 lists them and the README documents them.
 
-Same seed, same bytes: all randomness comes from two :class:`numpy.random.Generator` streams
-seeded from ``seed`` (one for the behaviour, one for names, labels and dirty records), values
+Same seed, same bytes: all randomness comes from :class:`numpy.random.Generator` streams
+seeded from ``seed`` (one for the behaviour, one for names, labels and dirty records, one for
+the contracts, so that adding them left the other files as they were), values
 are formatted explicitly and nothing depends on the clock or on set/dict ordering.
 """
 
@@ -72,14 +76,16 @@ DEFAULT_CUSTOMERS = 2000
 DATA_START = "2023-01-01"
 AS_OF = "2026-09-30"
 #: Files written by :func:`generate_sample`, in this order.
-SAMPLE_FILES = ("customers.csv", "orders.csv", "interactions.csv", "surveys.csv", "dataset.yaml", "README.md")
+SAMPLE_FILES = ("customers.csv", "orders.csv", "interactions.csv", "surveys.csv", "contracts.csv", "dataset.yaml",
+                "README.md")
 #: Every phone number in the sample starts with this: mainland mobile numbers start with
 #: 13-19, so a number starting with 100 cannot belong to anyone.
 PHONE_PREFIX = "100-0000-"
 #: E-mail addresses use sub-domains of example.com, reserved for documentation (RFC 2606).
 EMAIL_DOMAIN = "example.com"
 
-_FILE_TABLE = {"customers.csv": "customers", "orders.csv": "transactions", "interactions.csv": "interactions", "surveys.csv": "surveys"}
+_FILE_TABLE = {"customers.csv": "customers", "orders.csv": "transactions", "interactions.csv": "interactions", "surveys.csv": "surveys",
+               "contracts.csv": "contracts"}
 
 # --------------------------------------------------------------------------------------------
 # Dirty records added on purpose. (file, column, value written, what the loader should do)
@@ -102,6 +108,8 @@ DIRTY_RECORDS: tuple[tuple[str, str, str, int, str], ...] = (
     ("surveys.csv", "satisfaction", "120, 105, 999, -5", 4, "reject: out of range 0-100"),
     ("surveys.csv", "nps", "11, 15", 2, "reject: out of range 0-10"),
     ("surveys.csv", "date", "2025/02/30", 2, "reject: unparseable date"),
+    ("contracts.csv", "contract_end", "(start and end swapped)", 2, "reject: end before start"),
+    ("contracts.csv", "customer_id", "(an id above the last customer id)", 2, "reject: unknown customer"),
 )
 
 # --------------------------------------------------------------------------------------------
@@ -179,6 +187,11 @@ class _Parameters:
     contact_change_decline: float = 10.0  # same for key-contact changes
     survey_response: float = 0.85
     overdue_share: float = 0.12
+    # contracts: share of signed customers with an annual framework contract (large, medium,
+    # small), share of renewals signed late and by how many days (within renewals.grace_days)
+    contract_share: tuple[float, float, float] = (0.9, 0.7, 0.45)
+    late_renewal_share: float = 0.12
+    late_renewal_days: tuple[int, int] = (5, 60)
 
 
 P = _Parameters()
@@ -701,7 +714,8 @@ def sample_tables(seed: int = DEFAULT_SEED, n_customers: int = DEFAULT_CUSTOMERS
     Returns
     -------
     dict
-        ``{"customers.csv": rows, "orders.csv": rows, "interactions.csv": rows, "surveys.csv": rows}``.
+        ``{"customers.csv": rows, "orders.csv": rows, "interactions.csv": rows, "surveys.csv": rows,
+        "contracts.csv": rows}``.
 
     Examples
     --------
@@ -840,7 +854,60 @@ def sample_tables(seed: int = DEFAULT_SEED, n_customers: int = DEFAULT_CUSTOMERS
         "interactions.csv": inter_rows, "surveys.csv": survey_rows,
     }
     _add_dirt(tables, w, rng, ids)
+    tables["contracts.csv"] = _contracts(w, seed, ids)
     return {name: [[c.zh for c in TABLES[_FILE_TABLE[name]].columns]] + rows for name, rows in tables.items()}
+
+
+def _contracts(w: _World, seed: int, ids: list[str]) -> list[list[str]]:
+    """Annual framework contracts, renewed while the customer is there, with their dirty rows.
+
+    From its own stream (``[seed, 2]``): the other files do not depend on the contracts. A
+    contract runs a calendar year from its start (end = the day before the anniversary); it is
+    renewed when the customer has not dropped out by its end, on the next day or, for
+    ``late_renewal_share`` of the renewals, ``late_renewal_days`` later. Contracts starting
+    after the as-of date are not in the export. The value is about the customer's expected
+    yearly orders, rounded to 1,000 yuan.
+    """
+    rng = np.random.default_rng([seed, 2])
+    as_of = _day(AS_OF)
+    n = w.n
+    signed = np.flatnonzero((w.kind == 2) & (rng.random(n) < np.array(P.contract_share)[w.size]))
+    cust, starts, ends, values = [], [], [], []
+    for i in signed:
+        start = int(w.acq[i])
+        yearly = max(round(w.rate[i] * w.mean_order[i] * rng.uniform(0.6, 0.9), -3), 10_000.0)
+        while start <= as_of:
+            first = np.datetime64(start, "D")
+            end = int((first.astype("datetime64[Y]") + 1).astype("datetime64[D]").astype(np.int64)
+                      + (first - first.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)) - 1
+            cust.append(int(i))
+            starts.append(start)
+            ends.append(end)
+            values.append(yearly)
+            if w.churn[i] <= end:  # dropped out during this contract: it is not renewed
+                break
+            late = rng.random() < P.late_renewal_share
+            start = end + 1 + (int(rng.integers(*P.late_renewal_days)) if late else 0)
+    order = np.lexsort((np.array(cust), np.array(starts)))
+    starts_text, ends_text = _dates(np.array(starts)[order]), _dates(np.array(ends)[order])
+    seq: dict[str, int] = {}
+    rows = []
+    for k, j in enumerate(order):
+        year = starts_text[k][:4]
+        seq[year] = seq.get(year, 0) + 1
+        rows.append([f"HT{year}{seq[year]:04d}", ids[cust[j]], starts_text[k], ends_text[k], f"{values[j]:.2f}"])
+    # dirty records: start and end swapped, contracts of customers that do not exist
+    new = []
+    for j in rng.choice(len(rows), size=2, replace=False):
+        row = list(rows[int(j)])
+        row[0], row[2], row[3] = row[0] + "B", row[3], row[2]
+        new.append((int(j), row))
+    for j, x in zip(rng.choice(len(rows), size=2, replace=False), rng.integers(n + 1000, n + 9000, 2)):
+        row = list(rows[int(j)])
+        row[0], row[1] = row[0] + "B", f"C{int(x):04d}"
+        new.append((int(j), row))
+    _insert_after(rows, new)
+    return rows
 
 
 def _insert_after(rows: list[list[str]], new: list[tuple[int, list[str]]]) -> None:
@@ -952,7 +1019,7 @@ def _dataset_yaml(seed: int, n_customers: int) -> str:
 
 def generate_sample(out_dir: str | Path = "data/sample", seed: int = DEFAULT_SEED,
                     n_customers: int = DEFAULT_CUSTOMERS) -> dict[str, Path]:
-    """Write the synthetic sample data set (four CSV files, dataset.yaml, README.md).
+    """Write the synthetic sample data set (five CSV files, dataset.yaml, README.md).
 
     Parameters
     ----------
@@ -967,15 +1034,15 @@ def generate_sample(out_dir: str | Path = "data/sample", seed: int = DEFAULT_SEE
     Returns
     -------
     dict of str to Path
-        ``customers``, ``transactions``, ``interactions``, ``surveys``, ``dataset`` and
-        ``readme``, each the path of the file written.
+        ``customers``, ``transactions``, ``interactions``, ``surveys``, ``contracts``,
+        ``dataset`` and ``readme``, each the path of the file written.
 
     Examples
     --------
     >>> import tempfile
     >>> out = generate_sample(tempfile.mkdtemp(), seed=7, n_customers=60)
     >>> sorted(out)
-    ['customers', 'dataset', 'interactions', 'readme', 'surveys', 'transactions']
+    ['contracts', 'customers', 'dataset', 'interactions', 'readme', 'surveys', 'transactions']
     >>> out["transactions"].read_text(encoding="utf-8-sig").splitlines()[0]
     '订单编号,客户编号,交易日期,交易金额,产品线,渠道'
     """
@@ -1080,6 +1147,13 @@ _COLUMN_NOTES = {
     ("surveys", "date"): "about one survey per active customer and year (on a customer-specific day), from 90 days after signing",
     ("surveys", "satisfaction"): "integer 0-100 (four out-of-range values: dirty records)",
     ("surveys", "nps"): "likelihood to recommend, integer 0-10 (two out-of-range values: dirty records)",
+    ("contracts", "contract_id"): "`HT<start year><4-digit number>`; the dirty copies end in `B`",
+    ("contracts", "customer_id"): "customer id (two rows refer to ids that do not exist: dirty records)",
+    ("contracts", "contract_start"): "first cooperation date, then each renewal: the day after the previous contract "
+                                     "ended or, for some, a few weeks later; not after the as-of date",
+    ("contracts", "contract_end"): "the day before the contract's first anniversary; may lie after the as-of date "
+                                   "(two rows have start and end swapped: dirty records)",
+    ("contracts", "amount"): "yearly contract value, about the customer's expected orders in a year, rounded to 1,000 yuan",
 }
 
 
@@ -1097,6 +1171,7 @@ def _readme(tables: dict[str, list[list[str]]], seed: int, n_customers: int) -> 
         ("orders.csv", "transactions 交易记录", counts["orders.csv"], f"orders and returns, {DATA_START} to {AS_OF}"),
         ("interactions.csv", "interactions 互动记录", counts["interactions.csv"], "visits, calls, e-mails, inquiries, complaints, key-contact changes"),
         ("surveys.csv", "surveys 满意度调查", counts["surveys.csv"], "satisfaction (0-100) and NPS (0-10)"),
+        ("contracts.csv", "contracts 合同记录", counts["contracts.csv"], "annual framework contracts and their renewals (续约)"),
         ("dataset.yaml", "", "", "name, as-of date, currency, seed, generator"),
     ]
     parts = [
@@ -1187,6 +1262,13 @@ def _readme(tables: dict[str, list[list[str]]], seed: int, n_customers: int) -> 
         f"- **Surveys.** Once a year on a customer-specific day for signed, not yet dropped-out customers "
         f"({p.survey_response:.0%} answer): satisfaction = 80 + 7 x health + noise - 28 x decline - 6 per "
         "complaint in the last 120 days; NPS follows satisfaction with noise.",
+        f"- **Contracts.** {p.contract_share[0]:.0%} / {p.contract_share[1]:.0%} / {p.contract_share[2]:.0%} of the "
+        "large / medium / small signed customers have an annual framework contract from their first cooperation "
+        "date. It is renewed when the customer has not dropped out by its end (the contract she drops out in is "
+        f"not renewed), the next day or, for {p.late_renewal_share:.0%} of the renewals, "
+        f"{p.late_renewal_days[0]}-{p.late_renewal_days[1]} days later. As with the orders, customers who left "
+        "before the order history starts are not in the export, so the renewals before 2023 are those of "
+        "customers still there in 2023.",
         "- **Customer record.** Stage, renewal intention and the current contact follow the simulated "
         f"behaviour at the as-of date; about {p.overdue_share:.0%} of records have not been reviewed for 200-700 days.",
         "",

@@ -1,4 +1,4 @@
-"""Table contracts: the four tables segkit reads, their columns, aliases and rules.
+"""Table contracts: the tables segkit reads, their columns, aliases and rules.
 
 Every table is declared once here. :mod:`segkit.io` uses the declarations to map file headers
 (English or the Chinese terms of the handbooks) onto canonical column names, to parse values,
@@ -148,7 +148,25 @@ SURVEYS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, TRANSACTIONS, INTERACTIONS, SURVEYS)}
+CONTRACTS = Table(
+    name="contracts",
+    zh="合同记录",
+    key="contract_id",
+    # a contract that starts after the as-of date is rejected like a later order; one running
+    # past it is the normal case (its end is not checked against the as-of date)
+    date_column="contract_start",
+    file_stems=("contracts", "contract", "合同", "合同记录", "合同台账", "续约", "续约记录", "renewals"),
+    not_before=(("contract_end", "contract_start"),),  # a contract does not end before it starts
+    columns=(
+        C("contract_id", "合同编号", "id", False, ("合同号", "合同id", "contract_no", "contract_number"), "Contract id (unique when given)"),
+        C("customer_id", "客户编号", "id", True, ("客户id", "客户代码", "客户号", "customer"), "Customer id"),
+        C("contract_start", "合同开始日期", "date", True, ("合同起始日期", "合同生效日期", "开始日期", "起始日期", "生效日期", "签约开始日期", "start_date", "contract_start_date", "valid_from"), "First day the contract runs"),
+        C("contract_end", "合同结束日期", "date", True, ("合同到期日期", "合同终止日期", "到期日期", "结束日期", "终止日期", "end_date", "contract_end_date", "expiry_date", "valid_to"), "Last day the contract runs"),
+        C("amount", "合同金额", "money", False, ("合同额", "合同总额", "金额", "contract_amount", "contract_value", "value"), "Contract value in CNY", low=0),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, TRANSACTIONS, INTERACTIONS, SURVEYS, CONTRACTS)}
 
 _UNIT_WAN = re.compile(r"[（(]\s*(万元|万|wan|10k ?cny|10k)\s*[)）]|_?(in_)?(10k_cny|wan)$", re.I)
 _UNIT_YUAN = re.compile(r"[（(]\s*(元|人民币|cny|rmb|yuan)\s*[)）]|_(cny|rmb|yuan)$", re.I)

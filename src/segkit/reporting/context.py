@@ -333,6 +333,62 @@ class ReportContext:
                             "p_no_purchase": p_none}, index=active.index)
         return out.sort_values(["p_no_purchase", "revenue_12m"], ascending=[False, False], kind="stable")
 
+    # --- renewals -----------------------------------------------------------------------------------
+    @cached_property
+    def renewal_history_all(self) -> pd.DataFrame:
+        """:func:`~segkit.insights.renewals.renewal_history` of every customer's contracts at
+        this quarter end, with the ``tier`` of each relationship: the tier now for a current
+        customer; for one who left, her tier at the quarter end on or before ``tier_date`` (a
+        period before she left; none when that is before the first order), measured with this
+        quarter's lines. Computed once per run (the run cache), for every language.
+        """
+        from segkit.insights.renewals import renewal_history
+
+        cache = self.run_cache
+        key = self._churn_key("renewals", self.as_of) if cache is not None else None
+        found = cache.load(key) if cache is not None else None
+        if found is not None:
+            return found[0]["history"]
+        history = renewal_history(self.dataset_full.contracts, self.as_of, config=self.user_config)
+        history["tier"] = self._tiers_on(history["customer_id"], history["tier_date"])
+        if cache is not None:
+            cache.store(key, {"history": history})
+        return history
+
+    def _tiers_on(self, customers: pd.Series, dates: pd.Series) -> pd.Series:
+        """The tier of each customer at the quarter end on or before her date (NaN before the
+        first quarter end with an order)."""
+        from segkit.engine import first_order_date
+        from segkit.features import snapshot
+        from segkit.segment.tiers import assign_tiers
+
+        quarter_ends = (dates + pd.Timedelta(days=1)).dt.to_period("Q").sub(1).dt.end_time.dt.normalize()
+        quarter_ends = quarter_ends.where(dates < self.as_of, self.as_of)
+        first = first_order_date(self.dataset_full, positive=False)
+        out = pd.Series(index=customers.index, dtype="object")
+        for when in sorted(quarter_ends.unique()):
+            if pd.isna(first) or when < first:
+                continue
+            if when == self.as_of:
+                tiers = self.tiers_all["tier"]
+            else:
+                tiers = assign_tiers(snapshot(self.dataset_full, when), config=self.user_config, lang=self.lang, as_of=when,
+                                     thresholds=self.thresholds)["tier"]
+            at = quarter_ends == when
+            out[at] = customers[at].astype(str).map(tiers.rename(index=str)).to_numpy()
+        return out
+
+    @cached_property
+    def renewals(self):
+        """:func:`~segkit.insights.renewals.renewal_by_tier` of :attr:`renewal_history_all`:
+        fitted on every customer's relationships, shown for the customers in scope."""
+        from segkit.insights.renewals import renewal_by_tier
+        from segkit.segment.tiers import load_tiers_config
+
+        order = list(load_tiers_config(self.user_config).order)
+        return renewal_by_tier(self.renewal_history_all, order=order, scope=self.ids if self.scoped else None,
+                               config=self.user_config)
+
     # --- insights -----------------------------------------------------------------------------------
     @cached_property
     def kpi_by_tier(self) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from segkit.reporting.context import ReportContext
 
 __all__ = [
     "title_block", "executive_summary", "tier_overview", "rfm_view", "migration_view", "value_view",
-    "kpi_view", "review_view", "strategy_view", "cadence_view", "appendix", "footer",
+    "renewals_view", "kpi_view", "review_view", "strategy_view", "cadence_view", "appendix", "footer",
 ]
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -416,6 +416,81 @@ def _clv_label(ctx: ReportContext, key: str) -> str:
     labels = load_config(ctx.user_config).labels
     entry = labels.get(key)
     return getattr(entry, ctx.lang, None) or (entry.get(ctx.lang) if isinstance(entry, dict) else None) or str(key)
+
+
+def renewals_view(ctx: ReportContext) -> Block | None:
+    """Contract renewals (续约) by tier: a table and the predicted retention curves.
+
+    Customers with contracts, those under contract now, the renewal rate so far (renewals
+    signed / renewals due), the predicted chance to renew at the next decision and the
+    discounted expected remaining years of the tier's current customers, from the sBG per tier
+    (:func:`~segkit.insights.renewals.renewal_by_tier`); a tier predicted with the all-tiers
+    or the geometric model says so. None (no section) when the data have no contracts file:
+    contracts are an optional export, and a report on orders alone has nothing to say about
+    them.
+    """
+    from segkit.insights.renewals import RenewalsNotFitted, load_renewals_config, period_months
+
+    if not ctx.has("contracts"):
+        return None
+    w = ctx.words
+    block = Block(w["renewals"])
+    try:
+        result = ctx.renewals
+    except RenewalsNotFitted as exc:
+        reason = w.get(f"renewals_reason_{exc.reason}", str(exc))
+        return block.add(_notes([w["renewals_not_fitted"].format(reason=reason)]))
+    cfg = load_renewals_config(ctx.user_config)
+    summary = result.summary
+    tiers = [k for k in summary.index if k != "total"]
+    total = summary.loc["total"]
+    months = period_months(result.period)
+    period = w["period_annual"] if months == 12 else w["period_months"].format(n=months)
+    block.text(w["renewals_intro"].format(
+        customers=fmt_int(total["customers"]), period=period, decisions=fmt_int(total["decisions"]),
+        renewals=fmt_int(total["renewals"]), rate=fmt_pct(total["observed_rate"]), grace=cfg.grace_days,
+        discount=fmt_pct((1 + result.discount) ** (12 / months) - 1, 0)))
+    labels = [_tier_label(ctx, k) for k in tiers]
+    with style(ctx.lang):
+        fig = new_figure(6.5, 2.9)
+        ax = fig.subplots()
+        for key, text in zip([*tiers, "total"], [*labels, w["total_row"]]):
+            curve = result.curve[key]
+            if curve.notna().any():
+                ax.plot(curve.index, curve.to_numpy() * 100, marker="o", markersize=3, label=text,
+                        color=TIER_COLORS.get(key, "#555555"), ls="--" if key == "total" else "-")
+        ax.set_xticks(result.curve.index)
+        ax.set_xlabel(w["renewal_curve_x"])
+        ax.set_ylabel("%")
+        ax.set_title(w["renewal_curve_title"])
+        ax.legend(fontsize=7)
+        freeze_fonts(fig)
+    rows = summary.loc[[*tiers, "total"]]
+    basis = {"tier": w["renewal_basis_tier"], "overall": w["renewal_basis_overall"]}
+    shown = pd.DataFrame({
+        w["col_tier"]: [*labels, w["total_row"]],
+        w["col_contract_customers"]: rows["customers"].to_numpy(),
+        w["col_current_contracts"]: rows["current"].to_numpy(),
+        w["col_renewal_rate"]: rows["observed_rate"].to_numpy(),
+        w["col_next_renewal"]: rows["next_renewal"].to_numpy(),
+        w["col_remaining_years"]: (rows["remaining_periods"] * months / 12).to_numpy(),
+        w["col_renewal_basis"]: [basis[b] for b in rows["basis"]],
+    })
+    formats = {w["col_contract_customers"]: fmt_int, w["col_current_contracts"]: fmt_int, w["col_renewal_rate"]: fmt_pct,
+               w["col_next_renewal"]: fmt_pct, w["col_remaining_years"]: lambda v: "—" if pd.isna(v) else f"{v:.1f}"}
+    block.add(table_html(shown, formats, nowrap=[w["col_tier"]])).add(fig)
+    notes = [w["renewals_tier_note"]]
+    separator = "、" if ctx.lang == "zh" else ", "
+    for reason in ("few", "no_churn", "no_renewal", "no_fit"):
+        keys = [k for k in tiers if summary.loc[k, "basis_reason"] == reason]
+        if keys:
+            notes.append(w["renewals_fallback"].format(tiers=separator.join(_tier_label(ctx, k) for k in keys),
+                                                       reason=w[f"renewals_reason_{reason}"].format(min_n=cfg.min_customers)))
+    geometric = [k for k in [*tiers, "total"] if summary.loc[k, "model"] == "geometric" and summary.loc[k, "basis"] == "tier"]
+    if geometric:
+        names = [_tier_label(ctx, k) if k != "total" else w["total_row"] for k in geometric]
+        notes.append(w["renewals_geometric"].format(tiers=separator.join(names)))
+    return block.add("".join(f'<p class="note">{esc(t)}</p>' for t in notes))
 
 
 KPI_COLUMNS = ["customers", "revenue_share", "retention_rate", "repurchase_rate", "nps", "satisfaction", "cross_sell_rate"]
