@@ -30,6 +30,7 @@ from scipy.special import digamma, gammaln, polygamma
 
 from segkit.models._optim import (
     maximise_likelihood,
+    newton_polish,
     penalised_objective,
     standard_errors_from_hessian,
 )
@@ -120,7 +121,13 @@ def fit_nbd(x: np.ndarray, T: np.ndarray, w: np.ndarray, *, model: str, tol: flo
     name = f"{model} (no-dropout limit, NBD)"
     result = maximise_likelihood(objective, np.log([1.0, 1.0 / rate]), names=PARAMS, model=name,
                                  n_starts=1, random_state=0, tol=tol, max_iter=max_iter)
-    theta = result.log_params
+    def newton(theta):  # the mean objective with its Hessian in the log-parameters
+        ll, grad, hess = log_likelihood(theta, x, T, w, hessian=True)
+        p = np.exp(theta)
+        return -ll / W, -grad * p / W, -(np.outer(p, p) * hess + np.diag(grad * p)) / W
+
+    # a few Newton steps from the L-BFGS-B optimum: its parameters to rounding, not to 1e-6
+    theta, _, _, _ = newton_polish(newton, result.log_params, tol=1e-13, max_iter=20)
     ll, grad, hess = log_likelihood(theta, x, T, w, hessian=True)
     p = np.exp(theta)
     se = standard_errors_from_hessian(-(np.outer(p, p) * hess + np.diag(grad * p)), theta, PARAMS,

@@ -483,14 +483,17 @@ class BetaGeo(PurchaseModel):
             )
         except ConvergenceError as exc:
             # stopped where the data do not pin the model down (b running off, a flat or
-            # loose optimum): compare with the no-dropout limit below, unless penalised
-            if pen > 0 or exc.log_params is None:
+            # loose optimum): compare with the no-dropout limit below (also when penalised:
+            # the penalty can itself drive a to 0, i.e. to the same limit)
+            if exc.log_params is None:
                 raise
             failure = exc
             ll = _log_likelihood(exc.log_params, d, gradient=False)[0]
-        # unpenalised, the fit is the NBD when dropout does not improve the likelihood
-        # significantly (likelihood-ratio test against the limit b/a -> infinity)
-        if pen == 0 and self._fit_limit("BetaGeo", float(ll), failure, x, big_t, weight):
+        # the fit is the NBD when dropout does not improve the likelihood significantly
+        # (likelihood-ratio test against the limit b/a -> infinity); a penalised fit that
+        # converged is kept, as the penalty is the user's choice to hold a and b finite
+        if (pen == 0 or failure is not None) and self._fit_limit("BetaGeo", float(ll), failure,
+                                                                 x, big_t, weight):
             return self
         self.params_ = dict(zip(PARAMS, map(float, p), strict=True))
         self.log_likelihood_ = float(ll)

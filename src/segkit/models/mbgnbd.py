@@ -243,13 +243,13 @@ class ModifiedBetaGeo(PurchaseModel):
             )
         except ConvergenceError as exc:
             # b running off or a flat optimum: compare with the no-dropout limit (unpenalised)
-            if pen > 0 or exc.log_params is None:
+            if exc.log_params is None:
                 raise
             failure, theta = exc, exc.log_params
         ll = float(_log_likelihood(theta, x, t_x, big_t, w, gradient=False)[0])
         # as the BG/NBD: the NBD when dropout (here also at time 0) does not improve the
         # likelihood significantly; b/a -> infinity removes both kinds of dropout
-        if pen == 0 and self._fit_limit("ModifiedBetaGeo", ll, failure, x, big_t, w):
+        if (pen == 0 or failure is not None) and self._fit_limit("ModifiedBetaGeo", ll, failure, x, big_t, w):
             return self
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = ll

@@ -359,13 +359,13 @@ class ParetoNBD(PurchaseModel):
             standard_errors_ = standard_errors(neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD")
         except ConvergenceError as exc:
             # beta running off (no dropout) or a flat optimum: compare with the limit below
-            if pen > 0 or exc.log_params is None:
+            if exc.log_params is None:
                 raise
             failure, theta = exc, exc.log_params
         ll = _log_likelihood(theta, d)
         # as the BG/NBD: the NBD (s/beta -> 0) when dropout does not improve the likelihood
         # significantly
-        if pen == 0 and self._fit_limit("ParetoNBD", ll, failure, d.x, d.T, d.w):
+        if (pen == 0 or failure is not None) and self._fit_limit("ParetoNBD", ll, failure, d.x, d.T, d.w):
             return self
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = ll
