@@ -259,13 +259,27 @@ def test_integer_weights_equal_repeated_rows_gammagamma(spend, weights, start):
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.floats(0.01, 1000.0))
+@given(st.floats(0.05, 1000.0))
 def test_scaling_all_weights_changes_the_likelihood_not_the_parameters(rows, scale):
     one = BetaGeo().fit_snapshot(rows, "n_customers")
     scaled = BetaGeo().fit_snapshot(rows, rows["n_customers"] * scale)
     for name, value in one.params_.items():
         assert scaled.params_[name] == pytest.approx(value, rel=1e-6), name
     assert scaled.log_likelihood_ == pytest.approx(scale * one.log_likelihood_, rel=1e-9)
+
+
+def test_weights_scaled_down_to_a_handful_of_customers_give_the_no_dropout_limit(rows):
+    """Weights count customers, and the evidence for dropout grows with them: on CDNOW the
+    BG/NBD beats its no-dropout limit (the NBD, -9763.66) by 181.2 log-likelihood units, a
+    likelihood-ratio statistic of 362.5; weights scaled by 0.01 (23.6 customers) leave 3.62,
+    below the 3.84 the dropout model needs, so the fit is the limit (test_btyd_boundary.py)."""
+    from segkit.models import LimitingModelWarning
+
+    with pytest.warns(LimitingModelWarning):
+        few = BetaGeo().fit_snapshot(rows, rows["n_customers"] * 0.01)
+    assert few.limit_ == "no_dropout"
+    assert few.log_likelihood_ == pytest.approx(0.01 * -9763.66, abs=1e-4)
+    assert BetaGeo().fit_snapshot(rows, rows["n_customers"] * 0.02).limit_ is None  # 7.25
 
 
 # --- (4) bad weights ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 retention model for contracts, Gamma-Gamma spend, churn."""
 
 from segkit.models._base import compress_snapshot
+from segkit.models._nbd import LimitingModelWarning
 from segkit.models._optim import ConvergenceError
 from segkit.models.bgbb import BetaGeoBetaBinom
 from segkit.models.bgnbd import BetaGeo
@@ -17,6 +18,7 @@ __all__ = [
     "ChurnModel",
     "ConvergenceError",
     "GammaGamma",
+    "LimitingModelWarning",
     "ModifiedBetaGeo",
     "ParetoNBD",
     "ShiftedBetaGeo",

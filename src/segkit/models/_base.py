@@ -14,8 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
+from segkit.models import _nbd
 from segkit.models._optim import (
+    ConvergenceError,
     _require,
     as_array,
     as_output,
@@ -41,6 +44,9 @@ __all__ = [
 #: Name of the column of :func:`compress_snapshot` that counts the customers of a row.
 COUNT_COLUMN = "n_customers"
 BTYD_COLUMNS = ("frequency", "recency", "T")
+#: What a purchase model's fit learns; a new fit forgets all of it first.
+FITTED = ("params_", "log_likelihood_", "standard_errors_", "limit_", "n_customers_",
+          "n_distinct_", "n_iter_", "unit_")
 
 
 def compress_snapshot(
@@ -168,7 +174,118 @@ def polish_optimum(objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
 
 
 class PurchaseModel(BaseEstimator):
-    """Base of :class:`~segkit.models.BetaGeo` and :class:`~segkit.models.ParetoNBD`."""
+    """Base of :class:`~segkit.models.BetaGeo`, :class:`~segkit.models.ModifiedBetaGeo` and
+    :class:`~segkit.models.ParetoNBD`.
+
+    Each of them tends to the NBD (Poisson-gamma, no dropout) when dropout vanishes; an
+    unpenalised fit on data that show no dropout returns that limit (``limit_ = "no_dropout"``,
+    ``params_ = {"r", "alpha"}``, a :class:`~segkit.models.LimitingModelWarning`), and every
+    prediction is then the NBD's closed form: P(alive) = 1, E[X(t)] = r t/alpha,
+    E[Y(t) | x, T] = (r+x) t/(alpha+T), P(Y(t) = 0 | x, T) = ((alpha+T)/(alpha+T+t))^(r+x).
+    """
+
+    # -- the no-dropout limit -----------------------------------------------------------------
+    def _limit(self):
+        """``limit_`` of a fitted model (None: the model itself); NotFittedError if unfitted."""
+        check_is_fitted(self, "params_")
+        limit = getattr(self, "limit_", None)
+        _nbd.check_limit(limit)
+        return limit
+
+    def _limit_params(self) -> tuple[float, float]:
+        return self.params_["r"], self.params_["alpha"]
+
+    def _fit_limit(self, model: str, full_log_likelihood: float | None,
+                   failure: ConvergenceError | None, x: np.ndarray, T: np.ndarray,
+                   w: np.ndarray) -> bool:
+        """Take the no-dropout limit when the data call for it (True), or raise ``failure``.
+
+        ``full_log_likelihood`` is the dropout model's log-likelihood at its optimum or, with
+        ``failure``, where its optimiser stopped. With no failure and a dropout model that is
+        clearly better than the NBD, returns False and the caller keeps its fit.
+        """
+        try:
+            nbd = _nbd.no_dropout_limit(model, full_log_likelihood, x, T, w,
+                                        tol=min(float(self.tol), 1e-8), max_iter=self.max_iter)
+        except ConvergenceError:
+            if failure is not None:
+                raise failure from None
+            return False
+        if nbd is None:
+            if failure is not None:
+                raise failure
+            return False
+        self.params_ = nbd.params
+        self.log_likelihood_ = nbd.log_likelihood
+        self.standard_errors_ = nbd.standard_errors
+        self.limit_ = _nbd.NO_DROPOUT
+        self.n_customers_ = int(round(float(w.sum())))
+        self.n_distinct_ = int(w.size)
+        self.n_iter_ = nbd.n_iter
+        self.unit_ = None
+        return True
+
+    def _alive_or_limit(self, x, t_x, big_t):
+        if self._limit():
+            return np.ones(np.broadcast_shapes(np.shape(x), np.shape(t_x), np.shape(big_t)))
+        return self._alive(x, t_x, big_t)
+
+    def _conditional_or_limit(self, t, x, big_t, alive):
+        if self._limit():
+            return alive * _nbd.conditional_mean(t, x, big_t, *self._limit_params())
+        return self._conditional(t, x, big_t, alive)
+
+    def _limit_population_mean(self, t: Any):
+        """E[X(t)] of the no-dropout limit, r t/alpha, shaped as the models' own."""
+        t_arr, index = check_horizon(t)
+        return as_output(_nbd.population_mean(t_arr, *self._limit_params()), index,
+                         "expected_purchases", (t,))
+
+    def _limit_count_probability(self, n: Any, t: Any):
+        """P(X(t) = n) of the no-dropout limit, the negative binomial."""
+        n_arr, t_arr, index = check_counts(n, t)
+        return as_output(_nbd.count_probability(n_arr, t_arr, *self._limit_params()), index,
+                         "probability_of_purchases", (n, t))
+
+    def summary(self) -> pd.DataFrame:
+        """Fitted parameters and their standard errors, and which model they belong to.
+
+        Returns
+        -------
+        DataFrame
+            Index ``parameter``; columns ``estimate`` and ``standard_error`` (NaN where not
+            known, e.g. parameters set by hand). ``attrs``: ``model`` (the class name),
+            ``limit`` (None, or ``"no_dropout"`` when the fit is the NBD limit, whose
+            parameters are r and alpha only), ``log_likelihood`` and ``n_customers`` (None
+            when not fitted from data).
+
+        Examples
+        --------
+        >>> from segkit.models import BetaGeo
+        >>> bg = BetaGeo()
+        >>> bg.params_, bg.limit_ = {"r": 0.5, "alpha": 2.0}, "no_dropout"
+        >>> table = bg.summary()
+        >>> table["estimate"].tolist(), table.attrs["limit"]
+        ([0.5, 2.0], 'no_dropout')
+        """
+        limit = self._limit()
+        se = getattr(self, "standard_errors_", {}) or {}
+        out = pd.DataFrame(
+            {"estimate": [float(v) for v in self.params_.values()],
+             "standard_error": [float(se.get(k, np.nan)) for k in self.params_]},
+            index=pd.Index(list(self.params_), name="parameter"),
+        )
+        out.attrs.update(model=type(self).__name__, limit=limit,
+                         log_likelihood=getattr(self, "log_likelihood_", None),
+                         n_customers=getattr(self, "n_customers_", None))
+        return out
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        text = super().__repr__(N_CHAR_MAX)
+        if "params_" in self.__dict__ and getattr(self, "limit_", None) == _nbd.NO_DROPOUT:
+            r, alpha = self._limit_params()
+            text += f" fitted as its no-dropout limit, the NBD: r={r:.4g}, alpha={alpha:.4g}"
+        return text
 
     def fit_snapshot(self, snapshot: pd.DataFrame, sample_weight: Any = None):
         """Fit on a table with ``frequency``, ``recency`` and ``T`` columns.
@@ -212,23 +329,24 @@ class PurchaseModel(BaseEstimator):
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any):
         """P(still active at T | x, t_x, T) per customer (the model's equation: see the subclass)."""
-        self._p()
+        self._limit()
         x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
-        return as_output(self._alive(x, t_x, big_t), index, "probability_alive", (frequency, recency, T))
+        return as_output(self._alive_or_limit(x, t_x, big_t), index, "probability_alive",
+                         (frequency, recency, T))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any):
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T+t] per customer.
 
         ``t`` is in the unit of recency and T and broadcasts against the customers.
         """
-        self._p()
+        self._limit()
         x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
         t_arr, _ = check_horizon(t)
         t_arr, x, t_x, big_t = broadcast(t_arr, x, t_x, big_t)
-        out = self._conditional(t_arr, x, big_t, self._alive(x, t_x, big_t))
+        out = self._conditional_or_limit(t_arr, x, big_t, self._alive_or_limit(x, t_x, big_t))
         return as_output(out, index, "expected_purchases", (t, frequency, recency, T))
 
     def _expected_purchases_curve(self, t_grid, x, t_x, big_t):
         """E[Y(t) | x, t_x, T] for every t in ``t_grid`` (customers x times), unchecked."""
-        alive = self._alive(x, t_x, big_t)[:, None]
-        return self._conditional(t_grid[None, :], x[:, None], big_t[:, None], alive)
+        alive = self._alive_or_limit(x, t_x, big_t)[:, None]
+        return self._conditional_or_limit(t_grid[None, :], x[:, None], big_t[:, None], alive)

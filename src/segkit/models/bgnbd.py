@@ -20,8 +20,10 @@ from scipy import integrate
 from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1, polygamma
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import PurchaseModel, check_counts, check_horizon
+from segkit.models import _nbd
+from segkit.models._base import FITTED, PurchaseModel, check_counts, check_horizon
 from segkit.models._optim import (
+    ConvergenceError,
     as_output,
     broadcast,
     check_btyd_data,
@@ -453,13 +455,22 @@ class BetaGeo(PurchaseModel):
     Attributes
     ----------
     params_ : dict
-        ``{"r", "alpha", "a", "b"}``; ``alpha`` is in the time unit of recency and T.
+        ``{"r", "alpha", "a", "b"}``; ``alpha`` is in the time unit of recency and T. In the
+        no-dropout limit (``limit_``) only ``{"r", "alpha"}``.
+    limit_ : str or None
+        None for the BG/NBD itself; ``"no_dropout"`` when the fit is its limit without
+        dropout, the NBD (Poisson-gamma; ``p`` -> 0, i.e. ``b/a`` -> infinity). An
+        unpenalised fit takes it when the BG/NBD's log-likelihood is less than 3.84/2 above
+        the NBD's (a likelihood-ratio test; the NBD is the BG/NBD's limit, so it can never be
+        higher), and warns (:class:`~segkit.models.LimitingModelWarning`). The predictions are
+        then the NBD's: P(alive) = 1, E[X(t)] = r t/alpha, E[Y(t) | x, T] = (r+x) t/(alpha+T),
+        P(Y(t) = 0 | x, T) = ((alpha+T)/(alpha+T+t))^(r+x), P(X(t) = n) negative binomial.
     log_likelihood_ : float
         Total log-likelihood of the data at ``params_`` (without the penalty).
     standard_errors_ : dict
         Standard errors of ``params_`` from the analytic Hessian of the objective optimised:
         the log-likelihood, plus the penalty when ``penalizer_coef`` > 0 (a Hessian that is not
-        positive definite raises ConvergenceError).
+        positive definite raises ConvergenceError, unless the no-dropout limit is taken).
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -527,11 +538,17 @@ class BetaGeo(PurchaseModel):
         ------
         ValueError
             For impossible data (negative frequency, recency larger than T, ...), naming the
-            customers.
+            customers, or when nobody bought again ("0 of N customers bought again").
         segkit.models.ConvergenceError
-            When the likelihood maximisation does not converge.
+            When the likelihood maximisation does not converge, or the optimum is not
+            identified and the data do show dropout (the message says what to try).
+
+        Warns
+        -----
+        segkit.models.LimitingModelWarning
+            When the data show no dropout and the fit is the NBD limit (``limit_``).
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_", "unit_"):
+        for attr in FITTED:
             self.__dict__.pop(attr, None)
         x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
         require_repeat_buyers(x, weight, "BetaGeo")
@@ -564,27 +581,45 @@ class BetaGeo(PurchaseModel):
                 h = -(np.outer(p, p) * hess + np.diag(grad * p)) / W + np.diag(4 * pen * p**2)
                 return value, -grad * p / W + 2 * pen * p**2, h
 
-        result = maximise_likelihood(
-            objective, start, names=PARAMS, model="BetaGeo", n_starts=self.n_starts,
-            random_state=self.random_state, tol=self.tol, max_iter=self.max_iter, screen=screen,
-            newton=newton,
-        )
-        theta = result.log_params
-        if "theta" in last and np.array_equal(last["theta"], theta):
-            ll, grad, hess = last["ll"], last["grad"], last["hess"]
-        else:
-            with single_threaded_blas():
-                ll, grad, hess = _log_likelihood(theta, d, hessian=True)
-        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
+        failure = None
+        try:
+            result = maximise_likelihood(
+                objective, start, names=PARAMS, model="BetaGeo", n_starts=self.n_starts,
+                random_state=self.random_state, tol=self.tol, max_iter=self.max_iter,
+                screen=screen, newton=newton,
+            )
+            theta = result.log_params
+            if "theta" in last and np.array_equal(last["theta"], theta):
+                ll, grad, hess = last["ll"], last["grad"], last["hess"]
+            else:
+                with single_threaded_blas():
+                    ll, grad, hess = _log_likelihood(theta, d, hessian=True)
+            p = np.exp(theta)
+            # the Hessian of the objective actually optimised: with a penalty, the penalised
+            # one (W * penalizer_coef * sum(p^2) on the total scale), so that the flatness
+            # check and the standard errors are taken where the penalty holds the parameters
+            standard_errors = standard_errors_from_hessian(
+                -(np.outer(p, p) * hess + np.diag(grad * p)) + np.diag(4 * pen * W * p**2),
+                theta, PARAMS, model="BetaGeo",
+            )
+        except ConvergenceError as exc:
+            # stopped where the data do not pin the model down (b running off, a flat or
+            # loose optimum): compare with the no-dropout limit below (also when penalised:
+            # the penalty can itself drive a to 0, i.e. to the same limit)
+            if exc.log_params is None:
+                raise
+            failure = exc
+            ll = _log_likelihood(exc.log_params, d, gradient=False)[0]
+        # the fit is the NBD when dropout does not improve the likelihood significantly
+        # (likelihood-ratio test against the limit b/a -> infinity); a penalised fit that
+        # converged is kept, as the penalty is the user's choice to hold a and b finite
+        if (pen == 0 or failure is not None) and self._fit_limit("BetaGeo", float(ll), failure,
+                                                                 x, big_t, weight):
+            return self
+        self.params_ = dict(zip(PARAMS, map(float, p), strict=True))
         self.log_likelihood_ = float(ll)
-        p = np.exp(theta)
-        # the Hessian of the objective actually optimised: with a penalty, the penalised one
-        # (W * penalizer_coef * sum(p^2) on the total scale), so that the flatness check and
-        # the standard errors are taken where the penalty holds the parameters
-        self.standard_errors_ = standard_errors_from_hessian(
-            -(np.outer(p, p) * hess + np.diag(grad * p)) + np.diag(4 * pen * W * p**2), theta,
-            PARAMS, model="BetaGeo",
-        )
+        self.standard_errors_ = standard_errors
+        self.limit_ = None
         self.n_customers_ = int(round(W))
         self.n_distinct_ = d.rows
         self.n_iter_ = result.n_iter
@@ -639,6 +674,8 @@ class BetaGeo(PurchaseModel):
         >>> [round(float(v), 3) for v in bg.expected_purchases_population([1, 3, 32, 78])]
         [0.053, 0.151, 1.045, 1.861]
         """
+        if self._limit():
+            return self._limit_population_mean(t)
         r, alpha, a, b = self._p()
         t_arr, index = check_horizon(t)
         out = _population_mean(t_arr, r, alpha, a, b)
@@ -709,7 +746,7 @@ class BetaGeo(PurchaseModel):
         >>> round(float(bg.probability_no_purchases(13, 0, 0.0, 38.86)), 4)  # never bought again
         0.9382
         """
-        self._p()
+        self._limit()
         x, t_x, big_t, index = check_prediction_inputs(frequency, recency, T)
         t_arr, _ = check_horizon(t)
         t_arr, x, t_x, big_t = broadcast(t_arr, x, t_x, big_t)
@@ -717,6 +754,8 @@ class BetaGeo(PurchaseModel):
         return as_output(out, index, "probability_no_purchases", (t, frequency, recency, T))
 
     def _no_purchase(self, t, x, t_x, big_t):
+        if self._limit():  # alive for sure: ((alpha+T)/(alpha+T+t))^(r+x)
+            return _nbd.no_purchase(t, x, big_t, *self._limit_params())
         r, alpha, _, _ = self._p()
         alive = self._alive(x, t_x, big_t)
         buys = -np.expm1(-(r + x) * np.log1p(t / (alpha + big_t)))  # 1 - ratio^(r+x)
@@ -752,6 +791,8 @@ class BetaGeo(PurchaseModel):
         >>> bg.probability_of_purchases(10, 2)  # R package BTYD, bgnbd.pmf: 1.07869e-07
         1.0786896403691495e-07
         """
+        if self._limit():
+            return self._limit_count_probability(n, t)
         r, alpha, a, b = self._p()
         n_arr, t_arr, index = check_counts(n, t)
         out = _purchase_count_probability(n_arr, t_arr, r, alpha, a, b)

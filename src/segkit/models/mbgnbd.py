@@ -19,8 +19,9 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import PurchaseModel, check_horizon, polish_optimum
+from segkit.models._base import FITTED, PurchaseModel, check_horizon, polish_optimum
 from segkit.models._optim import (
+    ConvergenceError,
     as_output,
     check_btyd_data,
     compress,
@@ -123,7 +124,13 @@ class ModifiedBetaGeo(PurchaseModel):
     Attributes
     ----------
     params_ : dict
-        ``{"r", "alpha", "a", "b"}``; ``alpha`` is in the time unit of recency and T.
+        ``{"r", "alpha", "a", "b"}``; ``alpha`` is in the time unit of recency and T. In the
+        no-dropout limit (``limit_``) only ``{"r", "alpha"}``.
+    limit_ : str or None
+        None for the MBG/NBD itself; ``"no_dropout"`` when the fit is its limit without
+        dropout (``b/a`` -> infinity: no dropout at time 0 nor after a purchase), the NBD,
+        taken as by :class:`~segkit.models.BetaGeo` (likelihood-ratio test, with a
+        :class:`~segkit.models.LimitingModelWarning`); the predictions are then the NBD's.
     log_likelihood_ : float
         Total log-likelihood of the data at ``params_`` (without the penalty).
     standard_errors_ : dict
@@ -197,9 +204,15 @@ class ModifiedBetaGeo(PurchaseModel):
         ValueError
             For impossible data, naming the customers, or when nobody bought again.
         segkit.models.ConvergenceError
-            When the maximisation does not converge or the optimum is not identified.
+            When the maximisation does not converge, or the optimum is not identified and the
+            data do show dropout.
+
+        Warns
+        -----
+        segkit.models.LimitingModelWarning
+            When the data show no dropout and the fit is the NBD limit (``limit_``).
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_", "unit_"):
+        for attr in FITTED:
             self.__dict__.pop(attr, None)
         x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
         require_repeat_buyers(x, weight, "ModifiedBetaGeo")
@@ -216,18 +229,32 @@ class ModifiedBetaGeo(PurchaseModel):
         if sample is not None:
             screen = make_objective((*sample[0], sample[1]), float(sample[1].sum()))
         rate = max(float(w @ x) / max(float(w @ big_t), 1e-9), 1e-6)
-        result = maximise_likelihood(
-            objective, np.log([1.0, 1.0 / rate, 1.0, 1.0]), names=PARAMS,
-            model="ModifiedBetaGeo", n_starts=self.n_starts, random_state=self.random_state,
-            tol=self.tol, max_iter=self.max_iter, screen=screen,
-        )
-        theta = polish_optimum(objective, result.log_params)
+        failure = None
+        try:
+            result = maximise_likelihood(
+                objective, np.log([1.0, 1.0 / rate, 1.0, 1.0]), names=PARAMS,
+                model="ModifiedBetaGeo", n_starts=self.n_starts, random_state=self.random_state,
+                tol=self.tol, max_iter=self.max_iter, screen=screen,
+            )
+            theta = polish_optimum(objective, result.log_params)
+            # the Hessian of the objective actually optimised, scaled to the total
+            standard_errors_ = standard_errors(
+                lambda th: objective(th)[1] * W, theta, PARAMS, model="ModifiedBetaGeo"
+            )
+        except ConvergenceError as exc:
+            # b running off or a flat optimum: compare with the no-dropout limit (unpenalised)
+            if exc.log_params is None:
+                raise
+            failure, theta = exc, exc.log_params
+        ll = float(_log_likelihood(theta, x, t_x, big_t, w, gradient=False)[0])
+        # as the BG/NBD: the NBD when dropout (here also at time 0) does not improve the
+        # likelihood significantly; b/a -> infinity removes both kinds of dropout
+        if (pen == 0 or failure is not None) and self._fit_limit("ModifiedBetaGeo", ll, failure, x, big_t, w):
+            return self
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
-        self.log_likelihood_ = float(_log_likelihood(theta, x, t_x, big_t, w, gradient=False)[0])
-        # the Hessian of the objective actually optimised, scaled to the total
-        self.standard_errors_ = standard_errors(
-            lambda th: objective(th)[1] * W, theta, PARAMS, model="ModifiedBetaGeo"
-        )
+        self.log_likelihood_ = ll
+        self.standard_errors_ = standard_errors_
+        self.limit_ = None
         self.n_customers_ = int(round(W))
         self.n_distinct_ = int(w.size)
         self.n_iter_ = result.n_iter
@@ -270,6 +297,8 @@ class ModifiedBetaGeo(PurchaseModel):
         >>> [round(float(v), 4) for v in mbg.expected_purchases_population([1, 39, 78])]
         [0.0531, 1.183, 1.8048]
         """
+        if self._limit():
+            return self._limit_population_mean(t)
         r, alpha, a, b = self._p()
         t_arr, index = check_horizon(t)
         out = b / (a + b) * _mean(t_arr, r, alpha, a, b + 1)

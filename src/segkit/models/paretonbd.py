@@ -19,8 +19,10 @@ import pandas as pd
 from scipy.special import gammaln, hyp2f1
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import PurchaseModel, check_counts, check_horizon
+from segkit.models._base import FITTED, PurchaseModel, check_counts, check_horizon
+from segkit.models._nbd import NO_DROPOUT_LR_CRITICAL, fit_nbd
 from segkit.models._optim import (
+    ConvergenceError,
     as_output,
     log_hyp2f1_series,
     check_btyd_data,
@@ -40,6 +42,15 @@ __all__ = ["ParetoNBD"]
 SCREEN_SIZE = 20_000
 
 PARAMS = ("r", "alpha", "s", "beta")
+#: An unpenalised fit stops following a start once fewer than this share of customers would
+#: drop out within the longest observation period while its likelihood is not significantly
+#: above the NBD's: it is heading for the no-dropout limit.
+NO_DROPOUT_SHARE = 1e-3
+#: Gauss-Legendre rule for the A0 integral near the no-dropout boundary (:func:`_log_A0_integral`).
+GAUSS_NODES, GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(64)
+#: The rule is used where the log-integrand varies by at most this over the interval (there
+#: 64 nodes integrate it to rounding).
+GAUSS_SPAN = 80.0
 
 
 def _log_G(r, alpha, s, beta, x, y):
@@ -75,7 +86,52 @@ def _log_G(r, alpha, s, beta, x, y):
     return log_front + log_hyp
 
 
-def _log_terms(r, alpha, s, beta, x, t_x, T, log_G_tx, log_G_T):
+def _quadrature_rows(r, alpha, s, beta, x, t_x, T):
+    """Rows whose A0 is taken by :func:`_log_A0_integral` instead of the hypergeometric series.
+
+    Near the no-dropout boundary (beta much larger than alpha) ``z = (beta-alpha)/(beta+y)``
+    of :func:`_log_G` is close to 1 and, for customers with few purchases, its series needs
+    tens of thousands of terms -- 3 s per likelihood evaluation on 5,000 customers at beta =
+    1e3 to 1e7 instead of milliseconds, so that the fit on data without dropout took minutes
+    to fail (issue 14). There the integral is smooth and short: a fixed Gauss rule is exact
+    to rounding and costs 64 evaluations per row.
+    """
+    if alpha >= beta:
+        return np.zeros(np.shape(x), dtype=bool)
+    z = (beta - alpha) / (beta + t_x)
+    span = (np.abs(r + x - 1) + s + 1) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return (z > 0.9) & (span <= GAUSS_SPAN)
+
+
+def _log_A0_integral(r, alpha, s, beta, x, t_x, T):
+    """``ln A0`` from its integral, ``A0 = (r+s+x) * integral over (t_x, T) of
+    (alpha+u)^-(r+x) (beta+u)^-(s+1) du`` (the dropout term of the likelihood: purchases at
+    rate lambda up to the time of leaving u, integrated over the gamma mixing distributions).
+
+    Taken over ``w = ln(alpha+u)``, where the log of the integrand,
+    ``-(r+x-1) w - (s+1) ln(beta-alpha+e^w)``, is smooth with slopes between -(r+x-1)-(s+1)
+    and -(r+x-1): 64-point Gauss-Legendre in log space (``logsumexp``). -inf when t_x = T.
+    """
+    lo, hi = np.log(alpha + t_x), np.log(alpha + T)
+    half = (hi - lo) / 2
+    w = ((lo + hi) / 2)[:, None] + half[:, None] * GAUSS_NODES
+    log_f = -(r + x - 1)[:, None] * w - (s + 1) * np.log(beta - alpha + np.exp(w))
+    log_f += np.log(GAUSS_WEIGHTS)
+    top = log_f.max(axis=1)  # log-sum-exp by hand: scipy's costs as much again
+    with np.errstate(divide="ignore"):
+        return (np.log(r + s + x) + top + np.log(np.exp(log_f - top[:, None]).sum(axis=1))
+                + np.log(half))
+
+
+def _log_G_needed(r, alpha, s, beta, pair_x, pair_y, needed):
+    """:func:`_log_G` of the pairs a row still needs (NaN for the others)."""
+    out = np.full(pair_x.shape, np.nan)
+    if np.any(needed):
+        out[needed] = _log_G(r, alpha, s, beta, pair_x[needed], pair_y[needed])
+    return out
+
+
+def _log_terms(r, alpha, s, beta, x, t_x, T, log_G_tx, log_G_T, quad=None):
     """ln of the bracket of the likelihood and ln of its first term.
 
     Fader & Hardie (2005), eq. (22)::
@@ -84,14 +140,17 @@ def _log_terms(r, alpha, s, beta, x, t_x, T, log_G_tx, log_G_T):
         A0 = F(t_x) - F(T),  F(y) = (alpha+y)^-(r+x) (beta+y)^-s G(y)
 
     Returns ``(ln bracket, ln first term)``; the difference of the two F terms is taken as
-    ``ln F(t_x) + log1p(-exp(ln F(T) - ln F(t_x)))`` and the sum by ``logaddexp``.
+    ``ln F(t_x) + log1p(-exp(ln F(T) - ln F(t_x)))`` and the sum by ``logaddexp``. Rows marked
+    in ``quad`` take ``ln A0`` from its integral (:func:`_log_A0_integral`) instead.
     """
     ln_first = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
     ln_F_tx = -(r + x) * np.log(alpha + t_x) - s * np.log(beta + t_x) + log_G_tx
     ln_F_T = ln_first + log_G_T
     gap = np.minimum(ln_F_T - ln_F_tx, 0.0)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         ln_A0 = ln_F_tx + np.log(-np.expm1(gap))  # -inf when t_x == T
+    if quad is not None and np.any(quad):
+        ln_A0[quad] = _log_A0_integral(r, alpha, s, beta, x[quad], t_x[quad], T[quad])
     ln_second = np.log(s) - np.log(r + s + x) + ln_A0
     return np.logaddexp(ln_first, ln_second), ln_first
 
@@ -118,8 +177,12 @@ class _Data:
 def _log_likelihood(log_params: np.ndarray, d: _Data) -> float:
     """Weighted total log-likelihood (eq. (22) of Fader & Hardie 2005)."""
     r, alpha, s, beta = np.exp(log_params)
-    log_G = _log_G(r, alpha, s, beta, d.pair_x, d.pair_y)
-    ln_bracket, _ = _log_terms(r, alpha, s, beta, d.x, d.t_x, d.T, log_G[d.i_tx], log_G[d.i_T])
+    quad = _quadrature_rows(r, alpha, s, beta, d.x, d.t_x, d.T)
+    needed = np.zeros(d.pair_x.size, dtype=bool)
+    needed[d.i_tx[~quad]] = needed[d.i_T[~quad]] = True
+    log_G = _log_G_needed(r, alpha, s, beta, d.pair_x, d.pair_y, needed)
+    ln_bracket, _ = _log_terms(r, alpha, s, beta, d.x, d.t_x, d.T, log_G[d.i_tx], log_G[d.i_T],
+                               quad)
     return float(
         d.w_x @ gammaln(r + d.x_u)
         + d.total_weight * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta))
@@ -151,6 +214,12 @@ class ParetoNBD(PurchaseModel):
     ----------
     params_ : dict
         ``{"r", "alpha", "s", "beta"}``; ``alpha`` and ``beta`` are in the time unit of the data.
+        In the no-dropout limit (``limit_``) only ``{"r", "alpha"}``.
+    limit_ : str or None
+        None for the Pareto/NBD itself; ``"no_dropout"`` when the fit is its limit without
+        dropout (mean dropout rate ``s/beta`` -> 0), the NBD, taken as by
+        :class:`~segkit.models.BetaGeo` (likelihood-ratio test, with a
+        :class:`~segkit.models.LimitingModelWarning`); the predictions are then the NBD's.
     log_likelihood_ : float
         Total log-likelihood at ``params_`` (without the penalty).
     standard_errors_ : dict
@@ -212,11 +281,17 @@ class ParetoNBD(PurchaseModel):
         Raises
         ------
         ValueError
-            For impossible data, naming the customers.
+            For impossible data, naming the customers, or when nobody bought again.
         segkit.models.ConvergenceError
-            When the likelihood maximisation does not converge.
+            When the likelihood maximisation does not converge, or the optimum is not
+            identified and the data do show dropout.
+
+        Warns
+        -----
+        segkit.models.LimitingModelWarning
+            When the data show no dropout and the fit is the NBD limit (``limit_``).
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_", "unit_"):
+        for attr in FITTED:
             self.__dict__.pop(attr, None)
         x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
         require_repeat_buyers(x, weight, "ParetoNBD")
@@ -251,20 +326,51 @@ class ParetoNBD(PurchaseModel):
                 with np.errstate(all="ignore"):
                     return value_s(theta), numeric_gradient(value_s, theta, step=1e-5)
 
-        result = maximise_likelihood(
-            objective, start, names=PARAMS, model="ParetoNBD", n_starts=self.n_starts,
-            random_state=self.random_state, tol=self.tol, max_iter=self.max_iter, screen=screen,
-        )
-        theta = result.log_params
-        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
-        self.log_likelihood_ = _log_likelihood(theta, d)
-
         def neg_grad(th):  # of the objective optimised: penalised when penalised
             return numeric_gradient(
                 lambda u: -_log_likelihood(u, d) + W * pen * float(np.sum(np.exp(2 * u))), th, step=1e-4
             )
 
-        self.standard_errors_ = standard_errors(neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD")
+        longest = float(d.T.max())
+        try:  # the no-dropout limit's log-likelihood, for stopping early on the way there
+            nbd_value = -fit_nbd(d.x, d.T, d.w, model="ParetoNBD").log_likelihood / W
+        except ConvergenceError:
+            nbd_value = -np.inf
+
+        def no_dropout(theta, value):
+            """Stop a start where fewer than 1 in 1,000 customers would drop out within the
+            longest observation and the likelihood is not significantly above the NBD's: it
+            is on its way to the no-dropout limit, which the limit test then compares. The walk
+            along the ridge to beta = e^30 took minutes (the fit took 155 s to fail, issue 14)
+            and each step there changes the likelihood by less than rounding."""
+            _, _, s, beta = np.exp(theta)
+            dropped = -np.expm1(-s * np.log1p(longest / beta))  # 1 - (beta/(beta+T))^s
+            near = value > nbd_value - NO_DROPOUT_LR_CRITICAL / 2 / W
+            return "no dropout (s/beta -> 0)" if dropped < NO_DROPOUT_SHARE and near else None
+
+        failure = None
+        try:
+            result = maximise_likelihood(
+                objective, start, names=PARAMS, model="ParetoNBD", n_starts=self.n_starts,
+                random_state=self.random_state, tol=self.tol, max_iter=self.max_iter,
+                screen=screen, boundary=no_dropout if pen == 0 else None,
+            )
+            theta = result.log_params
+            standard_errors_ = standard_errors(neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD")
+        except ConvergenceError as exc:
+            # beta running off (no dropout) or a flat optimum: compare with the limit below
+            if exc.log_params is None:
+                raise
+            failure, theta = exc, exc.log_params
+        ll = _log_likelihood(theta, d)
+        # as the BG/NBD: the NBD (s/beta -> 0) when dropout does not improve the likelihood
+        # significantly
+        if (pen == 0 or failure is not None) and self._fit_limit("ParetoNBD", ll, failure, d.x, d.T, d.w):
+            return self
+        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
+        self.log_likelihood_ = ll
+        self.standard_errors_ = standard_errors_
+        self.limit_ = None
         self.n_customers_ = int(round(W))
         self.n_distinct_ = d.rows
         self.n_iter_ = result.n_iter
@@ -285,9 +391,12 @@ class ParetoNBD(PurchaseModel):
         x, t_x, big_t = (np.ravel(a) for a in (x, t_x, big_t))
         (pair_x, pair_y), inverse = factorize_rows(np.concatenate([x, x]),
                                                    np.concatenate([t_x, big_t]))
-        log_G = _log_G(r, alpha, s, beta, pair_x, pair_y)[inverse]
+        quad = _quadrature_rows(r, alpha, s, beta, x, t_x, big_t)
+        needed = np.zeros(pair_x.size, dtype=bool)
+        needed[inverse[np.concatenate([~quad, ~quad])]] = True
+        log_G = _log_G_needed(r, alpha, s, beta, pair_x, pair_y, needed)[inverse]
         ln_bracket, ln_first = _log_terms(r, alpha, s, beta, x, t_x, big_t,
-                                          log_G[: x.size], log_G[x.size:])
+                                          log_G[: x.size], log_G[x.size:], quad)
         alive = np.exp(ln_first - ln_bracket)
         if not np.all(np.isfinite(alive)):
             i = int(np.flatnonzero(~np.isfinite(alive))[0])
@@ -312,6 +421,8 @@ class ParetoNBD(PurchaseModel):
 
         At s = 1 the limit ``r beta/alpha ln((beta+t)/beta)`` is used.
         """
+        if self._limit():
+            return self._limit_population_mean(t)
         r, alpha, s, beta = self._p()
         t_arr, index = check_horizon(t)
         out = r / alpha * _survival_integral(s, beta, t_arr)
@@ -371,6 +482,8 @@ class ParetoNBD(PurchaseModel):
         >>> [round(float(p), 4) for p in pnbd.probability_of_purchases([0, 1, 2], 39)]
         [0.5936, 0.1656, 0.0825]
         """
+        if self._limit():
+            return self._limit_count_probability(n, t)
         r, alpha, s, beta = self._p()
         n_arr, t_arr, index = check_counts(n, t)
         shape = n_arr.shape
