@@ -339,6 +339,10 @@ class BetaGeo(PurchaseModel):
         Standard errors of ``params_`` from the analytic Hessian of the objective optimised:
         the log-likelihood, plus the penalty when ``penalizer_coef`` > 0 (a Hessian that is not
         positive definite raises ConvergenceError).
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -410,7 +414,7 @@ class BetaGeo(PurchaseModel):
         segkit.models.ConvergenceError
             When the likelihood maximisation does not converge.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_", "unit_"):
+        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_", "unit_"):
             self.__dict__.pop(attr, None)
         x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
         require_repeat_buyers(x, weight, "BetaGeo")
@@ -460,9 +464,9 @@ class BetaGeo(PurchaseModel):
         # the Hessian of the objective actually optimised: with a penalty, the penalised one
         # (W * penalizer_coef * sum(p^2) on the total scale), so that the flatness check and
         # the standard errors are taken where the penalty holds the parameters
-        self.standard_errors_ = standard_errors_from_hessian(
+        self.standard_errors_, self.covariance_ = standard_errors_from_hessian(
             -(np.outer(p, p) * hess + np.diag(grad * p)) + np.diag(4 * pen * W * p**2), theta,
-            PARAMS, model="BetaGeo",
+            PARAMS, model="BetaGeo", with_covariance=True,
         )
         self.n_customers_ = int(round(W))
         self.n_distinct_ = d.rows

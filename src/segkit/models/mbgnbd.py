@@ -130,6 +130,10 @@ class ModifiedBetaGeo(PurchaseModel):
         Standard errors of ``params_`` from the Hessian of the objective that was optimised
         (the total negative log-likelihood plus the penalty), by central differences of its
         analytic gradient; a Hessian that is not positive definite raises ConvergenceError.
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -199,7 +203,7 @@ class ModifiedBetaGeo(PurchaseModel):
         segkit.models.ConvergenceError
             When the maximisation does not converge or the optimum is not identified.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_", "unit_"):
+        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_", "unit_"):
             self.__dict__.pop(attr, None)
         x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
         require_repeat_buyers(x, weight, "ModifiedBetaGeo")
@@ -225,8 +229,9 @@ class ModifiedBetaGeo(PurchaseModel):
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = float(_log_likelihood(theta, x, t_x, big_t, w, gradient=False)[0])
         # the Hessian of the objective actually optimised, scaled to the total
-        self.standard_errors_ = standard_errors(
-            lambda th: objective(th)[1] * W, theta, PARAMS, model="ModifiedBetaGeo"
+        self.standard_errors_, self.covariance_ = standard_errors(
+            lambda th: objective(th)[1] * W, theta, PARAMS, model="ModifiedBetaGeo",
+            with_covariance=True,
         )
         self.n_customers_ = int(round(W))
         self.n_distinct_ = int(w.size)

@@ -156,6 +156,10 @@ class ParetoNBD(PurchaseModel):
     standard_errors_ : dict
         From the numerical Hessian of the objective optimised (the log-likelihood, plus the
         penalty when ``penalizer_coef`` > 0).
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_, n_distinct_, n_iter_ : int
         Customers, distinct (x, t_x, T) rows, optimiser iterations.
     unit_ : str or None
@@ -216,7 +220,7 @@ class ParetoNBD(PurchaseModel):
         segkit.models.ConvergenceError
             When the likelihood maximisation does not converge.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_", "unit_"):
+        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_", "unit_"):
             self.__dict__.pop(attr, None)
         x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
         require_repeat_buyers(x, weight, "ParetoNBD")
@@ -264,7 +268,9 @@ class ParetoNBD(PurchaseModel):
                 lambda u: -_log_likelihood(u, d) + W * pen * float(np.sum(np.exp(2 * u))), th, step=1e-4
             )
 
-        self.standard_errors_ = standard_errors(neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD")
+        self.standard_errors_, self.covariance_ = standard_errors(
+            neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD", with_covariance=True
+        )
         self.n_customers_ = int(round(W))
         self.n_distinct_ = d.rows
         self.n_iter_ = result.n_iter
