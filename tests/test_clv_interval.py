@@ -322,3 +322,27 @@ def test_spend_q_near_one_is_refused(cdnow):
     loose.covariance_ = gg.covariance_ * 4
     with pytest.raises(ValueError, match="q = 1.2 .* within sampling error of 1"):
         clv_interval(snap, bg, loose, "52W", draws=200)
+
+
+# -- the quarterly report -----------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_quarterly_report_states_the_total_with_its_interval(tmp_path, lang):
+    import re
+
+    import segkit
+    from segkit.labels import money
+    from segkit.reporting.context import ReportContext
+    from segkit.reporting.quarterly import value_view
+
+    segkit.generate_sample(tmp_path, seed=3, n_customers=800)  # another seed and size than data/sample
+    ctx = ReportContext("2026Q3", tmp_path, lang=lang)
+    html = value_view(ctx)._repr_html_()
+    res = ctx.clv_total_interval
+    assert res.total == pytest.approx(ctx.in_scope(ctx.clv_all)["clv"].sum(), rel=1e-12)
+    assert res.total_lower < res.total < res.total_upper
+    shown = [money(v, lang, ctx.currency) for v in (res.total, res.total_lower, res.total_upper)]
+    if lang == "zh":
+        expected = f"未来12个月预测 CLV 合计：{shown[0]}（90% 区间 {shown[1]}–{shown[2]}；"
+    else:
+        expected = f"12-month predicted CLV total: {shown[0]} (90% interval {shown[1]}–{shown[2]}; "
+    assert expected in html, re.findall(r"<p>[^<]*CLV[^<]*</p>", html)

@@ -511,11 +511,11 @@ def clv_interval(
       spend ``p v / (q - 1)`` when ``q`` is near 1), the purchase model's discounted
       purchases by their first-order expansion in the log-parameters,
       ``D_i(theta_b) = D_i(theta_hat) exp(g_i' (ln theta_b - ln theta_hat))`` with ``g_i``
-      from central differences: 2k+1 evaluations of the purchase model instead of
+      from forward differences: k+1 evaluations of the purchase model instead of
       ``draws``. On CDNOW and on the sample data its interval of the total is the exact
       bootstrap's to about 1% (tests/test_clv_interval.py).
     * ``method="delta"``: ``se(ln CLV) = sqrt(g' Sigma g)`` with ``g`` the gradient of
-      ln CLV in the log-parameters of both models (central differences), the interval
+      ln CLV in the log-parameters of both models (finite differences), the interval
       ``clv * exp(+-z se)`` (normal on the log scale, so it stays positive); for the total the
       gradient of the sum. Symmetric on the log scale: it misses the right skew when the
       spend model's q is near 1.
@@ -742,13 +742,17 @@ def _bootstrap(present_block, spend_models, codes, n_rows, x, m, margin, tail, c
     return lower, upper, totals
 
 
-#: Step on the log scale of the central differences of the delta method and the linearised
-#: bootstrap (relative error of the derivative ~ step^2).
-_LOG_STEP = 1e-4
+#: Step on the log scale of the differences of the delta method and the linearised bootstrap.
+_LOG_STEP = 1e-5
 
 
 def _log_gradient_present(model, names, theta, rows, t_grid, discount, chunk_size):
-    """Discounted purchases D per distinct row and d ln D / d ln(params), by central differences."""
+    """Discounted purchases D per distinct row and d ln D / d ln(params).
+
+    Forward differences (relative error ~ step = 1e-5, far below what the interval needs):
+    k+1 evaluations of the purchase model, the costly part (0.4 s per 2,000 customers for the
+    BG/NBD), instead of the 2k of central ones.
+    """
 
     def present(log_params):
         other = _with_params(model, names, log_params) if log_params is not None else model
@@ -761,14 +765,14 @@ def _log_gradient_present(model, names, theta, rows, t_grid, discount, chunk_siz
     base = present(None)
     grad = np.empty((base.size, theta.size))
     for j, e in enumerate(np.eye(theta.size) * _LOG_STEP):
-        grad[:, j] = (present(theta + e) - present(theta - e)) / (2 * _LOG_STEP)
+        grad[:, j] = (present(theta + e) - base) / _LOG_STEP
     with np.errstate(divide="ignore", invalid="ignore"):
         grad = np.where(base[:, None] > 0, grad / base[:, None], 0.0)
     return base, grad
 
 
 def _log_gradient_spend(model, names, theta, x, m):
-    """d ln E[spend] / d ln(params) per customer, by central differences."""
+    """d ln E[spend] / d ln(params) per customer, by central differences (cheap here)."""
     grad = np.empty((x.size, theta.size))
     for j, e in enumerate(np.eye(theta.size) * _LOG_STEP):
         up = np.log(np.asarray(_with_params(model, names, theta + e).expected_average_spend(x, m), float))
