@@ -345,3 +345,22 @@ def test_quarterly_report_states_the_total_with_its_interval(tmp_path, lang):
     else:
         expected = f"12-month predicted CLV total: {shown[0]} (90% interval {shown[1]}–{shown[2]}; "
     assert expected in html, re.findall(r"<p>[^<]*CLV[^<]*</p>", html)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_line_without_an_interval(lang):
+    """When clv_interval refuses (spend q within sampling error of 1), the total stands alone."""
+    from types import SimpleNamespace
+
+    from segkit.labels import money
+    from segkit.reporting.context import words
+    from segkit.reporting.quarterly import _clv_total_text
+
+    ctx = SimpleNamespace(words=words(lang), clv_total_interval="spend_model: q = 1.01 ...",
+                          clv_all=SimpleNamespace(attrs={"horizon": "52W"}),
+                          money=lambda v: money(v, lang, "USD"))
+    text = _clv_total_text(ctx, 1_234_567.0)
+    if lang == "zh":
+        assert text.startswith("未来52周预测 CLV 合计：123.5万美元（") and "区间从略" in text
+    else:
+        assert text == "52-week predicted CLV total: USD 1.2M (no interval: spend_model: q = 1.01 ...)."
