@@ -45,7 +45,7 @@ __all__ = [
 COUNT_COLUMN = "n_customers"
 BTYD_COLUMNS = ("frequency", "recency", "T")
 #: What a purchase model's fit learns; a new fit forgets all of it first.
-FITTED = ("params_", "log_likelihood_", "standard_errors_", "limit_", "n_customers_",
+FITTED = ("params_", "log_likelihood_", "standard_errors_", "covariance_", "limit_", "n_customers_",
           "n_distinct_", "n_iter_", "unit_")
 
 
@@ -218,6 +218,7 @@ class PurchaseModel(BaseEstimator):
         self.params_ = nbd.params
         self.log_likelihood_ = nbd.log_likelihood
         self.standard_errors_ = nbd.standard_errors
+        self.covariance_ = nbd.covariance
         self.limit_ = _nbd.NO_DROPOUT
         self.n_customers_ = int(round(float(w.sum())))
         self.n_distinct_ = int(w.size)

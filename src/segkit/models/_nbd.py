@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
@@ -67,12 +68,14 @@ class LimitingModelWarning(UserWarning):
 
 @dataclass
 class NBDFit:
-    """Maximum-likelihood NBD: parameters, log-likelihood, standard errors."""
+    """Maximum-likelihood NBD: parameters, log-likelihood, standard errors, and the covariance
+    of the log-parameters (as the dropout models' ``covariance_``)."""
 
     params: dict[str, float]
     log_likelihood: float
     standard_errors: dict[str, float]
     n_iter: int
+    covariance: Any = None
 
 
 def log_likelihood(log_params: np.ndarray, x: np.ndarray, T: np.ndarray, w: np.ndarray,
@@ -130,9 +133,9 @@ def fit_nbd(x: np.ndarray, T: np.ndarray, w: np.ndarray, *, model: str, tol: flo
     theta, _, _, _ = newton_polish(newton, result.log_params, tol=1e-13, max_iter=20)
     ll, grad, hess = log_likelihood(theta, x, T, w, hessian=True)
     p = np.exp(theta)
-    se = standard_errors_from_hessian(-(np.outer(p, p) * hess + np.diag(grad * p)), theta, PARAMS,
-                                      model=name)
-    return NBDFit(dict(zip(PARAMS, map(float, p), strict=True)), ll, se, result.n_iter)
+    se, covariance = standard_errors_from_hessian(-(np.outer(p, p) * hess + np.diag(grad * p)), theta,
+                                                  PARAMS, model=name, with_covariance=True)
+    return NBDFit(dict(zip(PARAMS, map(float, p), strict=True)), ll, se, result.n_iter, covariance)
 
 
 def no_dropout_limit(model: str, full_log_likelihood: float | None, x: np.ndarray, T: np.ndarray,

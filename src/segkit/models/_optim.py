@@ -706,7 +706,8 @@ def standard_errors(
     names: Sequence[str],
     step: float = 1e-5,
     model: str = "model",
-) -> dict[str, float]:
+    with_covariance: bool = False,
+) -> dict[str, float] | tuple[dict[str, float], pd.DataFrame]:
     """Standard errors of the parameters from the Hessian of the total log-likelihood.
 
     The Hessian of the negative log-likelihood in the log-parameters is built from central
@@ -728,15 +729,30 @@ def standard_errors(
             hess[i] = (
                 neg_log_likelihood_grad(log_params + e) - neg_log_likelihood_grad(log_params - e)
             ) / (2 * step)
-    return standard_errors_from_hessian(hess, log_params, names, model=model)
+    return standard_errors_from_hessian(hess, log_params, names, model=model,
+                                        with_covariance=with_covariance)
 
 
 def standard_errors_from_hessian(
-    hess: np.ndarray, log_params: np.ndarray, names: Sequence[str], model: str = "model"
-) -> dict[str, float]:
+    hess: np.ndarray, log_params: np.ndarray, names: Sequence[str], model: str = "model",
+    with_covariance: bool = False,
+) -> dict[str, float] | tuple[dict[str, float], pd.DataFrame]:
     """Standard errors from the Hessian of the total negative log-likelihood in log-params.
 
     ``se(log p) = sqrt(diag(H^-1))`` and, by the delta method, ``se(p) = p * se(log p)``.
+    With ``with_covariance=True`` also ``H^-1`` itself, the asymptotic covariance of the
+    log-parameters (a DataFrame labelled by ``names``), as ``(standard_errors, covariance)``:
+    what the fitted models keep as ``covariance_`` and :func:`segkit.models.clv.clv_interval`
+    draws from.
+
+    Examples
+    --------
+    >>> se, cov = standard_errors_from_hessian(np.array([[4.0, 0.0], [0.0, 16.0]]),
+    ...                                        np.log([2.0, 8.0]), ["r", "s"], with_covariance=True)
+    >>> {k: round(v, 12) for k, v in se.items()}  # se(p) = p * se(log p) = p / sqrt(H_ii)
+    {'r': 1.0, 's': 2.0}
+    >>> float(cov.loc["s", "s"])
+    0.0625
 
     Raises
     ------
@@ -755,7 +771,9 @@ def standard_errors_from_hessian(
             f"customers made repeat purchases, or add a small penalizer_coef (e.g. 0.001).",
             log_params=log_params,
         )
-    var = np.diag(np.linalg.inv(hess))
+    covariance = np.linalg.inv(hess)
+    covariance = (covariance + covariance.T) / 2
+    var = np.diag(covariance)
     params = np.exp(log_params)
     loose = np.sqrt(var) > MAX_LOG_SE
     if loose.any():
@@ -768,4 +786,7 @@ def standard_errors_from_hessian(
             f"penalizer_coef (e.g. 0.001), or use a longer calibration period.",
             log_params=log_params,
         )
-    return {n: float(p * np.sqrt(v)) for n, p, v in zip(names, params, var, strict=True)}
+    se = {n: float(p * np.sqrt(v)) for n, p, v in zip(names, params, var, strict=True)}
+    if with_covariance:
+        return se, pd.DataFrame(covariance, index=list(names), columns=list(names))
+    return se

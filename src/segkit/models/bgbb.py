@@ -187,6 +187,10 @@ class BetaGeoBetaBinom(PurchaseModel):
     standard_errors_ : dict
         From the Hessian of the optimised objective (central differences of the analytic
         gradient).
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -254,7 +258,7 @@ class BetaGeoBetaBinom(PurchaseModel):
         segkit.models.ConvergenceError
             When the maximisation does not converge or the optimum is not identified.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_", "unit_"):
+        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_", "unit_"):
             self.__dict__.pop(attr, None)
         x, t_x, n, weight = check_bgbb_data(frequency, recency, T, sample_weight)
         (x, t_x, n), w = compress(x, t_x, n, weight=weight)
@@ -271,8 +275,9 @@ class BetaGeoBetaBinom(PurchaseModel):
         theta = polish_optimum(objective, result.log_params)
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = _log_likelihood(theta, x, t_x, n, w, gradient=False)[0]
-        self.standard_errors_ = standard_errors(
-            lambda th: objective(th)[1] * W, theta, PARAMS, model="BetaGeoBetaBinom"
+        self.standard_errors_, self.covariance_ = standard_errors(
+            lambda th: objective(th)[1] * W, theta, PARAMS, model="BetaGeoBetaBinom",
+            with_covariance=True,
         )
         self.n_customers_ = int(round(W))
         self.n_distinct_ = int(w.size)

@@ -471,6 +471,10 @@ class BetaGeo(PurchaseModel):
         Standard errors of ``params_`` from the analytic Hessian of the objective optimised:
         the log-likelihood, plus the penalty when ``penalizer_coef`` > 0 (a Hessian that is not
         positive definite raises ConvergenceError, unless the no-dropout limit is taken).
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -600,7 +604,7 @@ class BetaGeo(PurchaseModel):
             # check and the standard errors are taken where the penalty holds the parameters
             standard_errors = standard_errors_from_hessian(
                 -(np.outer(p, p) * hess + np.diag(grad * p)) + np.diag(4 * pen * W * p**2),
-                theta, PARAMS, model="BetaGeo",
+                theta, PARAMS, model="BetaGeo", with_covariance=True,
             )
         except ConvergenceError as exc:
             # stopped where the data do not pin the model down (b running off, a flat or
@@ -618,7 +622,7 @@ class BetaGeo(PurchaseModel):
             return self
         self.params_ = dict(zip(PARAMS, map(float, p), strict=True))
         self.log_likelihood_ = float(ll)
-        self.standard_errors_ = standard_errors
+        self.standard_errors_, self.covariance_ = standard_errors
         self.limit_ = None
         self.n_customers_ = int(round(W))
         self.n_distinct_ = d.rows

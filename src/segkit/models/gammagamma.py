@@ -84,7 +84,12 @@ class GammaGamma(BaseEstimator):
     log_likelihood_ : float
         Total log-likelihood of the repeat buyers at ``params_``.
     standard_errors_ : dict
-        From the Hessian of the log-likelihood.
+        From the Hessian of the objective optimised (the log-likelihood, plus the penalty
+        when ``penalizer_coef`` > 0).
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_ : int
         Repeat buyers fitted.
     n_excluded_ : int
@@ -154,7 +159,7 @@ class GammaGamma(BaseEstimator):
             For negative or fractional frequencies, non-positive average spend of a repeat
             buyer, or fewer than 2 repeat buyers.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_"):
+        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_"):
             self.__dict__.pop(attr, None)
         x, index = as_array("frequency", frequency)
         m, idx_m = as_array("monetary_value", monetary_value)
@@ -211,9 +216,11 @@ class GammaGamma(BaseEstimator):
         theta = result.log_params
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = _log_likelihood(theta, x, m, w)[0]
-        self.standard_errors_ = standard_errors(
-            lambda th: -_log_likelihood(th, x, m, w)[1] * np.exp(th), theta, PARAMS,
-            model="GammaGamma",
+        # the Hessian of the objective actually optimised (penalised when penalised), on the
+        # total scale, as for the purchase models
+        self.standard_errors_, self.covariance_ = standard_errors(
+            lambda th: objective(th)[1] * W, theta, PARAMS, model="GammaGamma",
+            with_covariance=True,
         )
         self.n_customers_ = int(round(W))
         self.n_iter_ = result.n_iter

@@ -137,6 +137,10 @@ class ModifiedBetaGeo(PurchaseModel):
         Standard errors of ``params_`` from the Hessian of the objective that was optimised
         (the total negative log-likelihood plus the penalty), by central differences of its
         analytic gradient; a Hessian that is not positive definite raises ConvergenceError.
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -239,7 +243,8 @@ class ModifiedBetaGeo(PurchaseModel):
             theta = polish_optimum(objective, result.log_params)
             # the Hessian of the objective actually optimised, scaled to the total
             standard_errors_ = standard_errors(
-                lambda th: objective(th)[1] * W, theta, PARAMS, model="ModifiedBetaGeo"
+                lambda th: objective(th)[1] * W, theta, PARAMS, model="ModifiedBetaGeo",
+                with_covariance=True,
             )
         except ConvergenceError as exc:
             # b running off or a flat optimum: compare with the no-dropout limit (unpenalised)
@@ -253,7 +258,7 @@ class ModifiedBetaGeo(PurchaseModel):
             return self
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = ll
-        self.standard_errors_ = standard_errors_
+        self.standard_errors_, self.covariance_ = standard_errors_
         self.limit_ = None
         self.n_customers_ = int(round(W))
         self.n_distinct_ = int(w.size)

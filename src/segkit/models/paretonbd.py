@@ -225,6 +225,10 @@ class ParetoNBD(PurchaseModel):
     standard_errors_ : dict
         From the numerical Hessian of the objective optimised (the log-likelihood, plus the
         penalty when ``penalizer_coef`` > 0).
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_, n_distinct_, n_iter_ : int
         Customers, distinct (x, t_x, T) rows, optimiser iterations.
     unit_ : str or None
@@ -356,7 +360,8 @@ class ParetoNBD(PurchaseModel):
                 screen=screen, boundary=no_dropout if pen == 0 else None,
             )
             theta = result.log_params
-            standard_errors_ = standard_errors(neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD")
+            standard_errors_ = standard_errors(neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD",
+                                               with_covariance=True)
         except ConvergenceError as exc:
             # beta running off (no dropout) or a flat optimum: compare with the limit below
             if exc.log_params is None:
@@ -369,7 +374,7 @@ class ParetoNBD(PurchaseModel):
             return self
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = ll
-        self.standard_errors_ = standard_errors_
+        self.standard_errors_, self.covariance_ = standard_errors_
         self.limit_ = None
         self.n_customers_ = int(round(W))
         self.n_distinct_ = d.rows

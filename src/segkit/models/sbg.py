@@ -174,6 +174,10 @@ class ShiftedBetaGeo(BaseEstimator):
         Total log-likelihood at ``params_`` (without the penalty).
     standard_errors_ : dict
         From the Hessian of the optimised objective.
+    covariance_ : DataFrame
+        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
     n_customers_ : int
         Customers fitted (sum of the weights).
     n_distinct_ : int
@@ -243,7 +247,7 @@ class ShiftedBetaGeo(BaseEstimator):
         segkit.models.ConvergenceError
             When the maximisation does not converge.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "n_customers_"):
+        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_"):
             self.__dict__.pop(attr, None)
         n, c, weight = check_renewal_data(periods, churned, sample_weight)
         (n, c), w = compress(n, c, weight=weight)
@@ -266,8 +270,9 @@ class ShiftedBetaGeo(BaseEstimator):
         theta = polish_optimum(objective, result.log_params)
         self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
         self.log_likelihood_ = _log_likelihood(theta, n, c, w, gradient=False)[0]
-        self.standard_errors_ = standard_errors(
-            lambda th: objective(th)[1] * W, theta, PARAMS, model="ShiftedBetaGeo"
+        self.standard_errors_, self.covariance_ = standard_errors(
+            lambda th: objective(th)[1] * W, theta, PARAMS, model="ShiftedBetaGeo",
+            with_covariance=True,
         )
         self.n_customers_ = int(round(W))
         self.n_distinct_ = int(w.size)

@@ -301,6 +301,26 @@ class ReportContext:
         return frame
 
     @cached_property
+    def clv_total_interval(self):
+        """Total predicted CLV of the scope's customers with its interval
+        (:func:`~segkit.models.clv.clv_interval`, settings of the ``clv`` section), or the
+        reason it has none (a ``str``)."""
+        import warnings
+
+        from segkit.models.clv import clv_interval
+
+        purchase, spend = self.clv_models
+        stats = self.in_scope(self.snapshot_all.dropna(subset=["frequency", "recency", "T"]))
+        stats = stats.loc[stats["T"] > 0]  # as clv_all
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # as clv_all
+                return clv_interval(stats, purchase, spend, observation_end=self.as_of,
+                                    config=self.user_config, progress=False)
+        except ValueError as exc:  # e.g. the spend model's q within sampling error of 1
+            return str(exc)
+
+    @cached_property
     def clv_problem(self) -> str | None:
         """Why the purchase and spend models cannot be fitted on these data, or None."""
         from segkit.models._optim import ConvergenceError

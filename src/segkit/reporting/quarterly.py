@@ -404,10 +404,26 @@ def value_view(ctx: ReportContext) -> Block:
     cross.index.name = ""
     attrs = ctx.clv_all.attrs
     intro = w["value_intro"].format(margin=fmt_pct(attrs["margin"], 0), discount=fmt_pct(attrs["annual_discount_rate"], 0))
-    block = Block(w["value"]).text(intro).add(fig)
+    block = Block(w["value"]).text(intro).text(_clv_total_text(ctx, values["clv"].sum())).add(fig)
     block.add(table_html(shown, {w["col_hist_clv"]: money, w["col_pred_clv"]: money, w["col_total_pred_clv"]: money, w["col_customers"]: fmt_int}))
     block.subheading(w["clv_tier_crosstab"]).add(table_html(cross, {c: fmt_int for c in cross.columns}, index=True))
     return block
+
+
+def _clv_total_text(ctx: ReportContext, total: float) -> str:
+    """"12-month predicted CLV total: CNY 525.7M (90% interval CNY 515.9M–CNY 546.5M; ...)"."""
+    from segkit.models.clv import parse_horizon
+
+    w = ctx.words
+    result = ctx.clv_total_interval
+    span = parse_horizon(ctx.clv_all.attrs["horizon"])
+    n = int(span.value) if float(span.value).is_integer() else span.value
+    horizon = w[f"clv_horizon_{span.unit}"].format(n=n)
+    if isinstance(result, str):
+        return w["clv_total_no_interval"].format(horizon=horizon, total=ctx.money(total), reason=result)
+    return w["clv_total_interval"].format(
+        horizon=horizon, total=ctx.money(result.total), level=fmt_pct(result.level, 0),
+        lower=ctx.money(result.total_lower), upper=ctx.money(result.total_upper))
 
 
 def _clv_label(ctx: ReportContext, key: str) -> str:
