@@ -205,3 +205,40 @@ def test_switch_off_deploys_the_model_without_btyd_but_still_compares(small_samp
     pd.testing.assert_frame_equal(bt.metrics, on.metrics)       # the same comparison either way
     table = churn_training_table(small_sample, [bt.test_as_of], config=off, progress=False)
     assert not set(BTYD_FEATURES) & set(table.feature_columns)
+
+
+# --- the report says which method wins, in the report's words --------------------------------------
+
+
+def _context(metrics: dict[str, float], lang: str, interactions: bool = True):
+    """What the churn report's backtest section reads of a context: words, language, metrics."""
+    from types import SimpleNamespace
+
+    from segkit.churn import _METHOD_LABELS
+    from segkit.reporting.context import words
+
+    table = pd.DataFrame({"roc_auc": metrics})
+    table.insert(0, "method_label", [_METHOD_LABELS[m][lang] for m in table.index])
+    return SimpleNamespace(words=words(lang), lang=lang, backtest=SimpleNamespace(metrics=table),
+                           has=lambda what: interactions if what == "interactions" else True)
+
+
+def test_report_names_the_winner_and_says_when_a_baseline_wins():
+    from segkit.reporting.churn_report import _winner_sentences
+
+    # CDNOW's backtest without the BTYD features (issue 14): BG/NBD wins; no interactions, no rule list
+    cdnow = {"model": 0.7391, "model_btyd": 0.7385, "bgnbd": 0.7407, "rules": 0.4917}
+    assert _winner_sentences(_context(cdnow, "en", interactions=False)) == [
+        "On this data the backtest's highest ROC AUC is that of BG/NBD chance of no purchase (baseline) (0.741); all methods, "
+        "best first: BG/NBD chance of no purchase (baseline) 0.741, Churn model 0.739, Churn model + BTYD features 0.739.",
+        "The BTYD features (BG/NBD chance of being active, expected purchases, chance of no purchase) do not raise the "
+        "model's ROC AUC (0.739 -> 0.739).",
+        "The churn model does not beat this baseline: use the baseline to rank customers, and the model's scores with care.",
+    ]
+    sample = {"model": 0.8123, "model_btyd": 0.8158, "bgnbd": 0.8016, "rules": 0.5136}
+    zh = _winner_sentences(_context(sample, "zh"))
+    assert zh == [
+        "本数据的回测中 ROC AUC 最高的是「流失模型 + BTYD 特征」（0.816）；各方法依次为：流失模型 + BTYD 特征 0.816，流失模型 0.812，"
+        "BG/NBD 不购买概率（基准） 0.802，规则高风险名单（基准） 0.514。",
+        "加入 BTYD 特征（BG/NBD 活跃概率、预期购买次数、不购买概率）后，模型的 ROC AUC 从 0.812 提高到 0.816。",
+    ]
