@@ -1388,9 +1388,9 @@ class ChurnBacktest:
     scores : DataFrame
         Test customers: ``churned`` and each method's score / probability.
     model : ChurnModel
-        The model the configuration deploys (with the BTYD features if
-        ``training.btyd_features.enabled``; its key is :attr:`deployed`), fitted on the
-        training dates (``model.training_summary_`` describes its training rows).
+        The fitted model passed to :func:`backtest_churn`, else the one the configuration
+        deploys (with the BTYD features if ``training.btyd_features.enabled``); its key is
+        :attr:`deployed`. Fitted on the training dates (``model.training_summary_`` describes its training rows).
     models : dict
         Both fitted models, by method key (``model``, ``model_btyd``).
     train_as_of : list of Timestamp
@@ -1599,6 +1599,7 @@ def backtest_churn(
         names = getattr(model, "feature_names_in_", None)
         kind = deployed if names is None else ("model_btyd" if set(BTYD_FEATURES) & set(names) else "model")
         models[kind] = model
+        deployed = kind  # the model given is the one reported as `model`, whatever the setting
         train_dates = [pd.Timestamp(d) for d in summary["as_of"]]
     for kind, used in columns.items():  # the variant(s) not given, from the same rows and settings
         if kind not in models:
