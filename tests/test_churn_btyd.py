@@ -194,6 +194,14 @@ def test_backtest_compares_four_methods_reproducibly(small_sample):
     np.testing.assert_allclose(first.scores["bgnbd"], at_test.loc[first.scores.index, "btyd_p_no_purchase"], rtol=1e-12)
     assert first.bgnbd_params == pytest.approx(table.btyd_params[first.test_as_of], rel=1e-12)
     assert first.winner == first.metrics["roc_auc"].idxmax()
+    # the churn report's method section says the deployed model uses the BTYD features
+    from types import SimpleNamespace
+
+    from segkit.reporting.churn_report import method
+    from segkit.reporting.context import words
+
+    ctx = SimpleNamespace(backtest=first, lang="en", words=words("en"), has=lambda what: True)
+    assert "The model's features include the BTYD features" in method(ctx)._repr_html_()
 
 
 def test_switch_off_deploys_the_model_without_btyd_but_still_compares(small_sample):

@@ -320,4 +320,6 @@ def method(ctx: ReportContext) -> Block:
             f"Model: {model_text} (segkit ChurnModel: imputation, one-hot encoding, scaling). Baselines: the BG/NBD model's chance of no purchase in the next quarter (parameters "
             + ", ".join(f"{k}={v:.3f}" for k, v in bt.bgnbd_params.items()) + "); handbook rule: no interaction for 3 months and orders down 50%.",
         ]
+    if bt.deployed == "model_btyd":
+        lines.append(ctx.words["method_btyd_features"])
     return Block(ctx.words["method"]).text(*lines)
