@@ -201,7 +201,7 @@ def test_backtest_compares_four_methods_reproducibly(small_sample):
     from segkit.reporting.context import words
 
     ctx = SimpleNamespace(backtest=first, lang="en", words=words("en"), has=lambda what: True)
-    assert "The model's features include the BTYD features" in method(ctx)._repr_html_()
+    assert "The model&#x27;s features include the BTYD features" in method(ctx)._repr_html_()   # escaped HTML
 
 
 def test_switch_off_deploys_the_model_without_btyd_but_still_compares(small_sample):
