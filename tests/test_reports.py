@@ -75,8 +75,12 @@ def test_churn_numbers_match_segkit(rendered, sample):
     metrics = backtest_churn(sample, progress=False).metrics
     for lang in ("zh", "en"):
         text = _text(_html(rendered, "churn", lang))
-        for method in ("model", "bgnbd", "rules"):
+        for method in ("model", "model_btyd", "bgnbd", "rules"):
             assert f"{metrics.loc[method, 'roc_auc']:.3f}" in text
+    # the backtest section names the winner on this data (issue 14: the model with the BTYD features)
+    winner = f"{metrics.loc['model_btyd', 'roc_auc']:.3f}"
+    assert f"本数据的回测中 ROC AUC 最高的是「流失模型 + BTYD 特征」（{winner}）" in _text(_html(rendered, "churn", "zh"))
+    assert f"highest ROC AUC is that of Churn model + BTYD features ({winner})" in _text(_html(rendered, "churn", "en"))
     # both reports count the same high-risk customers: the churn model's
     high = int((score_churn(sample, as_of="2026-09-30", progress=False)["risk_level"] == "high").sum())
     assert f'高流失风险客户</div><div class="tile-value">{high:,}</div>' in _html(rendered, "quarterly", "zh")

@@ -50,6 +50,10 @@ __all__ = [
     "load_churn_config",
     "risk_signals",
     "high_risk_list",
+    "BTYD_FEATURES",
+    "horizon_periods",
+    "fit_btyd",
+    "btyd_features",
     "churn_features",
     "churn_labels",
     "churn_training_table",
@@ -160,10 +164,19 @@ class LabelsConfig(StrictModel):
         return self
 
 
+class BtydFeaturesConfig(StrictModel):
+    """``training.btyd_features``: BG/NBD outputs as churn features (:func:`btyd_features`)."""
+
+    enabled: bool = True
+    #: Seed of the BG/NBD fit (its random starts and screening sample).
+    random_state: int = Field(default=0, ge=0)
+
+
 class TrainingConfig(StrictModel):
     exclude_columns: list[str]
     date_ages: dict[str, str]
     add_signals: bool = True
+    btyd_features: BtydFeaturesConfig = BtydFeaturesConfig()
     min_history_months: int = Field(ge=0)
     #: Most training rows (customer x quarter end) a model is fitted on; above it a sample
     #: stratified by quarter end and label is drawn (:func:`sample_training_rows`). None: no cap.
@@ -568,13 +581,151 @@ def history_needed(as_of: Any, horizon: str = "1Q", config: Any = None) -> pd.Ti
 # features and labels
 
 
-def churn_features(snap: pd.DataFrame, config: Any = None) -> pd.DataFrame:
+#: Columns :func:`btyd_features` adds to the churn features (feature group ``btyd_features``).
+BTYD_FEATURES = ("btyd_p_alive", "btyd_expected_purchases", "btyd_p_no_purchase")
+
+
+def horizon_periods(as_of: Any, horizon: str, unit: str = "W") -> float:
+    """Length of the outcome window ``(as_of, as_of + horizon]`` in the BTYD time unit.
+
+    Examples
+    --------
+    >>> horizon_periods("2026-06-30", "1Q")            # 92 days in weeks
+    13.142857142857142
+    >>> horizon_periods("2026-06-30", "1Q", unit="D")
+    92.0
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    return (horizon_end(as_of, horizon) - as_of).days / (7.0 if str(unit).upper() == "W" else 1.0)
+
+
+def fit_btyd(snap: pd.DataFrame, config: Any = None):
+    """The BG/NBD model behind :func:`btyd_features`: fitted on the purchase histories of
+    ``snap`` (customers with a first order; distinct (frequency, recency, T) rows weighted by
+    their customers), seeded with ``training.btyd_features.random_state``.
+
+    Raises
+    ------
+    ValueError, segkit.models.ConvergenceError
+        When the data cannot give a BG/NBD fit (no repeat buyers, a flat likelihood, ...).
+    """
+    from segkit.models import BetaGeo, compress_snapshot
+
+    cfg = load_churn_config(config)
+    _require(snap, ["frequency", "recency", "T"], "the BTYD features")
+    bought = snap[["frequency", "recency", "T"]].astype("float64").dropna()
+    if bought.empty:
+        raise ValueError("no customer has a first order by this date")
+    rows = compress_snapshot(bought)
+    return BetaGeo(random_state=cfg.training.btyd_features.random_state).fit(
+        rows["frequency"], rows["recency"], rows["T"], sample_weight=rows["n_customers"])
+
+
+def btyd_features(snap: pd.DataFrame, horizon: str = "1Q", config: Any = None) -> pd.DataFrame:
+    """BG/NBD outputs at the snapshot's date, one row per customer of ``snap``.
+
+    A BG/NBD model is fitted on the purchase histories in ``snap`` (:func:`fit_btyd`); a
+    snapshot reads nothing dated after its as-of date, so neither does the fit. Each
+    customer then gets, with ``t`` the horizon in the snapshot's BTYD unit
+    (:func:`horizon_periods`):
+
+    * ``btyd_p_alive`` -- :meth:`~segkit.models.BetaGeo.probability_alive`;
+    * ``btyd_expected_purchases`` -- :meth:`~segkit.models.BetaGeo.expected_purchases` over ``t``;
+    * ``btyd_p_no_purchase`` -- :meth:`~segkit.models.BetaGeo.probability_no_purchases` over
+      ``t`` (exact, not ``exp(-expected)``).
+
+    Customers without a first order get NaN. When the fit fails, or gives a value that is not
+    finite, the result has no columns and a :class:`UserWarning` names the date: the churn
+    model trains without the BTYD features there instead of on silent NaN.
+
+    Parameters
+    ----------
+    snap : DataFrame
+        From :func:`segkit.snapshot` (``attrs["as_of"]``, ``attrs["btyd_unit"]``). Pass the
+        whole snapshot: the model is fitted on the customers it holds.
+    horizon : str, default "1Q"
+    config : path, mapping or ChurnConfig, optional
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``snap``: the :data:`BTYD_FEATURES` columns (none if the fit failed);
+        ``attrs["btyd_params"]`` holds the fitted parameters (None if it failed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1, 0, 6, 1, 2, None],
+    ...                      "recency": [0, 5, 30, 0, 36, 2, 0, 38, 30, 4, None], "T": [39.0] * 10 + [None]},
+    ...                     index=pd.Index([f"C{i}" for i in range(11)], name="customer_id"))
+    >>> snap.attrs.update(as_of=pd.Timestamp("2026-06-30"), btyd_unit="W")
+    >>> features = btyd_features(snap, "1Q")
+    >>> features.loc[["C1", "C7"]].round(3)  # doctest: +NORMALIZE_WHITESPACE
+                 btyd_p_alive  btyd_expected_purchases  btyd_p_no_purchase
+    customer_id
+    C1                  0.218                    0.099               0.924
+    C7                  0.918                    1.558               0.268
+    >>> int(features["btyd_p_alive"].isna().sum())      # C10: no order yet
+    1
+    """
+    import warnings
+
+    from segkit.models import ConvergenceError
+
+    as_of = snap.attrs.get("as_of")
+    if as_of is None:
+        raise ValueError("the snapshot has no attrs['as_of']; make it with segkit.snapshot(ds, as_of)")
+    when = pd.Timestamp(as_of).date()
+    try:
+        bg = fit_btyd(snap, config)
+        history = snap[["frequency", "recency", "T"]].astype("float64")
+        bought = history.notna().all(axis=1).to_numpy()
+        x, t_x, big_t = (history[c].to_numpy()[bought] for c in ("frequency", "recency", "T"))
+        t = horizon_periods(as_of, horizon, snap.attrs.get("btyd_unit", "W"))
+        values = {
+            "btyd_p_alive": bg.probability_alive(x, t_x, big_t),
+            "btyd_expected_purchases": bg.expected_purchases(t, x, t_x, big_t),
+            "btyd_p_no_purchase": bg.probability_no_purchases(t, x, t_x, big_t),
+        }
+        bad = [name for name, v in values.items() if not np.isfinite(np.asarray(v, dtype=float)).all()]
+        if bad:
+            raise ValueError(f"the fitted model gives values that are not finite for {', '.join(bad)} "
+                             f"(parameters {', '.join(f'{k}={v:.4g}' for k, v in bg.params_.items())})")
+    except (ValueError, ConvergenceError, ArithmeticError) as exc:
+        warnings.warn(f"BTYD features left out at {when}: the BG/NBD fit on the purchase histories up to "
+                      f"that date failed ({exc}); the churn model uses the other features there",
+                      UserWarning, stacklevel=2)
+        out = pd.DataFrame(index=snap.index)
+        out.attrs["btyd_params"] = None
+        return out
+    out = pd.DataFrame(np.nan, index=snap.index, columns=list(BTYD_FEATURES))
+    for name, v in values.items():
+        out.loc[bought, name] = np.asarray(v, dtype=float)
+    out.attrs["btyd_params"] = dict(bg.params_)
+    return out
+
+
+def churn_features(snap: pd.DataFrame, config: Any = None, *, horizon: str = "1Q",
+                   btyd: pd.DataFrame | None = None) -> pd.DataFrame:
     """Model features from a snapshot: no personal data, no today-only attributes, dates as ages.
 
     Drops ``training.exclude_columns`` (personal data, owner/department, and attributes the
     customers table holds only as of today: stage, renewal intention, record date), turns
-    the date columns of ``training.date_ages`` into ages in days at the snapshot date and adds
-    the handbook signals as ``signal_*`` yes/no columns.
+    the date columns of ``training.date_ages`` into ages in days at the snapshot date, adds
+    the handbook signals as ``signal_*`` yes/no columns and, with
+    ``training.btyd_features.enabled``, the BG/NBD features :data:`BTYD_FEATURES`.
+
+    Parameters
+    ----------
+    snap : DataFrame
+        From :func:`segkit.snapshot`.
+    config : path, mapping or ChurnConfig, optional
+    horizon : str, default "1Q"
+        Horizon of the BTYD features (the churn horizon).
+    btyd : DataFrame, optional
+        :func:`btyd_features` computed on the whole snapshot, when ``snap`` is a subset of it
+        (the model is then fitted on every customer, not only those of ``snap``). Default:
+        computed from ``snap``.
 
     Examples
     --------
@@ -582,7 +733,7 @@ def churn_features(snap: pd.DataFrame, config: Any = None) -> pd.DataFrame:
     >>> snap = pd.DataFrame({"name": ["A"], "revenue_12m": [1.0], "stage": ["active"],
     ...                      "survey_date": pd.to_datetime(["2026-06-20"])}, index=["C1"])
     >>> snap.attrs["as_of"] = pd.Timestamp("2026-06-30")
-    >>> churn_features(snap, {"training": {"add_signals": False}})
+    >>> churn_features(snap, {"training": {"add_signals": False, "btyd_features": {"enabled": False}}})
         revenue_12m  days_since_survey
     C1          1.0               10.0
     """
@@ -599,6 +750,11 @@ def churn_features(snap: pd.DataFrame, config: Any = None) -> pd.DataFrame:
         signals = risk_signals(snap, cfg, "en", with_reasons=False)
         for key in SIGNALS:
             out[f"signal_{key}"] = signals[key]
+    if cfg.training.btyd_features.enabled:
+        if btyd is None:
+            btyd = btyd_features(snap, horizon, cfg)
+        for name in btyd.columns:
+            out[name] = btyd[name].reindex(out.index).to_numpy()
     return out
 
 
@@ -749,6 +905,11 @@ class ChurnTrainingTable:
     dates : DataFrame
         Per as-of date: ``outcome_end``, ``complete``, ``eligible``, ``churned``,
         ``churn_rate`` (NaN when not complete).
+    snapshots : dict
+        Each as-of date's full snapshot (``keep_snapshots=True`` only).
+    btyd_params : dict
+        Per as-of date, the parameters of the BG/NBD model behind the BTYD features (None
+        where its fit failed; empty when ``training.btyd_features`` is off).
     """
 
     train: pd.DataFrame
@@ -758,6 +919,7 @@ class ChurnTrainingTable:
     definition: str
     dates: pd.DataFrame
     snapshots: dict[pd.Timestamp, pd.DataFrame] = field(default_factory=dict, repr=False)
+    btyd_params: dict[pd.Timestamp, dict | None] = field(default_factory=dict, repr=False)
 
     @property
     def X(self) -> pd.DataFrame:
@@ -806,7 +968,10 @@ def churn_training_table(
     active in the year before it (``labels.active_months``), their features
     (:func:`churn_features`) and their label (:func:`churn_labels`) over ``(as_of, as_of +
     horizon]``. Nothing dated after an as-of date enters its features; labels are the only
-    thing read from after it.
+    thing read from after it. With ``training.btyd_features`` (on by default) a BG/NBD model
+    is fitted at each date on every purchase history up to it (the snapshot's) and gives
+    each customer ``btyd_p_alive``, ``btyd_expected_purchases`` and ``btyd_p_no_purchase``
+    over the horizon (:func:`btyd_features`); its parameters are kept in ``.btyd_params``.
 
     Parameters
     ----------
@@ -878,6 +1043,7 @@ def churn_training_table(
     chosen, available = (None, None) if max_rows is None else _sampled_rows(ds, dates, horizon, eligible_at, labels_of, max_rows, seed)
     train_parts, score_parts, rows = [], [], []
     kept: dict[pd.Timestamp, pd.DataFrame] = {}
+    btyd_params: dict[pd.Timestamp, dict | None] = {}
     template: pd.DataFrame | None = None
     for as_of in _progress(dates, progress, "churn training table"):
         snap = snapshot(ds, as_of)
@@ -890,8 +1056,12 @@ def churn_training_table(
         churned = labels_of(as_of).reindex(snap.index[keep]).to_numpy().astype("int64") if complete else None
         if complete and chosen is not None:
             keep &= _among(snap.index, chosen.get(as_of, pd.Index([])))
-        # features are computed row by row, so those of the kept rows alone are the same
-        features = churn_features(snap.loc[keep] if not keep.all() else snap, cfg)
+        # features are computed row by row, so those of the kept rows alone are the same; the
+        # BTYD model is fitted on every purchase history up to the date, whoever is kept
+        btyd = btyd_features(snap, horizon, cfg) if cfg.training.btyd_features.enabled else None
+        if btyd is not None:
+            btyd_params[as_of] = btyd.attrs["btyd_params"]
+        features = churn_features(snap.loc[keep] if not keep.all() else snap, cfg, horizon=horizon, btyd=btyd)
         features.index = pd.MultiIndex.from_arrays(
             [pd.DatetimeIndex([as_of] * len(features)), features.index], names=["as_of", "customer_id"]
         )
@@ -906,14 +1076,18 @@ def churn_training_table(
         rows.append(row)
         if template is None:
             template = features.iloc[:0].drop(columns="churned", errors="ignore")
+        else:  # a date whose BTYD fit failed lacks those columns: the table has them all
+            template = template.reindex(columns=[*template.columns, *(c for c in features.columns
+                                                                      if c not in template.columns and c != "churned")])
     feature_columns = list(template.columns)
-    train = pd.concat(train_parts) if train_parts else template.assign(churned=pd.Series(dtype="int64"))
+    train = (pd.concat(train_parts)[[*feature_columns, "churned"]] if train_parts
+             else template.assign(churned=pd.Series(dtype="int64")))
     if available is not None:
         train.attrs["rows_available"] = available
-    to_score = pd.concat(score_parts) if score_parts else template
+    to_score = pd.concat(score_parts)[feature_columns] if score_parts else template
     summary = pd.DataFrame(rows).set_index("as_of")
     summary["churned"] = summary["churned"].astype("Int64")
-    return ChurnTrainingTable(train, to_score, feature_columns, str(horizon), str(name), summary, kept)
+    return ChurnTrainingTable(train, to_score, feature_columns, str(horizon), str(name), summary, kept, btyd_params)
 
 
 def _sampled_rows(ds: Dataset, dates, horizon: str, eligible_at, labels_of, max_rows: int,
@@ -1206,16 +1380,19 @@ class ChurnBacktest:
     Attributes
     ----------
     metrics : DataFrame
-        One row per method (``model``, ``bgnbd``, ``rules``): ``roc_auc``, ``pr_auc``,
-        ``brier``, ``lift_top``, ``capture_top``, ``customers``, ``churn_rate``, and
-        ``method_label``.
+        One row per method (``model``, ``model_btyd``, ``bgnbd``, ``rules``): ``roc_auc``,
+        ``pr_auc``, ``brier``, ``lift_top``, ``capture_top``, ``customers``, ``churn_rate``,
+        and ``method_label``.
     calibration : DataFrame
-        Calibration tables of the model and the BG/NBD baseline (column ``method``).
+        Calibration tables of the two models and the BG/NBD baseline (column ``method``).
     scores : DataFrame
         Test customers: ``churned`` and each method's score / probability.
     model : ChurnModel
-        The model fitted on the training dates (``model.training_summary_`` describes its
-        training rows).
+        The fitted model passed to :func:`backtest_churn`, else the one the configuration
+        deploys (with the BTYD features if ``training.btyd_features.enabled``); its key is
+        :attr:`deployed`. Fitted on the training dates (``model.training_summary_`` describes its training rows).
+    models : dict
+        Both fitted models, by method key (``model``, ``model_btyd``).
     train_as_of : list of Timestamp
     test_as_of, outcome_end : Timestamp
     n_train : int
@@ -1239,6 +1416,21 @@ class ChurnBacktest:
     horizon: str
     definition: str
     n_train_available: int | None = None
+    models: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def deployed(self) -> str:
+        """Method key of :attr:`model`: ``"model_btyd"`` if it was fitted with the BTYD
+        features, else ``"model"``."""
+        names = getattr(self.model, "feature_names_in_", None)
+        if names is None:
+            return "model_btyd" if "model_btyd" in self.metrics.index else "model"
+        return "model_btyd" if set(BTYD_FEATURES) & set(names) else "model"
+
+    @property
+    def winner(self) -> str:
+        """Method key with the highest ROC AUC (the first of equals, in the table's order)."""
+        return str(self.metrics["roc_auc"].idxmax())
 
     def in_language(self, lang: str) -> ChurnBacktest:
         """The same backtest with ``metrics["method_label"]`` in ``lang`` (the numbers are shared)."""
@@ -1261,6 +1453,7 @@ class ChurnBacktest:
 
 _METHOD_LABELS = {
     "model": {"zh": "流失模型", "en": "Churn model"},
+    "model_btyd": {"zh": "流失模型 + BTYD 特征", "en": "Churn model + BTYD features"},
     "bgnbd": {"zh": "BG/NBD 不购买概率（基准）", "en": "BG/NBD chance of no purchase (baseline)"},
     "rules": {"zh": "规则高风险名单（基准）", "en": "Rule-based high-risk list (baseline)"},
 }
@@ -1304,13 +1497,19 @@ def backtest_churn(
     training dates default to every quarter end with a year of history whose outcome window
     ends on or before the test date, so no training label looks past the test date.
 
-    Three methods are scored on the same test customers (active in the year before the test
+    Four methods are scored on the same test customers (active in the year before the test
     date):
 
-    * ``model`` -- the churn model (default ``ChurnModel()`` from ``churn.yaml`` ``model``);
+    * ``model`` -- the churn model (default ``ChurnModel()`` from ``churn.yaml`` ``model``)
+      on the features without the BTYD ones;
+    * ``model_btyd`` -- the same model on the same rows with the BTYD features too
+      (:func:`btyd_features`: P(alive), expected purchases and P(no purchase) from a BG/NBD
+      fitted at each quarter end on the histories up to it), whatever
+      ``training.btyd_features.enabled`` says; the setting picks which of the two is
+      :attr:`ChurnBacktest.model`;
     * ``bgnbd`` -- the BTYD baseline: a BG/NBD model fitted on every customer's purchase
-      history up to the test date; customers are ranked by expected purchases over the
-      horizon by the model's own chance of no purchase in it,
+      history up to the test date (the model of the BTYD features at that date); customers
+      are ranked by the model's own chance of no purchase over the horizon,
       :meth:`~segkit.models.BetaGeo.probability_no_purchases`
       (``1 - P(alive) + P(alive) ((alpha+T)/(alpha+T+t))^(r+x)``), which is also its
       probability for the Brier score and calibration; the expected purchases are kept in
@@ -1332,7 +1531,8 @@ def backtest_churn(
         model from :func:`fit_churn_model` (it has ``training_summary_``) is used as it is,
         if no training label of it ends after the test date and its horizon and definition
         are the backtest's; this is how a report shares one fit between the backtest and
-        last quarter's scores.
+        last quarter's scores. The other variant (with or without the BTYD features) is
+        fitted with the same settings on the same rows.
     config : path, mapping or ChurnConfig, optional
     progress : bool or None, default None
     lang : {"zh", "en"}, default "zh"
@@ -1349,8 +1549,6 @@ def backtest_churn(
     >>> bt = backtest_churn(ds)                                  # doctest: +SKIP
     >>> bt.metrics[["roc_auc", "pr_auc", "brier", "lift_top"]]   # doctest: +SKIP
     """
-    from segkit.models.bgnbd import BetaGeo
-
     check_lang(lang)
     cfg = load_churn_config(config)
     test = _latest_complete(ds, horizon) if test_as_of is None else pd.Timestamp(test_as_of).normalize()
@@ -1372,14 +1570,23 @@ def backtest_churn(
             )
     if not train_dates:
         raise ValueError(f"no training dates before the test date {test.date()}")
-    table = churn_training_table(ds, [*train_dates, test], horizon, definition, config=cfg, progress=progress, keep_snapshots=True)
+    # the backtest compares the model with and without the BTYD features: the table has them
+    with_btyd = cfg.model_copy(update={"training": cfg.training.model_copy(update={
+        "btyd_features": cfg.training.btyd_features.model_copy(update={"enabled": True})})})
+    table = churn_training_table(ds, [*train_dates, test], horizon, definition, config=with_btyd, progress=progress,
+                                 keep_snapshots=True)
     dates = table.train.index.get_level_values("as_of")
     train, held_out = table.train.loc[dates != test], table.train.loc[dates == test]
     if train["churned"].nunique() < 2 or held_out["churned"].nunique() < 2:
         raise ValueError("training and test data must both contain churned and retained customers")
+    columns = {"model": [c for c in table.feature_columns if c not in BTYD_FEATURES]}
+    if any(c in BTYD_FEATURES for c in table.feature_columns):  # absent only if every date's fit failed
+        columns["model_btyd"] = list(table.feature_columns)
+    deployed = "model_btyd" if cfg.training.btyd_features.enabled and "model_btyd" in columns else "model"
 
     prefit = model is not None and not isinstance(model, str) and _is_fitted(model)
     summary = _training_summary(model) if prefit else None
+    models: dict[str, Any] = {}
     if summary is not None:
         late = [d for d in summary["as_of"] if horizon_end(d, horizon) > test]
         if late or summary["horizon"] != table.horizon or summary["definition"] != table.definition:
@@ -1389,21 +1596,23 @@ def backtest_churn(
                 f"with horizon {table.horizon!r} and definition {table.definition!r} needs one whose training "
                 "labels all end by the test date, with the same horizon and definition"
             )
-        fitted = model
+        names = getattr(model, "feature_names_in_", None)
+        kind = deployed if names is None else ("model_btyd" if set(BTYD_FEATURES) & set(names) else "model")
+        models[kind] = model
+        deployed = kind  # the model given is the one reported as `model`, whatever the setting
         train_dates = [pd.Timestamp(d) for d in summary["as_of"]]
-    else:
-        fitted = _fit_on(train, table.feature_columns, model, cfg, horizon=table.horizon, definition=table.definition)
-        summary = fitted.training_summary_
-    probability = fitted.predict_proba(held_out[table.feature_columns])[:, 1]
+    for kind, used in columns.items():  # the variant(s) not given, from the same rows and settings
+        if kind not in models:
+            models[kind] = _fit_on(train, used, model, cfg, horizon=table.horizon, definition=table.definition)
+    summary = models[deployed].training_summary_ if summary is None else summary
+    probability = {kind: fitted.predict_proba(held_out[columns[kind]])[:, 1] for kind, fitted in models.items()}
     y = held_out["churned"].to_numpy()
     ids = held_out.index.get_level_values("customer_id")
 
-    # BTYD baseline: BG/NBD on every purchase history up to the test date.
+    # BTYD baseline: the BG/NBD of the BTYD features, on every purchase history up to the test date
     snap = table.snapshots[test]
-    unit = snap.attrs.get("btyd_unit", "W")
-    bought = snap.dropna(subset=["frequency", "recency", "T"])
-    bg = BetaGeo().fit(bought["frequency"], bought["recency"], bought["T"])
-    t = (end - test).days / (7.0 if unit == "W" else 1.0)
+    bg = fit_btyd(snap, cfg)
+    t = horizon_periods(test, horizon, snap.attrs.get("btyd_unit", "W"))
     at_test = snap.loc[ids]
     history = (at_test["frequency"].to_numpy(), at_test["recency"].to_numpy(), at_test["T"].to_numpy())
     expected = np.asarray(bg.expected_purchases(t, *history), dtype=float)
@@ -1416,9 +1625,10 @@ def backtest_churn(
     rate_unlisted = train["churned"].to_numpy()[~listed_train].mean()
     rule_probability = np.where(listed, rate_listed, rate_unlisted)
 
+    methods = [kind for kind in ("model", "model_btyd") if kind in models]
     scores = pd.DataFrame({
         "churned": y,
-        "model": probability,
+        **{kind: probability[kind] for kind in methods},
         "bgnbd_expected_purchases": expected,
         "bgnbd": p_none,
         "rules": listed.astype(int),
@@ -1426,7 +1636,7 @@ def backtest_churn(
     }, index=pd.Index(ids, name="customer_id"))
     share = cfg.backtest.top_share
     metrics = pd.DataFrame({
-        "model": churn_metrics(y, probability, top_share=share),
+        **{kind: churn_metrics(y, probability[kind], top_share=share) for kind in methods},
         "bgnbd": churn_metrics(y, p_none, p_none, top_share=share),
         "rules": churn_metrics(y, listed.astype(float), rule_probability, top_share=share),
     }).T
@@ -1435,13 +1645,13 @@ def backtest_churn(
     metrics.index.name = "method"
     bins = cfg.backtest.calibration_bins
     calibration = pd.concat([
-        calibration_table(y, probability, bins).assign(method="model"),
+        *(calibration_table(y, probability[kind], bins).assign(method=kind) for kind in methods),
         calibration_table(y, p_none, bins).assign(method="bgnbd"),
     ]).reset_index().set_index(["method", "bin"])
     return ChurnBacktest(
-        metrics=metrics, calibration=calibration, scores=scores, model=fitted, train_as_of=train_dates,
+        metrics=metrics, calibration=calibration, scores=scores, model=models[deployed], train_as_of=train_dates,
         test_as_of=test, outcome_end=end, n_train=summary["rows_used"], bgnbd_params=dict(bg.params_), top_share=share,
-        horizon=table.horizon, definition=table.definition, n_train_available=summary["rows_available"],
+        horizon=table.horizon, definition=table.definition, n_train_available=summary["rows_available"], models=models,
     )
 
 
@@ -1480,6 +1690,14 @@ def _action_keys(cfg: ChurnConfig, strategy: Any) -> None:
     missing = [level for level in ("high", "medium", "low") if level not in cfg.actions.by_level]
     if missing:
         raise ConfigError(f"churn.actions.by_level: no action for risk level(s) {missing}")
+
+
+def _with_model_columns(features: pd.DataFrame, fitted: Any) -> pd.DataFrame:
+    """``features`` with the BTYD columns the model was fitted with and this date lacks (its
+    BG/NBD fit failed, with a warning) added as missing values, which the model imputes."""
+    names = getattr(fitted, "feature_names_in_", None)
+    absent = [c for c in BTYD_FEATURES if names is not None and c in set(names) and c not in features.columns]
+    return features.assign(**{c: np.nan for c in absent}) if absent else features
 
 
 def risk_levels(probability: pd.Series, config: Any = None) -> pd.Series:
@@ -1575,9 +1793,12 @@ def score_churn(
     train_dates = [pd.Timestamp(d) for d in summary.get("as_of", [])]
 
     snap = snapshot(ds, when)
+    btyd = btyd_features(snap, horizon, cfg) if cfg.training.btyd_features.enabled else None  # fitted on everyone
     active = _among(snap.index, _eligible(ds, when, cfg.labels.active_months))
     snap = snap.loc[active]
-    features = churn_features(snap, cfg)
+    features = churn_features(snap, cfg, horizon=horizon, btyd=btyd)
+    if btyd is not None and btyd.columns.empty:
+        features = _with_model_columns(features, fitted)
     probability = pd.Series(fitted.predict_proba(features)[:, 1], index=snap.index, name="churn_probability")
     level = risk_levels(probability, cfg)
     separator = "；" if lang == "zh" else "; "

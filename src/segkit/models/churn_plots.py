@@ -21,19 +21,19 @@ from segkit.plotting import PALETTE, new_figure, style
 __all__ = ["plot_roc", "plot_lift", "plot_calibration"]
 
 #: Score columns of ``ChurnBacktest.scores`` drawn, in this order; higher = more risk.
-METHODS = ("model", "bgnbd", "rules")
-_COLORS = {"model": PALETTE[0], "bgnbd": PALETTE[3], "rules": PALETTE[5]}
+METHODS = ("model", "model_btyd", "bgnbd", "rules")
+_COLORS = {"model": PALETTE[0], "model_btyd": PALETTE[4], "bgnbd": PALETTE[3], "rules": PALETTE[5]}
 
 _TEXT = {
     "zh": {
-        "model": "流失模型", "bgnbd": "BG/NBD 不购买概率", "rules": "规则高风险名单", "chance": "随机",
+        "model": "流失模型", "model_btyd": "流失模型 + BTYD 特征", "bgnbd": "BG/NBD 不购买概率", "rules": "规则高风险名单", "chance": "随机",
         "roc": "ROC 曲线", "fpr": "误报率（未流失客户中被选出的比例）", "tpr": "命中率（流失客户中被选出的比例）",
         "gains": "累计命中", "lift": "累计提升度", "share": "按风险从高到低选出的客户比例",
         "captured": "流失客户被选出的比例", "calibration": "校准曲线",
         "predicted": "预测流失概率（分组平均）", "observed": "实际流失率", "perfect": "完全校准",
     },
     "en": {
-        "model": "Churn model", "bgnbd": "BG/NBD chance of no purchase", "rules": "Rule-based list", "chance": "Chance",
+        "model": "Churn model", "model_btyd": "Churn model + BTYD features", "bgnbd": "BG/NBD chance of no purchase", "rules": "Rule-based list", "chance": "Chance",
         "roc": "ROC curve", "fpr": "False positive rate", "tpr": "True positive rate",
         "gains": "Cumulative gains", "lift": "Cumulative lift", "share": "Share of customers, highest risk first",
         "captured": "Share of churners captured", "calibration": "Calibration",
@@ -150,7 +150,7 @@ def plot_lift(result: Any, lang: str = "zh", methods: tuple[str, ...] | None = N
     return fig
 
 
-def plot_calibration(result: Any, lang: str = "zh", bins: int = 10, methods: tuple[str, ...] = ("model", "bgnbd")) -> Figure:
+def plot_calibration(result: Any, lang: str = "zh", bins: int = 10, methods: tuple[str, ...] = ("model", "model_btyd", "bgnbd")) -> Figure:
     """Mean predicted probability against the observed churn rate, in bins of equal size.
 
     Uses ``result.calibration`` of a backtest; for a scores table the bins are computed with

@@ -38,11 +38,16 @@ def _metrics(ctx: ReportContext) -> pd.DataFrame:
     return metrics if ctx.has("interactions") else metrics.drop(index="rules")
 
 
+_MODELS = ("model", "model_btyd")
+
+
 def _auc_sentence(ctx: ReportContext) -> str:
+    """The deployed model (with or without the BTYD features, as configured) against the baselines."""
     w, m = ctx.words, _metrics(ctx)
-    auc, bg = m.loc["model", "roc_auc"], m.loc["bgnbd", "roc_auc"]
+    deployed = ctx.backtest.deployed
+    auc, bg = m.loc[deployed, "roc_auc"], m.loc["bgnbd", "roc_auc"]
     rule = m.loc["rules", "roc_auc"] if "rules" in m.index else None
-    capture = fmt_pct(m.loc["model", "capture_top"], 0)
+    capture = fmt_pct(m.loc[deployed, "capture_top"], 0)
     if rule is None:
         template = w["churn_beats_bgnbd"] if auc > bg else w["churn_not_beats_bgnbd"]
         return template.format(auc=f"{auc:.3f}", bg=f"{bg:.3f}", capture=capture)
@@ -85,8 +90,8 @@ def summary(ctx: ReportContext) -> Block:
     if not ctx.has("backtest"):
         return block.add(kpi_tiles(tiles)).add(_notes([ctx.churn_left_out(w["backtest"], "backtest")]))
     m = _metrics(ctx)
-    baselines = m.drop(index="model")
-    tiles += [(w["tile_auc"], f"{m.loc['model', 'roc_auc']:.3f}", None),
+    baselines = m.drop(index=[k for k in _MODELS if k in m.index])
+    tiles += [(w["tile_auc"], f"{m.loc[ctx.backtest.deployed, 'roc_auc']:.3f}", None),
               (w["tile_baseline"], f"{baselines['roc_auc'].max():.3f}", None)]
     intro = w["churn_intro" if "rules" in m.index else "churn_intro_bgnbd"].format(test_as_of=ctx.backtest.test_as_of.date())
     block.add(kpi_tiles(tiles)).text(intro, _auc_sentence(ctx))
@@ -95,9 +100,30 @@ def summary(ctx: ReportContext) -> Block:
     return block
 
 
+def _winner_sentences(ctx: ReportContext) -> list[str]:
+    """Which method wins on this data (by ROC AUC), whether the BTYD features help the model,
+    and, when a baseline wins, that the model does not beat it; words from ``report.yaml``."""
+    w, m = ctx.words, _metrics(ctx)
+    auc = m["roc_auc"]
+    order = auc.sort_values(ascending=False, kind="stable").index
+    label = (m["method_label"] if "method_label" in m else pd.Series(m.index, index=m.index)).astype(str)
+    winner = order[0]
+    separator = "，" if ctx.lang == "zh" else ", "
+    ranking = separator.join(f"{label[k]} {auc[k]:.3f}" for k in order)
+    lines = [w["backtest_winner"].format(winner=label[winner], auc=f"{auc[winner]:.3f}", ranking=ranking)]
+    if all(k in m.index for k in _MODELS):
+        without, with_btyd = auc["model"], auc["model_btyd"]
+        key = "backtest_btyd_helps" if with_btyd > without else "backtest_btyd_no_help"
+        lines.append(w[key].format(without=f"{without:.3f}", with_btyd=f"{with_btyd:.3f}"))
+    if winner not in _MODELS:
+        lines.append(w["backtest_baseline_wins"])
+    return lines
+
+
 def backtest_view(ctx: ReportContext) -> Block:
-    """ROC AUC, PR AUC, Brier, lift and capture for the model and both baselines; lift and
-    calibration charts."""
+    """ROC AUC, PR AUC, Brier, lift and capture for the model with and without the BTYD
+    features and both baselines, the winner on this data in words; lift and calibration
+    charts."""
     from segkit.models.churn_plots import plot_calibration, plot_lift
 
     w = ctx.words
@@ -116,6 +142,7 @@ def backtest_view(ctx: ReportContext) -> Block:
     block = Block(w["backtest"])
     block.add(table_html(shown, {names[1]: three, names[2]: three, names[3]: three, names[4]: lambda v: f"{v:.2f}", names[5]: fmt_pct},
                          highlight={(int(np.argmax(metrics["roc_auc"].to_numpy())), names[1]): "best"}))
+    block.text(*_winner_sentences(ctx))
     block.subheading(w["lift_chart"]).add(plot_lift(bt, lang=ctx.lang))
     block.subheading(w["calibration"]).add(plot_calibration(bt, lang=ctx.lang))
     return block
@@ -219,10 +246,13 @@ def driver_table(ctx: ReportContext, top: int = 10) -> pd.DataFrame:
     Direction: the correlation, across customers, between a feature's value and its
     contribution: positive means higher values raise the churn risk.
     """
-    from segkit.churn import churn_features, load_churn_config
+    from segkit.churn import btyd_features, churn_features, load_churn_config
 
     cfg = load_churn_config(ctx.user_config)
-    features = churn_features(ctx.snapshot_all.loc[ctx.churn_scores_all.index], cfg)
+    horizon = ctx.backtest.horizon
+    # the BTYD features come from the BG/NBD fitted on every customer, not only the scored ones
+    btyd = btyd_features(ctx.snapshot_all, horizon, cfg) if cfg.training.btyd_features.enabled else None
+    features = churn_features(ctx.snapshot_all.loc[ctx.churn_scores_all.index], cfg, horizon=horizon, btyd=btyd)
     contributions = ctx.backtest.model.contributions(features)
     strength = contributions.abs().mean().sort_values(ascending=False).head(top)
     rows = []
@@ -290,4 +320,6 @@ def method(ctx: ReportContext) -> Block:
             f"Model: {model_text} (segkit ChurnModel: imputation, one-hot encoding, scaling). Baselines: the BG/NBD model's chance of no purchase in the next quarter (parameters "
             + ", ".join(f"{k}={v:.3f}" for k, v in bt.bgnbd_params.items()) + "); handbook rule: no interaction for 3 months and orders down 50%.",
         ]
+    if bt.deployed == "model_btyd":
+        lines.append(ctx.words["method_btyd_features"])
     return Block(ctx.words["method"]).text(*lines)
