@@ -82,13 +82,13 @@ def test_spark_tables_load_like_the_files(spark, small):
 
     folder = small.files["file"].map(lambda f: str(pd.io.common.Path(f).parent)).iloc[0]
     frames = {"customers": "customers.csv", "transactions": "orders.csv", "interactions": "interactions.csv",
-              "surveys": "surveys.csv"}
+              "surveys": "surveys.csv", "contracts": "contracts.csv"}
     for table, name in frames.items():
         frame = pd.read_csv(f"{folder}/{name}", dtype=str, keep_default_na=False, encoding="utf-8-sig")
         spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False)).coalesce(1).createOrReplaceTempView(f"raw_{table}")
     con = ibis.pyspark.connect(spark)
     got = from_ibis(con, **{table: f"raw_{table}" for table in frames}, as_of=small.as_of)
-    for table in ("customers", "transactions", "interactions", "surveys"):
+    for table in ("customers", "transactions", "interactions", "surveys", "contracts"):
         pd.testing.assert_frame_equal(getattr(got, table), getattr(small, table), check_exact=False, rtol=1e-12)
     cols = ["table", "column", "value", "reason"]
     where = r"\((first on )?[^()]* row \d+\)"  # a table is not a file: the place a reason points to differs

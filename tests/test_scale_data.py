@@ -37,7 +37,7 @@ def loaded(doubled):
 def test_files_look_like_the_sample(doubled):
     out, written = doubled
     assert written == {"customers.csv": 2 * 2002, "interactions.csv": 2 * 71721,
-                       "orders.csv": 2 * 53436, "surveys.csv": 2 * 2946}
+                       "orders.csv": 2 * 53436, "surveys.csv": 2 * 2946, "contracts.csv": 2 * 3464}
     for name in written:
         source = (SAMPLE / name).read_bytes()
         copy = (out / name).read_bytes()

@@ -659,12 +659,17 @@ def btyd_features(snap: pd.DataFrame, horizon: str = "1Q", config: Any = None) -
     ...                      "recency": [0, 5, 30, 0, 36, 2, 0, 38, 30, 4, None], "T": [39.0] * 10 + [None]},
     ...                     index=pd.Index([f"C{i}" for i in range(11)], name="customer_id"))
     >>> snap.attrs.update(as_of=pd.Timestamp("2026-06-30"), btyd_unit="W")
-    >>> features = btyd_features(snap, "1Q")
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     features = btyd_features(snap, "1Q")
+    >>> sorted(features.attrs["btyd_params"])  # 10 customers show no dropout: the NBD limit
+    ['alpha', 'r']
     >>> features.loc[["C1", "C7"]].round(3)  # doctest: +NORMALIZE_WHITESPACE
                  btyd_p_alive  btyd_expected_purchases  btyd_p_no_purchase
     customer_id
-    C1                  0.218                    0.099               0.924
-    C7                  0.918                    1.558               0.268
+    C1                    1.0                    0.445               0.661
+    C7                    1.0                    1.228               0.319
     >>> int(features["btyd_p_alive"].isna().sum())      # C10: no order yet
     1
     """
