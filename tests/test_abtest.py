@@ -303,7 +303,7 @@ def test_outcomes_window_is_open_left_closed_right(write, tmp_path):
 def test_plot_ab_result():
     from matplotlib.figure import Figure
 
-    from segkit.insights.plots import plot_ab_result
+    from segkit.plots.kpi import plot_ab_result
 
     out = pd.concat([rates(80, 200, 240, 800).assign(tier="potential"),
                      rates(10, 50, 40, 200).assign(tier="low_value")], ignore_index=True)

@@ -129,7 +129,7 @@ def test_errors(ds, tiers):
 def test_plot_cadence(ds, tiers):
     from matplotlib.figure import Figure
 
-    from segkit.insights.plots import plot_cadence
+    from segkit.plots.kpi import plot_cadence
 
     fig = plot_cadence(cadence_summary(cadence_report(ds, tiers, AS_OF)), lang="zh")
     assert isinstance(fig, Figure)

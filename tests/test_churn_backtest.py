@@ -23,8 +23,8 @@ from segkit.config import ConfigError
 from segkit.features import snapshot
 from segkit.io import load_dataset
 from segkit.models import BetaGeo
-from segkit.models.churn_plots import plot_calibration, plot_lift, plot_roc
-from segkit.plotting import cjk_font
+from segkit.plots.churn import plot_calibration, plot_lift, plot_roc
+from segkit.plots import cjk_font
 
 TEST_AS_OF = pd.Timestamp("2026-06-30")
 

@@ -20,7 +20,7 @@ from segkit.models.clv import (
     repeat_purchase_tracking,
     validate_clv,
 )
-from segkit.models.plots import plot_holdout, plot_tracking
+from segkit.plots.clv import plot_holdout, plot_tracking
 from segkit.summary import btyd_summary, calibration_holdout
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "cdnow"

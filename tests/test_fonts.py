@@ -24,7 +24,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from segkit.plotting import bundled_cjk_font
+from segkit.plots import bundled_cjk_font
 
 HARNESS = textwrap.dedent('''
     import json, os, shutil, subprocess, sys, warnings
@@ -44,7 +44,7 @@ HARNESS = textwrap.dedent('''
               "fc_zh": subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
                                       text=True, check=True).stdout.split()}
 
-    from segkit.plotting import MissingFontError, bundled_cjk_font, cjk_font, new_figure, rc_params, style
+    from segkit.plots import MissingFontError, bundled_cjk_font, cjk_font, new_figure, rc_params, style
 
     if mode == "installed-later":                 # a CJK font copied in after the font list was built
         shutil.copy(bundled_cjk_font(), os.environ["USER_FONTS"])

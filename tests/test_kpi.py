@@ -221,7 +221,7 @@ def test_default_tiers_are_assigned_when_not_given(tiny):
 def test_plot_kpis_draws_one_panel_per_metric(tiny, tiers):
     from matplotlib.figure import Figure
 
-    from segkit.insights.plots import plot_kpis
+    from segkit.plots.kpi import plot_kpis
 
     k = kpis(tiny, AS_OF, by="tier", tiers=tiers)
     fig = plot_kpis(k, metrics=["retention_rate", "nps", "complaint_rate"], lang="en")

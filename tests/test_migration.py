@@ -121,7 +121,7 @@ def test_snapshots_decide_who_is_new(quarters):
 
 
 def test_migration_figure(quarters):
-    from segkit.segment.plots import plot_migration
+    from segkit.plots.segment import plot_migration
 
     q2, q3 = quarters
     result = migration(assign_tiers(q2), assign_tiers(q3), revenue=(q2, q3))

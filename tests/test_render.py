@@ -23,7 +23,7 @@ def _notebook(folder, body: str):
     params.metadata["tags"] = ["parameters"]
     note = nbf.v4.new_markdown_cell("## 分析员备注 (analyst only)")
     note.metadata["tags"] = ["analyst-only"]
-    nb.cells = [params, nbf.v4.new_code_cell("%matplotlib inline\nimport warnings\nimport pandas as pd\nfrom segkit.reporting.blocks import Block, table_html\nfrom segkit.plotting import style, new_figure"),
+    nb.cells = [params, nbf.v4.new_code_cell("%matplotlib inline\nimport warnings\nimport pandas as pd\nfrom segkit.reporting.blocks import Block, table_html\nfrom segkit.plots import style, new_figure"),
                 note, nbf.v4.new_code_cell(body), nbf.v4.new_markdown_cell("## 第二节"),
                 nbf.v4.new_code_cell("assert not fail, 'intentional failure'\nBlock('第二节').text('完成')")]
     folder.mkdir(parents=True, exist_ok=True)

@@ -201,7 +201,7 @@ def test_bad_schemes_are_named():
 
 
 def test_rfm_figures():
-    from segkit.segment.plots import plot_rfm_heatmap, plot_rfm_segments
+    from segkit.plots.segment import plot_rfm_heatmap, plot_rfm_segments
 
     out = rfm_scores(five((5, 1, 4, 3, 2), (5, 4, 1, 2, 3), (5, 4, 1, 2, 3)), "named", lang="en")
     heat = plot_rfm_heatmap(out, lang="en").axes[0]

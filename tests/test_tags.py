@@ -234,7 +234,7 @@ def test_tag_review_uses_only_answers_after_the_snapshot_and_small_groups():
 
 
 def test_tag_review_figure():
-    from segkit.segment.plots import plot_tag_review
+    from segkit.plots.segment import plot_tag_review
 
     tags, snap_now, snap_next = review_population()
     ax = plot_tag_review(tag_review(tags, snap_now, snap_next, lang="en"), lang="en").axes[0]

@@ -216,7 +216,7 @@ def test_rule_engine_assign_matches_evaluate():
 def test_tier_distribution_figure():
     from matplotlib.figure import Figure
 
-    from segkit.segment.plots import plot_tier_distribution
+    from segkit.plots.segment import plot_tier_distribution
 
     tiers = assign_tiers(frame({"A": (650000, 12, 0), "B": (600000, 5, 0), "C": (10000, 0, 0), "D": (20000, 1, 0)}))
     fig = plot_tier_distribution(tiers, lang="en")

@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from segkit.labels import money
-from segkit.plotting import cjk_font
+from segkit.plots import cjk_font
 
 __all__ = ["Block", "esc", "table_html", "figure_html", "kpi_tiles", "paragraphs", "bullet_list", "fmt_money", "fmt_pct", "fmt_int"]
 
@@ -156,7 +156,7 @@ def cjk_available() -> bool:
 
 def figure_html(fig: Figure, alt: str = "", dpi: int = 150) -> str:
     """A matplotlib figure as an embedded PNG (base64), closed afterwards."""
-    from segkit.plotting import style
+    from segkit.plots import style
 
     buffer = io.BytesIO()
     with style("zh" if cjk_available() else "en"):  # fonts are resolved when drawing

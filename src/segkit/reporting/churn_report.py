@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from segkit.labels import label
-from segkit.plotting import PALETTE, freeze_fonts, new_figure, style
+from segkit.plots import PALETTE, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, fmt_int, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
 from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer
@@ -124,7 +124,7 @@ def backtest_view(ctx: ReportContext) -> Block:
     """ROC AUC, PR AUC, Brier, lift and capture for the model with and without the BTYD
     features and both baselines, the winner on this data in words; lift and calibration
     charts."""
-    from segkit.models.churn_plots import plot_calibration, plot_lift
+    from segkit.plots.churn import plot_calibration, plot_lift
 
     w = ctx.words
     if not ctx.has("backtest"):

@@ -15,7 +15,7 @@ import pandas as pd
 
 from segkit.config import default_section
 from segkit.labels import label
-from segkit.plotting import TIER_COLORS, freeze_fonts, new_figure, style
+from segkit.plots import TIER_COLORS, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, bullet_list, esc, fmt_int, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
 
@@ -303,7 +303,7 @@ def tier_overview(ctx: ReportContext) -> Block:
 
 def rfm_view(ctx: ReportContext) -> Block:
     """R x F heatmap (colour = customers, cells = average spend) and the named RFM segments."""
-    from segkit.segment.plots import plot_rfm_heatmap
+    from segkit.plots.segment import plot_rfm_heatmap
 
     w = ctx.words
     fig = plot_rfm_heatmap(ctx.rfm, lang=ctx.lang, monetary=ctx.snapshot["revenue_total"], currency=ctx.currency)

@@ -272,7 +272,7 @@ def _font_css(font_config) -> list:
     """
     from weasyprint import CSS
 
-    from segkit.plotting import bundled_cjk_font
+    from segkit.plots import bundled_cjk_font
 
     path = bundled_cjk_font()
     if path is None:
@@ -305,7 +305,7 @@ def embed_cjk_font(html: str) -> str:
 
     from fontTools import subset
 
-    from segkit.plotting import bundled_cjk_font
+    from segkit.plots import bundled_cjk_font
 
     path = bundled_cjk_font()
     if path is None or not _CJK.search(html):

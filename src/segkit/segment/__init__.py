@@ -8,10 +8,10 @@ module        what it gives
 ``classify``  value class, lifecycle stage, company size, industry, need type,
               combined label
 ``tags``      taxonomy, automatic / manual / hybrid tags, synonym merge, tag review
-``plots``     figures of the above (each returns a matplotlib Figure)
 ============  =====================================================================
 
-Rules, thresholds and labels (zh + en) are YAML in ``segkit/defaults``.
+Rules, thresholds and labels (zh + en) are YAML in ``segkit/defaults``. Figures of these results
+are in :mod:`segkit.plots.segment`.
 """
 
 from segkit.segment.classify import classify, combined_label, company_size, industry, lifecycle_stage, need_type, value_class

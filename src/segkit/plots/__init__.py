@@ -1,4 +1,13 @@
-"""Shared matplotlib style: Chinese-capable fonts, one palette, figures without pyplot.
+"""Every figure segkit draws, in one package, and the style they share.
+
+Modules: :mod:`segkit.plots.segment` (tiers, RFM, migration, tags), :mod:`segkit.plots.kpi`
+(KPIs, A/B tests, cadence), :mod:`segkit.plots.clv` (CLV tracking and holdout),
+:mod:`segkit.plots.churn` (ROC, lift, calibration). Their functions are also reachable from
+here (``from segkit.plots import plot_roc``), imported on first use, so ``from segkit.plots
+import style`` does not import the analysis layers. Plots sit above the analysis in the
+import layers (``[tool.importlinter]`` in ``pyproject.toml``): they take results and draw.
+
+Shared matplotlib style: Chinese-capable fonts, one palette, figures without pyplot.
 
 Every plot function in segkit builds its figure inside :func:`style` and returns a
 :class:`matplotlib.figure.Figure` created with :func:`new_figure` (not ``pyplot``), so nothing
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +35,24 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-__all__ = ["CJK_FONTS", "MissingFontError", "cjk_font", "bundled_cjk_font", "style", "use_style", "new_figure", "freeze_fonts", "TIER_COLORS", "PALETTE"]
+# plot function -> module that defines it (imported on first use, as the package root does)
+_PLOTS: dict[str, str] = {
+    **dict.fromkeys(["plot_tier_distribution", "plot_rfm_heatmap", "plot_rfm_segments", "plot_migration",
+                     "plot_tag_review"], "segkit.plots.segment"),
+    **dict.fromkeys(["plot_kpis", "plot_ab_result", "plot_cadence"], "segkit.plots.kpi"),
+    **dict.fromkeys(["plot_tracking", "plot_holdout"], "segkit.plots.clv"),
+    **dict.fromkeys(["plot_roc", "plot_lift", "plot_calibration"], "segkit.plots.churn"),
+}
+
+__all__ = ["CJK_FONTS", "MissingFontError", "cjk_font", "bundled_cjk_font", "style", "use_style", "new_figure",
+           "freeze_fonts", "TIER_COLORS", "PALETTE", *_PLOTS]
+
+
+def __getattr__(name: str):
+    module = _PLOTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'segkit.plots' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei", "PingFang SC",
              "Microsoft YaHei", "SimHei")

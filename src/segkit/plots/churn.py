@@ -2,8 +2,8 @@
 
 Each function takes the result of :func:`segkit.churn.backtest_churn` (or its ``scores``
 table: ``churned`` plus one score column per method, higher = more likely to churn) and
-returns a :class:`matplotlib.figure.Figure` built with :func:`segkit.plotting.new_figure`
-inside :func:`segkit.plotting.style` (Chinese labels need a CJK font; use ``lang="en"``
+returns a :class:`matplotlib.figure.Figure` built with :func:`segkit.plots.new_figure`
+inside :func:`segkit.plots.style` (Chinese labels need a CJK font; use ``lang="en"``
 without one).
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from segkit.labels import check_lang
-from segkit.plotting import PALETTE, new_figure, style
+from segkit.plots import PALETTE, new_figure, style
 
 __all__ = ["plot_roc", "plot_lift", "plot_calibration"]
 

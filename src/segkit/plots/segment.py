@@ -1,7 +1,7 @@
 """Figures for segmentation results. Each function takes a result table and returns a Figure.
 
-Figures are built with :func:`segkit.plotting.new_figure` inside :func:`segkit.plotting.style`
-and end with :func:`segkit.plotting.freeze_fonts`, so Chinese labels keep the CJK font when the
+Figures are built with :func:`segkit.plots.new_figure` inside :func:`segkit.plots.style`
+and end with :func:`segkit.plots.freeze_fonts`, so Chinese labels keep the CJK font when the
 figure is drawn later (Noto Sans CJK SC; use ``lang="en"`` without one).
 """
 
@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from segkit.insights.migration import LOST, NEW, Migration
 from segkit.labels import check_lang, money, money_scale
-from segkit.plotting import PALETTE, TIER_COLORS, freeze_fonts, new_figure, style
+from segkit.plots import PALETTE, TIER_COLORS, freeze_fonts, new_figure, style
 from segkit.segment.tiers import RuleSet, load_tiers_config
 
 __all__ = ["plot_tier_distribution", "plot_rfm_heatmap", "plot_rfm_segments", "plot_migration", "plot_tag_review"]

@@ -2,8 +2,8 @@
 
 Each function takes a result table (from :func:`~segkit.insights.kpi.kpis`,
 :func:`~segkit.insights.abtest.ab_evaluate`, :func:`~segkit.insights.cadence.cadence_summary`)
-and returns a :class:`matplotlib.figure.Figure` built with :func:`segkit.plotting.new_figure`
-inside :func:`segkit.plotting.style` (Chinese labels need a CJK font such as Noto Sans CJK SC;
+and returns a :class:`matplotlib.figure.Figure` built with :func:`segkit.plots.new_figure`
+inside :func:`segkit.plots.style` (Chinese labels need a CJK font such as Noto Sans CJK SC;
 use ``lang="en"`` without one).
 """
 
@@ -20,7 +20,7 @@ from matplotlib.ticker import PercentFormatter
 
 from segkit.insights.kpi import TOTAL, kpi_definitions
 from segkit.labels import check_lang, kinds, label
-from segkit.plotting import PALETTE, TIER_COLORS, freeze_fonts, new_figure, style
+from segkit.plots import PALETTE, TIER_COLORS, freeze_fonts, new_figure, style
 
 __all__ = ["plot_kpis", "plot_ab_result", "plot_cadence"]
 
