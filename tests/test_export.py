@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from segkit.export import neutralise, tier_table, tiers_command, write_table, write_tier_table
+from segkit.export import tier_table, tiers_command, write_tier_table
+from segkit.writers import neutralise, write_table
 from segkit.segment.tiers import assign_tiers, handbook_examples
 
 ZH_COLUMNS = ["客户编号", "客户名称", "所属行业", "联系人及职务", "近12个月交易金额(万元)", "近6个月互动频次(次)",

@@ -230,7 +230,8 @@ def test_monthly_files_of_one_table_are_still_read_together(tmp_path):
 
 
 def test_segkit_outputs_in_the_folder_are_not_read(tmp_path):
-    from segkit.export import write_table, write_tier_table
+    from segkit.export import write_tier_table
+    from segkit.writers import write_table
 
     _orders(tmp_path, rows=[["C1", "2026-01-05", "100"], ["C2", "2026-02-05", "x"], ["C3", "2026-03-05", "5"]])
     ds = load_dataset(tmp_path, as_of="2026-09-30", engine="pandas", max_rejected_share=None)  # 1 of 3 on purpose

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from segkit.export import write_table
+from segkit.writers import write_table
 from segkit.segment.tiers import OverrideError, assign_tiers, handbook_examples, read_overrides
 
 AS_OF = pd.Timestamp("2026-09-30")

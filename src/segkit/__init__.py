@@ -46,7 +46,7 @@ _EXPORTS: dict[str, str] = {
     "tag_review": "segkit.segment.tags",
     "migration": "segkit.insights.migration",
     "write_tier_table": "segkit.export",
-    "write_table": "segkit.export",
+    "write_table": "segkit.writers",
     "tiers_from_table": "segkit.handbook",
     "MissingColumnsWarning": "segkit.handbook",
     "label": "segkit.labels",
@@ -113,7 +113,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.segment.classify import classify, combined_label, company_size, lifecycle_stage, value_class
     from segkit.segment.tags import assign_tags, tag_review
     from segkit.insights.migration import migration
-    from segkit.export import write_table, write_tier_table
+    from segkit.export import write_tier_table
+    from segkit.writers import write_table
     from segkit.handbook import MissingColumnsWarning, tiers_from_table
     from segkit.labels import label, money
     from segkit.segment.thresholds import TierHealthWarning, resolve_thresholds, tier_health

@@ -42,7 +42,7 @@ def _print_validation(ds, stream=None) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from segkit.export import write_table
+    from segkit.writers import write_table
     from segkit.io import MostlyRejectedError, load_dataset
 
     stop = None
@@ -64,7 +64,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> int:
-    from segkit.export import check_output_file, write_table
+    from segkit.writers import check_output_file, write_table
     from segkit.features import checked_snapshot
     from segkit.io import load_dataset
 
@@ -102,7 +102,8 @@ def _cmd_tiers(args: argparse.Namespace) -> int:
         raise ValueError("segkit tiers needs --as-of DATE (with --data DIR), or --table FILE for the handbook's customer table")
     import warnings
 
-    from segkit.export import check_output_file, tiers_command
+    from segkit.export import tiers_command
+    from segkit.writers import check_output_file
     from segkit.segment.thresholds import TierHealthWarning
 
     check_output_file(args.out)
@@ -152,7 +153,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     """The quarter's outputs from one data folder (what ``make report`` runs)."""
-    from segkit.export import write_table
+    from segkit.writers import write_table
     from segkit.features import snapshot
     from segkit.io import load_dataset
     from segkit.reporting.render import check_output_folder

@@ -36,6 +36,7 @@ from segkit.features import (
     ORDER_REVENUE_WINDOWS,
     months_before,
 )
+from segkit.ingest import ibis_table
 from segkit.io import Dataset
 from segkit.summary import UNIT_DAYS
 
@@ -314,14 +315,6 @@ def collect(exprs: Mapping[str, object], con) -> pd.DataFrame:
     return _to_pandas(joined, con).reindex(columns=AGGREGATE_COLUMNS)
 
 
-def _table(con, value):
-    """An Ibis table from a table name on ``con`` or an Ibis table expression."""
-    if value is None or not isinstance(value, str):
-        return value
-    database, _, name = value.rpartition(".")
-    return con.table(name, database=database or None)
-
-
 def _empty(con, schema: dict):
     ibis = _ibis()
     return ibis.memtable(pa.table({name: pa.array([], type=kind) for name, kind in schema.items()}))
@@ -387,11 +380,11 @@ def snapshot_from_ibis(
 
     as_of = pd.Timestamp(as_of).normalize()
     present = {"transactions"}
-    tx = _table(con, transactions)
+    tx = ibis_table(con, transactions)
     if "product_line" not in tx.columns:
         tx = tx.mutate(product_line=_ibis().null("string"))
-    it = _table(con, interactions)
-    sv = _table(con, surveys)
+    it = ibis_table(con, interactions)
+    sv = ibis_table(con, surveys)
     present |= {name for name, table in (("interactions", it), ("surveys", sv)) if table is not None}
     if it is None:
         it = _empty(con, {"customer_id": pa.string(), "date": pa.timestamp("ns"), "type": pa.string()})
@@ -404,7 +397,7 @@ def snapshot_from_ibis(
     exprs = aggregate_expr(tx, it, sv, as_of, btyd_unit=btyd_unit)
     aggregates = collect(exprs, con)
     if customers is not None:
-        frame = con.to_pyarrow(_table(con, customers)).to_pandas()
+        frame = con.to_pyarrow(ibis_table(con, customers)).to_pandas()
         present.add("customers")
     else:
         ids = con.to_pyarrow(tx.select("customer_id").distinct().order_by("customer_id")).to_pandas()

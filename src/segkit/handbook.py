@@ -31,7 +31,7 @@ Decisions, documented once:
   ``_cny``), or ``amount_unit`` must: a bare 近12个月交易金额 could be off by 10,000x.
 * **Output format** follows the input: XLSX is edited in place (styles, widths, number cells
   kept), CSV is written in the input's encoding and line endings. Every text cell written,
-  input cells included, goes through :func:`segkit.export.neutralise`; formula cells of an
+  input cells included, goes through :func:`segkit.writers.neutralise`; formula cells of an
   XLSX input are written back as inert text. A text cell that is a plain number (``-3``) is a
   number to a spreadsheet, not a formula, and is left as written.
 * **Rows** are the numbers a person sees: the CSV line or the sheet row (header = 1); for a
@@ -53,7 +53,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from segkit.export import _NOTE_WORDS, neutralise, write_table
+from segkit.export import _NOTE_WORDS
+from segkit.writers import neutralise, write_table
 from segkit.io import _parse_bool, _parse_numbers, _read_csv_text, _read_raw
 from segkit.labels import check_lang
 from segkit.schema import CUSTOMERS, SchemaError, normalise_header
@@ -176,7 +177,7 @@ def _is_plain_number(text: str) -> bool:
 
 
 def _safe_text(value: str) -> str:
-    """:func:`segkit.export.neutralise`, except for text that is a plain number (``-3``)."""
+    """:func:`segkit.writers.neutralise`, except for text that is a plain number (``-3``)."""
     return value if _is_plain_number(value) else neutralise(value)
 
 

@@ -136,6 +136,14 @@ def _ibis():
     return ibis
 
 
+def ibis_table(con, value):
+    """An Ibis table from a table name on ``con`` (``"db.table"`` allowed) or an Ibis table expression."""
+    if value is None or not isinstance(value, str):
+        return value
+    database, _, name = value.rpartition(".")
+    return con.table(name, database=database or None)
+
+
 def _run(duck, query: str, params=None):
     """Execute on a fresh cursor and return it (DuckDB 2 refuses new work on a connection whose
     last result was not fetched)."""
@@ -257,8 +265,8 @@ class EngineStore:
 
     def write_problems(self, path: Path, *, reject: bool = True) -> Path:
         """Write the ledger (or the warnings) from the engine: Parquet as it is, CSV with every text
-        cell that a spreadsheet would run as a formula neutralised (as :mod:`segkit.export` does)."""
-        from segkit.export import DANGEROUS_PREFIXES
+        cell that a spreadsheet would run as a formula neutralised (as :mod:`segkit.writers` does)."""
+        from segkit.writers import DANGEROUS_PREFIXES
 
         cols = REJECTED_COLUMNS if reject else PROBLEM_COLUMNS
         base = self._problems_sql(reject)
@@ -277,7 +285,7 @@ class EngineStore:
         select = ", ".join(_quote(c) if c == "row" else safe(c) for c in cols)
         body = path.with_name(path.name + ".part")
         self.sql(f"COPY (SELECT {select} FROM ({base})) TO {_literal(str(body))} (FORMAT csv, HEADER)").fetchall()
-        with path.open("wb") as out, body.open("rb") as part:  # UTF-8 with BOM, as segkit.export writes CSV for Excel
+        with path.open("wb") as out, body.open("rb") as part:  # UTF-8 with BOM, as segkit.writers writes CSV for Excel
             out.write(codecs.BOM_UTF8)
             shutil.copyfileobj(part, out, 1 << 24)
         body.unlink()
@@ -1353,7 +1361,6 @@ def from_ibis(
     >>> ds.transactions["amount"].tolist(), ds.rejected[["row", "column", "reason"]].values.tolist()[0][:2]
     ([120.0, 80.0], [3, 'order_date'])
     """
-    from segkit.engine import _table
     from segkit.io import _stop_if_mostly_rejected, vocabulary_indexes
 
     given = {"customers": customers, "transactions": transactions, "interactions": interactions, "surveys": surveys,
@@ -1363,7 +1370,7 @@ def from_ibis(
         values = [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
         sources = []
         for i, item in enumerate(values):
-            expr = _table(con, item)
+            expr = ibis_table(con, item)
             label = item if isinstance(item, str) else f"{table_name}#{i + 1}" if len(values) > 1 else table_name
             sources.append(IbisSource(f"{con.name}:{label}", expr, con))
         found[table_name] = sources

@@ -188,7 +188,7 @@ class Dataset:
         path = Path(path)
         if self.store is not None and not self.is_loaded("rejected") and path.suffix.lower() in (".csv", ".parquet", ".pq"):
             return self.store.write_problems(path, reject=True)
-        from segkit.export import write_table
+        from segkit.writers import write_table
 
         return write_table(self.rejected, path)
 
