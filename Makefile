@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv (if missing) and install segkit with test, lab and spark extras
 
-test: $(STAMP) ## Run the whole test suite: unit tests, doctests, notebooks (nbval), one worker per core
+test: $(STAMP) ## Run the whole test suite: unit tests, doctests, notebooks (nbval), import layers; one worker per core
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test-fast: $(STAMP) ## Run the tests without the slow ones (notebooks, reports)
