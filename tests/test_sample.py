@@ -29,7 +29,6 @@ from segkit.sample import (
     SAMPLE_FILES,
     SYNONYMS,
     generate_sample,
-    main,
     sample_tables,
 )
 
@@ -98,10 +97,16 @@ def test_too_few_or_too_many_customers_is_an_error():
         sample_tables(seed=1, n_customers=10_000)
 
 
-def test_command_line_writes_the_folder(tmp_path, capsys):
-    assert main(["--out", str(tmp_path), "--seed", "5", "--customers", "60"]) == 0
+def test_segkit_sample_writes_the_folder_and_counts_its_rows(tmp_path, capsys):
+    from segkit.cli import main
+
+    assert main(["sample", "--out", str(tmp_path), "--seed", "5", "--customers", "60"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SAMPLE_FILES)
-    assert "orders.csv" in capsys.readouterr().out
+    printed = capsys.readouterr().out.splitlines()
+    for path in tmp_path.glob("*.csv"):  # each CSV with its data rows (lines less the header)
+        rows = len(path.read_text(encoding="utf-8-sig").splitlines()) - 1
+        assert any(line.startswith(f"{path} ") and f" {rows:,} rows" in line for line in printed), (path, printed)
+    assert printed[-1].startswith(f"{len(SAMPLE_FILES)} files, ") and printed[-1].endswith(", seed 5, 60 customers")
 
 
 def test_synonyms_written_are_synonyms_in_the_vocabulary():

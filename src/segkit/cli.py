@@ -143,11 +143,21 @@ def _cmd_tiers_table(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from segkit.sample import generate_sample
+    from segkit.sample import DEFAULT_CUSTOMERS, DEFAULT_SEED, generate_sample
 
-    paths = generate_sample(args.out, seed=args.seed, n_customers=args.customers)
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    customers = DEFAULT_CUSTOMERS if args.customers is None else args.customers
+    paths = generate_sample(args.out, seed=seed, n_customers=customers)
+    total = 0
     for path in paths.values():
-        print(path)
+        size = path.stat().st_size
+        total += size
+        if path.suffix == ".csv":
+            rows = path.read_bytes().count(b"\n") - 1
+            print(f"{path}  {rows:>7,} rows  {size / 1e6:5.2f} MB")
+        else:
+            print(path)
+    print(f"{len(paths)} files, {total / 1e6:.2f} MB, seed {seed}, {customers} customers")
     return 0
 
 
@@ -339,9 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_tiers)
 
     p = sub.add_parser("sample", help="generate the synthetic sample data set")
-    p.add_argument("--out", default="data/sample")
-    p.add_argument("--seed", type=int, default=20260930)
-    p.add_argument("--customers", type=int, default=2000)
+    p.add_argument("--out", default="data/sample", help="folder to write (default: data/sample)")
+    # defaults are segkit.sample's (the ones data/sample was made with), not repeated here
+    p.add_argument("--seed", type=int, help="random seed (default: the one data/sample was made with)")
+    p.add_argument("--customers", type=int, help="number of customers (default: as many as data/sample has)")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("report", help="render the quarterly segmentation or churn report to HTML and PDF")

@@ -1,4 +1,4 @@
-"""Synthetic but realistic B2B CRM sample data (``segkit sample``).
+"""Synthetic but realistic B2B CRM sample data (the ``segkit sample`` command writes it).
 
 :func:`generate_sample` writes the folder ``data/sample`` ships with: four CSV files exported
 the way a Chinese CRM/ERP exports them (Chinese headers, UTF-8 with BOM, dates ``YYYY-MM-DD``,
@@ -40,12 +40,9 @@ are formatted explicitly and nothing depends on the clock or on set/dict orderin
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import math
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +64,6 @@ __all__ = [
     "EMAIL_DOMAIN",
     "generate_sample",
     "sample_tables",
-    "main",
 ]
 
 DEFAULT_SEED = 20260930
@@ -1061,46 +1057,6 @@ def generate_sample(out_dir: str | Path = "data/sample", seed: int = DEFAULT_SEE
     return paths
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the ``segkit sample`` options to ``parser`` (for a CLI with sub-commands)."""
-    parser.add_argument("--out", default="data/sample", help="folder to write (default: data/sample)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
-    parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS,
-                        help=f"number of customers (default: {DEFAULT_CUSTOMERS})")
-    return parser
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``segkit sample`` with parsed arguments; print what was written; return 0."""
-    started = time.perf_counter()
-    paths = generate_sample(args.out, seed=args.seed, n_customers=args.customers)
-    total = 0
-    for key, path in paths.items():
-        size = path.stat().st_size
-        total += size
-        if path.suffix == ".csv":
-            rows = path.read_bytes().count(b"\n") - 1
-            print(f"{path}  {rows:>7,} rows  {size / 1e6:5.2f} MB")
-        else:
-            print(f"{path}")
-    print(f"{len(paths)} files, {total / 1e6:.2f} MB, seed {args.seed}, {time.perf_counter() - started:.1f} s")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``segkit sample [--out DIR] [--seed N] [--customers N]``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> main(["--out", tempfile.mkdtemp(), "--seed", "3", "--customers", "50"])  # doctest: +ELLIPSIS
-    /.../customers.csv ...
-    0
-    """
-    parser = argparse.ArgumentParser(prog="segkit sample", description="Write the synthetic sample data set.")
-    return run(add_arguments(parser).parse_args(argv))
-
-
 # --------------------------------------------------------------------------------------------
 # README.md of the sample folder (generated, so that it always describes the files next to it)
 # --------------------------------------------------------------------------------------------
@@ -1294,6 +1250,3 @@ def _readme(tables: dict[str, list[list[str]]], seed: int, n_customers: int) -> 
     ]
     return "\n".join(parts)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
