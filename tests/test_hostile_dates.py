@@ -18,7 +18,8 @@ import pytest
 from test_hostile_values import load, problems
 
 from segkit.config import ConfigError
-from segkit.io import REASON_AMBIGUOUS_DATE, REASON_EXCEL_DATE, load_dataset
+from segkit.cells import REASON_AMBIGUOUS_DATE, REASON_EXCEL_DATE
+from segkit.io import load_dataset
 
 pytest.importorskip("duckdb")
 ORDER_COLUMNS = ["customer_id", "order_date", "amount"]

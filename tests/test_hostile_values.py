@@ -20,7 +20,7 @@ from conftest import write_csv
 from test_ingest import assert_same_load, load_both
 
 from segkit.insights import kpi
-from segkit.io import (
+from segkit.cells import (
     REASON_AMBIGUOUS_NUMBER,
     REASON_DECIMAL_ID,
     REASON_EXCEL_DATE,
@@ -28,8 +28,8 @@ from segkit.io import (
     REASON_NOT_FINITE,
     REASON_NUMBER,
     REASON_UNKNOWN,
-    load_dataset,
 )
+from segkit.io import load_dataset
 
 pytest.importorskip("duckdb")
 AS_OF = "2026-09-30"

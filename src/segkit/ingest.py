@@ -46,14 +46,12 @@ import pyarrow as pa
 
 from pydantic import Field
 
-from segkit.config import StrictModel, load_section
-from segkit.io import (
+from segkit.cells import (
     _FLOAT_ID,
     _FLOAT_WHOLE_ID,
     _FORMAT_CHARS,
     _NARROW,
     _WIDE,
-    PROBLEM_COLUMNS,
     REASON_AMBIGUOUS_DATE,
     REASON_BOOL,
     REASON_CREDIT,
@@ -66,17 +64,10 @@ from segkit.io import (
     REASON_UNKNOWN,
     REASON_UNKNOWN_DERIVED,
     REASON_WHOLE,
-    REJECTED_COLUMNS,
-    _RESERVED_HEADER,
-    Dataset,
-    SchemaError,
     _fold,
-    _map_headers,
     _parse_bool,
     _parse_dates,
     _read_numbers,
-    _read_raw,
-    dataset_facts,
     file_date_order,
     number_convention,
     reason_date,
@@ -86,6 +77,17 @@ from segkit.io import (
     reason_not_before,
     reason_range,
     reason_vocab,
+)
+from segkit.config import StrictModel, load_section
+from segkit.io import (
+    PROBLEM_COLUMNS,
+    REJECTED_COLUMNS,
+    _RESERVED_HEADER,
+    Dataset,
+    SchemaError,
+    _map_headers,
+    _read_raw,
+    dataset_facts,
     resolve_as_of,
 )
 from segkit.periods import DateRange
@@ -460,7 +462,7 @@ def _read_file(duck, file: _File, batch_rows: int) -> None:
 
 
 def _repeated_headers(duck, file: _File) -> list[tuple[int, str]]:
-    """Rows whose every cell is its column's header, as :func:`segkit.io._repeated_headers` finds
+    """Rows whose every cell is its column's header, as :func:`segkit.cells._repeated_headers` finds
     them: the engine picks the rows that contain each header, Python compares the few it finds."""
     if not file.headers:
         return []
@@ -560,7 +562,7 @@ _FORMAT_CLASS = _re2_class(_FORMAT_CHARS)
 
 
 def _clean_id(value):
-    """:func:`segkit.io._read_ids` (without the decimal-id mask): invisible characters removed,
+    """:func:`segkit.cells._read_ids` (without the decimal-id mask): invisible characters removed,
     spaces and full-width ASCII folded, ends stripped, a float's ``.0`` dropped. Values of
     printable ASCII only skip the folding."""
     ibis = _ibis()
@@ -842,7 +844,7 @@ class _TableRules:
 
     def _parse_numbers_by_file(self, raw, column: str, values: pd.DataFrame) -> pd.DataFrame:
         """Each file's distinct spellings read by the reference parser with that file's convention
-        (:func:`segkit.io.number_convention`, decided by values the engine never reads itself)."""
+        (:func:`segkit.cells.number_convention`, decided by values the engine never reads itself)."""
         parts = []
         for fid, group in values.groupby("_fid", sort=True):
             keys = group["_k"].reset_index(drop=True)
