@@ -56,7 +56,7 @@ import pandas as pd
 from segkit.export import _NOTE_WORDS
 from segkit.writers import neutralise, write_table
 from segkit.cells import _parse_bool, _parse_numbers
-from segkit.io import _read_csv_text, _read_raw
+from segkit.rawfiles import _read_csv_text, _read_raw
 from segkit.labels import check_lang
 from segkit.schema import CUSTOMERS, SchemaError, normalise_header
 from segkit.segment.tiers import RuleSet, assign_tiers, load_tiers_config, tier_strategy

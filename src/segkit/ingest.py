@@ -82,15 +82,13 @@ from segkit.config import StrictModel, load_section
 from segkit.io import (
     PROBLEM_COLUMNS,
     REJECTED_COLUMNS,
-    _RESERVED_HEADER,
     Dataset,
     SchemaError,
-    _map_headers,
-    _read_raw,
     dataset_facts,
     resolve_as_of,
 )
 from segkit.periods import DateRange
+from segkit.rawfiles import _RESERVED_HEADER, _map_headers, _read_raw
 from segkit.schema import TABLES, Table, is_valid_credit_code
 from segkit.sources import Discovery, FileSpec, detect_encoding, file_kind, notice, open_binary
 
