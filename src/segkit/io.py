@@ -36,6 +36,13 @@ Decisions, documented once:
   distinct ids of the accepted orders, each named by its id; ``"customers"`` is then not in
   ``Dataset.present`` (the table was derived, not read), and interactions or surveys of an
   id without an accepted order are rejected as unknown customers.
+
+Why this module is long: it is the pandas reference reader of a data set (the Dataset, the
+vocabularies, the rules within and across tables, the as-of date, the stop on mass rejection
+and :func:`load_dataset`'s single pass over them), which :mod:`segkit.ingest` repeats rule for
+rule in DuckDB and the tests compare against; reading files (:mod:`segkit.rawfiles`) and
+reading cells (:mod:`segkit.cells`) are already their own modules, and what is left is the
+rules and the one loop that applies them.
 """
 
 from __future__ import annotations

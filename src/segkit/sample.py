@@ -36,6 +36,11 @@ Same seed, same bytes: all randomness comes from :class:`numpy.random.Generator`
 seeded from ``seed`` (one for the behaviour, one for names, labels and dirty records, one for
 the contracts, so that adding them left the other files as they were), values
 are formatted explicitly and nothing depends on the clock or on set/dict ordering.
+
+Why this module is long: it is one seeded generator whose parameters, simulation, export-style
+tables, dirty records and generated README share one set of constants (``P``,
+:data:`DIRTY_RECORDS`, the synonyms) and must stay byte-for-byte reproducible; the README is
+written from those same constants so that it always describes the files beside it.
 """
 
 from __future__ import annotations
