@@ -12,7 +12,8 @@ from segkit.segment.classify import load_classify_config
 from segkit.segment.rfm import load_rfm_config
 from segkit.segment.tags import Taxonomy, load_tags_config
 from segkit.segment.thresholds import default_thresholds
-from segkit.segment.tiers import RuleSet, load_strategy, load_tiers_config
+from segkit.insights.strategy import load_strategy
+from segkit.segment.tiers import RuleSet, load_tiers_config
 
 
 def conditions(config) -> list[tuple[str, str, object]]:

@@ -1779,7 +1779,8 @@ def score_churn(
     >>> risk = score_churn(ds, lang="en")                              # doctest: +SKIP
     >>> risk.loc[risk["risk_level"] == "high", ["name", "tier", "recommended_action"]]  # doctest: +SKIP
     """
-    from segkit.segment.tiers import assign_tiers, load_strategy
+    from segkit.insights.strategy import load_strategy
+    from segkit.segment.tiers import assign_tiers
 
     check_lang(lang)
     cfg = load_churn_config(config)

@@ -6,21 +6,113 @@ visit within 72 hours with a tailored compensation offer, a dormant customer a r
 (exclusive coupon + needs survey) and a call within 24 hours, a churn-risk customer the
 recall process and an analysis of the reasons. The texts live in the ``strategy``
 configuration (``segkit/defaults/strategy.yaml``, model
-:class:`segkit.segment.tiers.StrategyConfig`); :func:`recommend` applies them per customer
+:class:`StrategyConfig`); :func:`recommend` applies them per customer
 and :func:`strategy_table` prints them per tier for reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import Field
 
+from segkit.config import ConfigError, StrictModel, load_section
 from segkit.labels import check_lang, label
-from segkit.segment.tiers import StrategyConfig, load_strategy
+from segkit.segment.tiers import Label, _Item, section_source
 
-__all__ = ["recommend", "strategy_table", "WIN_BACK_CASES", "DORMANT_SEGMENTS"]
+__all__ = [
+    "recommend",
+    "strategy_table",
+    "WIN_BACK_CASES",
+    "DORMANT_SEGMENTS",
+    "StrategyConfig",
+    "load_strategy",
+    "tier_strategy",
+]
+
+
+# --- the strategy configuration (moved here from segkit.segment.tiers) -------------------------
+
+
+class Cadence(_Item):
+    months: int = Field(ge=1)
+    zh: str
+    en: str
+
+
+class TierStrategyConfig(_Item):
+    role: Label
+    cadence: str
+    summary: Label
+    actions: list[Label]
+
+
+class WinBack(_Item):
+    zh: str
+    en: str
+    within_hours: int = Field(ge=0)
+
+
+class RecordRefresh(StrictModel):
+    contact_change_working_days: int = Field(ge=0)
+    contract_status_hours: int = Field(ge=0)
+
+
+class StrategyConfig(StrictModel):
+    """The ``strategy`` section: per-tier actions, cadence and role; win-back texts."""
+
+    cadences: dict[str, Cadence]
+    tiers: dict[str, TierStrategyConfig]
+    win_back: dict[str, WinBack]
+    record_refresh: RecordRefresh
+
+
+@lru_cache(maxsize=1)
+def _default_strategy() -> StrategyConfig:
+    return load_strategy({})
+
+
+def load_strategy(config: str | Path | Mapping[str, Any] | StrategyConfig | None = None) -> StrategyConfig:
+    """The ``strategy`` section (per-tier actions, cadence, role; win-back texts).
+
+    Examples
+    --------
+    >>> s = load_strategy()
+    >>> s.tiers["core"].cadence, s.cadences["monthly"].months, s.win_back["core_at_risk"].within_hours
+    ('monthly', 1, 72)
+    """
+    config = section_source("strategy", config)
+    if config is None:
+        return _default_strategy().model_copy(deep=True)
+    cfg = config if isinstance(config, StrategyConfig) else load_section("strategy", StrategyConfig, config)
+    for tier, strategy in cfg.tiers.items():
+        if strategy.cadence not in cfg.cadences:
+            raise ConfigError(
+                f"strategy.tiers.{tier}.cadence: unknown cadence {strategy.cadence!r}; allowed: {sorted(cfg.cadences)}"
+            )
+    return cfg
+
+
+def tier_strategy(tiers: pd.Series, lang: str = "zh", config: Any = None) -> pd.Series:
+    """The short strategy text (后续策略建议) for each tier key.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tier_strategy(pd.Series(["ordinary"]), "en").iloc[0]
+    'Standardised service, periodic product-update e-mails, quarterly call-back; watch for upgrade signals'
+    """
+    check_lang(lang)
+    cfg = load_strategy(config)
+    texts = {k: v.summary.text(lang) for k, v in cfg.tiers.items()}
+    return tiers.map(lambda k: texts.get(k, "")).astype(str)
+
+
+# --- per customer and per tier ----------------------------------------------------------------
 
 #: Win-back cases, by priority (a customer gets the first that applies).
 WIN_BACK_CASES = ("core_at_risk", "churn_risk", "dormant")
