@@ -120,8 +120,8 @@ def test_strategy_table_reads_in_both_languages():
 
 
 def test_configuration_flows_into_the_table():
-    config = {"strategy": {"tiers": {"ordinary": {"cadence": "quarterly",
-                                                  "role": {"zh": "客户服务专员", "en": "Customer service specialist"}}}}}
+    config = {"strategy": {"roles": {"specialist": {"zh": "客户服务专员", "en": "Customer service specialist"}},
+                           "tiers": {"ordinary": {"cadence": "quarterly", "owner_role": "specialist"}}}}
     table = strategy_table("en", config=config)
     assert table.loc["ordinary", "Refresh cadence"] == "Quarterly"
     assert table.loc["ordinary", "Responsible"] == "Customer service specialist"

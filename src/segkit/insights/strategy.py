@@ -45,7 +45,8 @@ class Cadence(_Item):
 
 
 class TierStrategyConfig(_Item):
-    role: Label
+    owner_role: str
+    at_risk: str
     cadence: str
     summary: Label
     actions: list[Label]
@@ -55,6 +56,7 @@ class WinBack(_Item):
     zh: str
     en: str
     within_hours: int = Field(ge=0)
+    owner_role: str
 
 
 class RecordRefresh(StrictModel):
@@ -65,6 +67,7 @@ class RecordRefresh(StrictModel):
 class StrategyConfig(StrictModel):
     """The ``strategy`` section: per-tier actions, cadence and role; win-back texts."""
 
+    roles: dict[str, Label]
     cadences: dict[str, Cadence]
     tiers: dict[str, TierStrategyConfig]
     win_back: dict[str, WinBack]
@@ -94,6 +97,14 @@ def load_strategy(config: str | Path | Mapping[str, Any] | StrategyConfig | None
             raise ConfigError(
                 f"strategy.tiers.{tier}.cadence: unknown cadence {strategy.cadence!r}; allowed: {sorted(cfg.cadences)}"
             )
+        if strategy.at_risk not in cfg.win_back:
+            raise ConfigError(
+                f"strategy.tiers.{tier}.at_risk: unknown action {strategy.at_risk!r}; allowed: {sorted(cfg.win_back)} (win_back keys)"
+            )
+    owners = {f"tiers.{k}": v.owner_role for k, v in cfg.tiers.items()} | {f"win_back.{k}": v.owner_role for k, v in cfg.win_back.items()}
+    for where, role in owners.items():
+        if role not in cfg.roles:
+            raise ConfigError(f"strategy.{where}.owner_role: unknown role {role!r}; allowed: {sorted(cfg.roles)}")
     return cfg
 
 
@@ -121,27 +132,30 @@ WIN_BACK_CASES = ("core_at_risk", "churn_risk", "dormant")
 DORMANT_SEGMENTS = ("dormant", "hibernating")
 RISK_LEVELS = ("high", "medium", "low")
 
-# Words that are not in the strategy configuration: table headers, the label of the
-# "core at risk" case and who carries out a win-back action.
+# Words that are not in the strategy configuration: table headers and the labels of the
+# "core at risk" and "automated" cases.
 _WORDS = {
     "zh": {
         "tier": "客户层级", "actions": "运营策略", "cadence": "数据更新频率", "role": "负责角色",
         "within": "响应时限", "within_hours": "{h}小时内", "none": "—", "sep": "；",
-        "core_at_risk": "核心客户（高流失风险）",
-        "role_core_at_risk": "高层管理者", "role_win_back": "客户负责人",
+        "core_at_risk": "核心客户（高流失风险）", "automated": "低价值客户（自动化召回）",
     },
     "en": {
         "tier": "Tier", "actions": "Actions", "cadence": "Refresh cadence", "role": "Responsible",
         "within": "Respond within", "within_hours": "{h} hours", "none": "—", "sep": "; ",
-        "core_at_risk": "Core at high churn risk",
-        "role_core_at_risk": "Senior management", "role_win_back": "Account owner",
+        "core_at_risk": "Core at high churn risk", "automated": "Low value (automated recall)",
     },
 }
 
 
+def _owner_role(cfg: StrategyConfig, tier: str, case: str) -> str:
+    """The owner role key: the win-back action's for a win-back case, else the tier's."""
+    return cfg.tiers[tier].owner_role if case == "tier" else cfg.win_back[case].owner_role
+
+
 def _case_label(case: str, lang: str) -> str:
-    if case == "core_at_risk":
-        return _WORDS[lang]["core_at_risk"]
+    if case in ("core_at_risk", "automated"):
+        return _WORDS[lang][case]
     if case == "churn_risk":
         return label("rfm_group", "churn_risk", lang)       # 流失风险客户 / Churn risk
     return label("rfm_segment", "dormant", lang)            # 沉睡客户 / Dormant
@@ -185,13 +199,15 @@ def recommend(
     The tier's actions, refresh cadence and role come from the ``strategy`` configuration.
     A win-back action is added, first match wins:
 
-    1. ``core_at_risk`` -- a core customer whose churn risk is in ``risk_levels`` (default
-       high) or who is dormant: senior management visits within 72 hours with a tailored
-       compensation offer;
-    2. ``churn_risk`` -- any other customer with such a risk: the recall process (exclusive
-       coupon + needs survey, a call within 24 hours) and an analysis of the churn reasons;
-    3. ``dormant`` -- a dormant customer: exclusive coupon + needs survey, a call within 24
-       hours.
+    1. a customer whose churn risk is in ``risk_levels`` (default high) gets its tier's
+       at-risk action (``strategy.tiers.<tier>.at_risk``): by default ``core_at_risk`` for
+       core (senior management visits within 72 hours with a tailored compensation offer),
+       ``automated`` for low value (an automated recall, no personal call: section 9 says
+       stop investing) and ``churn_risk`` for the others (the recall process: exclusive
+       coupon + needs survey, a call within 24 hours, and an analysis of the churn reasons);
+    2. a dormant core customer: ``core_at_risk``;
+    3. ``dormant`` -- any other dormant customer: exclusive coupon + needs survey, a call
+       within 24 hours.
 
     When ``churn`` comes from :func:`segkit.score_churn` it carries the action already chosen
     for each scored customer (column ``action_key``, decided by the ``churn``
@@ -271,15 +287,16 @@ def recommend(
 
     core = tier == "core"
     case = pd.Series("tier", index=index, dtype="object")
-    case[at_risk & ~core] = "churn_risk"
-    case[core & at_risk] = "core_at_risk"
+    # the tier's own at-risk action (strategy.tiers.<tier>.at_risk): core -> senior visit,
+    # low value -> automated recall (section 9: stop investing), others -> the recall process
+    case[at_risk] = tier[at_risk].map({t: plan.at_risk for t, plan in cfg.tiers.items()})
     if churn is not None and isinstance(churn, pd.DataFrame) and "action_key" in churn.columns:
         # score_churn already chose the action with the churn configuration's rules (e.g. its
         # dormant rule): use its choice, so the churn report and this table agree.
         decided = churn["action_key"].reindex(index)
-        odd = sorted(set(decided.dropna()) - {"tier", *WIN_BACK_CASES})
+        odd = sorted(set(decided.dropna()) - {"tier", *cfg.win_back})
         if odd:
-            raise ValueError(f"unknown action_key value(s) {odd}; expected 'tier' or {list(WIN_BACK_CASES)}")
+            raise ValueError(f"unknown action_key value(s) {odd}; expected 'tier' or {list(cfg.win_back)}")
         case[decided.notna()] = decided[decided.notna()]
     # dormant customers not already in a win-back case: recall (core: senior management)
     plain = case == "tier"
@@ -305,13 +322,9 @@ def recommend(
         [pd.NA if c == "tier" else cfg.win_back[c].within_hours for c in case], dtype="Int64")
     actions = {t: words["sep"].join(a.text(lang) for a in plan.actions) for t, plan in cfg.tiers.items()}
     cadence = {t: getattr(cfg.cadences[plan.cadence], lang) for t, plan in cfg.tiers.items()}
-    role = {t: plan.role.text(lang) for t, plan in cfg.tiers.items()}
     out["actions"] = tier.map(actions)
     out["cadence"] = tier.map(cadence)
-    out["responsible_role"] = [
-        words["role_core_at_risk"] if c == "core_at_risk" else words["role_win_back"] if c != "tier" else role[t]
-        for c, t in zip(case, tier)
-    ]
+    out["responsible_role"] = [cfg.roles[_owner_role(cfg, t, c)].text(lang) for c, t in zip(case, tier)]
     for col in ("tier_label", "case_label", "priority_action", "actions", "cadence", "responsible_role"):
         out[col] = out[col].astype("str")
     out.attrs = {"lang": lang, "risk_levels": sorted(levels)}
@@ -354,7 +367,7 @@ def strategy_table(lang: str = "zh", *, win_back: bool = True, config: Any = Non
             words["tier"]: label("tier", tier, lang),
             words["actions"]: words["sep"].join(a.text(lang) for a in plan.actions),
             words["cadence"]: getattr(cfg.cadences[plan.cadence], lang),
-            words["role"]: plan.role.text(lang),
+            words["role"]: cfg.roles[plan.owner_role].text(lang),
             words["within"]: words["none"],
         }
     if win_back:
@@ -365,7 +378,7 @@ def strategy_table(lang: str = "zh", *, win_back: bool = True, config: Any = Non
                 words["tier"]: _case_label(case, lang),
                 words["actions"]: entry.zh if lang == "zh" else entry.en,
                 words["cadence"]: words["none"],
-                words["role"]: words["role_core_at_risk"] if case == "core_at_risk" else words["role_win_back"],
+                words["role"]: cfg.roles[entry.owner_role].text(lang),
                 words["within"]: words["within_hours"].format(h=entry.within_hours),
             }
     out = pd.DataFrame.from_dict(rows, orient="index").astype("str")
