@@ -12,6 +12,7 @@ and :func:`strategy_table` prints them per tier for reports.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,9 @@ __all__ = [
     "StrategyConfig",
     "load_strategy",
     "tier_strategy",
+    "at_risk_customers",
+    "respond_within_days",
+    "strategy_plan",
 ]
 
 
@@ -383,4 +387,180 @@ def strategy_table(lang: str = "zh", *, win_back: bool = True, config: Any = Non
             }
     out = pd.DataFrame.from_dict(rows, orient="index").astype("str")
     out.index.name = "key"
+    return out
+
+
+# --- the plan per tier: counts, owners, deadlines ---------------------------------------------
+
+
+def respond_within_days(action: str, config: Any = None) -> int:
+    """Whole days to respond for a win-back action: its ``within_hours``, rounded up to days.
+
+    Examples
+    --------
+    >>> respond_within_days("core_at_risk"), respond_within_days("churn_risk"), respond_within_days("automated")
+    (3, 1, 7)
+    """
+    cfg = config if isinstance(config, StrategyConfig) else load_strategy(config)
+    if action not in cfg.win_back:
+        raise ValueError(f"unknown action {action!r}; strategy.win_back has {sorted(cfg.win_back)}")
+    return math.ceil(cfg.win_back[action].within_hours / 24)
+
+
+def at_risk_customers(scores: pd.DataFrame, threshold: float | None = None) -> pd.Index:
+    """The customers at churn risk: risk level ``high``, or a probability of at least ``threshold``.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Indexed by customer_id, e.g. from :func:`segkit.score_churn`: ``risk_level``
+        (without a threshold) or ``churn_probability`` (with one).
+    threshold : float in [0, 1], optional
+        Use ``churn_probability >= threshold`` instead of the scores' high risk level.
+
+    Returns
+    -------
+    Index
+        Customer ids, in the order of ``scores``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"churn_probability": [0.9, 0.55, 0.2], "risk_level": ["high", "medium", "low"]},
+    ...                  index=pd.Index(["C1", "C2", "C3"], name="customer_id"))
+    >>> at_risk_customers(s).tolist(), at_risk_customers(s, threshold=0.5).tolist()
+    (['C1'], ['C1', 'C2'])
+    """
+    if not isinstance(scores, pd.DataFrame):
+        raise TypeError(f"scores must be a DataFrame indexed by customer_id, not {type(scores).__name__}")
+    if threshold is None:
+        if "risk_level" not in scores.columns:
+            raise ValueError(f"the scores have no 'risk_level' column (pass threshold= to use churn_probability); "
+                             f"columns: {list(scores.columns)}")
+        flags = scores["risk_level"].astype("str").eq("high").fillna(False).astype(bool)
+    else:
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"threshold must be a probability between 0 and 1, got {threshold}")
+        if "churn_probability" not in scores.columns:
+            raise ValueError(f"the scores have no 'churn_probability' column; columns: {list(scores.columns)}")
+        probability = pd.to_numeric(scores["churn_probability"], errors="coerce")
+        flags = (probability >= float(threshold)).fillna(False).astype(bool)
+    if scores.index.has_duplicates:
+        dup = scores.index[scores.index.duplicated()].unique()
+        raise ValueError(f"the scores list {len(dup)} customer(s) twice (ids: {', '.join(map(str, dup[:5]))})")
+    return scores.index[flags.to_numpy()]
+
+
+def _tier_keys(tiers: pd.DataFrame | pd.Series, cfg: StrategyConfig) -> pd.Series:
+    table = tiers.to_frame("tier") if isinstance(tiers, pd.Series) else tiers
+    if "tier" not in table.columns:
+        raise ValueError(f"the tiers table has no 'tier' column; columns: {list(table.columns)}")
+    tier = table["tier"].astype("str")
+    unknown = sorted(set(tier.dropna()) - set(cfg.tiers))
+    if unknown:
+        raise ValueError(f"no strategy for tier(s) {unknown}; strategy.tiers has {list(cfg.tiers)}")
+    if tier.isna().any():
+        missing = tier.index[tier.isna()]
+        raise ValueError(f"{len(missing)} customer(s) have no tier (ids: {', '.join(map(str, missing[:5]))})")
+    return tier
+
+
+def strategy_plan(
+    tiers: pd.DataFrame | pd.Series,
+    scores: pd.DataFrame | None = None,
+    config: Any = None,
+    *,
+    snapshot: pd.DataFrame | None = None,
+    threshold: float | None = None,
+) -> pd.DataFrame:
+    """The strategy per tier with its counts, owner role, cadence and response deadline.
+
+    Numbers and keys only; the words for a tier, role or cadence key come from the strategy
+    and label configuration at the edge (e.g. :func:`strategy_table`).
+
+    Parameters
+    ----------
+    tiers : DataFrame or Series
+        Indexed by customer_id with a ``tier`` column (:func:`segkit.assign_tiers`); with a
+        ``revenue_12m`` column when no ``snapshot`` is given.
+    scores : DataFrame, optional
+        Churn scores (:func:`segkit.score_churn`); adds ``n_at_risk`` and ``revenue_at_risk``.
+    config : path, mapping or StrategyConfig, optional
+    snapshot : DataFrame, optional
+        Where ``revenue_12m`` comes from (:func:`segkit.snapshot`).
+    threshold : float, optional
+        At risk means ``churn_probability >= threshold`` instead of the high risk level
+        (see :func:`at_risk_customers`).
+
+    Returns
+    -------
+    DataFrame
+        One row per tier, in the configuration's order, indexed by tier key:
+        ``n_customers``, ``revenue_12m``, (``n_at_risk``, ``revenue_at_risk``),
+        ``owner_role``, ``cadence``, ``cadence_months``, ``at_risk_action`` (a
+        ``win_back`` key), ``at_risk_owner_role``, ``respond_within_days`` (for the at-risk
+        action) and ``example_customers`` (the 3 largest by 12-month revenue, ties by id).
+        ``n_customers`` sums to the number of customers in ``tiers``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"tier": ["core", "core", "low_value"], "revenue_12m": [900.0, 1200.0, 20.0]},
+    ...                  index=pd.Index(["C1", "C2", "C3"], name="customer_id"))
+    >>> plan = strategy_plan(t)
+    >>> plan.loc["core", ["owner_role", "at_risk_action", "at_risk_owner_role"]].tolist()
+    ['customer_success_manager', 'core_at_risk', 'senior_management']
+    >>> plan[["n_customers", "revenue_12m", "respond_within_days"]].loc["core"].astype(float).tolist()
+    [2.0, 2100.0, 3.0]
+    >>> plan.loc["core", "example_customers"], plan.loc["low_value", "at_risk_action"]
+    (('C2', 'C1'), 'automated')
+    >>> int(plan["n_customers"].sum())
+    3
+    """
+    cfg = load_strategy(config)
+    tier = _tier_keys(tiers, cfg)
+    if snapshot is not None:
+        if "revenue_12m" not in snapshot.columns:
+            raise ValueError(f"the snapshot has no 'revenue_12m' column; columns: {list(snapshot.columns)[:12]}")
+        missing = tier.index.difference(snapshot.index)
+        if len(missing):
+            raise ValueError(f"{len(missing)} customer(s) of the tiers table are not in the snapshot "
+                             f"(ids: {', '.join(map(str, missing[:5]))}); take both from the same data")
+        revenue = snapshot["revenue_12m"].reindex(tier.index)
+    elif isinstance(tiers, pd.DataFrame) and "revenue_12m" in tiers.columns:
+        revenue = tiers["revenue_12m"]
+    else:
+        raise ValueError("strategy_plan needs 12-month revenue: pass snapshot= or a tiers table with 'revenue_12m'")
+    revenue = pd.to_numeric(revenue, errors="coerce").fillna(0.0).astype(float)
+    at_risk = None
+    if scores is not None:
+        at_risk = pd.Series(tier.index.isin(at_risk_customers(scores, threshold)), index=tier.index)
+
+    rows = {}
+    for key, plan in cfg.tiers.items():
+        members = tier.index[(tier == key).to_numpy()]
+        top = (pd.DataFrame({"id": members.astype(str), "revenue": revenue.reindex(members).to_numpy()})
+               .sort_values(["revenue", "id"], ascending=[False, True], kind="stable").head(3))
+        row: dict[str, Any] = {"n_customers": len(members), "revenue_12m": float(revenue.reindex(members).sum())}
+        if at_risk is not None:
+            risky = members[at_risk.reindex(members).to_numpy()]
+            row["n_at_risk"] = len(risky)
+            row["revenue_at_risk"] = float(revenue.reindex(risky).sum())
+        row.update({
+            "owner_role": plan.owner_role,
+            "cadence": plan.cadence,
+            "cadence_months": cfg.cadences[plan.cadence].months,
+            "at_risk_action": plan.at_risk,
+            "at_risk_owner_role": cfg.win_back[plan.at_risk].owner_role,
+            "respond_within_days": respond_within_days(plan.at_risk, cfg),
+            "example_customers": tuple(top["id"]),
+        })
+        rows[key] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "tier"
+    for col in ("n_customers", "n_at_risk", "cadence_months", "respond_within_days"):
+        if col in out:
+            out[col] = out[col].astype("int64")
+    for col in ("owner_role", "cadence", "at_risk_action", "at_risk_owner_role"):
+        out[col] = out[col].astype("str")
     return out
