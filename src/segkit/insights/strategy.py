@@ -5,9 +5,12 @@ role; section 8 adds the win-back actions: a core customer at risk gets a senior
 visit within 72 hours with a tailored compensation offer, a dormant customer a recall offer
 (exclusive coupon + needs survey) and a call within 24 hours, a churn-risk customer the
 recall process and an analysis of the reasons. The texts live in the ``strategy``
-configuration (``segkit/defaults/strategy.yaml``, model
-:class:`StrategyConfig`); :func:`recommend` applies them per customer
-and :func:`strategy_table` prints them per tier for reports.
+configuration (``segkit/defaults/strategy.yaml``, model :class:`StrategyConfig`, loaded by
+:func:`load_strategy`); each tier also names its owner role and the action an at-risk customer
+of the tier gets (low value: an automated recall, since section 9 says stop investing).
+:func:`recommend` applies them per customer, :func:`strategy_plan` gives per tier the counts,
+revenue, customers at risk, owner role and response deadline (numbers and keys), and
+:func:`strategy_table` prints the texts per tier for reports.
 """
 
 from __future__ import annotations
