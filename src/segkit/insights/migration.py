@@ -175,6 +175,17 @@ def migration(
     -------
     Migration
 
+    Notes
+    -----
+    What ``new`` and ``lost`` mean, as the code decides it: ``new`` is a customer in the
+    current table who was not a customer at the previous date (not in the previous table, or,
+    with ``snapshots``, first cooperation and first order after it); ``lost`` is a customer of
+    the previous date not in the current table (the record left the data or, in a scoped
+    report, the scope). :func:`segkit.assign_tiers` tiers every listed record, so a customer
+    who stopped buying is not lost: it keeps a tier (low value, once its revenue is gone) and
+    its risk is the churn model's. Listed records that are not yet customers (prospects) are in
+    no cell; :attr:`Migration.margins` counts them so the matrix reconciles with the tier tables.
+
     Examples
     --------
     >>> import pandas as pd
