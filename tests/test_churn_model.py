@@ -328,7 +328,7 @@ def test_scikit_learn_estimator_checks():
 
 
 def test_explanations_give_one_reason_per_fact_in_the_readers_words():
-    from segkit.churn import churn_features, churn_training_table
+    from segkit.insights.churn import churn_features, churn_training_table
     from segkit.features import snapshot
     from segkit.io import load_dataset
     from segkit.models.churn import ChurnModel

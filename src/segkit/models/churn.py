@@ -717,7 +717,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return out
 
 
-# The handbook signals (segkit.churn.churn_features) restate a snapshot column; in explanations
+# The handbook signals (segkit.insights.churn.churn_features) restate a snapshot column; in explanations
 # their contribution is added to that column so one fact gives one reason.
 _TWINS = {
     "signal_key_contact_change": "key_contact_changed_6m",
