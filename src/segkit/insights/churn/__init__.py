@@ -13,7 +13,9 @@
 * :mod:`~segkit.insights.churn.evaluation` -- :func:`churn_metrics`, :func:`backtest_churn`
   and :func:`model_card`;
 * :mod:`~segkit.insights.churn.scoring` -- :func:`score_churn`, today's probability, risk
-  level, reasons and retention action per customer.
+  level, reasons and retention action per customer;
+* :mod:`~segkit.insights.churn.explain` -- :func:`explain_drivers`, a model's drivers of churn
+  risk in words (the numbers come from :meth:`segkit.models.ChurnModel.drivers`).
 
 The estimator itself, :class:`segkit.models.ChurnModel`, lives in the models layer; quarters
 and horizons (:func:`segkit.periods.horizon_end`, :func:`~segkit.periods.quarter_ends`, ...) in
@@ -34,6 +36,7 @@ from segkit.insights.churn.evaluation import (
     model_card,
     precision_recall_at,
 )
+from segkit.insights.churn.explain import SIGNAL_SOURCES, explain_drivers
 from segkit.insights.churn.features import BTYD_FEATURES, btyd_features, churn_features, fit_btyd
 from segkit.insights.churn.outcomes import churn_labels
 from segkit.insights.churn.scoring import risk_levels, score_churn
@@ -75,4 +78,6 @@ __all__ = [
     "fit_churn_model",
     "risk_levels",
     "score_churn",
+    "explain_drivers",
+    "SIGNAL_SOURCES",
 ]

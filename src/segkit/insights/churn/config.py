@@ -219,6 +219,17 @@ class ThresholdConfig(StrictModel):
         return self
 
 
+class ExplanationWords(StrictModel):
+    """``explanations``: how a driver of churn risk is put into words (:func:`explain_drivers`)."""
+
+    text: Text
+    raises: Text
+    lowers: Text
+    missing: Text
+    yes: Text
+    no: Text
+
+
 class ChurnConfig(StrictModel):
     """The ``churn`` configuration section (``segkit/defaults/churn.yaml``)."""
 
@@ -230,6 +241,7 @@ class ChurnConfig(StrictModel):
     model: ModelDefaults
     backtest: BacktestConfig
     threshold: ThresholdConfig = ThresholdConfig()
+    explanations: ExplanationWords
     features: dict[str, Text]
 
 

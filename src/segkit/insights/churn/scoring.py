@@ -14,6 +14,7 @@ import pandas as pd
 from segkit.config import ConfigError
 from segkit.features import snapshot
 from segkit.insights.churn.config import ChurnConfig, load_churn_config
+from segkit.insights.churn.explain import explain_drivers
 from segkit.insights.churn.features import BTYD_FEATURES, btyd_features, churn_features
 from segkit.insights.churn.outcomes import _among, _eligible
 from segkit.insights.churn.signals import risk_signals
@@ -148,8 +149,8 @@ def score_churn(
     separator = "；" if lang == "zh" else "; "
     if int(top) < 0:
         raise ValueError(f"top must be 0 or more, got {top}")
-    if hasattr(fitted, "explain") and len(features) and int(top) > 0:
-        drivers = fitted.explain(features, top=top, lang=lang, direction="raises")
+    if hasattr(fitted, "drivers") and len(features) and int(top) > 0:
+        drivers = explain_drivers(fitted, features, top, lang=lang, direction="raises", config=cfg)
         # a customer's drivers are consecutive rows, by rank: join each run of rows
         owners = drivers.index.to_numpy()
         starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else np.array([], dtype=int)
