@@ -96,16 +96,14 @@ def explain_drivers(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
+    >>> import pandas as pd
     >>> from segkit.models import ChurnModel
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"orders": rng.poisson(3, 300),
-    ...                   "contract": rng.choice(["monthly", "yearly"], 300)})
-    >>> risk = 1.5 - X["orders"] + 2 * (X["contract"] == "monthly")
-    >>> y = np.where(rng.random(300) < 1 / (1 + np.exp(-risk)), "Yes", "No")
-    >>> model = ChurnModel().fit(X, y)
-    >>> explain_drivers(model, X.head(1), top=2, lang="en")["text"].tolist()
-    ['contract: monthly (typical: yearly) raises churn risk (odds x6.6)', 'orders: 2 (typical: 3.2) raises churn risk (odds x3.4)']
+    >>> X = pd.DataFrame({"complaints_6m": [0, 0, 1, 3] * 50, "satisfaction": [90.0, 80.0, 60.0, 50.0] * 50})
+    >>> model = ChurnModel().fit(X, [0, 0, 1, 1] * 40 + [1, 0, 0, 0] * 10)
+    >>> explain_drivers(model, X.tail(1), top=2, lang="en")["text"].tolist()
+    ['satisfaction: 50 (typical: 70) raises churn risk (odds x6.5)', 'complaints in 6 months: 3 (typical: 1) raises churn risk (odds x1.2)']
+    >>> explain_drivers(model, X.tail(1), top=1)["text"].tolist()
+    ['满意度：50（通常为70），提高流失风险（几率×6.5）']
     """
     check_lang(lang)
     cfg = load_churn_config(config)
