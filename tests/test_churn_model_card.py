@@ -24,7 +24,7 @@ from segkit.insights.churn import (
     precision_recall_at,
     score_churn,
 )
-from segkit.insights.churn.evaluation import _bootstrap_auc
+from segkit.insights.churn.card import _bootstrap_auc
 from segkit.io import load_dataset
 from segkit.sample import generate_sample
 

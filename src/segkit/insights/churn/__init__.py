@@ -10,8 +10,9 @@
   window;
 * :mod:`~segkit.insights.churn.training` -- :func:`churn_training_table` (leak-free, at
   quarter ends), :func:`sample_training_rows` and :func:`fit_churn_model`;
-* :mod:`~segkit.insights.churn.evaluation` -- :func:`churn_metrics`, :func:`backtest_churn`
-  and :func:`model_card`;
+* :mod:`~segkit.insights.churn.evaluation` -- :func:`churn_metrics` and :func:`backtest_churn`;
+* :mod:`~segkit.insights.churn.card` -- :func:`model_card`, the numbers a reader needs to trust
+  the list, with the threshold rule :func:`flag_threshold`;
 * :mod:`~segkit.insights.churn.scoring` -- :func:`score_churn`, today's probability, risk
   level, reasons and retention action per customer;
 * :mod:`~segkit.insights.churn.explain` -- :func:`explain_drivers`, a model's drivers of churn
@@ -25,17 +26,8 @@ and horizons (:func:`segkit.periods.horizon_end`, :func:`~segkit.periods.quarter
 from __future__ import annotations
 
 from segkit.insights.churn.config import SIGNALS, ChurnConfig, load_churn_config
-from segkit.insights.churn.evaluation import (
-    ChurnBacktest,
-    ChurnModelCard,
-    backtest_churn,
-    calibration_table,
-    churn_metrics,
-    flag_threshold,
-    lift_capture,
-    model_card,
-    precision_recall_at,
-)
+from segkit.insights.churn.card import ChurnModelCard, flag_threshold, model_card, precision_recall_at
+from segkit.insights.churn.evaluation import ChurnBacktest, backtest_churn, calibration_table, churn_metrics, lift_capture
 from segkit.insights.churn.explain import SIGNAL_SOURCES, explain_drivers
 from segkit.insights.churn.features import BTYD_FEATURES, btyd_features, churn_features, fit_btyd
 from segkit.insights.churn.outcomes import churn_labels
