@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 import segkit
-from segkit.churn import score_churn  # moves to segkit.insights.churn in another branch
+from segkit.insights.churn import score_churn
 from segkit.insights.actions import action_list, owner_lists, write_owner_lists
 from segkit.insights.strategy import strategy_plan
 

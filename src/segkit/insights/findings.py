@@ -112,7 +112,7 @@ def summary_findings(
     previous_tiers : DataFrame or Series, optional
         Last quarter's tiers (for the change in core customers); None leaves it out.
     scores : DataFrame, optional
-        ``segkit.churn.score_churn`` output (``risk_level``, ``churn_probability``); None
+        ``segkit.insights.churn.score_churn`` output (``risk_level``, ``churn_probability``); None
         leaves out every risk finding.
     rfm : DataFrame, optional
         ``segkit.rfm_scores(snapshot, scheme="named")``; with ``scores``, gives the RFM risk
@@ -178,7 +178,7 @@ def summary_findings(
     high = pd.Index([], dtype=object)
     if scores is not None:
         if "risk_level" not in scores.columns:
-            raise ValueError("the scores have no column 'risk_level'; pass the output of segkit.churn.score_churn")
+            raise ValueError("the scores have no column 'risk_level'; pass the output of segkit.insights.churn.score_churn")
         level = scores["risk_level"].astype(str).set_axis(scores.index.astype(str))
         high = ids.intersection(level.index[level == "high"], sort=False)
     if migration is not None:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from segkit.churn import load_churn_config  # moving to segkit.insights.churn (issue 13); import follows the move
+from segkit.insights.churn import load_churn_config
 from segkit.config import ConfigError, StrictModel, load_section
 from segkit.segment.rfm import load_rfm_config
 
@@ -86,7 +86,7 @@ def _customer_table(rfm: pd.DataFrame, scores: pd.DataFrame, snapshot: pd.DataFr
         missing = [c for c in needed if c not in table.columns]
         if missing:
             raise ValueError(f"the {name} table has no column(s) {missing}; pass the output of "
-                             f"{'segkit.rfm_scores' if name == 'rfm' else 'segkit.churn.score_churn'}")
+                             f"{'segkit.rfm_scores' if name == 'rfm' else 'segkit.insights.churn.score_churn'}")
     ids = rfm.index.astype(str)
     score_ids = scores.index.astype(str)
     outside = score_ids.difference(ids)
@@ -120,7 +120,7 @@ def risk_flags(rfm: pd.DataFrame, scores: pd.DataFrame, snapshot: pd.DataFrame |
         ``segkit.rfm_scores(snapshot, scheme="named")``: every customer in scope (its index is
         the scope).
     scores : DataFrame
-        ``segkit.churn.score_churn(...)`` for (a subset of) the same customers: those it
+        ``segkit.insights.churn.score_churn(...)`` for (a subset of) the same customers: those it
         leaves out (no order in the year before) get the risk level ``not_scored``.
     snapshot : DataFrame, optional
         Source of ``revenue_12m`` and ``recency_days`` for every customer; default the scores'
@@ -145,7 +145,7 @@ def risk_flags(rfm: pd.DataFrame, scores: pd.DataFrame, snapshot: pd.DataFrame |
     ...                       index=["A", "C", "D"])
     >>> risk_flags(rfm, scores)[["risk_level", "rfm_flag", "model_flag", "flagged_by"]]
                  risk_level  rfm_flag  model_flag  flagged_by
-    customer_id                                              
+    customer_id
     A                  high      True        True        both
     B            not_scored      True       False    rfm_only
     C                   low     False       False     neither
@@ -195,7 +195,7 @@ def risk_reconciliation(rfm: pd.DataFrame, scores: pd.DataFrame, snapshot: pd.Da
     >>> table = risk_reconciliation(rfm, scores)
     >>> table[["customers", "revenue_12m", "flagged_by"]]
                             customers  revenue_12m  flagged_by
-    rfm_segment risk_level                                    
+    rfm_segment risk_level
     at_risk     high                1        300.0        both
                 medium              1        100.0    rfm_only
                 not_scored          1          0.0    rfm_only
@@ -254,7 +254,7 @@ def risk_crosstab(rfm: pd.DataFrame, scores: pd.DataFrame, snapshot: pd.DataFram
     >>> scores = pd.DataFrame({"churn_probability": [0.7, 0.1], "risk_level": ["high", "low"]}, index=["A", "C"])
     >>> risk_crosstab(rfm, scores)
     risk_level   high  medium  low  not_scored  total
-    rfm_segment                                      
+    rfm_segment
     at_risk         1       0    0           1      2
     champions       0       0    1           0      1
     total           1       0    1           1      3
@@ -300,7 +300,7 @@ def why_differ(rfm: pd.DataFrame, scores: pd.DataFrame, snapshot: pd.DataFrame |
     ...                        "recency_days": [200.0, 300.0, 80.0], "revenue_12m": [5.0, 1.0, 9.0]}, index=["A", "D", "E"])
     >>> why_differ(rfm, scores)[["customers", "revenue_12m", "low", "not_scored", "median_recency_days"]]
                 customers  revenue_12m  low  not_scored  median_recency_days
-    flagged_by                                                              
+    flagged_by
     both                1          5.0    0           0                200.0
     rfm_only            3          9.0    1           2                 80.0
     model_only          1          1.0    0           0                300.0
