@@ -1,9 +1,10 @@
 """Customer lifetime value: predicted (BTYD x Gamma-Gamma), historical, CLV tiers, validation.
 
-* :func:`clv` -- discounted expected margin over a horizon given with its unit, from a fitted
+* :func:`clv` -- discounted expected value over a horizon given with its unit (revenue, or
+  margin when ``clv.margin`` is configured: ``attrs["basis"]``), from a fitted
   purchase model (:class:`~segkit.models.BetaGeo` or :class:`~segkit.models.ParetoNBD`) and a
   fitted :class:`~segkit.models.GammaGamma`; streams customers in chunks.
-* :func:`historical_clv` -- realised margin over a past window.
+* :func:`historical_clv` -- realised value (revenue or margin) over a past window.
 * :func:`clv_tiers` -- 高价值 / 高潜力 / 低价值 (business-rules.md section 6).
 * :func:`validate_clv` -- holdout check: actual vs predicted purchases by calibration
   frequency, aggregate error and ROC AUC (Fader, Hardie & Lee 2005, Figure 3).
@@ -23,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
@@ -46,6 +47,7 @@ __all__ = [
     "parse_horizon",
     "repeat_purchase_tracking",
     "validate_clv",
+    "value_basis",
 ]
 
 TIER_KEYS = ("high_value", "high_potential", "low_value")
@@ -82,12 +84,39 @@ class ClvConfig(StrictModel):
     """The ``clv`` configuration section (``segkit/defaults/clv.yaml``)."""
 
     horizon: str
-    margin: float
+    # None (``margin: null``) = CLV in revenue terms; stored as 1.0, see :func:`value_basis`
+    margin: float = Field(gt=0, le=1)
     annual_discount_rate: float
     step_days: int
     interval: ClvIntervalRules
     tiers: ClvTierRules
     labels: dict[Literal["high_value", "high_potential", "low_value"], Label]
+
+
+    @field_validator("margin", mode="before")
+    @classmethod
+    def _no_margin_is_revenue(cls, value: Any) -> Any:
+        return 1.0 if value is None else value
+
+    @property
+    def basis(self) -> str:
+        """``"revenue"`` or ``"margin"``: what CLV measures with these settings (:func:`value_basis`)."""
+        return value_basis(self.margin)
+
+
+def value_basis(margin: float) -> str:
+    """What a value computed with ``margin`` measures: ``"revenue"`` at 1 (no margin
+    configured), ``"margin"`` below it. Reports label CLV by this key, never "margin" for
+    revenue.
+
+    Examples
+    --------
+    >>> value_basis(1.0), value_basis(0.35)
+    ('revenue', 'margin')
+    >>> load_config().basis, load_config({"clv": {"margin": 0.35}}).basis
+    ('revenue', 'margin')
+    """
+    return "revenue" if float(margin) == 1.0 else "margin"
 
 
 def load_config(config: str | Path | Mapping[str, Any] | None = None) -> ClvConfig:
@@ -297,8 +326,8 @@ def clv(
     horizon : str or (number, unit), default from the configuration ("12M")
         ``"365D"``, ``"52W"``, ``"12M"``, ``"1Y"``; months and years are calendar ones from the
         observation end.
-    margin : float, default from the configuration (1.0)
-        Share of revenue kept as margin.
+    margin : float, default from the configuration (``margin: null``: 1.0, CLV in revenue)
+        Share of revenue kept as margin, in (0, 1]; below 1 the CLV is a margin.
     annual_discount_rate : float, default from the configuration (0.10)
     unit : {"D", "W"} or None
         Time unit of recency and T. Taken from ``snapshot.attrs["btyd_unit"]`` and the model's
@@ -317,7 +346,8 @@ def clv(
     DataFrame
         Indexed like ``snapshot``: ``expected_purchases`` (undiscounted, over the horizon),
         ``expected_average_spend``, ``clv``. ``attrs`` record the horizon, its length in the
-        data's unit, the margin and the discount rate.
+        data's unit, the margin, the discount rate and ``basis``: ``"revenue"`` (margin 1, the
+        default) or ``"margin"`` (:func:`value_basis`), what the ``clv`` column measures.
 
     Examples
     --------
@@ -338,8 +368,8 @@ def clv(
     horizon = parse_horizon(cfg.horizon if horizon is None else horizon)
     margin = cfg.margin if margin is None else float(margin)
     rate = cfg.annual_discount_rate if annual_discount_rate is None else float(annual_discount_rate)
-    if not 0 <= margin <= 1:
-        raise ValueError(f"margin={margin} must be a share between 0 and 1")
+    if not 0 < margin <= 1:
+        raise ValueError(f"margin={margin} must be a share of revenue above 0 and at most 1 (1 = CLV in revenue)")
     if rate <= -1:
         raise ValueError(f"annual_discount_rate={rate} must be above -1")
     if not isinstance(snapshot, pd.DataFrame):
@@ -384,6 +414,7 @@ def clv(
             "horizon_in_unit": horizon_units,
             "btyd_unit": data_unit,
             "margin": margin,
+            "basis": value_basis(margin),
             "annual_discount_rate": rate,
         }
     )
@@ -812,7 +843,8 @@ def historical_clv(
     amount_col: str = "amount",
     config: str | Path | Mapping[str, Any] | None = None,
 ) -> pd.Series:
-    """Realised margin per customer over the window ending on ``as_of`` (inclusive).
+    """Realised value per customer over the window ending on ``as_of`` (inclusive): revenue,
+    or margin when one is configured (``attrs["basis"]``, see :func:`value_basis`).
 
     Refunds (negative amounts) count against the window in which they are booked. Customers
     with transactions on or before ``as_of`` but none in the window get 0.
@@ -840,7 +872,8 @@ def historical_clv(
     index = enc.customers[present]
     index.name = "customer_id"
     result = pd.Series(margin * value[present], index=index, name="historical_clv")
-    result.attrs.update({"window": str(window), "as_of": end.date().isoformat(), "margin": margin})
+    result.attrs.update({"window": str(window), "as_of": end.date().isoformat(), "margin": margin,
+                         "basis": value_basis(margin)})
     return result
 
 
