@@ -12,6 +12,7 @@ from segkit.features import snapshot
 from segkit.insights.migration import customers_at
 from segkit.insights.trends import FLOW_COLUMNS, quarter_ends, quarterly_trends, segment_flows
 from segkit.io import load_dataset
+from test_kpi import seed13  # noqa: F401  (the second generated data set, a fixture)
 
 ORDERS = [
     ["A", "2026-02-10", "300000", "X"],   # Q1: A potential (200k-500k) all year
@@ -150,15 +151,6 @@ def test_sample_reconciles_and_retention_matches_the_orders():
     q = ds.transactions
     in_q3 = (q["order_date"] > "2026-06-30") & (q["order_date"] <= "2026-09-30")
     assert tr["revenue_quarter"].iloc[-1] == pytest.approx(q.loc[in_q3, "amount"].sum(), abs=0.01)
-
-
-@pytest.fixture(scope="module")
-def seed13(tmp_path_factory):
-    from segkit.sample import generate_sample
-
-    root = tmp_path_factory.mktemp("seed13")
-    generate_sample(root, seed=13, n_customers=400)
-    return load_dataset(root)
 
 
 def test_second_data_set_reconciles(seed13):
