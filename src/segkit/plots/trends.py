@@ -76,6 +76,8 @@ def plot_trends(
     Returns
     -------
     Figure
+        Four axes: tier mix (stacked bars), revenue (quarter bars, 12-month line), retention,
+        NPS; quarters on the x axis, oldest first.
 
     Examples
     --------
@@ -177,6 +179,7 @@ def plot_segment_flow(flows: pd.DataFrame, labels: Mapping[str, Any] | None = No
     Returns
     -------
     Figure
+        One axes: quarters on the x axis, nodes stacked downwards in tier order.
 
     Examples
     --------
