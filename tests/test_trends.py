@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from segkit.features import snapshot
 from segkit.insights.migration import customers_at
@@ -111,8 +113,9 @@ def test_rows_are_point_in_time(write, tmp_path, three):
     ]
     later_surveys = SURVEYS + [["B", "2026-07-01", "90", "10"]]
     (tmp_path / "later").mkdir()
-    after = quarterly_trends(_write_set(lambda n, h, r: write(f"later/{n}", h, r), tmp_path / "later",
-                                        later_orders, later_surveys), "2026Q3", n_quarters=3, progress=False)
+    ds = _write_set(lambda name, header, rows: write(f"later/{name}", header, rows), tmp_path / "later",
+                    later_orders, later_surveys)
+    after = quarterly_trends(ds, "2026Q3", n_quarters=3, progress=False)
     pd.testing.assert_frame_equal(after.iloc[:1], before.iloc[:1])     # Q1 untouched
     assert after.loc["2026-06-30", "revenue_quarter"] == before.loc["2026-06-30", "revenue_quarter"] + 1
     assert after.loc["2026-09-30", "revenue_12m"] > before.loc["2026-09-30", "revenue_12m"]
@@ -158,3 +161,29 @@ def test_second_data_set_reconciles(seed13):
     assert tr["customers"].is_monotonic_increasing          # customers are never removed from the table
     assert ((tr["retention_rate"] > 0) & (tr["retention_rate"] < 1)).all()
     assert ((tr["nps"] >= -100) & (tr["nps"] <= 100)).all()
+
+
+@pytest.fixture(scope="module")
+def three_rows(tmp_path_factory):
+    """The trend rows of the three-customer set, computed once for the property below."""
+    from conftest import write_csv
+
+    folder = tmp_path_factory.mktemp("three")
+    ds = _write_set(lambda name, header, rows: write_csv(folder / name, header, rows), folder, ORDERS, SURVEYS)
+    return quarterly_trends(ds, "2026Q3", n_quarters=3, progress=False)
+
+
+# few examples: each one loads a data set and computes three snapshots (a second or two each)
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(later=st.lists(st.tuples(st.sampled_from(["A", "B", "C", "D"]), st.integers(1, 92),
+                                st.integers(-50_000, 2_000_000).filter(bool)), min_size=1, max_size=6))
+def test_orders_after_a_quarter_end_never_change_its_row(tmp_path_factory, three_rows, later):
+    """Property: whatever is ordered after 2026-06-30 (refunds, big orders, a prospect's first
+    order), the rows of 2026Q1 and 2026Q2 are those computed without it."""
+    from conftest import write_csv
+
+    folder = tmp_path_factory.mktemp("later")
+    extra = [[c, (pd.Timestamp("2026-06-30") + pd.Timedelta(days=d)).date().isoformat(), str(a), "X"] for c, d, a in later]
+    ds = _write_set(lambda name, header, rows: write_csv(folder / name, header, rows), folder, ORDERS + extra, SURVEYS)
+    more = quarterly_trends(ds, "2026Q3", n_quarters=3, progress=False)
+    pd.testing.assert_frame_equal(more.iloc[:2], three_rows.iloc[:2])
