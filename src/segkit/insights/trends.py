@@ -69,7 +69,7 @@ def quarter_ends(quarter_end: Any, n_quarters: int) -> list[pd.Timestamp]:
 
 
 def _progress(items: list, progress: bool | None, desc: str):
-    from tqdm import tqdm  # plain text bar, as segkit.churn's
+    from tqdm import tqdm  # plain text bar, as segkit.insights.churn's
 
     # None: a bar only on a terminal and only once the work has taken a second; True: always
     return tqdm(items, desc=desc, unit="quarter", disable=None if progress is None else not progress,

@@ -343,7 +343,7 @@ def _bootstrap(present_block, spend_models, codes, n_rows, x, m, margin, tail, c
     ``margin * spend * discounted purchases`` and their percentiles. A spend model of None
     (a draw with infinite mean spend) gives an infinite CLV.
     """
-    from tqdm import tqdm  # plain text bar, as segkit.churn's
+    from tqdm import tqdm  # plain text bar, as segkit.insights.churn's
 
     n_draws = len(spend_models)
     order = np.argsort(codes, kind="stable")
