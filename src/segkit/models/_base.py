@@ -1,14 +1,24 @@
-"""What the BTYD purchase models (BG/NBD, Pareto/NBD) share: fitting on a snapshot table,
-compressing it to distinct rows, input checks and output shaping of the predictions.
+"""What the maximum-likelihood models share, written once.
 
-A model supplies its equations as ``_alive(x, t_x, T)`` (P(alive)) and
-``_conditional(t, x, T, alive)`` (expected purchases in (T, T+t]) on checked, broadcast
-arrays; the public methods here turn pandas Series or arrays into those arrays and back.
+* :class:`MaximumLikelihoodModel` (every BTYD model, the sBG and Gamma-Gamma): the
+  scikit-learn ``__init__`` of the optimiser settings, the fit flow (maximise, polish,
+  standard errors and ``covariance_``, the no-dropout limit check, the fitted attributes) and
+  the numpydoc blocks their docstrings share. A model describes its maximisation as a
+  :class:`Likelihood` (objective, start, hooks) and hands it to ``_fit_likelihood``.
+* :class:`PurchaseModel` (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB): ``fit`` on (frequency,
+  recency, T), fitting on a snapshot table, the no-dropout limit's predictions, input checks
+  and output shaping. A model supplies its equations as ``_alive(x, t_x, T)`` (P(alive)) and
+  ``_conditional(t, x, T, alive)`` (expected purchases in (T, T+t]) on checked, broadcast
+  arrays; the public methods here turn pandas Series or arrays into those arrays and back.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
+import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,11 +38,17 @@ from segkit.models._optim import (
     check_weight,
     compress,
     newton_polish,
+    maximise_likelihood,
     require_columns,
+    require_repeat_buyers,
+    screening_sample,
     single_threaded_blas,
+    standard_errors,
 )
 
 __all__ = [
+    "Likelihood",
+    "MaximumLikelihoodModel",
     "PurchaseModel",
     "check_horizon",
     "compress_snapshot",
@@ -44,7 +60,10 @@ __all__ = [
 #: Name of the column of :func:`compress_snapshot` that counts the customers of a row.
 COUNT_COLUMN = "n_customers"
 BTYD_COLUMNS = ("frequency", "recency", "T")
-#: What a purchase model's fit learns; a new fit forgets all of it first.
+#: Above twice this many customers, a purchase model compares its starting points on a random
+#: subsample of this size and carries only the best on to convergence on all customers.
+SCREEN_SIZE = 20_000
+#: What a model's fit learns; a new fit forgets all of it first.
 FITTED = ("params_", "log_likelihood_", "standard_errors_", "covariance_", "limit_", "n_customers_",
           "n_distinct_", "n_iter_", "unit_")
 
@@ -173,16 +192,302 @@ def polish_optimum(objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
     return polished if np.isfinite(value) else theta
 
 
-class PurchaseModel(BaseEstimator):
-    """Base of :class:`~segkit.models.BetaGeo`, :class:`~segkit.models.ModifiedBetaGeo` and
-    :class:`~segkit.models.ParetoNBD`.
+# ---------------------------------------------------------------------------------------------
+# the numpydoc blocks every model shares
+# ---------------------------------------------------------------------------------------------
+#: ``Parameters`` of every maximum-likelihood model (``tol``'s default is read from the class).
+PARAMETERS_DOC = """\
+penalizer_coef : float, default 0.0
+    Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood (as
+    lifetimes does); a small value (0.001) tames fits on thin data.
+n_starts : int, default 3
+{starts}
+random_state : int, Generator or None, default 0
+    Seed for the perturbed starting points (and the screening subsample).
+tol : float, default {tol}
+{tol_note}
+max_iter : int, default 1000
+    Iterations per start."""
 
-    Each of them tends to the NBD (Poisson-gamma, no dropout) when dropout vanishes; an
-    unpenalised fit on data that show no dropout returns that limit (``limit_ = "no_dropout"``,
+#: What :attr:`MaximumLikelihoodModel._doc_starts` says of the models that screen their starts.
+SCREENING_DOC = (f" On more than {2 * SCREEN_SIZE:,} customers the starts are compared on a "
+                 f"random subsample of {SCREEN_SIZE:,} and the best is refined on all of them.")
+
+#: ``Attributes`` every fit sets, after the model's own ``params_`` (and ``limit_``).
+FITTED_DOC = """\
+log_likelihood_ : float
+    Total log-likelihood of the data at ``params_`` (without the penalty).
+standard_errors_ : dict
+{hessian}
+covariance_ : DataFrame
+    Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
+    of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
+    ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
+n_customers_ : int
+    Customers fitted (sum of the weights).
+n_distinct_ : int
+    Distinct rows the likelihood was evaluated on.
+n_iter_ : int
+    L-BFGS-B iterations over all starts."""
+
+#: ``unit_``, which the purchase models add to :data:`FITTED_DOC`.
+UNIT_DOC = """\
+unit_ : str or None
+    Time unit of the data ("D" or "W") when fitted with :meth:`fit_snapshot` on a
+    :func:`segkit.summary.btyd_summary` table (``attrs["btyd_unit"]``), else None."""
+
+#: A line holding only ``%(name)s`` in a model's docstring: the block ``name`` goes there,
+#: indented as the marker.
+_DOC_MARKER = re.compile(r"^( *)%\((\w+)\)s$", re.MULTILINE)
+
+
+def fill_doc(doc: str | None, blocks: dict[str, str]) -> str | None:
+    """``doc`` with each line ``%(name)s`` replaced by ``blocks[name]``, indented as the line.
+
+    Examples
+    --------
+    >>> print(fill_doc("Parameters\\n    ----------\\n    %(p)s\\n", {"p": "n : int\\n    Size."}))
+    Parameters
+        ----------
+        n : int
+            Size.
+    <BLANKLINE>
+    """
+    if doc is None:
+        return None
+    return _DOC_MARKER.sub(lambda m: textwrap.indent(blocks[m.group(2)], m.group(1)), doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# the fit flow
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Likelihood:
+    """One fit's maximisation, as a model describes it to ``_fit_likelihood``.
+
+    ``objective(theta) -> (value, gradient)`` is what is minimised over the log-parameters:
+    the mean negative log-likelihood plus the penalty (:func:`penalised_objective`);
+    ``log_likelihood(theta)`` is the total log-likelihood without the penalty, which the fit
+    reports. ``screen``, ``newton`` and ``boundary`` go to :func:`maximise_likelihood`.
+    ``polish`` takes a few Newton steps from the optimum (:func:`polish_optimum`).
+    ``errors(theta) -> (standard_errors, covariance)`` replaces the default, central
+    differences of the objective's gradient. ``limit_data`` ((x, T, weight) of the distinct
+    rows) marks a purchase model that tends to the NBD when dropout vanishes: its fit is
+    compared with that limit (:meth:`PurchaseModel._fit_limit`).
+    """
+
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]]
+    log_likelihood: Callable[[np.ndarray], float]
+    start: np.ndarray
+    total: float
+    n_distinct: int
+    screen: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
+    newton: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]] | None = None
+    boundary: Callable[[np.ndarray, float], str | None] | None = None
+    polish: bool = False
+    errors: Callable[[np.ndarray], tuple[dict[str, float], pd.DataFrame]] | None = None
+    limit_data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+class MaximumLikelihoodModel(BaseEstimator):
+    """Base of every segkit model fitted by maximum likelihood on the log scale.
+
+    ``__init__`` only stores the optimiser settings (scikit-learn's rule: ``get_params``,
+    ``set_params`` and ``clone`` read its signature); ``_fit_likelihood`` runs a model's
+    :class:`Likelihood` and stores what the fit learns. A subclass names its parameters in
+    ``_param_names``; lines ``%(parameters)s`` and ``%(fitted)s`` in its docstring become the
+    shared ``Parameters`` and ``Attributes`` entries (:data:`PARAMETERS_DOC`,
+    :data:`FITTED_DOC`), worded by ``_doc_starts``, ``_doc_tol`` and ``_doc_hessian``.
+    """
+
+    _param_names: tuple[str, ...] = ()
+    #: Said of n_starts, tol and the standard errors in the shared docstring blocks.
+    _doc_starts = ""
+    _doc_tol = ""
+    _doc_hessian = "numeric (central differences of the analytic gradient)"
+
+    def __init__(
+        self,
+        penalizer_coef: float = 0.0,
+        n_starts: int = 3,
+        random_state: Any = 0,
+        tol: float = 1e-8,
+        max_iter: int = 1000,
+    ):
+        self.penalizer_coef = penalizer_coef
+        self.n_starts = n_starts
+        self.random_state = random_state
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__doc__ = fill_doc(cls.__doc__, cls._doc_blocks())
+
+    @classmethod
+    def _doc_blocks(cls) -> dict[str, str]:
+        def paragraph(text):
+            return textwrap.fill(text, width=88, initial_indent="    ", subsequent_indent="    ",
+                                 break_on_hyphens=False)
+
+        tol = inspect.signature(cls.__init__).parameters["tol"].default
+        return {
+            "parameters": PARAMETERS_DOC.format(
+                starts=paragraph("Starting points for the optimiser: a data-based guess plus "
+                                 "random perturbations of it; the best converged one wins."
+                                 + cls._doc_starts),
+                tol=f"{tol:.0e}".replace("e-0", "e-"),
+                tol_note=paragraph("Gradient tolerance of L-BFGS-B on the mean log-likelihood."
+                                   + cls._doc_tol),
+            ),
+            "fitted": FITTED_DOC.format(hessian=paragraph(
+                f"Standard errors of ``params_`` from the {cls._doc_hessian} Hessian of the "
+                f"objective optimised (the total negative log-likelihood, plus the penalty when "
+                f"``penalizer_coef`` > 0); a Hessian that is not positive definite raises "
+                f"ConvergenceError.")),
+        }
+
+    def _forget(self) -> None:
+        """Drop what an earlier fit learned (a fit that fails leaves no stale results)."""
+        for attr in FITTED:
+            self.__dict__.pop(attr, None)
+
+    def _store(self, params: dict[str, float], log_likelihood: float,
+               errors: tuple[dict[str, float], pd.DataFrame], total: float, n_distinct: int,
+               n_iter: int) -> None:
+        """Set the fitted attributes (:data:`FITTED_DOC`)."""
+        self.params_ = params
+        self.log_likelihood_ = log_likelihood
+        self.standard_errors_, self.covariance_ = errors
+        self.n_customers_ = int(round(float(total)))
+        self.n_distinct_ = int(n_distinct)
+        self.n_iter_ = n_iter
+
+    def _fit_likelihood(self, problem: Likelihood) -> None:
+        """Maximise ``problem`` from ``n_starts`` starts and store the result.
+
+        The standard errors come from the Hessian of the objective actually optimised (with a
+        penalty, the penalised one), so that the flatness check and the errors are taken where
+        the penalty holds the parameters. A purchase model (``problem.limit_data``) whose
+        unpenalised fit does not converge, or converges no better than its no-dropout limit,
+        takes that limit instead (:meth:`PurchaseModel._fit_limit`).
+        """
+        model, names = type(self).__name__, self._param_names
+        failure = None
+        try:
+            result = maximise_likelihood(
+                problem.objective, problem.start, names=names, model=model,
+                n_starts=self.n_starts, random_state=self.random_state, tol=self.tol,
+                max_iter=self.max_iter, screen=problem.screen, newton=problem.newton,
+                boundary=problem.boundary,
+            )
+            theta = result.log_params
+            if problem.polish:
+                theta = polish_optimum(problem.objective, theta)
+            if problem.errors is not None:
+                errors = problem.errors(theta)
+            else:  # the gradient of the mean objective, scaled to the total
+                errors = standard_errors(lambda th: problem.objective(th)[1] * problem.total,
+                                         theta, names, model=model, with_covariance=True)
+        except ConvergenceError as exc:
+            # stopped where the data do not pin the model down (a parameter running off, a
+            # flat or loose optimum): a purchase model compares with its no-dropout limit
+            # (also when penalised: the penalty can itself drive it to that limit)
+            if problem.limit_data is None or exc.log_params is None:
+                raise
+            failure, theta = exc, exc.log_params
+        ll = float(problem.log_likelihood(theta))
+        # the no-dropout limit when dropout does not improve the likelihood significantly; a
+        # penalised fit that converged is kept, as the penalty is the user's choice to hold
+        # the dropout parameters finite
+        if (problem.limit_data is not None
+                and (float(self.penalizer_coef) == 0 or failure is not None)
+                and self._fit_limit(model, ll, failure, *problem.limit_data)):
+            return
+        self._store(dict(zip(names, map(float, np.exp(theta)), strict=True)), ll, errors,
+                    problem.total, problem.n_distinct, result.n_iter)
+
+
+class PurchaseModel(MaximumLikelihoodModel):
+    """Base of :class:`~segkit.models.BetaGeo`, :class:`~segkit.models.ModifiedBetaGeo`,
+    :class:`~segkit.models.ParetoNBD` and :class:`~segkit.models.BetaGeoBetaBinom`.
+
+    :meth:`fit` checks and compresses (frequency, recency, T) and fits the model's
+    :class:`Likelihood` (``_likelihood(x, t_x, T, weight)`` on the distinct rows). The first
+    three tend to the NBD (Poisson-gamma, no dropout) when dropout vanishes; an unpenalised
+    fit on data that show no dropout returns that limit (``limit_ = "no_dropout"``,
     ``params_ = {"r", "alpha"}``, a :class:`~segkit.models.LimitingModelWarning`), and every
     prediction is then the NBD's closed form: P(alive) = 1, E[X(t)] = r t/alpha,
     E[Y(t) | x, T] = (r+x) t/(alpha+T), P(Y(t) = 0 | x, T) = ((alpha+T)/(alpha+T+t))^(r+x).
     """
+
+    @classmethod
+    def _doc_blocks(cls) -> dict[str, str]:
+        blocks = super()._doc_blocks()
+        blocks["fitted"] += "\n" + UNIT_DOC
+        return blocks
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None):
+        """Fit by maximum likelihood on the distinct (x, t_x, T) rows.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like or Series
+            Repeat purchases, time of the last purchase and age since the first, per
+            customer, in one time unit (see :func:`segkit.summary.btyd_summary`).
+        sample_weight : array-like or None, default None
+            Number of customers each row stands for (e.g. ``n_customers`` of
+            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
+            with those values, so distinct rows with counts fit exactly like one row per
+            customer. Negative, missing or infinite weights are an error.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            For impossible data (negative frequency, recency larger than T, ...), naming the
+            customers, or when nobody bought again ("0 of N customers bought again").
+        segkit.models.ConvergenceError
+            When the likelihood maximisation does not converge, or the optimum is not
+            identified and the data do show dropout (the message says what to try).
+
+        Warns
+        -----
+        segkit.models.LimitingModelWarning
+            When the data show no dropout and the fit is the NBD limit (``limit_``).
+        """
+        self._forget()
+        x, t_x, big_t, weight = self._check_data(frequency, recency, T, sample_weight)
+        # distinct rows first: per-customer data and the same data compressed by the caller
+        # then take the same path (including the screening subsample), so they fit the same
+        (x, t_x, big_t), weight = compress(x, t_x, big_t, weight=weight)
+        self._fit_likelihood(self._likelihood(x, t_x, big_t, weight))
+        return self
+
+    def _check_data(self, frequency: Any, recency: Any, T: Any, sample_weight: Any):
+        """(x, t_x, T, weight) as checked float arrays (ValueError naming the customers)."""
+        x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
+        require_repeat_buyers(x, weight, type(self).__name__)
+        return x, t_x, big_t, weight
+
+    def _likelihood(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                    weight: np.ndarray) -> Likelihood:
+        """The model's maximisation on checked, distinct rows with weights."""
+        raise NotImplementedError
+
+    def _screening_sample(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                          weight: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """:data:`SCREEN_SIZE` random customers to compare the starts on, or None (few)."""
+        return screening_sample((x, t_x, T), weight, SCREEN_SIZE, self.random_state)
+
+    def _store(self, *fitted, limit: str | None = None) -> None:
+        super()._store(*fitted)
+        self.limit_ = limit
+        self.unit_ = None
 
     # -- the no-dropout limit -----------------------------------------------------------------
     def _limit(self):
@@ -215,15 +520,8 @@ class PurchaseModel(BaseEstimator):
             if failure is not None:
                 raise failure
             return False
-        self.params_ = nbd.params
-        self.log_likelihood_ = nbd.log_likelihood
-        self.standard_errors_ = nbd.standard_errors
-        self.covariance_ = nbd.covariance
-        self.limit_ = _nbd.NO_DROPOUT
-        self.n_customers_ = int(round(float(w.sum())))
-        self.n_distinct_ = int(w.size)
-        self.n_iter_ = nbd.n_iter
-        self.unit_ = None
+        self._store(nbd.params, nbd.log_likelihood, (nbd.standard_errors, nbd.covariance),
+                    w.sum(), w.size, nbd.n_iter, limit=_nbd.NO_DROPOUT)
         return True
 
     def _alive_or_limit(self, x, t_x, big_t):

@@ -21,30 +21,26 @@ from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1, polygamma
 from sklearn.utils.validation import check_is_fitted
 
 from segkit.models import _nbd
-from segkit.models._base import FITTED, PurchaseModel, check_counts, check_horizon
+from segkit.models._base import (
+    SCREENING_DOC,
+    Likelihood,
+    PurchaseModel,
+    check_counts,
+    check_horizon,
+)
 from segkit.models._optim import (
-    ConvergenceError,
     as_output,
     broadcast,
-    check_btyd_data,
     check_prediction_inputs,
-    compress,
     distinct_rows,
     factorize_rows,
     log_hyp2f1_series,
-    maximise_likelihood,
     penalised_objective,
-    require_repeat_buyers,
-    screening_sample,
     single_threaded_blas,
     standard_errors_from_hessian,
 )
 
 __all__ = ["BetaGeo"]
-
-#: Above twice this many customers, starting points are compared on a random subsample of
-#: this size and only the best is carried on to convergence on all customers.
-SCREEN_SIZE = 20_000
 
 PARAMS = ("r", "alpha", "a", "b")
 
@@ -436,21 +432,7 @@ class BetaGeo(PurchaseModel):
 
     Parameters
     ----------
-    penalizer_coef : float, default 0.0
-        Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood (as
-        lifetimes does); a small value (0.001) tames fits on thin data.
-    n_starts : int, default 3
-        Starting points for the optimiser: a data-based guess plus random perturbations of
-        it; the best converged one wins. On more than 40,000 customers the starts are
-        compared on a random subsample of 20,000 and the best is refined on all of them by
-        Newton's method with the analytic Hessian (a few steps; L-BFGS-B takes over should
-        it fail).
-    random_state : int, Generator or None, default 0
-        Seed for the perturbed starting points.
-    tol : float, default 1e-8
-        Gradient tolerance of L-BFGS-B on the mean log-likelihood.
-    max_iter : int, default 1000
-        Iterations per start.
+    %(parameters)s
 
     Attributes
     ----------
@@ -465,25 +447,7 @@ class BetaGeo(PurchaseModel):
         higher), and warns (:class:`~segkit.models.LimitingModelWarning`). The predictions are
         then the NBD's: P(alive) = 1, E[X(t)] = r t/alpha, E[Y(t) | x, T] = (r+x) t/(alpha+T),
         P(Y(t) = 0 | x, T) = ((alpha+T)/(alpha+T+t))^(r+x), P(X(t) = n) negative binomial.
-    log_likelihood_ : float
-        Total log-likelihood of the data at ``params_`` (without the penalty).
-    standard_errors_ : dict
-        Standard errors of ``params_`` from the analytic Hessian of the objective optimised:
-        the log-likelihood, plus the penalty when ``penalizer_coef`` > 0 (a Hessian that is not
-        positive definite raises ConvergenceError, unless the no-dropout limit is taken).
-    covariance_ : DataFrame
-        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
-        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
-        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
-    n_customers_ : int
-        Customers fitted (sum of the weights).
-    n_distinct_ : int
-        Distinct (frequency, recency, T) rows the likelihood was evaluated on.
-    n_iter_ : int
-        L-BFGS-B iterations over all starts.
-    unit_ : str or None
-        Time unit of the data ("D" or "W") when fitted with :meth:`fit_snapshot` on a
-        :func:`segkit.summary.btyd_summary` table (``attrs["btyd_unit"]``), else None.
+    %(fitted)s
 
     References
     ----------
@@ -505,76 +469,25 @@ class BetaGeo(PurchaseModel):
     0.095
     """
 
-    def __init__(
-        self,
-        penalizer_coef: float = 0.0,
-        n_starts: int = 3,
-        random_state: Any = 0,
-        tol: float = 1e-8,
-        max_iter: int = 1000,
-    ):
-        self.penalizer_coef = penalizer_coef
-        self.n_starts = n_starts
-        self.random_state = random_state
-        self.tol = tol
-        self.max_iter = max_iter
+    _param_names = PARAMS
+    _doc_starts = SCREENING_DOC + (" There the refinement is Newton's method with the analytic "
+                                   "Hessian (a few steps; L-BFGS-B takes over should it fail).")
+    _doc_hessian = "analytic"
 
-    # -- fitting -----------------------------------------------------------------------------
-    def fit(self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None) -> BetaGeo:
-        """Fit by maximum likelihood (eq. (6) of [1]) on the distinct (x, t_x, T) rows.
-
-        Parameters
-        ----------
-        frequency, recency, T : array-like or Series
-            Repeat purchases, time of the last purchase and age since the first, per
-            customer, in one time unit (see :func:`segkit.summary.btyd_summary`).
-        sample_weight : array-like or None, default None
-            Number of customers each row stands for (e.g. ``n_customers`` of
-            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
-            with those values, so distinct rows with counts fit exactly like one row per
-            customer. Negative, missing or infinite weights are an error.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        ValueError
-            For impossible data (negative frequency, recency larger than T, ...), naming the
-            customers, or when nobody bought again ("0 of N customers bought again").
-        segkit.models.ConvergenceError
-            When the likelihood maximisation does not converge, or the optimum is not
-            identified and the data do show dropout (the message says what to try).
-
-        Warns
-        -----
-        segkit.models.LimitingModelWarning
-            When the data show no dropout and the fit is the NBD limit (``limit_``).
-        """
-        for attr in FITTED:
-            self.__dict__.pop(attr, None)
-        x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
-        require_repeat_buyers(x, weight, "BetaGeo")
-        # distinct rows first: per-customer data and the same data compressed by the caller
-        # then take the same path (including the screening subsample), so they fit the same
-        (x, t_x, big_t), weight = compress(x, t_x, big_t, weight=weight)
+    def _likelihood(self, x, t_x, big_t, weight) -> Likelihood:
+        """Eq. (6) of [1] on the distinct rows, with its analytic Hessian for Newton's method
+        on large data and for the standard errors."""
         d = _Data(x, t_x, big_t, weight)
         pen = float(self.penalizer_coef)
         W = d.total_weight
-
-        objective = penalised_objective(lambda theta: _log_likelihood(theta, d), W, pen)
-
         rate = max(float(d.w_x @ d.x_u) / max(float(d.w_T @ d.T_u), 1e-9), 1e-6)
-        start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
         screen = newton = None
         last: dict[str, Any] = {}  # the latest evaluation with the Hessian
-        sample = screening_sample((x, t_x, big_t), weight, SCREEN_SIZE, self.random_state)
+        sample = self._screening_sample(x, t_x, big_t, weight)
         if sample is not None:
             d_s = _Data(*sample[0], sample[1])
-            W_s = d_s.total_weight
-
-            screen = penalised_objective(lambda theta: _log_likelihood(theta, d_s), W_s, pen)
+            screen = penalised_objective(lambda theta: _log_likelihood(theta, d_s),
+                                         d_s.total_weight, pen)
 
             def newton(theta):
                 ll, grad, hess = _log_likelihood(theta, d, hessian=True)
@@ -585,50 +498,28 @@ class BetaGeo(PurchaseModel):
                 h = -(np.outer(p, p) * hess + np.diag(grad * p)) / W + np.diag(4 * pen * p**2)
                 return value, -grad * p / W + 2 * pen * p**2, h
 
-        failure = None
-        try:
-            result = maximise_likelihood(
-                objective, start, names=PARAMS, model="BetaGeo", n_starts=self.n_starts,
-                random_state=self.random_state, tol=self.tol, max_iter=self.max_iter,
-                screen=screen, newton=newton,
-            )
-            theta = result.log_params
+        def errors(theta):
             if "theta" in last and np.array_equal(last["theta"], theta):
                 ll, grad, hess = last["ll"], last["grad"], last["hess"]
             else:
                 with single_threaded_blas():
                     ll, grad, hess = _log_likelihood(theta, d, hessian=True)
+                last.update(theta=theta.copy(), ll=ll, grad=grad, hess=hess)
             p = np.exp(theta)
-            # the Hessian of the objective actually optimised: with a penalty, the penalised
-            # one (W * penalizer_coef * sum(p^2) on the total scale), so that the flatness
-            # check and the standard errors are taken where the penalty holds the parameters
-            standard_errors = standard_errors_from_hessian(
+            # the Hessian of the penalised objective on the total scale (W * penalizer_coef *
+            # sum(p^2) for the penalty)
+            return standard_errors_from_hessian(
                 -(np.outer(p, p) * hess + np.diag(grad * p)) + np.diag(4 * pen * W * p**2),
                 theta, PARAMS, model="BetaGeo", with_covariance=True,
             )
-        except ConvergenceError as exc:
-            # stopped where the data do not pin the model down (b running off, a flat or
-            # loose optimum): compare with the no-dropout limit below (also when penalised:
-            # the penalty can itself drive a to 0, i.e. to the same limit)
-            if exc.log_params is None:
-                raise
-            failure = exc
-            ll = _log_likelihood(exc.log_params, d, gradient=False)[0]
-        # the fit is the NBD when dropout does not improve the likelihood significantly
-        # (likelihood-ratio test against the limit b/a -> infinity); a penalised fit that
-        # converged is kept, as the penalty is the user's choice to hold a and b finite
-        if (pen == 0 or failure is not None) and self._fit_limit("BetaGeo", float(ll), failure,
-                                                                 x, big_t, weight):
-            return self
-        self.params_ = dict(zip(PARAMS, map(float, p), strict=True))
-        self.log_likelihood_ = float(ll)
-        self.standard_errors_, self.covariance_ = standard_errors
-        self.limit_ = None
-        self.n_customers_ = int(round(W))
-        self.n_distinct_ = d.rows
-        self.n_iter_ = result.n_iter
-        self.unit_ = None
-        return self
+
+        return Likelihood(
+            objective=penalised_objective(lambda theta: _log_likelihood(theta, d), W, pen),
+            log_likelihood=lambda theta: (last["ll"] if np.array_equal(last.get("theta"), theta)
+                                          else _log_likelihood(theta, d, gradient=False)[0]),
+            start=np.log([1.0, 1.0 / rate, 1.0, 1.0]), total=W, n_distinct=d.rows,
+            screen=screen, newton=newton, errors=errors, limit_data=(x, big_t, weight),
+        )
 
     # -- predictions -------------------------------------------------------------------------
     def _p(self):
