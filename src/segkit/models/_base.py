@@ -15,8 +15,6 @@
 from __future__ import annotations
 
 import inspect
-import re
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +25,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from segkit.models import _nbd
-from segkit.models._optim import (
-    ConvergenceError,
+from segkit.models._checks import (
     _require,
     as_array,
     as_output,
@@ -36,11 +33,16 @@ from segkit.models._optim import (
     check_btyd_data,
     check_prediction_inputs,
     check_weight,
-    compress,
-    newton_polish,
-    maximise_likelihood,
     require_columns,
     require_repeat_buyers,
+)
+from segkit.models._docs import UNIT_DOC, fill_doc, model_doc_blocks
+from segkit.models._optim import (
+    SCREEN_SIZE,
+    ConvergenceError,
+    compress,
+    maximise_likelihood,
+    newton_polish,
     screening_sample,
     single_threaded_blas,
     standard_errors,
@@ -60,9 +62,6 @@ __all__ = [
 #: Name of the column of :func:`compress_snapshot` that counts the customers of a row.
 COUNT_COLUMN = "n_customers"
 BTYD_COLUMNS = ("frequency", "recency", "T")
-#: Above twice this many customers, a purchase model compares its starting points on a random
-#: subsample of this size and carries only the best on to convergence on all customers.
-SCREEN_SIZE = 20_000
 #: What a model's fit learns; a new fit forgets all of it first.
 FITTED = ("params_", "log_likelihood_", "standard_errors_", "covariance_", "limit_", "n_customers_",
           "n_distinct_", "n_iter_", "unit_")
@@ -193,72 +192,6 @@ def polish_optimum(objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
 
 
 # ---------------------------------------------------------------------------------------------
-# the numpydoc blocks every model shares
-# ---------------------------------------------------------------------------------------------
-#: ``Parameters`` of every maximum-likelihood model (``tol``'s default is read from the class).
-PARAMETERS_DOC = """\
-penalizer_coef : float, default 0.0
-    Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood (as
-    lifetimes does); a small value (0.001) tames fits on thin data.
-n_starts : int, default 3
-{starts}
-random_state : int, Generator or None, default 0
-    Seed for the perturbed starting points (and the screening subsample).
-tol : float, default {tol}
-{tol_note}
-max_iter : int, default 1000
-    Iterations per start."""
-
-#: What :attr:`MaximumLikelihoodModel._doc_starts` says of the models that screen their starts.
-SCREENING_DOC = (f" On more than {2 * SCREEN_SIZE:,} customers the starts are compared on a "
-                 f"random subsample of {SCREEN_SIZE:,} and the best is refined on all of them.")
-
-#: ``Attributes`` every fit sets, after the model's own ``params_`` (and ``limit_``).
-FITTED_DOC = """\
-log_likelihood_ : float
-    Total log-likelihood of the data at ``params_`` (without the penalty).
-standard_errors_ : dict
-{hessian}
-covariance_ : DataFrame
-    Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
-    of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
-    ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
-n_customers_ : int
-    Customers fitted (sum of the weights).
-n_distinct_ : int
-    Distinct rows the likelihood was evaluated on.
-n_iter_ : int
-    L-BFGS-B iterations over all starts."""
-
-#: ``unit_``, which the purchase models add to :data:`FITTED_DOC`.
-UNIT_DOC = """\
-unit_ : str or None
-    Time unit of the data ("D" or "W") when fitted with :meth:`fit_snapshot` on a
-    :func:`segkit.summary.btyd_summary` table (``attrs["btyd_unit"]``), else None."""
-
-#: A line holding only ``%(name)s`` in a model's docstring: the block ``name`` goes there,
-#: indented as the marker.
-_DOC_MARKER = re.compile(r"^( *)%\((\w+)\)s$", re.MULTILINE)
-
-
-def fill_doc(doc: str | None, blocks: dict[str, str]) -> str | None:
-    """``doc`` with each line ``%(name)s`` replaced by ``blocks[name]``, indented as the line.
-
-    Examples
-    --------
-    >>> print(fill_doc("Parameters\\n    ----------\\n    %(p)s\\n", {"p": "n : int\\n    Size."}))
-    Parameters
-        ----------
-        n : int
-            Size.
-    <BLANKLINE>
-    """
-    if doc is None:
-        return None
-    return _DOC_MARKER.sub(lambda m: textwrap.indent(blocks[m.group(2)], m.group(1)), doc)
-
-
-# ---------------------------------------------------------------------------------------------
 # the fit flow
 # ---------------------------------------------------------------------------------------------
 @dataclass
@@ -296,8 +229,9 @@ class MaximumLikelihoodModel(BaseEstimator):
     ``set_params`` and ``clone`` read its signature); ``_fit_likelihood`` runs a model's
     :class:`Likelihood` and stores what the fit learns. A subclass names its parameters in
     ``_param_names``; lines ``%(parameters)s`` and ``%(fitted)s`` in its docstring become the
-    shared ``Parameters`` and ``Attributes`` entries (:data:`PARAMETERS_DOC`,
-    :data:`FITTED_DOC`), worded by ``_doc_starts``, ``_doc_tol`` and ``_doc_hessian``.
+    shared ``Parameters`` section and ``Attributes`` entries (:data:`PARAMETERS_DOC`,
+    :data:`FITTED_DOC`), worded by ``_doc_starts``, ``_doc_tol`` and ``_doc_hessian``; in its
+    methods' docstrings ``%(sample_weight)s`` and ``%(counts)s`` do the same.
     """
 
     _param_names: tuple[str, ...] = ()
@@ -322,30 +256,17 @@ class MaximumLikelihoodModel(BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.__doc__ = fill_doc(cls.__doc__, cls._doc_blocks())
+        blocks = cls._doc_blocks()
+        cls.__doc__ = fill_doc(cls.__doc__, blocks)
+        for method in vars(cls).values():
+            if inspect.isfunction(method):
+                method.__doc__ = fill_doc(method.__doc__, blocks)
 
     @classmethod
     def _doc_blocks(cls) -> dict[str, str]:
-        def paragraph(text):
-            return textwrap.fill(text, width=88, initial_indent="    ", subsequent_indent="    ",
-                                 break_on_hyphens=False)
-
-        tol = inspect.signature(cls.__init__).parameters["tol"].default
-        return {
-            "parameters": PARAMETERS_DOC.format(
-                starts=paragraph("Starting points for the optimiser: a data-based guess plus "
-                                 "random perturbations of it; the best converged one wins."
-                                 + cls._doc_starts),
-                tol=f"{tol:.0e}".replace("e-0", "e-"),
-                tol_note=paragraph("Gradient tolerance of L-BFGS-B on the mean log-likelihood."
-                                   + cls._doc_tol),
-            ),
-            "fitted": FITTED_DOC.format(hessian=paragraph(
-                f"Standard errors of ``params_`` from the {cls._doc_hessian} Hessian of the "
-                f"objective optimised (the total negative log-likelihood, plus the penalty when "
-                f"``penalizer_coef`` > 0); a Hessian that is not positive definite raises "
-                f"ConvergenceError.")),
-        }
+        return model_doc_blocks(tol=inspect.signature(cls.__init__).parameters["tol"].default,
+                                starts=cls._doc_starts, tol_note=cls._doc_tol,
+                                hessian=cls._doc_hessian)
 
     def _forget(self) -> None:
         """Drop what an earlier fit learned (a fit that fails leaves no stale results)."""
@@ -436,11 +357,7 @@ class PurchaseModel(MaximumLikelihoodModel):
         frequency, recency, T : array-like or Series
             Repeat purchases, time of the last purchase and age since the first, per
             customer, in one time unit (see :func:`segkit.summary.btyd_summary`).
-        sample_weight : array-like or None, default None
-            Number of customers each row stands for (e.g. ``n_customers`` of
-            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
-            with those values, so distinct rows with counts fit exactly like one row per
-            customer. Negative, missing or infinite weights are an error.
+        %(sample_weight)s
 
         Returns
         -------

@@ -23,14 +23,8 @@ from scipy.special import betaln, digamma, gammaln
 from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import Likelihood, PurchaseModel
-from segkit.models._optim import (
-    _require,
-    as_array,
-    as_output,
-    broadcast,
-    check_weight,
-    penalised_objective,
-)
+from segkit.models._checks import _require, as_array, as_output, broadcast, check_weight
+from segkit.models._optim import penalised_objective
 from segkit.models.sbg import discounted_survival_sum
 
 __all__ = ["BetaGeoBetaBinom", "check_bgbb_data"]
@@ -161,8 +155,6 @@ class BetaGeoBetaBinom(PurchaseModel):
     ``frequency`` = opportunities with a transaction (x), ``recency`` = the last of them
     (t_x, 0 if none), ``T`` = opportunities observed (n); whole numbers.
 
-    Parameters
-    ----------
     %(parameters)s
 
     Attributes

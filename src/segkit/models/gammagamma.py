@@ -21,16 +21,15 @@ from scipy.stats import t as student_t
 from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import Likelihood, MaximumLikelihoodModel, snapshot_weight
-from segkit.models._optim import (
+from segkit.models._checks import (
     _require,
     as_array,
     as_output,
     broadcast,
     check_weight,
-    compress,
-    penalised_objective,
     require_columns,
 )
+from segkit.models._optim import compress, penalised_objective
 
 __all__ = ["GammaGamma"]
 
@@ -62,8 +61,6 @@ def _log_likelihood(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.
 class GammaGamma(MaximumLikelihoodModel):
     """Gamma-Gamma model of average transaction value (Fader & Hardie 2013).
 
-    Parameters
-    ----------
     %(parameters)s
 
     Attributes
@@ -103,11 +100,7 @@ class GammaGamma(MaximumLikelihoodModel):
             their ``monetary_value`` (0 by convention) says nothing about repeat spend.
         monetary_value : array-like or Series
             Average value of the repeat purchases (must be positive for repeat buyers).
-        sample_weight : array-like or None, default None
-            Number of customers each row stands for (e.g. ``n_customers`` of
-            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
-            with those values, so distinct rows with counts fit exactly like one row per
-            customer. Negative, missing or infinite weights are an error.
+        %(sample_weight)s
 
         Returns
         -------

@@ -19,9 +19,11 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import SCREENING_DOC, Likelihood, PurchaseModel, check_horizon
-from segkit.models._optim import as_output, penalised_objective
-from segkit.models.bgnbd import _population_mean
+from segkit.models._base import Likelihood, PurchaseModel, check_horizon
+from segkit.models._checks import as_output
+from segkit.models._docs import SCREENING_DOC
+from segkit.models._hypergeometric import _population_mean
+from segkit.models._optim import penalised_objective
 
 __all__ = ["ModifiedBetaGeo"]
 
@@ -92,15 +94,13 @@ class ModifiedBetaGeo(PurchaseModel):
     (frequency, recency, T in one unit), same front (:meth:`fit_snapshot`,
     :meth:`probability_alive`, :meth:`expected_purchases`) as :class:`~segkit.models.BetaGeo`.
 
-    Parameters
-    ----------
     %(parameters)s
 
     Attributes
     ----------
     params_ : dict
-        ``{"r", "alpha", "a", "b"}``; ``alpha`` is in the time unit of recency and T. In the
-        no-dropout limit (``limit_``) only ``{"r", "alpha"}``.
+        ``{"r", "alpha", "a", "b"}``, as for :class:`~segkit.models.BetaGeo` (only ``{"r",
+        "alpha"}`` in the no-dropout limit).
     limit_ : str or None
         None for the MBG/NBD itself; ``"no_dropout"`` when the fit is its limit without
         dropout (``b/a`` -> infinity: no dropout at time 0 nor after a purchase), the NBD,

@@ -20,19 +20,19 @@ from scipy.special import gammaln, hyp2f1
 from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import (
-    SCREENING_DOC,
     Likelihood,
     PurchaseModel,
     check_counts,
     check_horizon,
 )
+from segkit.models._checks import as_output
+from segkit.models._docs import SCREENING_DOC
+from segkit.models._hypergeometric import log_hyp2f1_series
 from segkit.models._nbd import NO_DROPOUT_LR_CRITICAL, fit_nbd
 from segkit.models._optim import (
     ConvergenceError,
-    as_output,
     compress,
     factorize_rows,
-    log_hyp2f1_series,
     numeric_gradient,
     standard_errors,
 )
@@ -191,8 +191,6 @@ def _log_likelihood(log_params: np.ndarray, d: _Data) -> float:
 class ParetoNBD(PurchaseModel):
     """Pareto/NBD model of repeat purchasing (Schmittlein, Morrison & Colombo 1987).
 
-    Parameters
-    ----------
     %(parameters)s
 
     Attributes
@@ -230,14 +228,8 @@ class ParetoNBD(PurchaseModel):
                 "has no closed-form derivatives in its parameters.")
     _doc_hessian = "numeric (central differences of a central-difference gradient)"
 
-    def __init__(
-        self,
-        penalizer_coef: float = 0.0,
-        n_starts: int = 3,
-        random_state: Any = 0,
-        tol: float = 1e-7,
-        max_iter: int = 1000,
-    ):
+    def __init__(self, penalizer_coef: float = 0.0, n_starts: int = 3, random_state: Any = 0,
+                 tol: float = 1e-7, max_iter: int = 1000):
         super().__init__(penalizer_coef, n_starts, random_state, tol, max_iter)
 
     def _likelihood(self, x, t_x, big_t, weight) -> Likelihood:
@@ -381,17 +373,7 @@ class ParetoNBD(PurchaseModel):
         (adaptive quadrature in log space), so it stays finite where those functions do not
         (large n, t, or parameters far apart), and the tests check it against the closed form.
 
-        Parameters
-        ----------
-        n : int or array-like
-            Number of purchases (whole, non-negative).
-        t : float or array-like
-            Length of the period, in the unit of recency and T (broadcast against ``n``).
-
-        Returns
-        -------
-        float, ndarray or Series
-            A Series when ``n`` or ``t`` was one.
+        %(counts)s
 
         Raises
         ------

@@ -26,15 +26,8 @@ from scipy.special import betaln, digamma, gammaln
 from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import COUNT_COLUMN, Likelihood, MaximumLikelihoodModel, snapshot_weight
-from segkit.models._optim import (
-    _require,
-    as_array,
-    as_output,
-    check_weight,
-    compress,
-    penalised_objective,
-    require_columns,
-)
+from segkit.models._checks import _require, as_array, as_output, check_weight, require_columns
+from segkit.models._optim import compress, penalised_objective
 
 __all__ = ["ShiftedBetaGeo", "cohort_renewals", "discounted_survival_sum"]
 
@@ -150,8 +143,6 @@ class ShiftedBetaGeo(MaximumLikelihoodModel):
     ``sample_weight`` convention (rows with counts fit like one row per customer), optimiser,
     errors and standard errors as the purchase models.
 
-    Parameters
-    ----------
     %(parameters)s
 
     Attributes
