@@ -268,6 +268,11 @@ class MaximumLikelihoodModel(BaseEstimator):
                                 starts=cls._doc_starts, tol_note=cls._doc_tol,
                                 hessian=cls._doc_hessian)
 
+    def _p(self) -> tuple[float, ...]:
+        """The fitted parameters in the order of ``_param_names`` (NotFittedError if unfitted)."""
+        check_is_fitted(self, "params_")
+        return tuple(self.params_[name] for name in self._param_names)
+
     def _forget(self) -> None:
         """Drop what an earlier fit learned (a fit that fails leaves no stale results)."""
         for attr in FITTED:
@@ -359,9 +364,7 @@ class PurchaseModel(MaximumLikelihoodModel):
             customer, in one time unit (see :func:`segkit.summary.btyd_summary`).
         %(sample_weight)s
 
-        Returns
-        -------
-        self
+        %(returns_self)s
 
         Raises
         ------

@@ -13,8 +13,8 @@ import textwrap
 
 from segkit.models._optim import SCREEN_SIZE
 
-__all__ = ["COUNTS_DOC", "FITTED_DOC", "PARAMETERS_DOC", "SAMPLE_WEIGHT_DOC", "SCREENING_DOC",
-           "UNIT_DOC", "fill_doc", "model_doc_blocks"]
+__all__ = ["COUNTS_DOC", "FITTED_DOC", "PARAMETERS_DOC", "RETURNS_SELF_DOC", "SAMPLE_WEIGHT_DOC",
+           "SCREENING_DOC", "UNIT_DOC", "fill_doc", "model_doc_blocks"]
 
 #: ``Parameters`` of every maximum-likelihood model (``tol``'s default is read from the class).
 PARAMETERS_DOC = """\
@@ -66,6 +66,13 @@ sample_weight : array-like or None, default None
     :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w
     customers with those values, so distinct rows with counts fit exactly like
     one row per customer. Negative, missing or infinite weights are an error."""
+
+#: Returns of a fit.
+RETURNS_SELF_DOC = """\
+Returns
+-------
+self
+    The fitted model."""
 
 #: Parameters and Returns of ``probability_of_purchases(n, t)``.
 COUNTS_DOC = """\
@@ -129,6 +136,7 @@ def model_doc_blocks(*, tol: float, starts: str, tol_note: str, hessian: str) ->
                                + tol_note),
         ),
         "sample_weight": SAMPLE_WEIGHT_DOC,
+        "returns_self": RETURNS_SELF_DOC,
         "counts": COUNTS_DOC,
         "fitted": FITTED_DOC.format(hessian=paragraph(
             f"Standard errors of ``params_`` from the {hessian} Hessian of the objective "

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln
-from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import Likelihood, PurchaseModel
 from segkit.models._checks import _require, as_array, as_output, broadcast, check_weight
@@ -197,9 +196,7 @@ class BetaGeoBetaBinom(PurchaseModel):
             Customers each row stands for; distinct rows with counts fit exactly like one
             row per customer.
 
-        Returns
-        -------
-        self
+        %(returns_self)s
 
         Raises
         ------
@@ -223,11 +220,6 @@ class BetaGeoBetaBinom(PurchaseModel):
         )
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        p = self.params_
-        return p["alpha"], p["beta"], p["gamma"], p["delta"]
-
     def _checked(self, frequency, recency, T):
         x, t_x, n, _ = check_bgbb_data(frequency, recency, T)
         index = next((v.index for v in (frequency, recency, T) if isinstance(v, pd.Series)), None)

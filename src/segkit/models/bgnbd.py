@@ -15,24 +15,14 @@ from typing import Any
 
 import numpy as np
 from scipy.special import betainc, betaln, digamma, gammaln, polygamma
-from sklearn.utils.validation import check_is_fitted
 
 from segkit.models import _nbd
-from segkit.models._base import (
-    Likelihood,
-    PurchaseModel,
-    check_counts,
-    check_horizon,
-)
+from segkit.models._base import Likelihood, PurchaseModel, check_counts, check_horizon
 from segkit.models._checks import as_output, broadcast, check_prediction_inputs
 from segkit.models._docs import SCREENING_DOC
 from segkit.models._hypergeometric import _population_mean
-from segkit.models._optim import (
-    distinct_rows,
-    penalised_objective,
-    single_threaded_blas,
-    standard_errors_from_hessian,
-)
+from segkit.models._optim import (distinct_rows, penalised_objective, single_threaded_blas,
+                                  standard_errors_from_hessian)
 
 __all__ = ["BetaGeo"]
 
@@ -252,11 +242,6 @@ class BetaGeo(PurchaseModel):
         )
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        p = self.params_
-        return p["r"], p["alpha"], p["a"], p["b"]
-
     def _log_odds_dead(self, x, t_x, big_t):
         """D of eq. (6) rearranged: ln of P(dead)/P(alive) for x > 0, -inf for x = 0."""
         r, alpha, a, b = self._p()

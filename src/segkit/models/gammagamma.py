@@ -102,9 +102,7 @@ class GammaGamma(MaximumLikelihoodModel):
             Average value of the repeat purchases (must be positive for repeat buyers).
         %(sample_weight)s
 
-        Returns
-        -------
-        self
+        %(returns_self)s
 
         Warns
         -----

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
-from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import Likelihood, PurchaseModel, check_horizon
 from segkit.models._checks import as_output
@@ -116,11 +115,13 @@ class ModifiedBetaGeo(PurchaseModel):
 
     Examples
     --------
+    The data of :class:`~segkit.models.BetaGeo`'s example, as a table with counts:
+
     >>> import pandas as pd
-    >>> snap = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1, 0, 6, 1, 2],
-    ...                      "recency": [0, 5, 30, 0, 36, 2, 0, 38, 30, 4], "T": [39.0] * 10})
-    >>> customers = [600, 150, 60, 500, 30, 120, 300, 10, 100, 80]  # per row
-    >>> mbg = ModifiedBetaGeo().fit_snapshot(snap, sample_weight=customers)
+    >>> table = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1, 0, 6, 1, 2],
+    ...                       "recency": [0, 5, 30, 0, 36, 2, 0, 38, 30, 4], "T": 39.0,
+    ...                       "n_customers": [600, 150, 60, 500, 30, 120, 300, 10, 100, 80]})
+    >>> mbg = ModifiedBetaGeo().fit_snapshot(table, sample_weight="n_customers")
     >>> {k: round(v, 3) for k, v in mbg.params_.items()}
     {'r': 0.764, 'alpha': 6.677, 'a': 8.731, 'b': 4.948}
     >>> round(mbg.probability_alive(0, 0.0, 39.0), 3)  # no repeat purchase: not surely alive
@@ -154,11 +155,6 @@ class ModifiedBetaGeo(PurchaseModel):
         )
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        p = self.params_
-        return p["r"], p["alpha"], p["a"], p["b"]
-
     def probability_alive(self, frequency: Any, recency: Any, T: Any):
         """P(still active at T | x, t_x, T) (Batislam et al. 2007, appendix, eq. (5)).
 
@@ -207,8 +203,8 @@ class ModifiedBetaGeo(PurchaseModel):
         --------
         >>> mbg = ModifiedBetaGeo()
         >>> mbg.params_ = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
-        >>> round(float(mbg.expected_purchases(39, 2, 30.43, 38.86)), 3)
-        1.263
+        >>> [round(float(v), 3) for v in mbg.expected_purchases([13, 39], 2, 30.43, 38.86)]
+        [0.477, 1.263]
         """
         return super().expected_purchases(t, frequency, recency, T)
 

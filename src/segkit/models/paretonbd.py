@@ -17,14 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1
-from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import (
-    Likelihood,
-    PurchaseModel,
-    check_counts,
-    check_horizon,
-)
+from segkit.models._base import Likelihood, PurchaseModel, check_counts, check_horizon
 from segkit.models._checks import as_output
 from segkit.models._docs import SCREENING_DOC
 from segkit.models._hypergeometric import log_hyp2f1_series
@@ -294,11 +288,6 @@ class ParetoNBD(PurchaseModel):
         )
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        p = self.params_
-        return p["r"], p["alpha"], p["s"], p["beta"]
-
     def _alive(self, x, t_x, big_t):
         r, alpha, s, beta = self._p()
         # the hypergeometric term once per distinct (x, y) pair, as in the fit: a million

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln
-from sklearn.utils.validation import check_is_fitted
 
 from segkit.models._base import COUNT_COLUMN, Likelihood, MaximumLikelihoodModel, snapshot_weight
 from segkit.models._checks import _require, as_array, as_output, check_weight, require_columns
@@ -189,9 +188,7 @@ class ShiftedBetaGeo(MaximumLikelihoodModel):
             Customers per row (cohort counts); rows with counts fit like one row per
             customer.
 
-        Returns
-        -------
-        self
+        %(returns_self)s
 
         Raises
         ------
@@ -230,19 +227,13 @@ class ShiftedBetaGeo(MaximumLikelihoodModel):
         sample_weight : array-like, str or None, default None
             Customers per row, or the name of the column of ``table`` that holds them.
 
-        Returns
-        -------
-        self
+        %(returns_self)s
         """
         require_columns(table, list(RENEWAL_COLUMNS))
         weight = snapshot_weight(table, sample_weight)
         return self.fit(table["periods"], table["churned"], weight)
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        return self.params_["alpha"], self.params_["beta"]
-
     def survival(self, t: Any):
         """S(t): share of a new cohort still a customer after t periods (eq. (3) of [1]).
 
