@@ -230,8 +230,9 @@ class MaximumLikelihoodModel(BaseEstimator):
     :class:`Likelihood` and stores what the fit learns. A subclass names its parameters in
     ``_param_names``; lines ``%(parameters)s`` and ``%(fitted)s`` in its docstring become the
     shared ``Parameters`` section and ``Attributes`` entries (:data:`PARAMETERS_DOC`,
-    :data:`FITTED_DOC`), worded by ``_doc_starts``, ``_doc_tol`` and ``_doc_hessian``; in its
-    methods' docstrings ``%(sample_weight)s`` and ``%(counts)s`` do the same.
+    :data:`FITTED_DOC`), worded by ``_doc_starts``, ``_doc_tol`` and ``_doc_hessian``; its
+    methods' docstrings take the other blocks of :func:`segkit.models._docs.model_doc_blocks`
+    the same way (``%(sample_weight)s``, ``%(returns_self)s``, ``%(counts)s``).
     """
 
     _param_names: tuple[str, ...] = ()
@@ -264,8 +265,9 @@ class MaximumLikelihoodModel(BaseEstimator):
 
     @classmethod
     def _doc_blocks(cls) -> dict[str, str]:
-        return model_doc_blocks(tol=inspect.signature(cls.__init__).parameters["tol"].default,
-                                starts=cls._doc_starts, tol_note=cls._doc_tol,
+        defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+                    if name != "self"}
+        return model_doc_blocks(defaults, starts=cls._doc_starts, tol_note=cls._doc_tol,
                                 hessian=cls._doc_hessian)
 
     def _p(self) -> tuple[float, ...]:

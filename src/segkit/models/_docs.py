@@ -10,26 +10,27 @@ from __future__ import annotations
 
 import re
 import textwrap
+from typing import Any
 
 from segkit.models._optim import SCREEN_SIZE
 
 __all__ = ["COUNTS_DOC", "FITTED_DOC", "PARAMETERS_DOC", "RETURNS_SELF_DOC", "SAMPLE_WEIGHT_DOC",
            "SCREENING_DOC", "UNIT_DOC", "fill_doc", "model_doc_blocks"]
 
-#: ``Parameters`` of every maximum-likelihood model (``tol``'s default is read from the class).
+#: ``Parameters`` of every maximum-likelihood model (the defaults are read from its signature).
 PARAMETERS_DOC = """\
 Parameters
 ----------
-penalizer_coef : float, default 0.0
+penalizer_coef : float, default {penalizer_coef}
     Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood (as
     lifetimes does); a small value (0.001) tames fits on thin data.
-n_starts : int, default 3
+n_starts : int, default {n_starts}
 {starts}
-random_state : int, Generator or None, default 0
+random_state : int, Generator or None, default {random_state}
     Seed for the perturbed starting points (and the screening subsample).
 tol : float, default {tol}
 {tol_note}
-max_iter : int, default 1000
+max_iter : int, default {max_iter}
     Iterations per start."""
 
 #: What :attr:`MaximumLikelihoodModel._doc_starts` says of the models that screen their starts.
@@ -110,13 +111,15 @@ def fill_doc(doc: str | None, blocks: dict[str, str]) -> str | None:
     return _DOC_MARKER.sub(lambda m: textwrap.indent(blocks[m.group(2)], m.group(1)), doc)
 
 
-def model_doc_blocks(*, tol: float, starts: str, tol_note: str, hessian: str) -> dict[str, str]:
-    """The blocks of one model: its ``tol`` default, and what it adds on the starts
-    (``starts``), on ``tol`` (``tol_note``) and on the Hessian of its standard errors.
+def model_doc_blocks(defaults: dict[str, Any], *, starts: str, tol_note: str,
+                     hessian: str) -> dict[str, str]:
+    """The blocks of one model: the ``defaults`` of its ``__init__``, and what it adds on the
+    starts (``starts``), on ``tol`` (``tol_note``) and on the Hessian of its standard errors.
 
     Examples
     --------
-    >>> print(model_doc_blocks(tol=1e-7, starts="", tol_note="", hessian="analytic")["parameters"])
+    >>> defaults = dict(penalizer_coef=0.0, n_starts=3, random_state=0, tol=1e-7, max_iter=1000)
+    >>> print(model_doc_blocks(defaults, starts="", tol_note="", hessian="analytic")["parameters"])
     Parameters
     ...
     tol : float, default 1e-7
@@ -131,7 +134,7 @@ def model_doc_blocks(*, tol: float, starts: str, tol_note: str, hessian: str) ->
         "parameters": PARAMETERS_DOC.format(
             starts=paragraph("Starting points for the optimiser: a data-based guess plus random "
                              "perturbations of it; the best converged one wins." + starts),
-            tol=f"{tol:.0e}".replace("e-0", "e-"),
+            **{**defaults, "tol": f"{defaults['tol']:.0e}".replace("e-0", "e-")},
             tol_note=paragraph("Gradient tolerance of L-BFGS-B on the mean log-likelihood."
                                + tol_note),
         ),
