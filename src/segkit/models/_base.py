@@ -265,8 +265,8 @@ class MaximumLikelihoodModel(BaseEstimator):
 
     @classmethod
     def _doc_blocks(cls) -> dict[str, str]:
-        defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
-                    if name != "self"}
+        signature = inspect.signature(cls.__init__).parameters
+        defaults = {name: p.default for name, p in signature.items() if name != "self"}
         return model_doc_blocks(defaults, starts=cls._doc_starts, tol_note=cls._doc_tol,
                                 hessian=cls._doc_hessian)
 

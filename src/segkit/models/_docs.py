@@ -27,7 +27,7 @@ penalizer_coef : float, default {penalizer_coef}
 n_starts : int, default {n_starts}
 {starts}
 random_state : int, Generator or None, default {random_state}
-    Seed for the perturbed starting points (and the screening subsample).
+    Seed for the perturbed starting points (and the screening subsample, where one is drawn).
 tol : float, default {tol}
 {tol_note}
 max_iter : int, default {max_iter}
@@ -132,8 +132,9 @@ def model_doc_blocks(defaults: dict[str, Any], *, starts: str, tol_note: str,
 
     return {
         "parameters": PARAMETERS_DOC.format(
-            starts=paragraph("Starting points for the optimiser: a data-based guess plus random "
-                             "perturbations of it; the best converged one wins." + starts),
+            starts=paragraph("Starting points for the optimiser: a first guess (from the data "
+                             "where the model has one) plus random perturbations of it; the best "
+                             "converged one wins." + starts),
             **{**defaults, "tol": f"{defaults['tol']:.0e}".replace("e-0", "e-")},
             tol_note=paragraph("Gradient tolerance of L-BFGS-B on the mean log-likelihood."
                                + tol_note),

@@ -69,7 +69,7 @@ class GammaGamma(MaximumLikelihoodModel):
         ``{"p", "q", "v"}`` (``v`` is the scale, in currency units; "gamma" in the note).
     %(fitted)s
     n_excluded_ : int
-        Customers left out because their frequency is 0.
+        Customers left out because their frequency is 0 (not in ``n_customers_``).
     correlation_ : float
         Pearson correlation of frequency and average spend among the repeat buyers.
 
