@@ -376,7 +376,7 @@ def clv(
     unit_days = UNIT_DAYS[data_unit]
     horizon_units = horizon_days / unit_days
 
-    from segkit.models._optim import check_btyd_data
+    from segkit.models._checks import check_btyd_data
 
     x, t_x, big_t, _ = check_btyd_data(
         snapshot["frequency"], snapshot["recency"], snapshot["T"], index=snapshot.index
