@@ -186,7 +186,7 @@ def test_population_mean_where_doubles_cancel_equals_mpmath(t, r, alpha, a, b):
 
 def test_difference_series_is_regular_at_a_equal_1():
     """The positive-term series has no 0/0 at a = 1: equal to the a -> 1 limit (60-digit mpmath)."""
-    from segkit.models.bgnbd import _difference_series
+    from segkit.models._hypergeometric import _difference_series
 
     t, r, alpha, b = 100.0, 0.5, 2.0, 1e4
     got = _difference_series(r, 1.0, b, t / (alpha + t))[0]
@@ -195,7 +195,7 @@ def test_difference_series_is_regular_at_a_equal_1():
 
 def test_quadrature_mean_equals_mpmath_across_regimes():
     """The quadrature fallback by itself, for a < 1, a = 1, a > 1 and a = b = 1e6."""
-    from segkit.models.bgnbd import _quadrature_mean
+    from segkit.models._hypergeometric import _quadrature_mean
 
     for t, r, alpha, a, b in [(39, 0.243, 4.414, 0.793, 2.426), (3, 1, 1, 1e6, 1e6),
                               (769.85, 0.0234, 3.3456, 1.0219, 124574.4), (10, 0.25, 4, 500, 500)]:

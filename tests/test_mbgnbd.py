@@ -160,13 +160,13 @@ def test_expectations_are_finite_and_bounded_or_raise(x, T, t, r, alpha, a, b):
     The BG/NBD closed form it shares gives NaN or 0 for very large a (issue 14); such values
     must raise, never pass for a prediction. The bound is checked to 1e-3 only: with
     (a+b)/(a-1) ~ 1e5 and t << alpha the closed form cancels and is up to ~1e-5 off; its
-    accuracy (1e-9 against mpmath) is the work on bgnbd._population_mean (issue 14, item 1),
+    accuracy (1e-9 against mpmath) is the work on _hypergeometric._population_mean (issue 14, item 1),
     after which this can be tightened.
     """
     if abs(a - 1) < 0.01:
         # the shared BG/NBD closed form divides by a-1 and averages a = 1 -+ 1e-5 there,
         # losing up to ~1e-3 relative when t << alpha: left to the finite-predictions work
-        # on bgnbd._population_mean (issue 14, item 1)
+        # on _hypergeometric._population_mean (issue 14, item 1)
         return
     mbg = ModifiedBetaGeo()
     mbg.params_ = {"r": r, "alpha": alpha, "a": a, "b": b}

@@ -59,7 +59,8 @@ from segkit.cells import _parse_bool, _parse_numbers
 from segkit.rawfiles import _read_csv_text, _read_raw
 from segkit.labels import check_lang
 from segkit.schema import CUSTOMERS, SchemaError, normalise_header
-from segkit.segment.tiers import RuleSet, assign_tiers, load_tiers_config, tier_strategy
+from segkit.insights.strategy import tier_strategy
+from segkit.segment.tiers import RuleSet, assign_tiers, load_tiers_config
 
 __all__ = ["tiers_from_table", "TableTiers", "MissingColumnsWarning", "TEMPLATE_KEYS"]
 

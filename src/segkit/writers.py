@@ -14,6 +14,7 @@ rejected-row ledger of :mod:`segkit.io` included); the handbook's tier table is
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import unicodedata
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DANGEROUS_PREFIXES", "check_output_file", "neutralise", "write_table"]
+__all__ = ["DANGEROUS_PREFIXES", "check_output_file", "file_slug", "neutralise", "write_table"]
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # characters XLSX cannot store (C0 controls other than tab, LF, CR)
@@ -196,3 +197,25 @@ def _write_staged(safe: pd.DataFrame, path: Path, suffix: str, sheet_name: str) 
         ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 62)
     ws.freeze_panes = "A2"
     wb.save(path)
+
+
+_SLUG_CHARS = 60  # longest scope in a file name (a file name has at most 255 bytes)
+
+
+def file_slug(text: str) -> str:
+    """File-name-safe text that keeps Chinese characters; unique and stable for each text.
+
+    A name that had to be changed (``/``, spaces, dots, more than 60 characters) ends in six
+    characters of its hash, so ``华东/销售部`` and ``华东 销售部`` never share a file.
+
+    Examples
+    --------
+    >>> file_slug("华东销售部"), file_slug("华东/销售部"), file_slug("华东 销售部")
+    ('华东销售部', '华东_销售部-560416', '华东_销售部-710498')
+    """
+    raw = str(text)
+    slug = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", raw.strip()).strip("_")
+    if slug == raw and len(slug) <= _SLUG_CHARS:
+        return slug
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:6]
+    return f"{slug[:_SLUG_CHARS] or 'scope'}-{digest}"

@@ -1,14 +1,22 @@
-"""What the BTYD purchase models (BG/NBD, Pareto/NBD) share: fitting on a snapshot table,
-compressing it to distinct rows, input checks and output shaping of the predictions.
+"""What the maximum-likelihood models share, written once.
 
-A model supplies its equations as ``_alive(x, t_x, T)`` (P(alive)) and
-``_conditional(t, x, T, alive)`` (expected purchases in (T, T+t]) on checked, broadcast
-arrays; the public methods here turn pandas Series or arrays into those arrays and back.
+* :class:`MaximumLikelihoodModel` (every BTYD model, the sBG and Gamma-Gamma): the
+  scikit-learn ``__init__`` of the optimiser settings, the fit flow (maximise, polish,
+  standard errors and ``covariance_``, the no-dropout limit check, the fitted attributes) and
+  the numpydoc blocks their docstrings share. A model describes its maximisation as a
+  :class:`Likelihood` (objective, start, hooks) and hands it to ``_fit_likelihood``.
+* :class:`PurchaseModel` (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB): ``fit`` on (frequency,
+  recency, T), fitting on a snapshot table, the no-dropout limit's predictions, input checks
+  and output shaping. A model supplies its equations as ``_alive(x, t_x, T)`` (P(alive)) and
+  ``_conditional(t, x, T, alive)`` (expected purchases in (T, T+t]) on checked, broadcast
+  arrays; the public methods here turn pandas Series or arrays into those arrays and back.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,8 +25,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from segkit.models import _nbd
-from segkit.models._optim import (
-    ConvergenceError,
+from segkit.models._checks import (
     _require,
     as_array,
     as_output,
@@ -26,13 +33,24 @@ from segkit.models._optim import (
     check_btyd_data,
     check_prediction_inputs,
     check_weight,
-    compress,
-    newton_polish,
     require_columns,
+    require_repeat_buyers,
+)
+from segkit.models._docs import UNIT_DOC, fill_doc, model_doc_blocks
+from segkit.models._optim import (
+    SCREEN_SIZE,
+    ConvergenceError,
+    compress,
+    maximise_likelihood,
+    newton_polish,
+    screening_sample,
     single_threaded_blas,
+    standard_errors,
 )
 
 __all__ = [
+    "Likelihood",
+    "MaximumLikelihoodModel",
     "PurchaseModel",
     "check_horizon",
     "compress_snapshot",
@@ -44,7 +62,7 @@ __all__ = [
 #: Name of the column of :func:`compress_snapshot` that counts the customers of a row.
 COUNT_COLUMN = "n_customers"
 BTYD_COLUMNS = ("frequency", "recency", "T")
-#: What a purchase model's fit learns; a new fit forgets all of it first.
+#: What a model's fit learns; a new fit forgets all of it first.
 FITTED = ("params_", "log_likelihood_", "standard_errors_", "covariance_", "limit_", "n_customers_",
           "n_distinct_", "n_iter_", "unit_")
 
@@ -173,16 +191,225 @@ def polish_optimum(objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
     return polished if np.isfinite(value) else theta
 
 
-class PurchaseModel(BaseEstimator):
-    """Base of :class:`~segkit.models.BetaGeo`, :class:`~segkit.models.ModifiedBetaGeo` and
-    :class:`~segkit.models.ParetoNBD`.
+# ---------------------------------------------------------------------------------------------
+# the fit flow
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Likelihood:
+    """One fit's maximisation, as a model describes it to ``_fit_likelihood``.
 
-    Each of them tends to the NBD (Poisson-gamma, no dropout) when dropout vanishes; an
-    unpenalised fit on data that show no dropout returns that limit (``limit_ = "no_dropout"``,
+    ``objective(theta) -> (value, gradient)`` is what is minimised over the log-parameters:
+    the mean negative log-likelihood plus the penalty (:func:`penalised_objective`);
+    ``log_likelihood(theta)`` is the total log-likelihood without the penalty, which the fit
+    reports. ``screen``, ``newton`` and ``boundary`` go to :func:`maximise_likelihood`.
+    ``polish`` takes a few Newton steps from the optimum (:func:`polish_optimum`).
+    ``errors(theta) -> (standard_errors, covariance)`` replaces the default, central
+    differences of the objective's gradient. ``limit_data`` ((x, T, weight) of the distinct
+    rows) marks a purchase model that tends to the NBD when dropout vanishes: its fit is
+    compared with that limit (:meth:`PurchaseModel._fit_limit`).
+    """
+
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]]
+    log_likelihood: Callable[[np.ndarray], float]
+    start: np.ndarray
+    total: float
+    n_distinct: int
+    screen: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
+    newton: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]] | None = None
+    boundary: Callable[[np.ndarray, float], str | None] | None = None
+    polish: bool = False
+    errors: Callable[[np.ndarray], tuple[dict[str, float], pd.DataFrame]] | None = None
+    limit_data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+class MaximumLikelihoodModel(BaseEstimator):
+    """Base of every segkit model fitted by maximum likelihood on the log scale.
+
+    ``__init__`` only stores the optimiser settings (scikit-learn's rule: ``get_params``,
+    ``set_params`` and ``clone`` read its signature); ``_fit_likelihood`` runs a model's
+    :class:`Likelihood` and stores what the fit learns. A subclass names its parameters in
+    ``_param_names``; lines ``%(parameters)s`` and ``%(fitted)s`` in its docstring become the
+    shared ``Parameters`` section and ``Attributes`` entries (:data:`PARAMETERS_DOC`,
+    :data:`FITTED_DOC`), worded by ``_doc_starts``, ``_doc_tol`` and ``_doc_hessian``; its
+    methods' docstrings take the other blocks of :func:`segkit.models._docs.model_doc_blocks`
+    the same way (``%(sample_weight)s``, ``%(returns_self)s``, ``%(counts)s``).
+    """
+
+    _param_names: tuple[str, ...] = ()
+    #: Said of n_starts, tol and the standard errors in the shared docstring blocks.
+    _doc_starts = ""
+    _doc_tol = ""
+    _doc_hessian = "numeric (central differences of the analytic gradient)"
+
+    def __init__(
+        self,
+        penalizer_coef: float = 0.0,
+        n_starts: int = 3,
+        random_state: Any = 0,
+        tol: float = 1e-8,
+        max_iter: int = 1000,
+    ):
+        self.penalizer_coef = penalizer_coef
+        self.n_starts = n_starts
+        self.random_state = random_state
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        blocks = cls._doc_blocks()
+        cls.__doc__ = fill_doc(cls.__doc__, blocks)
+        for method in vars(cls).values():
+            if inspect.isfunction(method):
+                method.__doc__ = fill_doc(method.__doc__, blocks)
+
+    @classmethod
+    def _doc_blocks(cls) -> dict[str, str]:
+        signature = inspect.signature(cls.__init__).parameters
+        defaults = {name: p.default for name, p in signature.items() if name != "self"}
+        return model_doc_blocks(defaults, starts=cls._doc_starts, tol_note=cls._doc_tol,
+                                hessian=cls._doc_hessian)
+
+    def _p(self) -> tuple[float, ...]:
+        """The fitted parameters in the order of ``_param_names`` (NotFittedError if unfitted)."""
+        check_is_fitted(self, "params_")
+        return tuple(self.params_[name] for name in self._param_names)
+
+    def _forget(self) -> None:
+        """Drop what an earlier fit learned (a fit that fails leaves no stale results)."""
+        for attr in FITTED:
+            self.__dict__.pop(attr, None)
+
+    def _store(self, params: dict[str, float], log_likelihood: float,
+               errors: tuple[dict[str, float], pd.DataFrame], total: float, n_distinct: int,
+               n_iter: int) -> None:
+        """Set the fitted attributes (:data:`FITTED_DOC`)."""
+        self.params_ = params
+        self.log_likelihood_ = log_likelihood
+        self.standard_errors_, self.covariance_ = errors
+        self.n_customers_ = int(round(float(total)))
+        self.n_distinct_ = int(n_distinct)
+        self.n_iter_ = n_iter
+
+    def _fit_likelihood(self, problem: Likelihood) -> None:
+        """Maximise ``problem`` from ``n_starts`` starts and store the result.
+
+        The standard errors come from the Hessian of the objective actually optimised (with a
+        penalty, the penalised one), so that the flatness check and the errors are taken where
+        the penalty holds the parameters. A purchase model (``problem.limit_data``) whose
+        unpenalised fit does not converge, or converges no better than its no-dropout limit,
+        takes that limit instead (:meth:`PurchaseModel._fit_limit`).
+        """
+        model, names = type(self).__name__, self._param_names
+        failure = None
+        try:
+            result = maximise_likelihood(
+                problem.objective, problem.start, names=names, model=model,
+                n_starts=self.n_starts, random_state=self.random_state, tol=self.tol,
+                max_iter=self.max_iter, screen=problem.screen, newton=problem.newton,
+                boundary=problem.boundary,
+            )
+            theta = result.log_params
+            if problem.polish:
+                theta = polish_optimum(problem.objective, theta)
+            if problem.errors is not None:
+                errors = problem.errors(theta)
+            else:  # the gradient of the mean objective, scaled to the total
+                errors = standard_errors(lambda th: problem.objective(th)[1] * problem.total,
+                                         theta, names, model=model, with_covariance=True)
+        except ConvergenceError as exc:
+            # stopped where the data do not pin the model down (a parameter running off, a
+            # flat or loose optimum): a purchase model compares with its no-dropout limit
+            # (also when penalised: the penalty can itself drive it to that limit)
+            if problem.limit_data is None or exc.log_params is None:
+                raise
+            failure, theta = exc, exc.log_params
+        ll = float(problem.log_likelihood(theta))
+        # the no-dropout limit when dropout does not improve the likelihood significantly; a
+        # penalised fit that converged is kept, as the penalty is the user's choice to hold
+        # the dropout parameters finite
+        if (problem.limit_data is not None
+                and (float(self.penalizer_coef) == 0 or failure is not None)
+                and self._fit_limit(model, ll, failure, *problem.limit_data)):
+            return
+        self._store(dict(zip(names, map(float, np.exp(theta)), strict=True)), ll, errors,
+                    problem.total, problem.n_distinct, result.n_iter)
+
+
+class PurchaseModel(MaximumLikelihoodModel):
+    """Base of :class:`~segkit.models.BetaGeo`, :class:`~segkit.models.ModifiedBetaGeo`,
+    :class:`~segkit.models.ParetoNBD` and :class:`~segkit.models.BetaGeoBetaBinom`.
+
+    :meth:`fit` checks and compresses (frequency, recency, T) and fits the model's
+    :class:`Likelihood` (``_likelihood(x, t_x, T, weight)`` on the distinct rows). The first
+    three tend to the NBD (Poisson-gamma, no dropout) when dropout vanishes; an unpenalised
+    fit on data that show no dropout returns that limit (``limit_ = "no_dropout"``,
     ``params_ = {"r", "alpha"}``, a :class:`~segkit.models.LimitingModelWarning`), and every
     prediction is then the NBD's closed form: P(alive) = 1, E[X(t)] = r t/alpha,
     E[Y(t) | x, T] = (r+x) t/(alpha+T), P(Y(t) = 0 | x, T) = ((alpha+T)/(alpha+T+t))^(r+x).
     """
+
+    @classmethod
+    def _doc_blocks(cls) -> dict[str, str]:
+        blocks = super()._doc_blocks()
+        blocks["fitted"] += "\n" + UNIT_DOC
+        return blocks
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None):
+        """Fit by maximum likelihood on the distinct (x, t_x, T) rows.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like or Series
+            Repeat purchases, time of the last purchase and age since the first, per
+            customer, in one time unit (see :func:`segkit.summary.btyd_summary`).
+        %(sample_weight)s
+
+        %(returns_self)s
+
+        Raises
+        ------
+        ValueError
+            For impossible data (negative frequency, recency larger than T, ...), naming the
+            customers, or when nobody bought again ("0 of N customers bought again").
+        segkit.models.ConvergenceError
+            When the likelihood maximisation does not converge, or the optimum is not
+            identified and the data do show dropout (the message says what to try).
+
+        Warns
+        -----
+        segkit.models.LimitingModelWarning
+            When the data show no dropout and the fit is the NBD limit (``limit_``).
+        """
+        self._forget()
+        x, t_x, big_t, weight = self._check_data(frequency, recency, T, sample_weight)
+        # distinct rows first: per-customer data and the same data compressed by the caller
+        # then take the same path (including the screening subsample), so they fit the same
+        (x, t_x, big_t), weight = compress(x, t_x, big_t, weight=weight)
+        self._fit_likelihood(self._likelihood(x, t_x, big_t, weight))
+        return self
+
+    def _check_data(self, frequency: Any, recency: Any, T: Any, sample_weight: Any):
+        """(x, t_x, T, weight) as checked float arrays (ValueError naming the customers)."""
+        x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
+        require_repeat_buyers(x, weight, type(self).__name__)
+        return x, t_x, big_t, weight
+
+    def _likelihood(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                    weight: np.ndarray) -> Likelihood:
+        """The model's maximisation on checked, distinct rows with weights."""
+        raise NotImplementedError
+
+    def _screening_sample(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                          weight: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """:data:`SCREEN_SIZE` random customers to compare the starts on, or None (few)."""
+        return screening_sample((x, t_x, T), weight, SCREEN_SIZE, self.random_state)
+
+    def _store(self, *fitted, limit: str | None = None) -> None:
+        super()._store(*fitted)
+        self.limit_ = limit
+        self.unit_ = None
 
     # -- the no-dropout limit -----------------------------------------------------------------
     def _limit(self):
@@ -215,15 +442,8 @@ class PurchaseModel(BaseEstimator):
             if failure is not None:
                 raise failure
             return False
-        self.params_ = nbd.params
-        self.log_likelihood_ = nbd.log_likelihood
-        self.standard_errors_ = nbd.standard_errors
-        self.covariance_ = nbd.covariance
-        self.limit_ = _nbd.NO_DROPOUT
-        self.n_customers_ = int(round(float(w.sum())))
-        self.n_distinct_ = int(w.size)
-        self.n_iter_ = nbd.n_iter
-        self.unit_ = None
+        self._store(nbd.params, nbd.log_likelihood, (nbd.standard_errors, nbd.covariance),
+                    w.sum(), w.size, nbd.n_iter, limit=_nbd.NO_DROPOUT)
         return True
 
     def _alive_or_limit(self, x, t_x, big_t):

@@ -162,7 +162,7 @@ def no_dropout_limit(model: str, full_log_likelihood: float | None, x: np.ndarra
         f"({n_buyers:.0f} of {float(w.sum()):.0f} customers bought again). limit_ is "
         f"{NO_DROPOUT!r}; a longer observation period shows dropout if there is any.",
         LimitingModelWarning,
-        stacklevel=4,  # the caller of fit
+        stacklevel=5,  # the caller of fit (fit -> _fit_likelihood -> _fit_limit -> here)
     )
     return nbd
 

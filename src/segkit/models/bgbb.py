@@ -20,20 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln
-from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import PurchaseModel, polish_optimum
-from segkit.models._optim import (
-    as_array,
-    as_output,
-    broadcast,
-    check_weight,
-    compress,
-    maximise_likelihood,
-    penalised_objective,
-    _require,
-    standard_errors,
-)
+from segkit.models._base import Likelihood, PurchaseModel
+from segkit.models._checks import _require, as_array, as_output, broadcast, check_weight
+from segkit.models._optim import penalised_objective
 from segkit.models.sbg import discounted_survival_sum
 
 __all__ = ["BetaGeoBetaBinom", "check_bgbb_data"]
@@ -164,41 +154,14 @@ class BetaGeoBetaBinom(PurchaseModel):
     ``frequency`` = opportunities with a transaction (x), ``recency`` = the last of them
     (t_x, 0 if none), ``T`` = opportunities observed (n); whole numbers.
 
-    Parameters
-    ----------
-    penalizer_coef : float, default 0.0
-        Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood.
-    n_starts : int, default 3
-        Starting points for the optimiser (a guess plus random perturbations).
-    random_state : int, Generator or None, default 0
-        Seed for the perturbed starting points.
-    tol : float, default 1e-8
-        Gradient tolerance of L-BFGS-B on the mean log-likelihood.
-    max_iter : int, default 1000
-        Iterations per start.
+    %(parameters)s
 
     Attributes
     ----------
     params_ : dict
         ``{"alpha", "beta", "gamma", "delta"}``: transaction probability ~ Beta(alpha, beta),
         dropout probability ~ Beta(gamma, delta).
-    log_likelihood_ : float
-        Total log-likelihood of the data at ``params_`` (without the penalty).
-    standard_errors_ : dict
-        From the Hessian of the optimised objective (central differences of the analytic
-        gradient).
-    covariance_ : DataFrame
-        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
-        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
-        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
-    n_customers_ : int
-        Customers fitted (sum of the weights).
-    n_distinct_ : int
-        Distinct (x, t_x, n) rows the likelihood was evaluated on.
-    n_iter_ : int
-        L-BFGS-B iterations over all starts.
-    unit_ : str or None
-        ``attrs["btyd_unit"]`` of a table fitted with :meth:`fit_snapshot`, else None.
+    %(fitted)s
 
     References
     ----------
@@ -219,23 +182,9 @@ class BetaGeoBetaBinom(PurchaseModel):
     0.216
     """
 
-    def __init__(
-        self,
-        penalizer_coef: float = 0.0,
-        n_starts: int = 3,
-        random_state: Any = 0,
-        tol: float = 1e-8,
-        max_iter: int = 1000,
-    ):
-        self.penalizer_coef = penalizer_coef
-        self.n_starts = n_starts
-        self.random_state = random_state
-        self.tol = tol
-        self.max_iter = max_iter
+    _param_names = PARAMS
 
-    def fit(
-        self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None
-    ) -> BetaGeoBetaBinom:
+    def fit(self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None):
         """Fit by maximum likelihood (eq. (5) of [1]) on the distinct (x, t_x, n) rows.
 
         Parameters
@@ -247,9 +196,7 @@ class BetaGeoBetaBinom(PurchaseModel):
             Customers each row stands for; distinct rows with counts fit exactly like one
             row per customer.
 
-        Returns
-        -------
-        self
+        %(returns_self)s
 
         Raises
         ------
@@ -258,39 +205,21 @@ class BetaGeoBetaBinom(PurchaseModel):
         segkit.models.ConvergenceError
             When the maximisation does not converge or the optimum is not identified.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_", "unit_"):
-            self.__dict__.pop(attr, None)
-        x, t_x, n, weight = check_bgbb_data(frequency, recency, T, sample_weight)
-        (x, t_x, n), w = compress(x, t_x, n, weight=weight)
+        return super().fit(frequency, recency, T, sample_weight)
+
+    def _check_data(self, frequency, recency, T, sample_weight):
+        return check_bgbb_data(frequency, recency, T, sample_weight)
+
+    def _likelihood(self, x, t_x, n, w) -> Likelihood:
         W = float(w.sum())
-        pen = float(self.penalizer_coef)
-
-        objective = penalised_objective(lambda theta: _log_likelihood(theta, x, t_x, n, w), W, pen)
-
-        result = maximise_likelihood(
-            objective, np.zeros(4), names=PARAMS, model="BetaGeoBetaBinom",
-            n_starts=self.n_starts, random_state=self.random_state, tol=self.tol,
-            max_iter=self.max_iter,
+        return Likelihood(
+            objective=penalised_objective(lambda theta: _log_likelihood(theta, x, t_x, n, w), W,
+                                          float(self.penalizer_coef)),
+            log_likelihood=lambda theta: _log_likelihood(theta, x, t_x, n, w, gradient=False)[0],
+            start=np.zeros(4), total=W, n_distinct=w.size, polish=True,
         )
-        theta = polish_optimum(objective, result.log_params)
-        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
-        self.log_likelihood_ = _log_likelihood(theta, x, t_x, n, w, gradient=False)[0]
-        self.standard_errors_, self.covariance_ = standard_errors(
-            lambda th: objective(th)[1] * W, theta, PARAMS, model="BetaGeoBetaBinom",
-            with_covariance=True,
-        )
-        self.n_customers_ = int(round(W))
-        self.n_distinct_ = int(w.size)
-        self.n_iter_ = result.n_iter
-        self.unit_ = None
-        return self
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        p = self.params_
-        return p["alpha"], p["beta"], p["gamma"], p["delta"]
-
     def _checked(self, frequency, recency, T):
         x, t_x, n, _ = check_bgbb_data(frequency, recency, T)
         index = next((v.index for v in (frequency, recency, T) if isinstance(v, pd.Series)), None)

@@ -18,21 +18,18 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 from scipy.stats import t as student_t
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import snapshot_weight
-from segkit.models._optim import (
+from segkit.models._base import Likelihood, MaximumLikelihoodModel, snapshot_weight
+from segkit.models._checks import (
     _require,
     as_array,
     as_output,
     broadcast,
     check_weight,
-    compress,
-    maximise_likelihood,
     require_columns,
-    standard_errors,
 )
+from segkit.models._optim import compress, penalised_objective
 
 __all__ = ["GammaGamma"]
 
@@ -61,39 +58,18 @@ def _log_likelihood(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.
     return float(ll), np.array([g_p, g_q, g_v])
 
 
-class GammaGamma(BaseEstimator):
+class GammaGamma(MaximumLikelihoodModel):
     """Gamma-Gamma model of average transaction value (Fader & Hardie 2013).
 
-    Parameters
-    ----------
-    penalizer_coef : float, default 0.0
-        Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood.
-    n_starts : int, default 3
-        Starting points for the optimiser.
-    random_state : int, Generator or None, default 0
-        Seed for the perturbed starting points.
-    tol : float, default 1e-8
-        Gradient tolerance of L-BFGS-B.
-    max_iter : int, default 1000
-        Iterations per start.
+    %(parameters)s
 
     Attributes
     ----------
     params_ : dict
         ``{"p", "q", "v"}`` (``v`` is the scale, in currency units; "gamma" in the note).
-    log_likelihood_ : float
-        Total log-likelihood of the repeat buyers at ``params_``.
-    standard_errors_ : dict
-        From the Hessian of the objective optimised (the log-likelihood, plus the penalty
-        when ``penalizer_coef`` > 0).
-    covariance_ : DataFrame
-        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
-        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
-        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
-    n_customers_ : int
-        Repeat buyers fitted.
+    %(fitted)s
     n_excluded_ : int
-        Customers left out because their frequency is 0.
+        Customers left out because their frequency is 0 (not in ``n_customers_``).
     correlation_ : float
         Pearson correlation of frequency and average spend among the repeat buyers.
 
@@ -112,19 +88,7 @@ class GammaGamma(BaseEstimator):
     35.22
     """
 
-    def __init__(
-        self,
-        penalizer_coef: float = 0.0,
-        n_starts: int = 3,
-        random_state: Any = 0,
-        tol: float = 1e-8,
-        max_iter: int = 1000,
-    ):
-        self.penalizer_coef = penalizer_coef
-        self.n_starts = n_starts
-        self.random_state = random_state
-        self.tol = tol
-        self.max_iter = max_iter
+    _param_names = PARAMS
 
     def fit(self, frequency: Any, monetary_value: Any, sample_weight: Any = None) -> GammaGamma:
         """Fit on the customers with at least one repeat purchase.
@@ -136,15 +100,9 @@ class GammaGamma(BaseEstimator):
             their ``monetary_value`` (0 by convention) says nothing about repeat spend.
         monetary_value : array-like or Series
             Average value of the repeat purchases (must be positive for repeat buyers).
-        sample_weight : array-like or None, default None
-            Number of customers each row stands for (e.g. ``n_customers`` of
-            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
-            with those values, so distinct rows with counts fit exactly like one row per
-            customer. Negative, missing or infinite weights are an error.
+        %(sample_weight)s
 
-        Returns
-        -------
-        self
+        %(returns_self)s
 
         Warns
         -----
@@ -159,8 +117,7 @@ class GammaGamma(BaseEstimator):
             For negative or fractional frequencies, non-positive average spend of a repeat
             buyer, or fewer than 2 repeat buyers.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_"):
-            self.__dict__.pop(attr, None)
+        self._forget()
         x, index = as_array("frequency", frequency)
         m, idx_m = as_array("monetary_value", monetary_value)
         index = index if index is not None else idx_m
@@ -201,29 +158,12 @@ class GammaGamma(BaseEstimator):
                 )
             self.correlation_ = r_value
         W = float(w.sum())
-        pen = float(self.penalizer_coef)
-
-        def objective(theta):
-            ll, grad = _log_likelihood(theta, x, m, w)
-            par = np.exp(theta)
-            return -ll / W + pen * np.sum(par**2), -grad * par / W + 2 * pen * par**2
-
-        start = np.log([1.0, 2.0, float(w @ m) / W])
-        result = maximise_likelihood(
-            objective, start, names=PARAMS, model="GammaGamma", n_starts=self.n_starts,
-            random_state=self.random_state, tol=self.tol, max_iter=self.max_iter,
-        )
-        theta = result.log_params
-        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
-        self.log_likelihood_ = _log_likelihood(theta, x, m, w)[0]
-        # the Hessian of the objective actually optimised (penalised when penalised), on the
-        # total scale, as for the purchase models
-        self.standard_errors_, self.covariance_ = standard_errors(
-            lambda th: objective(th)[1] * W, theta, PARAMS, model="GammaGamma",
-            with_covariance=True,
-        )
-        self.n_customers_ = int(round(W))
-        self.n_iter_ = result.n_iter
+        self._fit_likelihood(Likelihood(
+            objective=penalised_objective(lambda theta: _log_likelihood(theta, x, m, w), W,
+                                          float(self.penalizer_coef)),
+            log_likelihood=lambda theta: _log_likelihood(theta, x, m, w)[0],
+            start=np.log([1.0, 2.0, float(w @ m) / W]), total=W, n_distinct=w.size,
+        ))
         return self
 
     def fit_snapshot(self, snapshot: pd.DataFrame, sample_weight: Any = None) -> GammaGamma:

@@ -17,27 +17,14 @@ from typing import Any
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
-from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import FITTED, PurchaseModel, check_horizon, polish_optimum
-from segkit.models._optim import (
-    ConvergenceError,
-    as_output,
-    check_btyd_data,
-    compress,
-    maximise_likelihood,
-    penalised_objective,
-    require_repeat_buyers,
-    screening_sample,
-    standard_errors,
-)
-from segkit.models.bgnbd import _population_mean
+from segkit.models._base import Likelihood, PurchaseModel, check_horizon
+from segkit.models._checks import as_output
+from segkit.models._docs import SCREENING_DOC
+from segkit.models._hypergeometric import _population_mean
+from segkit.models._optim import penalised_objective
 
 __all__ = ["ModifiedBetaGeo"]
-
-#: Above twice this many customers, starting points are compared on a random subsample of
-#: this size and only the best is carried on to convergence on all customers.
-SCREEN_SIZE = 20_000
 
 PARAMS = ("r", "alpha", "a", "b")
 
@@ -106,50 +93,19 @@ class ModifiedBetaGeo(PurchaseModel):
     (frequency, recency, T in one unit), same front (:meth:`fit_snapshot`,
     :meth:`probability_alive`, :meth:`expected_purchases`) as :class:`~segkit.models.BetaGeo`.
 
-    Parameters
-    ----------
-    penalizer_coef : float, default 0.0
-        Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood (as
-        lifetimes does).
-    n_starts : int, default 3
-        Starting points for the optimiser (a data-based guess plus random perturbations);
-        on more than 40,000 customers they are compared on a random subsample of 20,000.
-    random_state : int, Generator or None, default 0
-        Seed for the perturbed starting points and the subsample.
-    tol : float, default 1e-8
-        Gradient tolerance of L-BFGS-B on the mean log-likelihood.
-    max_iter : int, default 1000
-        Iterations per start.
+    %(parameters)s
 
     Attributes
     ----------
     params_ : dict
-        ``{"r", "alpha", "a", "b"}``; ``alpha`` is in the time unit of recency and T. In the
-        no-dropout limit (``limit_``) only ``{"r", "alpha"}``.
+        ``{"r", "alpha", "a", "b"}``, as for :class:`~segkit.models.BetaGeo` (only ``{"r",
+        "alpha"}`` in the no-dropout limit).
     limit_ : str or None
         None for the MBG/NBD itself; ``"no_dropout"`` when the fit is its limit without
         dropout (``b/a`` -> infinity: no dropout at time 0 nor after a purchase), the NBD,
         taken as by :class:`~segkit.models.BetaGeo` (likelihood-ratio test, with a
         :class:`~segkit.models.LimitingModelWarning`); the predictions are then the NBD's.
-    log_likelihood_ : float
-        Total log-likelihood of the data at ``params_`` (without the penalty).
-    standard_errors_ : dict
-        Standard errors of ``params_`` from the Hessian of the objective that was optimised
-        (the total negative log-likelihood plus the penalty), by central differences of its
-        analytic gradient; a Hessian that is not positive definite raises ConvergenceError.
-    covariance_ : DataFrame
-        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
-        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
-        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
-    n_customers_ : int
-        Customers fitted (sum of the weights).
-    n_distinct_ : int
-        Distinct (frequency, recency, T) rows the likelihood was evaluated on.
-    n_iter_ : int
-        L-BFGS-B iterations over all starts.
-    unit_ : str or None
-        Time unit of the data when fitted with :meth:`fit_snapshot` on a
-        :func:`segkit.summary.btyd_summary` table, else None.
+    %(fitted)s
 
     References
     ----------
@@ -159,119 +115,46 @@ class ModifiedBetaGeo(PurchaseModel):
 
     Examples
     --------
+    The data of :class:`~segkit.models.BetaGeo`'s example, as a table with counts:
+
     >>> import pandas as pd
-    >>> snap = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1, 0, 6, 1, 2],
-    ...                      "recency": [0, 5, 30, 0, 36, 2, 0, 38, 30, 4], "T": [39.0] * 10})
-    >>> customers = [600, 150, 60, 500, 30, 120, 300, 10, 100, 80]  # per row
-    >>> mbg = ModifiedBetaGeo().fit_snapshot(snap, sample_weight=customers)
+    >>> table = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1, 0, 6, 1, 2],
+    ...                       "recency": [0, 5, 30, 0, 36, 2, 0, 38, 30, 4], "T": 39.0,
+    ...                       "n_customers": [600, 150, 60, 500, 30, 120, 300, 10, 100, 80]})
+    >>> mbg = ModifiedBetaGeo().fit_snapshot(table, sample_weight="n_customers")
     >>> {k: round(v, 3) for k, v in mbg.params_.items()}
     {'r': 0.764, 'alpha': 6.677, 'a': 8.731, 'b': 4.948}
     >>> round(mbg.probability_alive(0, 0.0, 39.0), 3)  # no repeat purchase: not surely alive
     0.115
     """
 
-    def __init__(
-        self,
-        penalizer_coef: float = 0.0,
-        n_starts: int = 3,
-        random_state: Any = 0,
-        tol: float = 1e-8,
-        max_iter: int = 1000,
-    ):
-        self.penalizer_coef = penalizer_coef
-        self.n_starts = n_starts
-        self.random_state = random_state
-        self.tol = tol
-        self.max_iter = max_iter
+    _param_names = PARAMS
+    _doc_starts = SCREENING_DOC
 
-    def fit(
-        self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None
-    ) -> ModifiedBetaGeo:
-        """Fit by maximum likelihood on the distinct (x, t_x, T) rows.
-
-        Parameters
-        ----------
-        frequency, recency, T : array-like or Series
-            Repeat purchases, time of the last purchase and age since the first, per
-            customer, in one time unit (see :func:`segkit.summary.btyd_summary`).
-        sample_weight : array-like or None, default None
-            Customers each row stands for (e.g. ``n_customers`` of
-            :func:`~segkit.models.compress_snapshot`); distinct rows with counts fit exactly
-            like one row per customer.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        ValueError
-            For impossible data, naming the customers, or when nobody bought again.
-        segkit.models.ConvergenceError
-            When the maximisation does not converge, or the optimum is not identified and the
-            data do show dropout.
-
-        Warns
-        -----
-        segkit.models.LimitingModelWarning
-            When the data show no dropout and the fit is the NBD limit (``limit_``).
-        """
-        for attr in FITTED:
-            self.__dict__.pop(attr, None)
-        x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
-        require_repeat_buyers(x, weight, "ModifiedBetaGeo")
-        (x, t_x, big_t), w = compress(x, t_x, big_t, weight=weight)
-        W = float(w.sum())
+    def _likelihood(self, x, t_x, big_t, weight) -> Likelihood:
+        """Eq. (4) of [1] (as corrected by [2]) on the distinct rows; the optimum is polished
+        by Newton's method with the numeric Hessian of the analytic gradient."""
         pen = float(self.penalizer_coef)
 
         def make_objective(data, total):
             return penalised_objective(lambda theta: _log_likelihood(theta, *data), total, pen)
 
-        objective = make_objective((x, t_x, big_t, w), W)
+        W = float(weight.sum())
         screen = None
-        sample = screening_sample((x, t_x, big_t), w, SCREEN_SIZE, self.random_state)
+        sample = self._screening_sample(x, t_x, big_t, weight)
         if sample is not None:
             screen = make_objective((*sample[0], sample[1]), float(sample[1].sum()))
-        rate = max(float(w @ x) / max(float(w @ big_t), 1e-9), 1e-6)
-        failure = None
-        try:
-            result = maximise_likelihood(
-                objective, np.log([1.0, 1.0 / rate, 1.0, 1.0]), names=PARAMS,
-                model="ModifiedBetaGeo", n_starts=self.n_starts, random_state=self.random_state,
-                tol=self.tol, max_iter=self.max_iter, screen=screen,
-            )
-            theta = polish_optimum(objective, result.log_params)
-            # the Hessian of the objective actually optimised, scaled to the total
-            standard_errors_ = standard_errors(
-                lambda th: objective(th)[1] * W, theta, PARAMS, model="ModifiedBetaGeo",
-                with_covariance=True,
-            )
-        except ConvergenceError as exc:
-            # b running off or a flat optimum: compare with the no-dropout limit (unpenalised)
-            if exc.log_params is None:
-                raise
-            failure, theta = exc, exc.log_params
-        ll = float(_log_likelihood(theta, x, t_x, big_t, w, gradient=False)[0])
-        # as the BG/NBD: the NBD when dropout (here also at time 0) does not improve the
-        # likelihood significantly; b/a -> infinity removes both kinds of dropout
-        if (pen == 0 or failure is not None) and self._fit_limit("ModifiedBetaGeo", ll, failure, x, big_t, w):
-            return self
-        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
-        self.log_likelihood_ = ll
-        self.standard_errors_, self.covariance_ = standard_errors_
-        self.limit_ = None
-        self.n_customers_ = int(round(W))
-        self.n_distinct_ = int(w.size)
-        self.n_iter_ = result.n_iter
-        self.unit_ = None
-        return self
+        rate = max(float(weight @ x) / max(float(weight @ big_t), 1e-9), 1e-6)
+        # b/a -> infinity removes both kinds of dropout (at time 0 and after a purchase)
+        return Likelihood(
+            objective=make_objective((x, t_x, big_t, weight), W),
+            log_likelihood=lambda theta: _log_likelihood(theta, x, t_x, big_t, weight,
+                                                         gradient=False)[0],
+            start=np.log([1.0, 1.0 / rate, 1.0, 1.0]), total=W, n_distinct=weight.size,
+            screen=screen, polish=True, limit_data=(x, big_t, weight),
+        )
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        p = self.params_
-        return p["r"], p["alpha"], p["a"], p["b"]
-
     def probability_alive(self, frequency: Any, recency: Any, T: Any):
         """P(still active at T | x, t_x, T) (Batislam et al. 2007, appendix, eq. (5)).
 
@@ -320,8 +203,8 @@ class ModifiedBetaGeo(PurchaseModel):
         --------
         >>> mbg = ModifiedBetaGeo()
         >>> mbg.params_ = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
-        >>> round(float(mbg.expected_purchases(39, 2, 30.43, 38.86)), 3)
-        1.263
+        >>> [round(float(v), 3) for v in mbg.expected_purchases([13, 39], 2, 30.43, 38.86)]
+        [0.477, 1.263]
         """
         return super().expected_purchases(t, frequency, recency, T)
 

@@ -17,29 +17,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1
-from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import FITTED, PurchaseModel, check_counts, check_horizon
+from segkit.models._base import Likelihood, PurchaseModel, check_counts, check_horizon
+from segkit.models._checks import as_output
+from segkit.models._docs import SCREENING_DOC
+from segkit.models._hypergeometric import log_hyp2f1_series
 from segkit.models._nbd import NO_DROPOUT_LR_CRITICAL, fit_nbd
 from segkit.models._optim import (
     ConvergenceError,
-    as_output,
-    log_hyp2f1_series,
-    check_btyd_data,
     compress,
     factorize_rows,
-    maximise_likelihood,
     numeric_gradient,
-    require_repeat_buyers,
-    screening_sample,
     standard_errors,
 )
 
 __all__ = ["ParetoNBD"]
-
-#: Above twice this many customers, starting points are compared on a random subsample of
-#: this size and only the best is carried on to convergence on all customers.
-SCREEN_SIZE = 20_000
 
 PARAMS = ("r", "alpha", "s", "beta")
 #: An unpenalised fit stops following a start once fewer than this share of customers would
@@ -193,22 +185,7 @@ def _log_likelihood(log_params: np.ndarray, d: _Data) -> float:
 class ParetoNBD(PurchaseModel):
     """Pareto/NBD model of repeat purchasing (Schmittlein, Morrison & Colombo 1987).
 
-    Parameters
-    ----------
-    penalizer_coef : float, default 0.0
-        Adds ``penalizer_coef * sum(params**2)`` to the mean negative log-likelihood.
-    n_starts : int, default 3
-        Starting points for the optimiser (a data-based guess plus random perturbations); on
-        more than 40,000 customers they are compared on a random subsample of 20,000 and the
-        best is refined on all of them.
-    random_state : int, Generator or None, default 0
-        Seed for the perturbed starting points.
-    tol : float, default 1e-7
-        Gradient tolerance of L-BFGS-B on the mean log-likelihood (the gradient is taken by
-        central differences, as the hypergeometric term has no closed-form derivatives in its
-        parameters).
-    max_iter : int, default 1000
-        Iterations per start.
+    %(parameters)s
 
     Attributes
     ----------
@@ -220,19 +197,7 @@ class ParetoNBD(PurchaseModel):
         dropout (mean dropout rate ``s/beta`` -> 0), the NBD, taken as by
         :class:`~segkit.models.BetaGeo` (likelihood-ratio test, with a
         :class:`~segkit.models.LimitingModelWarning`); the predictions are then the NBD's.
-    log_likelihood_ : float
-        Total log-likelihood at ``params_`` (without the penalty).
-    standard_errors_ : dict
-        From the numerical Hessian of the objective optimised (the log-likelihood, plus the
-        penalty when ``penalizer_coef`` > 0).
-    covariance_ : DataFrame
-        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
-        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
-        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
-    n_customers_, n_distinct_, n_iter_ : int
-        Customers, distinct (x, t_x, T) rows, optimiser iterations.
-    unit_ : str or None
-        Time unit of the data when fitted with :meth:`fit_snapshot` (``attrs["btyd_unit"]``).
+    %(fitted)s
 
     References
     ----------
@@ -251,57 +216,19 @@ class ParetoNBD(PurchaseModel):
     0.869
     """
 
-    def __init__(
-        self,
-        penalizer_coef: float = 0.0,
-        n_starts: int = 3,
-        random_state: Any = 0,
-        tol: float = 1e-7,
-        max_iter: int = 1000,
-    ):
-        self.penalizer_coef = penalizer_coef
-        self.n_starts = n_starts
-        self.random_state = random_state
-        self.tol = tol
-        self.max_iter = max_iter
+    _param_names = PARAMS
+    _doc_starts = SCREENING_DOC
+    _doc_tol = (" The gradient is taken by central differences, as the hypergeometric term "
+                "has no closed-form derivatives in its parameters.")
+    _doc_hessian = "numeric (central differences of a central-difference gradient)"
 
-    def fit(self, frequency: Any, recency: Any, T: Any, sample_weight: Any = None) -> ParetoNBD:
-        """Fit by maximum likelihood on the distinct (x, t_x, T) rows.
+    def __init__(self, penalizer_coef: float = 0.0, n_starts: int = 3, random_state: Any = 0,
+                 tol: float = 1e-7, max_iter: int = 1000):
+        super().__init__(penalizer_coef, n_starts, random_state, tol, max_iter)
 
-        Parameters
-        ----------
-        frequency, recency, T : array-like or Series
-            Repeat purchases, time of the last purchase and age, in one time unit.
-        sample_weight : array-like or None, default None
-            Number of customers each row stands for (e.g. ``n_customers`` of
-            :func:`~segkit.models.compress_snapshot`): a row of weight w counts as w customers
-            with those values, so distinct rows with counts fit exactly like one row per
-            customer. Negative, missing or infinite weights are an error.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        ValueError
-            For impossible data, naming the customers, or when nobody bought again.
-        segkit.models.ConvergenceError
-            When the likelihood maximisation does not converge, or the optimum is not
-            identified and the data do show dropout.
-
-        Warns
-        -----
-        segkit.models.LimitingModelWarning
-            When the data show no dropout and the fit is the NBD limit (``limit_``).
-        """
-        for attr in FITTED:
-            self.__dict__.pop(attr, None)
-        x, t_x, big_t, weight = check_btyd_data(frequency, recency, T, sample_weight)
-        require_repeat_buyers(x, weight, "ParetoNBD")
-        # distinct rows first: per-customer data and the same data compressed by the caller
-        # then take the same path (including the screening subsample), so they fit the same
-        (x, t_x, big_t), weight = compress(x, t_x, big_t, weight=weight)
+    def _likelihood(self, x, t_x, big_t, weight) -> Likelihood:
+        """Eq. (22) of [2] on the distinct rows, with central-difference gradients; an
+        unpenalised start heading for the no-dropout limit is stopped on the way."""
         d = _Data(x, t_x, big_t, weight)
         pen = float(self.penalizer_coef)
         W = d.total_weight
@@ -316,9 +243,8 @@ class ParetoNBD(PurchaseModel):
 
         rate = max(float(d.w @ d.x) / float(d.w @ np.maximum(d.T, 1e-9)), 1e-6)
         mean_T = max(float(d.w @ d.T) / W, 1e-6)
-        start = np.log([1.0, 1.0 / rate, 1.0, mean_T])
         screen = None
-        sample = screening_sample((x, t_x, big_t), weight, SCREEN_SIZE, self.random_state)
+        sample = self._screening_sample(x, t_x, big_t, weight)
         if sample is not None and self.n_starts > 1:
             d_s = _Data(*sample[0], sample[1])
             W_s = d_s.total_weight
@@ -352,42 +278,16 @@ class ParetoNBD(PurchaseModel):
             near = value > nbd_value - NO_DROPOUT_LR_CRITICAL / 2 / W
             return "no dropout (s/beta -> 0)" if dropped < NO_DROPOUT_SHARE and near else None
 
-        failure = None
-        try:
-            result = maximise_likelihood(
-                objective, start, names=PARAMS, model="ParetoNBD", n_starts=self.n_starts,
-                random_state=self.random_state, tol=self.tol, max_iter=self.max_iter,
-                screen=screen, boundary=no_dropout if pen == 0 else None,
-            )
-            theta = result.log_params
-            standard_errors_ = standard_errors(neg_grad, theta, PARAMS, step=1e-3, model="ParetoNBD",
-                                               with_covariance=True)
-        except ConvergenceError as exc:
-            # beta running off (no dropout) or a flat optimum: compare with the limit below
-            if exc.log_params is None:
-                raise
-            failure, theta = exc, exc.log_params
-        ll = _log_likelihood(theta, d)
-        # as the BG/NBD: the NBD (s/beta -> 0) when dropout does not improve the likelihood
-        # significantly
-        if (pen == 0 or failure is not None) and self._fit_limit("ParetoNBD", ll, failure, d.x, d.T, d.w):
-            return self
-        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
-        self.log_likelihood_ = ll
-        self.standard_errors_, self.covariance_ = standard_errors_
-        self.limit_ = None
-        self.n_customers_ = int(round(W))
-        self.n_distinct_ = d.rows
-        self.n_iter_ = result.n_iter
-        self.unit_ = None
-        return self
+        return Likelihood(
+            objective=objective, log_likelihood=lambda theta: _log_likelihood(theta, d),
+            start=np.log([1.0, 1.0 / rate, 1.0, mean_T]), total=W, n_distinct=d.rows,
+            screen=screen, boundary=no_dropout if pen == 0 else None,
+            errors=lambda theta: standard_errors(neg_grad, theta, PARAMS, step=1e-3,
+                                                 model="ParetoNBD", with_covariance=True),
+            limit_data=(d.x, d.T, d.w),
+        )
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        p = self.params_
-        return p["r"], p["alpha"], p["s"], p["beta"]
-
     def _alive(self, x, t_x, big_t):
         r, alpha, s, beta = self._p()
         # the hypergeometric term once per distinct (x, y) pair, as in the fit: a million
@@ -462,17 +362,7 @@ class ParetoNBD(PurchaseModel):
         (adaptive quadrature in log space), so it stays finite where those functions do not
         (large n, t, or parameters far apart), and the tests check it against the closed form.
 
-        Parameters
-        ----------
-        n : int or array-like
-            Number of purchases (whole, non-negative).
-        t : float or array-like
-            Length of the period, in the unit of recency and T (broadcast against ``n``).
-
-        Returns
-        -------
-        float, ndarray or Series
-            A Series when ``n`` or ``t`` was one.
+        %(counts)s
 
         Raises
         ------

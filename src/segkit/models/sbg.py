@@ -23,21 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
-from segkit.models._base import COUNT_COLUMN, polish_optimum, snapshot_weight
-from segkit.models._optim import (
-    as_array,
-    as_output,
-    check_weight,
-    compress,
-    maximise_likelihood,
-    penalised_objective,
-    _require,
-    require_columns,
-    standard_errors,
-)
+from segkit.models._base import COUNT_COLUMN, Likelihood, MaximumLikelihoodModel, snapshot_weight
+from segkit.models._checks import _require, as_array, as_output, check_weight, require_columns
+from segkit.models._optim import compress, penalised_objective
 
 __all__ = ["ShiftedBetaGeo", "cohort_renewals", "discounted_survival_sum"]
 
@@ -145,7 +134,7 @@ def _log_likelihood(log_params: np.ndarray, n, c, w, gradient: bool = True):
     return ll, grad
 
 
-class ShiftedBetaGeo(BaseEstimator):
+class ShiftedBetaGeo(MaximumLikelihoodModel):
     """Shifted-beta-geometric model of contract renewals (Fader & Hardie 2007).
 
     The contractual member of the family: it is fitted on a renewal history (periods
@@ -153,37 +142,13 @@ class ShiftedBetaGeo(BaseEstimator):
     ``sample_weight`` convention (rows with counts fit like one row per customer), optimiser,
     errors and standard errors as the purchase models.
 
-    Parameters
-    ----------
-    penalizer_coef : float, default 0.0
-        Adds ``penalizer_coef * (alpha**2 + beta**2)`` to the mean negative log-likelihood.
-    n_starts : int, default 3
-        Starting points for the optimiser.
-    random_state : int, Generator or None, default 0
-        Seed for the perturbed starting points.
-    tol : float, default 1e-8
-        Gradient tolerance of L-BFGS-B on the mean log-likelihood.
-    max_iter : int, default 1000
-        Iterations per start.
+    %(parameters)s
 
     Attributes
     ----------
     params_ : dict
         ``{"alpha", "beta"}``: the churn probability per period is Beta(alpha, beta).
-    log_likelihood_ : float
-        Total log-likelihood at ``params_`` (without the penalty).
-    standard_errors_ : dict
-        From the Hessian of the optimised objective.
-    covariance_ : DataFrame
-        Asymptotic covariance of the log-parameters ``ln(params_)``: the inverse of the Hessian
-        of the same objective, labelled by parameter (``sqrt(diag) * params_`` =
-        ``standard_errors_``); :func:`segkit.models.clv.clv_interval` draws from it.
-    n_customers_ : int
-        Customers fitted (sum of the weights).
-    n_distinct_ : int
-        Distinct (periods, churned) rows.
-    n_iter_ : int
-        L-BFGS-B iterations over all starts.
+    %(fitted)s
 
     References
     ----------
@@ -207,19 +172,7 @@ class ShiftedBetaGeo(BaseEstimator):
     0.921
     """
 
-    def __init__(
-        self,
-        penalizer_coef: float = 0.0,
-        n_starts: int = 3,
-        random_state: Any = 0,
-        tol: float = 1e-8,
-        max_iter: int = 1000,
-    ):
-        self.penalizer_coef = penalizer_coef
-        self.n_starts = n_starts
-        self.random_state = random_state
-        self.tol = tol
-        self.max_iter = max_iter
+    _param_names = PARAMS
 
     def fit(self, periods: Any, churned: Any, sample_weight: Any = None) -> ShiftedBetaGeo:
         """Fit by maximum likelihood (eq. (5) of [1]) on the distinct (periods, churned) rows.
@@ -235,9 +188,7 @@ class ShiftedBetaGeo(BaseEstimator):
             Customers per row (cohort counts); rows with counts fit like one row per
             customer.
 
-        Returns
-        -------
-        self
+        %(returns_self)s
 
         Raises
         ------
@@ -247,8 +198,7 @@ class ShiftedBetaGeo(BaseEstimator):
         segkit.models.ConvergenceError
             When the maximisation does not converge.
         """
-        for attr in ("params_", "log_likelihood_", "standard_errors_", "covariance_", "n_customers_"):
-            self.__dict__.pop(attr, None)
+        self._forget()
         n, c, weight = check_renewal_data(periods, churned, sample_weight)
         (n, c), w = compress(n, c, weight=weight)
         if not np.any(c == 1):
@@ -258,25 +208,12 @@ class ShiftedBetaGeo(BaseEstimator):
             raise ValueError("ShiftedBetaGeo: nobody renewed even once, so the churn rate "
                              "cannot be estimated (its maximum-likelihood value is 1)")
         W = float(w.sum())
-        pen = float(self.penalizer_coef)
-
-        objective = penalised_objective(lambda theta: _log_likelihood(theta, n, c, w), W, pen)
-
-        result = maximise_likelihood(
-            objective, np.zeros(2), names=PARAMS, model="ShiftedBetaGeo",
-            n_starts=self.n_starts, random_state=self.random_state, tol=self.tol,
-            max_iter=self.max_iter,
-        )
-        theta = polish_optimum(objective, result.log_params)
-        self.params_ = dict(zip(PARAMS, map(float, np.exp(theta)), strict=True))
-        self.log_likelihood_ = _log_likelihood(theta, n, c, w, gradient=False)[0]
-        self.standard_errors_, self.covariance_ = standard_errors(
-            lambda th: objective(th)[1] * W, theta, PARAMS, model="ShiftedBetaGeo",
-            with_covariance=True,
-        )
-        self.n_customers_ = int(round(W))
-        self.n_distinct_ = int(w.size)
-        self.n_iter_ = result.n_iter
+        self._fit_likelihood(Likelihood(
+            objective=penalised_objective(lambda theta: _log_likelihood(theta, n, c, w), W,
+                                          float(self.penalizer_coef)),
+            log_likelihood=lambda theta: _log_likelihood(theta, n, c, w, gradient=False)[0],
+            start=np.zeros(2), total=W, n_distinct=w.size, polish=True,
+        ))
         return self
 
     def fit_table(self, table: pd.DataFrame, sample_weight: Any = None) -> ShiftedBetaGeo:
@@ -290,19 +227,13 @@ class ShiftedBetaGeo(BaseEstimator):
         sample_weight : array-like, str or None, default None
             Customers per row, or the name of the column of ``table`` that holds them.
 
-        Returns
-        -------
-        self
+        %(returns_self)s
         """
         require_columns(table, list(RENEWAL_COLUMNS))
         weight = snapshot_weight(table, sample_weight)
         return self.fit(table["periods"], table["churned"], weight)
 
     # -- predictions -------------------------------------------------------------------------
-    def _p(self):
-        check_is_fitted(self, "params_")
-        return self.params_["alpha"], self.params_["beta"]
-
     def survival(self, t: Any):
         """S(t): share of a new cohort still a customer after t periods (eq. (3) of [1]).
 

@@ -2,7 +2,8 @@
 
 Modules: :mod:`segkit.plots.segment` (tiers, RFM, migration, tags), :mod:`segkit.plots.kpi`
 (KPIs, A/B tests, cadence), :mod:`segkit.plots.clv` (CLV tracking and holdout),
-:mod:`segkit.plots.churn` (ROC, lift, calibration). Their functions are also reachable from
+:mod:`segkit.plots.churn` (ROC, lift, calibration), :mod:`segkit.plots.trends` (quarter
+trends, segment flows). Their functions are also reachable from
 here (``from segkit.plots import plot_roc``), imported on first use, so ``from segkit.plots
 import style`` does not import the analysis layers. Plots sit above the analysis in the
 import layers (``[tool.importlinter]`` in ``pyproject.toml``): they take results and draw.
@@ -42,6 +43,7 @@ _PLOTS: dict[str, str] = {
     **dict.fromkeys(["plot_kpis", "plot_ab_result", "plot_cadence"], "segkit.plots.kpi"),
     **dict.fromkeys(["plot_tracking", "plot_holdout"], "segkit.plots.clv"),
     **dict.fromkeys(["plot_roc", "plot_lift", "plot_calibration"], "segkit.plots.churn"),
+    **dict.fromkeys(["plot_trends", "plot_segment_flow"], "segkit.plots.trends"),
 }
 
 __all__ = ["CJK_FONTS", "MissingFontError", "cjk_font", "bundled_cjk_font", "style", "use_style", "new_figure",

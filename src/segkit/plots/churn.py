@@ -1,6 +1,6 @@
 """Figures for churn backtests: ROC curves, lift / gains chart, calibration curve.
 
-Each function takes the result of :func:`segkit.churn.backtest_churn` (or its ``scores``
+Each function takes the result of :func:`segkit.insights.churn.backtest_churn` (or its ``scores``
 table: ``churned`` plus one score column per method, higher = more likely to churn) and
 returns a :class:`matplotlib.figure.Figure` built with :func:`segkit.plots.new_figure`
 inside :func:`segkit.plots.style` (Chinese labels need a CJK font; use ``lang="en"``
@@ -110,7 +110,7 @@ def plot_roc(result: Any, lang: str = "zh", methods: tuple[str, ...] | None = No
 def plot_lift(result: Any, lang: str = "zh", methods: tuple[str, ...] | None = None, top_share: float | None = None) -> Figure:
     """Cumulative gains (share of churners captured) and cumulative lift by share targeted.
 
-    Ties (the yes/no rule list) are shared as in :func:`segkit.churn.lift_capture`. A dotted
+    Ties (the yes/no rule list) are shared as in :func:`segkit.insights.churn.lift_capture`. A dotted
     line marks the top share of the backtest (default 10%).
 
     Examples
@@ -121,7 +121,7 @@ def plot_lift(result: Any, lang: str = "zh", methods: tuple[str, ...] | None = N
     >>> round(float(fig.axes[1].lines[0].get_ydata()[9]), 2)  # lift at 10%: every pick a churner
     4.0
     """
-    from segkit.churn import lift_capture
+    from segkit.insights.churn import lift_capture
 
     check_lang(lang)
     text = _TEXT[lang]
@@ -154,7 +154,7 @@ def plot_calibration(result: Any, lang: str = "zh", bins: int = 10, methods: tup
     """Mean predicted probability against the observed churn rate, in bins of equal size.
 
     Uses ``result.calibration`` of a backtest; for a scores table the bins are computed with
-    :func:`segkit.churn.calibration_table`.
+    :func:`segkit.insights.churn.calibration_table`.
 
     Examples
     --------
@@ -164,7 +164,7 @@ def plot_calibration(result: Any, lang: str = "zh", bins: int = 10, methods: tup
     >>> [round(float(v), 2) for v in fig.axes[0].lines[0].get_xdata()]
     [0.15, 0.8]
     """
-    from segkit.churn import calibration_table
+    from segkit.insights.churn import calibration_table
 
     check_lang(lang)
     text = _TEXT[lang]

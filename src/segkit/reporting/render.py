@@ -15,7 +15,6 @@ One entry point, :func:`render`, used by the CLI, the Makefile and the tests ali
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -31,6 +30,7 @@ import nbformat
 from segkit._version import __version__
 from segkit.io import Dataset
 from segkit.periods import parse_quarter
+from segkit.writers import file_slug as _slug
 
 __all__ = ["render", "render_departments", "default_quarter", "ReportError", "REPORTS", "report_path", "find_notebook", "html_from_notebook", "embed_cjk_font",
            "pdf_from_html"]
@@ -81,28 +81,6 @@ def find_notebook(name: str, notebook_dir: str | Path | None = None) -> Path:
             raise ReportError(f"report notebook {REPORTS[name]} not found in {notebook_dir}")
         return path
     return Path(str(resources.files("segkit.reporting").joinpath("notebooks", REPORTS[name])))
-
-
-_SLUG_CHARS = 60  # longest scope in a file name (a file name has at most 255 bytes)
-
-
-def _slug(text: str) -> str:
-    """File-name-safe text that keeps Chinese characters; unique and stable for each text.
-
-    A name that had to be changed (``/``, spaces, dots, more than 60 characters) ends in six
-    characters of its hash, so ``华东/销售部`` and ``华东 销售部`` never share a file.
-
-    Examples
-    --------
-    >>> _slug("华东销售部"), _slug("华东/销售部"), _slug("华东 销售部")
-    ('华东销售部', '华东_销售部-560416', '华东_销售部-710498')
-    """
-    raw = str(text)
-    slug = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", raw.strip()).strip("_")
-    if slug == raw and len(slug) <= _SLUG_CHARS:
-        return slug
-    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:6]
-    return f"{slug[:_SLUG_CHARS] or 'scope'}-{digest}"
 
 
 def check_output_folder(out: str | Path, what: str = "--out") -> Path:
