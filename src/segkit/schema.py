@@ -175,7 +175,7 @@ _UNIT_YUAN = re.compile(r"[（(]\s*(元|人民币|cny|rmb|yuan)\s*[)）]|_(cny|r
 
 
 def clean_header(header: object) -> str:
-    """A header as a person meant it: full-width characters half-width, no BOM, no outer spaces.
+    r"""A header as a person meant it: full-width characters half-width, no BOM, no outer spaces.
 
     Examples
     --------
@@ -186,7 +186,7 @@ def clean_header(header: object) -> str:
 
 
 def fold_header(header: object) -> str:
-    """A header (or a hand-typed key) folded for comparison: the one header normaliser.
+    r"""A header (or a hand-typed key) folded for comparison: the one header normaliser.
 
     :func:`clean_header`, then lower case, runs of spaces and hyphens become ``_``.
 

@@ -41,7 +41,7 @@ _OVERRIDE_ALIASES = {
 
 
 def read_table(path: Path, error: type[Exception] = OverrideError, what: str = "an overrides file") -> pd.DataFrame:
-    """Read a small hand-kept table (CSV in UTF-8 or GBK, or XLSX) as text.
+    r"""Read a small hand-kept table (CSV in UTF-8 or GBK, or XLSX) as text.
 
     Parameters
     ----------
@@ -79,7 +79,7 @@ def read_table(path: Path, error: type[Exception] = OverrideError, what: str = "
 
 
 def alias_columns(raw: pd.DataFrame, aliases: Mapping[str, Iterable[str]]) -> dict[str, Any]:
-    """Which column of ``raw`` holds each canonical field (the first whose header is an alias).
+    r"""Which column of ``raw`` holds each canonical field (the first whose header is an alias).
 
     Headers are compared with :func:`segkit.schema.fold_header` (full-width, BOM, case, spaces).
 
