@@ -36,6 +36,9 @@ Decisions, documented once:
   number to a spreadsheet, not a formula, and is left as written.
 * **Rows** are the numbers a person sees: the CSV line or the sheet row (header = 1); for a
   DataFrame input, the 1-based position plus one (as if the header were row 1).
+
+Above 600 lines because reading, checking and writing back the same table must agree on every
+row and cell, and these decisions are easiest to keep consistent in one module.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 from segkit.config import ConfigError, StrictModel
 from segkit.labels import check_lang, money
 from segkit.segment._expr import Compare, Const, ExpressionError, Name, parse
-from segkit.segment.thresholds import Thresholds, default_thresholds, template_names
+from segkit.segment.thresholds import Thresholds, default_thresholds, plain_number, template_names
 
 __all__ = [
     "ConfigItem",
@@ -228,11 +228,6 @@ def compile_condition(
 _SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
 
 
-def _plain(x: float, decimals: int = 4) -> str:
-    text = f"{x:.{decimals}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
 def _fmt(value: Any, measure: Measure, lang: str, threshold: bool = False, currency: str = "CNY") -> str:
     """Format a value (or, with ``threshold=True``, a rule threshold) in the measure's unit."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -244,14 +239,14 @@ def _fmt(value: Any, measure: Measure, lang: str, threshold: bool = False, curre
     if unit == "money":
         return money(v, lang, currency, style="threshold" if threshold else "value")
     if unit == "percent":
-        return f"{_plain(v * 100)}%" if threshold else f"{v * 100:.1f}%"
+        return f"{plain_number(v * 100)}%" if threshold else f"{v * 100:.1f}%"
     suffix = {
         "count": ("次", ""),
         "days": ("天", " days"),
         "months": ("个月", " months"),
         "number": ("", ""),
     }.get(unit, ("", ""))
-    return f"{_plain(v, 2)}{suffix[0] if lang == 'zh' else suffix[1]}"
+    return f"{plain_number(v, 2)}{suffix[0] if lang == 'zh' else suffix[1]}"
 
 
 def _fmt_value(value: Any, measure: Measure, lang: str, thresholds: tuple[float, ...], currency: str = "CNY") -> str:
@@ -641,7 +636,7 @@ class RuleSet:
                 cond_text = f"{name}{value}" if lang == "zh" else f"{name} {value}"
                 texts.append(
                     _WORDS[lang]["near"].format(
-                        cond=cond_text, threshold=threshold, margin=f"{_plain(margin * 100)}%", alt=self.label(alt_key, lang)
+                        cond=cond_text, threshold=threshold, margin=f"{plain_number(margin * 100)}%", alt=self.label(alt_key, lang)
                     )
                 )
             out.append(pd.Series(texts, index=ids, dtype=object))
