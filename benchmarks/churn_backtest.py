@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segkit.churn import backtest_churn
+from segkit.insights.churn import backtest_churn
 from segkit.io import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from conftest import SAMPLE
-from segkit.churn import (
+from segkit.insights.churn import (
     backtest_churn,
     btyd_features,
     calibration_table,

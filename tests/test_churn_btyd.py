@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import CDNOW
-from segkit.churn import (
+from segkit.insights.churn import (
     BTYD_FEATURES,
     backtest_churn,
     btyd_features,
@@ -222,7 +222,7 @@ def _context(metrics: dict[str, float], lang: str, interactions: bool = True):
     """What the churn report's backtest section reads of a context: words, language, metrics."""
     from types import SimpleNamespace
 
-    from segkit.churn import _METHOD_LABELS
+    from segkit.insights.churn.evaluation import _METHOD_LABELS
     from segkit.reporting.context import words
 
     table = pd.DataFrame({"roc_auc": metrics})

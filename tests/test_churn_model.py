@@ -13,6 +13,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
+from segkit.insights.churn import explain_drivers
 from segkit.models import ChurnModel
 from segkit.models.churn import ChurnDataWarning, encode_churn_labels
 
@@ -111,7 +112,7 @@ def test_telecom_drivers_have_the_right_direction(telecom):
         "customerID": "0000-NEW", "gender": "Male", "SeniorCitizen": 1, "Partner": "No", "tenure": 1,
         "Contract": "Month-to-month", "MonthlyCharges": 110.0, "TotalCharges": "110.00",
     }])
-    reasons = model.explain(customer, top=3, lang="en")
+    reasons = explain_drivers(model, customer, top=3, lang="en")
     # true log-odds against the typical customer (tenure 35.9, charges 68.1, with a partner):
     # tenure -0.035 x (1 - 35.9) = +1.22, charges 0.025 x (110 - 68.1) = +1.05, no partner +0.3;
     # the contract is the typical one (month-to-month), so it is no reason.
@@ -297,20 +298,20 @@ def test_explain_words_direction_and_size():
     X, y = small_table()
     model = ChurnModel().fit(X, y)
     customer = pd.DataFrame({"orders": [0.0], "contract": ["monthly"], "complaint": [True]})
-    en = model.explain(customer, top=3, lang="en")
+    en = explain_drivers(model, customer, top=3, lang="en")
     assert en["rank"].tolist() == [1, 2, 3]
     assert (en["direction"] == "raises").all()
     assert en["contribution"].is_monotonic_decreasing
     np.testing.assert_allclose(en["odds_ratio"], np.exp(en["contribution"]))
     row = en.loc[en["feature"] == "complaint"].iloc[0]
     assert row["text"] == f"complaint: yes (typical: no) raises churn risk (odds x{row['odds_ratio']:.2g})"
-    zh = model.explain(customer, top=1, lang="zh", labels={"orders": "订单数"})
+    zh = explain_drivers(model, customer, top=1, lang="zh", labels={"orders": "订单数"})
     assert zh["text"].iloc[0].startswith("订单数：0（通常为3") and "提高流失风险（几率×" in zh["text"].iloc[0]
     loyal = pd.DataFrame({"orders": [9.0], "contract": ["two-year"], "complaint": [False]})
-    assert (model.explain(loyal, top=2, direction="lowers", lang="en")["direction"] == "lowers").all()
-    assert model.explain(loyal, top=2, direction="raises", lang="en").empty
+    assert (explain_drivers(model, loyal, top=2, direction="lowers", lang="en")["direction"] == "lowers").all()
+    assert explain_drivers(model, loyal, top=2, direction="raises", lang="en").empty
     with pytest.raises(ValueError, match="unknown language 'fr'"):
-        model.explain(loyal, lang="fr")
+        explain_drivers(model, loyal, lang="fr")
 
 
 def test_scikit_learn_estimator_checks():
@@ -328,7 +329,7 @@ def test_scikit_learn_estimator_checks():
 
 
 def test_explanations_give_one_reason_per_fact_in_the_readers_words():
-    from segkit.churn import churn_features, churn_training_table
+    from segkit.insights.churn import churn_features, churn_training_table
     from segkit.features import snapshot
     from segkit.io import load_dataset
     from segkit.models.churn import ChurnModel
@@ -338,7 +339,7 @@ def test_explanations_give_one_reason_per_fact_in_the_readers_words():
     X, y = table.X, table.y
     model = ChurnModel(model="logistic", calibrate=False).fit(X, y)
     features = churn_features(snapshot(ds, "2026-06-30"))
-    drivers = model.explain(features, top=3, lang="zh")
+    drivers = explain_drivers(model, features, top=3, lang="zh")
     assert not drivers["feature"].isin(["signal_key_contact_change", "signal_complaints", "signal_low_satisfaction"]).any()
     need = drivers.loc[drivers["feature"] == "need_type", "text"]
     assert not need.str.contains("solution_customisation|product_purchase|technical_service|strategic").any()

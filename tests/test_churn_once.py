@@ -13,10 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CDNOW, SAMPLE
-from segkit.churn import (
+from segkit.insights.churn import (
     backtest_churn,
     fit_churn_model,
-    horizon_end,
     load_churn_config,
     sample_training_rows,
     score_churn,
@@ -24,6 +23,7 @@ from segkit.churn import (
 from segkit.config import ConfigError
 from segkit.io import load_dataset
 from segkit.models import churn as churn_model_module
+from segkit.periods import horizon_end
 from segkit.reporting.context import report_context
 from segkit.reporting.run_cache import RunCache, cache_key
 from segkit.segment.tiers import assign_tiers
@@ -117,7 +117,7 @@ def sample():
 def test_a_table_built_with_the_cap_is_the_sample_of_the_whole_table(engine):
     """Drawn from the labels first, only the kept rows are built: the same rows, features and
     labels as capping the whole table afterwards, and the same per-date counts."""
-    from segkit.churn import churn_training_table, training_dates
+    from segkit.insights.churn import churn_training_table, training_dates
 
     ds = load_dataset(SAMPLE, engine=engine)
     dates = training_dates(ds, pd.Timestamp("2026-09-30"), "1Q", load_churn_config())

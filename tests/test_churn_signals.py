@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE
-from segkit.churn import SIGNALS, high_risk_list, load_churn_config, risk_signals
+from segkit.insights.churn import SIGNALS, high_risk_list, load_churn_config, risk_signals
 from segkit.config import ConfigError
 from segkit.features import snapshot
 from segkit.io import load_dataset

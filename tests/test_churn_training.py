@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLE
-from segkit.churn import churn_features, churn_labels, churn_training_table, horizon_end, quarter_ends
+from segkit.insights.churn import churn_features, churn_labels, churn_training_table
 from segkit.features import snapshot
 from segkit.io import Dataset, load_dataset
+from segkit.periods import horizon_end, quarter_ends
 
 AS_OF = pd.Timestamp("2026-09-30")
 

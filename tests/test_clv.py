@@ -224,3 +224,25 @@ def test_clv_takes_the_horizon_start_from_a_segkit_snapshot():
     with_attrs = segkit.clv(stats, bg, gg)                      # 12M from attrs["as_of"]
     explicit = segkit.clv(stats, bg, gg, observation_end="2026-09-30")
     assert with_attrs["clv"].equals(explicit["clv"]) and (with_attrs["clv"] > 0).all()
+
+
+def test_clv_says_whether_it_is_revenue_or_margin():
+    from segkit.models.clv import load_config
+
+    bg, gg = BetaGeo(), GammaGamma()
+    bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    snap = pd.DataFrame({"frequency": [2.0], "recency": [30.43], "T": [38.86], "monetary_value": [22.35]})
+    revenue = clv(snap, bg, gg, "52W", unit="W", annual_discount_rate=0.0)      # default: margin null
+    assert load_config().margin == 1.0 and load_config().basis == "revenue"
+    assert revenue.attrs["basis"] == "revenue" and revenue.attrs["margin"] == 1.0
+    margin = clv(snap, bg, gg, "52W", unit="W", annual_discount_rate=0.0, config={"clv": {"margin": 0.35}})
+    assert margin.attrs["basis"] == "margin" and margin.attrs["margin"] == 0.35
+    assert margin["clv"].iloc[0] == pytest.approx(0.35 * revenue["clv"].iloc[0])
+    with pytest.raises(ConfigError, match="margin"):
+        load_config({"clv": {"margin": 0}})
+    with pytest.raises(ValueError, match="margin=1.5 must be a share of revenue above 0 and at most 1"):
+        clv(snap, bg, gg, "52W", unit="W", margin=1.5)
+    tx = pd.DataFrame({"customer_id": ["a"], "order_date": pd.to_datetime(["2024-06-01"]), "amount": [100.0]})
+    assert historical_clv(tx, "2024-12-31").attrs["basis"] == "revenue"
+    assert historical_clv(tx, "2024-12-31", margin=0.5).attrs["basis"] == "margin"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from segkit.config import ConfigError, StrictModel, config_hash, deep_merge, load_section
-from segkit.segment.tiers import StrategyConfig, TiersConfig
+from segkit.insights.strategy import StrategyConfig
+from segkit.segment.tiers import TiersConfig
 
 
 class Inner(StrictModel):

@@ -12,7 +12,8 @@ from segkit.segment.classify import load_classify_config
 from segkit.segment.rfm import load_rfm_config
 from segkit.segment.tags import Taxonomy, load_tags_config
 from segkit.segment.thresholds import default_thresholds
-from segkit.segment.tiers import RuleSet, load_strategy, load_tiers_config
+from segkit.insights.strategy import load_strategy
+from segkit.segment.tiers import RuleSet, load_tiers_config
 
 
 def conditions(config) -> list[tuple[str, str, object]]:
@@ -103,7 +104,7 @@ def test_every_label_exists_in_zh_and_en():
         assert not missing, (kind, missing)
     s = load_strategy()
     for tier, strategy in s.tiers.items():
-        assert strategy.summary.zh and strategy.summary.en and strategy.role.zh and strategy.role.en, tier
+        assert strategy.summary.zh and strategy.summary.en and s.roles[strategy.owner_role].zh and s.roles[strategy.owner_role].en, tier
         assert all(a.zh and a.en for a in strategy.actions), tier
     tax = Taxonomy(load_tags_config())
     assert all(tax.label(t, "zh") and tax.label(t, "en") for t in tax.leaves)

@@ -225,7 +225,7 @@ def test_amounts_are_summed_exactly_whatever_the_order():
 @pytest.mark.parametrize("definition", ["no_order", "revenue_drop"])
 @pytest.mark.parametrize("source", ["sample", "seed11"])
 def test_churn_training_table_from_the_engine_equals_pandas(source, definition, tmp_path):
-    from segkit.churn import churn_training_table
+    from segkit.insights.churn import churn_training_table
 
     if source == "sample":
         folder = SAMPLE
@@ -292,7 +292,7 @@ def test_a_report_asks_the_engine_whether_a_column_has_values(tmp_path):
 
 
 def test_churn_labels_and_scores_from_the_engine_equal_pandas():
-    from segkit.churn import churn_labels, fit_churn_model, score_churn
+    from segkit.insights.churn import churn_labels, fit_churn_model, score_churn
 
     stored = segkit.load_dataset(SAMPLE, engine="duckdb")
     reference = segkit.load_dataset(SAMPLE, engine="pandas")

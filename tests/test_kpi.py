@@ -233,3 +233,49 @@ def test_plot_kpis_draws_one_panel_per_metric(tiny, tiers):
     assert heights == pytest.approx([50.0, -100.0, 100.0])          # NPS per tier; NaN would be 0
     with pytest.raises(ValueError, match="no column"):
         plot_kpis(k, metrics=["happiness"])
+
+
+# --- the region table (注册地区), on the sample and on a second generated data set ---------------
+
+
+@pytest.fixture(scope="module")
+def seed13(tmp_path_factory):
+    """A second data set: another seed and size than data/sample."""
+    from segkit.sample import generate_sample
+
+    root = tmp_path_factory.mktemp("seed13")
+    generate_sample(root, seed=13, n_customers=400)
+    return load_dataset(root)
+
+
+def _check_region_table(ds, region):
+    table = kpis(ds, by="region")
+    assert table.index.name == "region" and table.index[-1] == "total"
+    customers = ds.customers.drop_duplicates("customer_id").set_index("customer_id")
+    counts = customers["region"].value_counts()
+    assert table["customers"].drop("total").to_dict() == counts.to_dict()
+    assert table.loc["total", "customers"] == len(customers)
+    assert table["revenue_12m"].drop("total").sum() == pytest.approx(table.loc["total", "revenue_12m"])
+    assert table["revenue_share"].drop("total").sum() == pytest.approx(1.0)
+    # retention of one region by hand from the orders: active (a positive order) in the
+    # previous quarter and again in this one
+    as_of = ds.as_of.normalize()
+    q0, q1 = as_of - pd.offsets.QuarterEnd(2), as_of - pd.offsets.QuarterEnd(1)
+    ids = set(customers.index[customers["region"] == region])
+    tx = ds.transactions.loc[(ds.transactions["amount"] > 0) & ds.transactions["customer_id"].isin(ids)]
+    prev = set(tx.loc[(tx["order_date"] > q0) & (tx["order_date"] <= q1), "customer_id"])
+    cur = set(tx.loc[(tx["order_date"] > q1) & (tx["order_date"] <= as_of), "customer_id"])
+    assert table.loc[region, "retention_base"] == len(prev)
+    assert table.loc[region, "retention_rate"] == pytest.approx(len(prev & cur) / len(prev))
+    return table
+
+
+def test_region_table_on_the_sample():
+    table = _check_region_table(load_dataset("data/sample"), "华东")
+    assert table.index.tolist() == ["东北", "华东", "华中", "华北", "华南", "西北", "西南", "total"]
+    assert table.loc["华东", "customers"] == 644 and table.loc["total", "customers"] == 1997
+
+
+def test_region_table_on_a_second_data_set(seed13):
+    table = _check_region_table(seed13, "华南")
+    assert set(table.index[:-1]) <= {"华东", "华南", "华北", "华中", "西南", "东北", "西北"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segkit.insights.migration import migration
 from segkit.segment.tiers import assign_tiers
@@ -137,3 +139,76 @@ def test_migration_figure(quarters):
     assert plot_migration(result, lang="zh", value="revenue", currency="USD").axes[0].get_title().endswith("万美元）")
     with pytest.raises(ValueError, match="no revenue matrix"):
         plot_migration(migration(assign_tiers(q2), assign_tiers(q3)), lang="en", value="revenue")
+
+
+def test_margins_reconcile_with_the_tier_tables(quarters):
+    q2, q3 = quarters
+    for snap, signed in ((q2, ["2025-01-01", "2024-05-01", "2026-07-15", "2023-01-01", "2025-06-01"]),
+                         (q3, ["2025-01-01", "2024-05-01", "2026-07-15", "2025-06-01", None])):
+        snap["first_cooperation_date"] = pd.to_datetime(signed)
+        snap["first_order_date"] = pd.NaT
+    prev, curr = assign_tiers(q2), assign_tiers(q3)
+    result = migration(prev, curr, snapshots=(q2, q3))
+    # C (signed 2026-07-15) was listed as ordinary in June but not yet a customer; F (never
+    # signed, no order) is listed as ordinary in September and is a prospect still
+    assert result.prospects["previous_tier"].dropna().to_dict() == {"C": "ordinary"}
+    assert result.prospects["current_tier"].dropna().to_dict() == {"F": "ordinary"}
+    m = result.margins
+    assert m.loc["ordinary"].to_dict() == {"previous_listed": 1, "previous_prospects": 1, "previous": 0,
+                                           "current_listed": 1, "current_prospects": 1, "current": 0,
+                                           "previous_revenue": 0.0, "current_revenue": 0.0}
+    tiers = result.order
+    pd.testing.assert_series_equal(m["previous_listed"], prev["tier"].value_counts().reindex(tiers, fill_value=0), check_names=False)
+    pd.testing.assert_series_equal(m["current_listed"], curr["tier"].value_counts().reindex(tiers, fill_value=0), check_names=False)
+    assert (m["previous"] == result.counts.loc[tiers].sum(axis=1)).all()
+    assert (m["current"] == result.counts[tiers].sum(axis=0)).all()
+    assert (m["previous_listed"] == m["previous_prospects"] + m["previous"]).all()
+    assert (m["current_listed"] == m["current_prospects"] + m["current"]).all()
+    # revenue: the matrix's column sums are the current customers' revenue per tier
+    assert m.loc["core", "current_revenue"] == 560000 + 700000 == result.revenue.loc[tiers, "core"].sum()
+    assert m.loc["potential", "previous_revenue"] == 420000 + 250000
+
+
+@st.composite
+def two_quarters(draw):
+    """Random tier tables on two dates over a pool of ids, with sign dates and missing rows."""
+    n = draw(st.integers(1, 25))
+    tiers = ["core", "potential", "ordinary", "low_value"]
+    rows = draw(st.lists(st.tuples(st.sampled_from(tiers), st.sampled_from(tiers), st.booleans(), st.booleans(),
+                                   st.sampled_from(["2025-01-01", "2026-08-01", "2026-12-01"]),
+                                   st.integers(0, 900_000), st.integers(0, 900_000)), min_size=n, max_size=n))
+    ids = [f"C{i}" for i in range(n)]
+    frames = []
+    for side, as_of in ((0, "2026-06-30"), (1, "2026-09-30")):
+        keep = [i for i, r in zip(ids, rows) if r[2 + side]]
+        frame = pd.DataFrame({"tier": [r[side] for r in rows if r[2 + side]],
+                              "first_cooperation_date": pd.to_datetime([r[4] for r in rows if r[2 + side]])},
+                             index=pd.Index(keep, name="customer_id"), dtype=object)
+        frame["first_cooperation_date"] = pd.to_datetime(frame["first_cooperation_date"])
+        frame["revenue_12m"] = [float(r[5 + side]) for r in rows if r[2 + side]]
+        frame.attrs["as_of"] = pd.Timestamp(as_of)
+        frames.append(frame)
+    return frames
+
+
+@given(two_quarters())
+@settings(max_examples=40, deadline=None)
+def test_matrix_margins_equal_customer_counts_property(frames):
+    prev, curr = frames
+    result = migration(prev, curr, snapshots=(prev, curr))
+    tiers = result.order
+    is_customer = [f["first_cooperation_date"] <= f.attrs["as_of"] for f in (prev, curr)]
+    prev_customers, curr_customers = prev.loc[is_customer[0], "tier"], curr.loc[is_customer[1], "tier"]
+    assert result.counts.loc[tiers].sum(axis=1).tolist() == prev_customers.value_counts().reindex(tiers, fill_value=0).tolist()
+    assert result.counts[tiers].sum(axis=0).tolist() == curr_customers.value_counts().reindex(tiers, fill_value=0).tolist()
+    assert result.counts.loc["new"].sum() == len(curr_customers.index.difference(prev_customers.index))
+    assert result.counts["lost"].sum() == len(prev_customers.index.difference(curr_customers.index))
+    assert result.counts.to_numpy().sum() == len(prev_customers.index.union(curr_customers.index))
+    m = result.margins
+    for side, table in (("previous", prev), ("current", curr)):
+        assert m[f"{side}_listed"].tolist() == table["tier"].value_counts().reindex(tiers, fill_value=0).tolist()
+        assert (m[f"{side}_listed"] == m[f"{side}_prospects"] + m[side]).all()
+    assert result.revenue[tiers].sum(axis=0).tolist() == pytest.approx(
+        curr.loc[is_customer[1]].groupby("tier")["revenue_12m"].sum().reindex(tiers, fill_value=0.0).tolist())
+    assert m["previous_revenue"].tolist() == pytest.approx(
+        prev.loc[is_customer[0]].groupby("tier")["revenue_12m"].sum().reindex(tiers, fill_value=0.0).tolist())

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import CDNOW, REPO, SAMPLE, write_csv
-from segkit.churn import history_needed, training_dates
+from segkit.insights.churn import history_needed, training_dates
 from segkit.cli import main
 from segkit.io import load_dataset
 from segkit.periods import latest_complete_quarter, quarter_end

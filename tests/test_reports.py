@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE
-from segkit.churn import backtest_churn, score_churn
+from segkit.insights.churn import backtest_churn, score_churn
 from segkit.features import snapshot
 from segkit.io import load_dataset
 from segkit.reporting import ReportError, render

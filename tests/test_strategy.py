@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from segkit.insights.strategy import recommend, strategy_table
+from segkit.insights.strategy import recommend, strategy_plan, strategy_table
 
 IDS = pd.Index(["C1", "C2", "C3", "C4", "C5", "C6", "C7"], name="customer_id")
 
@@ -120,8 +120,57 @@ def test_strategy_table_reads_in_both_languages():
 
 
 def test_configuration_flows_into_the_table():
-    config = {"strategy": {"tiers": {"ordinary": {"cadence": "quarterly",
-                                                  "role": {"zh": "客户服务专员", "en": "Customer service specialist"}}}}}
+    config = {"strategy": {"roles": {"specialist": {"zh": "客户服务专员", "en": "Customer service specialist"}},
+                           "tiers": {"ordinary": {"cadence": "quarterly", "owner_role": "specialist"}}}}
     table = strategy_table("en", config=config)
     assert table.loc["ordinary", "Refresh cadence"] == "Quarterly"
     assert table.loc["ordinary", "Responsible"] == "Customer service specialist"
+
+
+def test_at_risk_action_follows_the_tier(tiers):
+    # section 9: low value means stop investing, so a low-value customer at high risk gets the
+    # automated recall (one week, no personal call), not the 24-hour call + coupon
+    churn = pd.DataFrame({"risk_level": ["high", "low", "low", "high", "high", "high", "low"]}, index=IDS)
+    r = recommend(tiers, churn, lang="en")
+    assert r["case"].tolist() == ["core_at_risk", "tier", "tier", "churn_risk", "churn_risk", "automated", "tier"]
+    assert r.loc["C6", "responsible_role"] == "Automated service" and r.loc["C6", "respond_within_hours"] == 168
+    assert "no personal call" in r.loc["C6", "priority_action"] and "24 hours" not in r.loc["C6", "priority_action"]
+    assert r.loc["C6", "case_label"] == "Low value (automated recall)"
+    assert r.loc["C4", "responsible_role"] == "Account owner" and r.loc["C1", "responsible_role"] == "Senior management"
+
+
+def test_strategy_plan_by_hand(tiers):
+    revenue = pd.Series([900.0, 1200.0, 1200.0, 50.0, 70.0, 5.0, 2.0], index=IDS)
+    scores = pd.DataFrame({"churn_probability": [0.9, 0.1, 0.2, 0.8, 0.1, 0.95, 0.99],
+                           "risk_level": ["high", "low", "low", "high", "low", "high", "high"]}, index=IDS)
+    plan = strategy_plan(tiers.assign(revenue_12m=revenue), scores)
+    assert plan.index.tolist() == ["core", "potential", "ordinary", "low_value"]
+    assert plan["n_customers"].tolist() == [3, 1, 1, 2] and plan["n_customers"].sum() == len(tiers)
+    assert plan["revenue_12m"].tolist() == [3300.0, 50.0, 70.0, 7.0]
+    assert plan["n_at_risk"].tolist() == [1, 1, 0, 2] and plan["revenue_at_risk"].tolist() == [900.0, 50.0, 0.0, 7.0]
+    assert plan.loc["core", "example_customers"] == ("C2", "C3", "C1")   # 1200 = 1200: by id
+    assert plan["owner_role"].tolist() == ["customer_success_manager", "sales", "service_team", "automation"]
+    assert plan["cadence"].tolist() == ["monthly", "quarterly", "half_yearly", "half_yearly"]
+    assert plan["cadence_months"].tolist() == [1, 3, 6, 6]
+    assert plan["at_risk_action"].tolist() == ["core_at_risk", "churn_risk", "churn_risk", "automated"]
+    assert plan["respond_within_days"].tolist() == [3, 1, 1, 7]
+    # a threshold instead of the risk level: C3 (0.2) now counts in core
+    assert strategy_plan(tiers.assign(revenue_12m=revenue), scores, threshold=0.15)["n_at_risk"].tolist() == [2, 1, 0, 2]
+    with pytest.raises(ValueError, match="needs 12-month revenue"):
+        strategy_plan(tiers)
+    with pytest.raises(ValueError, match=r"no strategy for tier\(s\) \['vip'\]"):
+        strategy_plan(tiers.replace({"core": "vip"}).assign(revenue_12m=revenue))
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"strategy": {"tiers": {"core": {"at_risk": "hug"}}}},
+     r"strategy.tiers.core.at_risk: unknown action 'hug'; allowed: \['automated', 'churn_risk', 'core_at_risk', 'dormant'\]"),
+    ({"strategy": {"tiers": {"core": {"owner_role": "ceo"}}}}, r"strategy.tiers.core.owner_role: unknown role 'ceo'"),
+    ({"strategy": {"win_back": {"dormant": {"owner_role": "intern"}}}}, r"strategy.win_back.dormant.owner_role: unknown role 'intern'"),
+])
+def test_strategy_references_are_checked(config, message):
+    from segkit.config import ConfigError
+    from segkit.insights.strategy import load_strategy
+
+    with pytest.raises(ConfigError, match=message):
+        load_strategy(config)

@@ -76,11 +76,11 @@ _EXPORTS: dict[str, str] = {
     "clv_tiers": "segkit.models.clv",
     "validate_clv": "segkit.models.clv",
     # churn
-    "risk_signals": "segkit.churn",
-    "high_risk_list": "segkit.churn",
-    "churn_training_table": "segkit.churn",
-    "backtest_churn": "segkit.churn",
-    "score_churn": "segkit.churn",
+    "risk_signals": "segkit.insights.churn",
+    "high_risk_list": "segkit.insights.churn",
+    "churn_training_table": "segkit.insights.churn",
+    "backtest_churn": "segkit.insights.churn",
+    "score_churn": "segkit.insights.churn",
     # reports
     "render": "segkit.reporting.render",
 }
@@ -124,6 +124,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.insights.strategy import recommend, strategy_table
     from segkit.access import mask_pii, scope
     from segkit.models.clv import clv, clv_tiers, historical_clv, validate_clv
-    from segkit.churn import backtest_churn, churn_training_table, high_risk_list, risk_signals, score_churn
+    from segkit.insights.churn import backtest_churn, churn_training_table, high_risk_list, risk_signals, score_churn
     from segkit.models._optim import ConvergenceError
     from segkit.reporting.render import ReportError, render

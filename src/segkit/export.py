@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from segkit.labels import check_lang, label_series
-from segkit.segment.tiers import EXPORT_COLUMNS, RuleSet, assign_tiers, load_tiers_config, tier_strategy
+from segkit.insights.strategy import tier_strategy
+from segkit.segment.tiers import EXPORT_COLUMNS, RuleSet, assign_tiers, load_tiers_config
 
 __all__ = ["DANGEROUS_PREFIXES", "check_output_file", "neutralise", "write_table", "tier_table", "write_tier_table", "tiers_command"]
 

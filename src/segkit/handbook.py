@@ -58,8 +58,10 @@ import pandas as pd
 from segkit.export import _NOTE_WORDS, neutralise, write_table
 from segkit.io import _parse_bool, _parse_numbers, _read_csv_text, _read_raw
 from segkit.labels import check_lang
+from segkit.insights.strategy import tier_strategy
 from segkit.schema import CUSTOMERS, SchemaError, clean_header, fold_header, normalise_header
-from segkit.segment.tiers import RuleSet, assign_tiers, load_tiers_config, tier_strategy
+from segkit.segment.rules import RuleSet
+from segkit.segment.tiers import assign_tiers, load_tiers_config
 
 __all__ = ["tiers_from_table", "TableTiers", "MissingColumnsWarning", "TEMPLATE_KEYS"]
 

@@ -1,5 +1,5 @@
-"""Quarters and single dates a person types: strict parsing, the last day of a quarter, the
-latest complete one.
+"""Quarters, horizons and single dates a person types: strict parsing, the last day of a
+quarter, the latest complete one, and the outcome windows of the churn work.
 
 The lowest layer of segkit (it imports only :mod:`segkit.config`), so reading data, building report contexts and
 the command line all use the same rules:
@@ -11,13 +11,17 @@ the command line all use the same rules:
   ``2026.09.30``, ``20260930``, ``2026年9月30日``, optionally with a time ``10:30[:00]``), an
   eight-digit number ``20260930`` (YAML reads it as an integer), or a date/datetime value (an
   Excel date cell). Day/month-ambiguous forms (``01/09/2026``), words (``now``, ``Sept
-  2026``), time zones and days outside ``engine.dates`` (1900-01-01..2200-12-31) are errors.
+  2026``), time zones and days outside ``engine.dates`` (1900-01-01..2200-12-31) are errors;
+* a **horizon** is a whole count and a unit: ``1Q`` (quarters), ``3M`` (months), ``13W``
+  (weeks), ``90D`` (days). Quarters and months are calendar ones and keep month ends month
+  ends; an **outcome window** is ``(as_of, horizon_end(as_of, horizon)]``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +29,11 @@ from pydantic import model_validator
 
 from segkit.config import StrictModel, default_section
 
-__all__ = ["DATE_RANGE", "DateRange", "parse_date", "parse_quarter", "quarter_end", "latest_complete_quarter"]
+__all__ = [
+    "DATE_RANGE", "DateRange", "parse_date", "parse_quarter", "quarter_end", "latest_complete_quarter",
+    "split_horizon", "shift_months", "horizon_end", "horizon_start", "horizon_periods", "quarter_ends",
+    "latest_outcome_start", "outcome_quarters",
+]
 
 class DateRange(StrictModel):
     """The dates segkit accepts (``engine.dates`` in ``segkit/defaults/engine.yaml``).
@@ -198,3 +206,136 @@ def latest_complete_quarter(as_of: str | pd.Timestamp) -> str:
     if period.end_time.normalize() > as_of.normalize():
         period -= 1
     return str(period)
+
+
+# --------------------------------------------------------------------------------------------
+# horizons and outcome windows
+
+_HORIZON = re.compile(r"^\s*(\d+)\s*([QMDW])\s*$", re.IGNORECASE)
+
+
+def split_horizon(horizon: str) -> tuple[int, str]:
+    """A horizon as ``(count, unit)``, unit one of ``Q``, ``M``, ``W``, ``D``.
+
+    Examples
+    --------
+    >>> split_horizon("1Q"), split_horizon(" 13w ")
+    ((1, 'Q'), (13, 'W'))
+    >>> split_horizon("1Y")
+    Traceback (most recent call last):
+    ...
+    ValueError: horizon '1Y' not understood; write a count and a unit: '1Q' (quarters), '3M' (months), '13W' (weeks) or '90D' (days)
+    """
+    match = _HORIZON.match(str(horizon))
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(
+            f"horizon {horizon!r} not understood; write a count and a unit: '1Q' (quarters), "
+            "'3M' (months), '13W' (weeks) or '90D' (days)"
+        )
+    return int(match.group(1)), match.group(2).upper()
+
+
+def shift_months(day: pd.Timestamp, months: int) -> pd.Timestamp:
+    """``day`` plus (or, negative, minus) whole calendar months; a month end stays a month end.
+
+    Examples
+    --------
+    >>> shift_months(pd.Timestamp("2026-09-30"), -6).date(), shift_months(pd.Timestamp("2025-11-30"), 3).date()
+    (datetime.date(2026, 3, 31), datetime.date(2026, 2, 28))
+    >>> shift_months(pd.Timestamp("2026-08-15"), -6).date()
+    datetime.date(2026, 2, 15)
+    """
+    if day.is_month_end:
+        return (day.to_period("M") + months).end_time.normalize()
+    return day + pd.DateOffset(months=months)
+
+
+def _shift(as_of: Any, horizon: str, sign: int) -> pd.Timestamp:
+    n, unit = split_horizon(horizon)
+    as_of = pd.Timestamp(as_of).normalize()
+    if unit in ("Q", "M"):
+        return shift_months(as_of, sign * (n * 3 if unit == "Q" else n))
+    return as_of + sign * pd.Timedelta(days=n * (7 if unit == "W" else 1))
+
+
+def horizon_end(as_of: Any, horizon: str = "1Q") -> pd.Timestamp:
+    """Last day of the outcome window ``(as_of, end]``.
+
+    Quarters and months keep month ends month ends (2026-06-30 + 1Q = 2026-09-30).
+
+    Examples
+    --------
+    >>> horizon_end("2026-06-30", "1Q").date(), horizon_end("2025-11-30", "3M").date()
+    (datetime.date(2026, 9, 30), datetime.date(2026, 2, 28))
+    >>> horizon_end("2026-06-30", "90D").date()
+    datetime.date(2026, 9, 28)
+    """
+    return _shift(as_of, horizon, +1)
+
+
+def horizon_start(as_of: Any, horizon: str = "1Q") -> pd.Timestamp:
+    """Start (exclusive) of the period of the same length just before ``as_of``.
+
+    Examples
+    --------
+    >>> horizon_start("2026-09-30", "1Q").date(), horizon_start("2026-09-30", "2W").date()
+    (datetime.date(2026, 6, 30), datetime.date(2026, 9, 16))
+    """
+    return _shift(as_of, horizon, -1)
+
+
+def horizon_periods(as_of: Any, horizon: str, unit: str = "W") -> float:
+    """Length of the outcome window ``(as_of, as_of + horizon]`` in the BTYD time unit.
+
+    Examples
+    --------
+    >>> horizon_periods("2026-06-30", "1Q")            # 92 days in weeks
+    13.142857142857142
+    >>> horizon_periods("2026-06-30", "1Q", unit="D")
+    92.0
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    return (horizon_end(as_of, horizon) - as_of).days / (7.0 if str(unit).upper() == "W" else 1.0)
+
+
+def quarter_ends(start: Any, end: Any) -> list[pd.Timestamp]:
+    """Quarter-end dates from ``start`` to ``end`` inclusive.
+
+    Examples
+    --------
+    >>> [d.date().isoformat() for d in quarter_ends("2025-12-31", "2026-09-30")]
+    ['2025-12-31', '2026-03-31', '2026-06-30', '2026-09-30']
+    """
+    return list(pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq="QE"))
+
+
+def latest_outcome_start(as_of: Any, horizon: str = "1Q") -> pd.Timestamp:
+    """The latest quarter end whose outcome window ``(date, date + horizon]`` has ended by ``as_of``.
+
+    Examples
+    --------
+    >>> latest_outcome_start("2026-09-30").date(), latest_outcome_start("2026-09-29").date()
+    (datetime.date(2026, 6, 30), datetime.date(2026, 3, 31))
+    >>> latest_outcome_start("2026-09-30", "2Q").date()
+    datetime.date(2026, 3, 31)
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    period = pd.Period(latest_complete_quarter(as_of), freq="Q")
+    while horizon_end(period.end_time.normalize(), horizon) > as_of:  # ends: each step is a quarter
+        period -= 1
+    return period.end_time.normalize()
+
+
+def outcome_quarters(as_of: Any, horizon: str = "1Q") -> str:
+    """The quarter(s) of the outcome window ``(as_of, horizon_end]`` as a key: the quarter a
+    forecast made at ``as_of`` is for.
+
+    Examples
+    --------
+    >>> outcome_quarters("2026-09-30"), outcome_quarters("2026-09-30", "2Q"), outcome_quarters("2026-06-30", "90D")
+    ('2026Q4', '2026Q4-2027Q1', '2026Q3')
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    first = (as_of + pd.Timedelta(days=1)).to_period("Q")
+    last = horizon_end(as_of, horizon).to_period("Q")
+    return str(first) if first == last else f"{first}-{last}"

@@ -289,9 +289,7 @@ def btyd_summary(
     unit: str = "W",
     *,
     period: str | None = None,
-    customer_col: str = "customer_id",
-    date_col: str = "order_date",
-    amount_col: str | None = "amount",
+    customer_col: str = "customer_id", date_col: str = "order_date", amount_col: str | None = "amount",
     first_purchase_end: Any = None,
 ) -> pd.DataFrame:
     """Per-customer frequency, recency, T and monetary value as of ``observation_end``.
@@ -375,9 +373,7 @@ def calibration_holdout(
     unit: str = "W",
     *,
     period: str | None = None,
-    customer_col: str = "customer_id",
-    date_col: str = "order_date",
-    amount_col: str | None = "amount",
+    customer_col: str = "customer_id", date_col: str = "order_date", amount_col: str | None = "amount",
 ) -> pd.DataFrame:
     """Split each customer's history into a calibration window and a holdout window.
 

@@ -71,7 +71,7 @@ def load_cadence_config(config: str | Path | Mapping[str, Any] | None = None) ->
     ...
     segkit.config.ConfigError: cadence.refresh_months.core is 2 month(s) but strategy.tiers.core.cadence is 'monthly' (1 month(s)); set both to the same interval
     """
-    from segkit.segment.tiers import load_strategy  # the strategy section's model lives with the tiers
+    from segkit.insights.strategy import load_strategy
 
     cfg = load_section("cadence", CadenceConfig, config)
     for tier, months in cfg.refresh_months.items():

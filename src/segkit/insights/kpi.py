@@ -359,7 +359,7 @@ def kpis(
     as_of : date-like, optional
         Default: the data set's as-of date. Only records dated on or before it are used.
     by : str or None, default "tier"
-        Group by this snapshot column (``industry``, ``owner``, ``department``, ...), or by a
+        Group by this snapshot column (``region`` 注册地区, ``industry``, ``owner``, ``department``, ...), or by a
         column of ``tiers`` (``tier``, ``rule_tier``, ...). None gives the total row only.
     tiers : DataFrame or Series, optional
         Indexed by customer_id, e.g. from :func:`segkit.assign_tiers`. When ``by="tier"``

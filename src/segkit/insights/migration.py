@@ -5,6 +5,12 @@ two snapshot dates) and returns the transition matrix in customers and in revenu
 customers that appear only in the current table as the row ``new`` and those only in the
 previous table as the column ``lost``, plus the lists of upgrades and downgrades with both
 quarters' basis.
+
+The matrices reconcile with the tier tables they were made from: :attr:`Migration.margins`
+gives, per tier and quarter, the rows of the tier table, those left out of the matrix because
+they were not yet customers on that date (prospects listed for a need, see
+:func:`customers_at`; their ids are in :attr:`Migration.prospects`) and the matrix margin, so
+``listed == prospects + margin`` for every tier on both dates.
 """
 
 from __future__ import annotations
@@ -46,6 +52,18 @@ class Migration:
         The rows of ``moves`` that moved up / down, highest current tier first.
     order : list of str
         Tier keys, highest first.
+    prospects : DataFrame
+        Rows of the tier tables left out of the matrices because they were not yet customers
+        on that date (only when ``snapshots`` were given): indexed by customer_id, columns
+        ``previous_tier`` and ``current_tier`` holding the tier of the side where the record
+        was a prospect (missing on the other side).
+    margins : DataFrame
+        Per tier key (rows, highest first): ``previous_listed`` / ``current_listed`` (rows of
+        each tier table with that tier), ``previous_prospects`` / ``current_prospects`` (of
+        which not yet customers, left out), ``previous`` / ``current`` (the matrix's row /
+        column sums: ``listed - prospects``), and ``previous_revenue`` / ``current_revenue``
+        (the customers' revenue on each date; ``current_revenue`` is the revenue matrix's
+        column sum) when there is revenue.
     """
 
     counts: pd.DataFrame
@@ -54,6 +72,8 @@ class Migration:
     upgrades: pd.DataFrame
     downgrades: pd.DataFrame
     order: list[str] = field(default_factory=list)
+    prospects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["previous_tier", "current_tier"]))
+    margins: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -155,6 +175,17 @@ def migration(
     -------
     Migration
 
+    Notes
+    -----
+    What ``new`` and ``lost`` mean, as the code decides it: ``new`` is a customer in the
+    current table who was not a customer at the previous date (not in the previous table, or,
+    with ``snapshots``, first cooperation and first order after it); ``lost`` is a customer of
+    the previous date not in the current table (the record left the data or, in a scoped
+    report, the scope). :func:`segkit.assign_tiers` tiers every listed record, so a customer
+    who stopped buying is not lost: it keeps a tier (low value, once its revenue is gone) and
+    its risk is the churn model's. Listed records that are not yet customers (prospects) are in
+    no cell; :attr:`Migration.margins` counts them so the matrix reconciles with the tier tables.
+
     Examples
     --------
     >>> import pandas as pd
@@ -171,6 +202,13 @@ def migration(
     ordinary      0          0         0          1     0
     low_value     0          0         0          0     0
     new           0          0         1          0     0
+    >>> m.margins[["previous_listed", "previous", "current_listed", "current"]]
+               previous_listed  previous  current_listed  current
+    tier                                                          
+    core                     1         1               1        1
+    potential                1         1               0        0
+    ordinary                 1         1               1        1
+    low_value                0         0               1        1
     >>> m.upgrades[["previous_tier", "current_tier", "previous_basis", "current_basis"]]
                 previous_tier current_tier previous_basis current_basis
     customer_id                                                        
@@ -180,6 +218,7 @@ def migration(
         check_lang(lang)
     prev_tier, prev_basis = _tier_series(previous, "previous")
     curr_tier, curr_basis = _tier_series(current, "current")
+    prev_listed, curr_listed = prev_tier, curr_tier
     if snapshots is not None:
         prev_snap, curr_snap = snapshots
         def present(tier: pd.Series, snap: pd.DataFrame) -> pd.Series:
@@ -240,6 +279,13 @@ def migration(
             .astype(float)
         )
 
+    prospects = pd.DataFrame({
+        "previous_tier": prev_listed.drop(prev_tier.index).astype(object),
+        "current_tier": curr_listed.drop(curr_tier.index).astype(object),
+    })
+    prospects.index.name = "customer_id"
+    margins = _margins(counts, prev_listed, curr_listed, prospects, order, moves if revenue is not None else None)
+
     if lang is not None:
         rules = RuleSet(cfg, "tiers")
         names = {t: rules.label(t, lang) for t in order} | {NEW: _WORDS[lang][NEW], LOST: _WORDS[lang][LOST]}
@@ -259,4 +305,23 @@ def migration(
     upgrades = moves[moves["direction"] == "up"].sort_values(sort_by, ascending=ascending, kind="stable").drop(columns="_rank")
     downgrades = moves[moves["direction"] == "down"].sort_values(sort_by, ascending=ascending, kind="stable").drop(columns="_rank")
     moves = moves.drop(columns="_rank")
-    return Migration(counts, revenue_matrix, moves, upgrades, downgrades, order)
+    return Migration(counts, revenue_matrix, moves, upgrades, downgrades, order, prospects, margins)
+
+
+def _margins(counts: pd.DataFrame, prev_listed: pd.Series, curr_listed: pd.Series, prospects: pd.DataFrame,
+             order: list[str], moves: pd.DataFrame | None) -> pd.DataFrame:
+    """Per tier: the tier tables' rows, the prospects left out, the matrix margins (and revenue)."""
+    def tally(values: pd.Series) -> pd.Series:
+        return values.value_counts().reindex(order, fill_value=0).astype("int64")
+
+    out = pd.DataFrame(index=pd.Index(order, name="tier"))
+    out["previous_listed"] = tally(prev_listed)
+    out["previous_prospects"] = tally(prospects["previous_tier"].dropna())
+    out["previous"] = counts.loc[order].sum(axis=1).astype("int64")
+    out["current_listed"] = tally(curr_listed)
+    out["current_prospects"] = tally(prospects["current_tier"].dropna())
+    out["current"] = counts[order].sum(axis=0).astype("int64")
+    if moves is not None:
+        out["previous_revenue"] = moves.groupby("previous_tier")["previous_revenue"].sum().reindex(order, fill_value=0.0)
+        out["current_revenue"] = moves.groupby("current_tier")["current_revenue"].sum().reindex(order, fill_value=0.0)
+    return out

@@ -5,22 +5,132 @@ role; section 8 adds the win-back actions: a core customer at risk gets a senior
 visit within 72 hours with a tailored compensation offer, a dormant customer a recall offer
 (exclusive coupon + needs survey) and a call within 24 hours, a churn-risk customer the
 recall process and an analysis of the reasons. The texts live in the ``strategy``
-configuration (``segkit/defaults/strategy.yaml``, model
-:class:`segkit.segment.tiers.StrategyConfig`); :func:`recommend` applies them per customer
-and :func:`strategy_table` prints them per tier for reports.
+configuration (``segkit/defaults/strategy.yaml``, model :class:`StrategyConfig`, loaded by
+:func:`load_strategy`); each tier also names its owner role and the action an at-risk customer
+of the tier gets (low value: an automated recall, since section 9 says stop investing).
+:func:`recommend` applies them per customer, :func:`strategy_plan` gives per tier the counts,
+revenue, customers at risk, owner role and response deadline (numbers and keys), and
+:func:`strategy_table` prints the texts per tier for reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import Field
 
+from segkit.config import ConfigError, StrictModel, load_section
 from segkit.labels import check_lang, label
-from segkit.segment.tiers import StrategyConfig, load_strategy
+from segkit.segment.tiers import Label, _Item, section_source
 
-__all__ = ["recommend", "strategy_table", "WIN_BACK_CASES", "DORMANT_SEGMENTS"]
+__all__ = [
+    "recommend",
+    "strategy_table",
+    "WIN_BACK_CASES",
+    "DORMANT_SEGMENTS",
+    "StrategyConfig",
+    "load_strategy",
+    "tier_strategy",
+    "at_risk_customers",
+    "respond_within_days",
+    "strategy_plan",
+]
+
+
+# --- the strategy configuration (moved here from segkit.segment.tiers) -------------------------
+
+
+class Cadence(_Item):
+    months: int = Field(ge=1)
+    zh: str
+    en: str
+
+
+class TierStrategyConfig(_Item):
+    owner_role: str
+    at_risk: str
+    cadence: str
+    summary: Label
+    actions: list[Label]
+
+
+class WinBack(_Item):
+    zh: str
+    en: str
+    within_hours: int = Field(ge=0)
+    owner_role: str
+
+
+class RecordRefresh(StrictModel):
+    contact_change_working_days: int = Field(ge=0)
+    contract_status_hours: int = Field(ge=0)
+
+
+class StrategyConfig(StrictModel):
+    """The ``strategy`` section: per-tier actions, cadence and role; win-back texts."""
+
+    roles: dict[str, Label]
+    cadences: dict[str, Cadence]
+    tiers: dict[str, TierStrategyConfig]
+    win_back: dict[str, WinBack]
+    record_refresh: RecordRefresh
+
+
+@lru_cache(maxsize=1)
+def _default_strategy() -> StrategyConfig:
+    return load_strategy({})
+
+
+def load_strategy(config: str | Path | Mapping[str, Any] | StrategyConfig | None = None) -> StrategyConfig:
+    """The ``strategy`` section (per-tier actions, cadence, role; win-back texts).
+
+    Examples
+    --------
+    >>> s = load_strategy()
+    >>> s.tiers["core"].cadence, s.cadences["monthly"].months, s.win_back["core_at_risk"].within_hours
+    ('monthly', 1, 72)
+    """
+    config = section_source("strategy", config)
+    if config is None:
+        return _default_strategy().model_copy(deep=True)
+    cfg = config if isinstance(config, StrategyConfig) else load_section("strategy", StrategyConfig, config)
+    for tier, strategy in cfg.tiers.items():
+        if strategy.cadence not in cfg.cadences:
+            raise ConfigError(
+                f"strategy.tiers.{tier}.cadence: unknown cadence {strategy.cadence!r}; allowed: {sorted(cfg.cadences)}"
+            )
+        if strategy.at_risk not in cfg.win_back:
+            raise ConfigError(
+                f"strategy.tiers.{tier}.at_risk: unknown action {strategy.at_risk!r}; allowed: {sorted(cfg.win_back)} (win_back keys)"
+            )
+    owners = {f"tiers.{k}": v.owner_role for k, v in cfg.tiers.items()} | {f"win_back.{k}": v.owner_role for k, v in cfg.win_back.items()}
+    for where, role in owners.items():
+        if role not in cfg.roles:
+            raise ConfigError(f"strategy.{where}.owner_role: unknown role {role!r}; allowed: {sorted(cfg.roles)}")
+    return cfg
+
+
+def tier_strategy(tiers: pd.Series, lang: str = "zh", config: Any = None) -> pd.Series:
+    """The short strategy text (后续策略建议) for each tier key.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tier_strategy(pd.Series(["ordinary"]), "en").iloc[0]
+    'Standardised service, periodic product-update e-mails, quarterly call-back; watch for upgrade signals'
+    """
+    check_lang(lang)
+    cfg = load_strategy(config)
+    texts = {k: v.summary.text(lang) for k, v in cfg.tiers.items()}
+    return tiers.map(lambda k: texts.get(k, "")).astype(str)
+
+
+# --- per customer and per tier ----------------------------------------------------------------
 
 #: Win-back cases, by priority (a customer gets the first that applies).
 WIN_BACK_CASES = ("core_at_risk", "churn_risk", "dormant")
@@ -29,27 +139,30 @@ WIN_BACK_CASES = ("core_at_risk", "churn_risk", "dormant")
 DORMANT_SEGMENTS = ("dormant", "hibernating")
 RISK_LEVELS = ("high", "medium", "low")
 
-# Words that are not in the strategy configuration: table headers, the label of the
-# "core at risk" case and who carries out a win-back action.
+# Words that are not in the strategy configuration: table headers and the labels of the
+# "core at risk" and "automated" cases.
 _WORDS = {
     "zh": {
         "tier": "客户层级", "actions": "运营策略", "cadence": "数据更新频率", "role": "负责角色",
         "within": "响应时限", "within_hours": "{h}小时内", "none": "—", "sep": "；",
-        "core_at_risk": "核心客户（高流失风险）",
-        "role_core_at_risk": "高层管理者", "role_win_back": "客户负责人",
+        "core_at_risk": "核心客户（高流失风险）", "automated": "低价值客户（自动化召回）",
     },
     "en": {
         "tier": "Tier", "actions": "Actions", "cadence": "Refresh cadence", "role": "Responsible",
         "within": "Respond within", "within_hours": "{h} hours", "none": "—", "sep": "; ",
-        "core_at_risk": "Core at high churn risk",
-        "role_core_at_risk": "Senior management", "role_win_back": "Account owner",
+        "core_at_risk": "Core at high churn risk", "automated": "Low value (automated recall)",
     },
 }
 
 
+def _owner_role(cfg: StrategyConfig, tier: str, case: str) -> str:
+    """The owner role key: the win-back action's for a win-back case, else the tier's."""
+    return cfg.tiers[tier].owner_role if case == "tier" else cfg.win_back[case].owner_role
+
+
 def _case_label(case: str, lang: str) -> str:
-    if case == "core_at_risk":
-        return _WORDS[lang]["core_at_risk"]
+    if case in ("core_at_risk", "automated"):
+        return _WORDS[lang][case]
     if case == "churn_risk":
         return label("rfm_group", "churn_risk", lang)       # 流失风险客户 / Churn risk
     return label("rfm_segment", "dormant", lang)            # 沉睡客户 / Dormant
@@ -93,13 +206,15 @@ def recommend(
     The tier's actions, refresh cadence and role come from the ``strategy`` configuration.
     A win-back action is added, first match wins:
 
-    1. ``core_at_risk`` -- a core customer whose churn risk is in ``risk_levels`` (default
-       high) or who is dormant: senior management visits within 72 hours with a tailored
-       compensation offer;
-    2. ``churn_risk`` -- any other customer with such a risk: the recall process (exclusive
-       coupon + needs survey, a call within 24 hours) and an analysis of the churn reasons;
-    3. ``dormant`` -- a dormant customer: exclusive coupon + needs survey, a call within 24
-       hours.
+    1. a customer whose churn risk is in ``risk_levels`` (default high) gets its tier's
+       at-risk action (``strategy.tiers.<tier>.at_risk``): by default ``core_at_risk`` for
+       core (senior management visits within 72 hours with a tailored compensation offer),
+       ``automated`` for low value (an automated recall, no personal call: section 9 says
+       stop investing) and ``churn_risk`` for the others (the recall process: exclusive
+       coupon + needs survey, a call within 24 hours, and an analysis of the churn reasons);
+    2. a dormant core customer: ``core_at_risk``;
+    3. ``dormant`` -- any other dormant customer: exclusive coupon + needs survey, a call
+       within 24 hours.
 
     When ``churn`` comes from :func:`segkit.score_churn` it carries the action already chosen
     for each scored customer (column ``action_key``, decided by the ``churn``
@@ -179,15 +294,16 @@ def recommend(
 
     core = tier == "core"
     case = pd.Series("tier", index=index, dtype="object")
-    case[at_risk & ~core] = "churn_risk"
-    case[core & at_risk] = "core_at_risk"
+    # the tier's own at-risk action (strategy.tiers.<tier>.at_risk): core -> senior visit,
+    # low value -> automated recall (section 9: stop investing), others -> the recall process
+    case[at_risk] = tier[at_risk].map({t: plan.at_risk for t, plan in cfg.tiers.items()})
     if churn is not None and isinstance(churn, pd.DataFrame) and "action_key" in churn.columns:
         # score_churn already chose the action with the churn configuration's rules (e.g. its
         # dormant rule): use its choice, so the churn report and this table agree.
         decided = churn["action_key"].reindex(index)
-        odd = sorted(set(decided.dropna()) - {"tier", *WIN_BACK_CASES})
+        odd = sorted(set(decided.dropna()) - {"tier", *cfg.win_back})
         if odd:
-            raise ValueError(f"unknown action_key value(s) {odd}; expected 'tier' or {list(WIN_BACK_CASES)}")
+            raise ValueError(f"unknown action_key value(s) {odd}; expected 'tier' or {list(cfg.win_back)}")
         case[decided.notna()] = decided[decided.notna()]
     # dormant customers not already in a win-back case: recall (core: senior management)
     plain = case == "tier"
@@ -213,13 +329,9 @@ def recommend(
         [pd.NA if c == "tier" else cfg.win_back[c].within_hours for c in case], dtype="Int64")
     actions = {t: words["sep"].join(a.text(lang) for a in plan.actions) for t, plan in cfg.tiers.items()}
     cadence = {t: getattr(cfg.cadences[plan.cadence], lang) for t, plan in cfg.tiers.items()}
-    role = {t: plan.role.text(lang) for t, plan in cfg.tiers.items()}
     out["actions"] = tier.map(actions)
     out["cadence"] = tier.map(cadence)
-    out["responsible_role"] = [
-        words["role_core_at_risk"] if c == "core_at_risk" else words["role_win_back"] if c != "tier" else role[t]
-        for c, t in zip(case, tier)
-    ]
+    out["responsible_role"] = [cfg.roles[_owner_role(cfg, t, c)].text(lang) for c, t in zip(case, tier)]
     for col in ("tier_label", "case_label", "priority_action", "actions", "cadence", "responsible_role"):
         out[col] = out[col].astype("str")
     out.attrs = {"lang": lang, "risk_levels": sorted(levels)}
@@ -262,7 +374,7 @@ def strategy_table(lang: str = "zh", *, win_back: bool = True, config: Any = Non
             words["tier"]: label("tier", tier, lang),
             words["actions"]: words["sep"].join(a.text(lang) for a in plan.actions),
             words["cadence"]: getattr(cfg.cadences[plan.cadence], lang),
-            words["role"]: plan.role.text(lang),
+            words["role"]: cfg.roles[plan.owner_role].text(lang),
             words["within"]: words["none"],
         }
     if win_back:
@@ -273,9 +385,185 @@ def strategy_table(lang: str = "zh", *, win_back: bool = True, config: Any = Non
                 words["tier"]: _case_label(case, lang),
                 words["actions"]: entry.zh if lang == "zh" else entry.en,
                 words["cadence"]: words["none"],
-                words["role"]: words["role_core_at_risk"] if case == "core_at_risk" else words["role_win_back"],
+                words["role"]: cfg.roles[entry.owner_role].text(lang),
                 words["within"]: words["within_hours"].format(h=entry.within_hours),
             }
     out = pd.DataFrame.from_dict(rows, orient="index").astype("str")
     out.index.name = "key"
+    return out
+
+
+# --- the plan per tier: counts, owners, deadlines ---------------------------------------------
+
+
+def respond_within_days(action: str, config: Any = None) -> int:
+    """Whole days to respond for a win-back action: its ``within_hours``, rounded up to days.
+
+    Examples
+    --------
+    >>> respond_within_days("core_at_risk"), respond_within_days("churn_risk"), respond_within_days("automated")
+    (3, 1, 7)
+    """
+    cfg = config if isinstance(config, StrategyConfig) else load_strategy(config)
+    if action not in cfg.win_back:
+        raise ValueError(f"unknown action {action!r}; strategy.win_back has {sorted(cfg.win_back)}")
+    return math.ceil(cfg.win_back[action].within_hours / 24)
+
+
+def at_risk_customers(scores: pd.DataFrame, threshold: float | None = None) -> pd.Index:
+    """The customers at churn risk: risk level ``high``, or a probability of at least ``threshold``.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Indexed by customer_id, e.g. from :func:`segkit.score_churn`: ``risk_level``
+        (without a threshold) or ``churn_probability`` (with one).
+    threshold : float in [0, 1], optional
+        Use ``churn_probability >= threshold`` instead of the scores' high risk level.
+
+    Returns
+    -------
+    Index
+        Customer ids, in the order of ``scores``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"churn_probability": [0.9, 0.55, 0.2], "risk_level": ["high", "medium", "low"]},
+    ...                  index=pd.Index(["C1", "C2", "C3"], name="customer_id"))
+    >>> at_risk_customers(s).tolist(), at_risk_customers(s, threshold=0.5).tolist()
+    (['C1'], ['C1', 'C2'])
+    """
+    if not isinstance(scores, pd.DataFrame):
+        raise TypeError(f"scores must be a DataFrame indexed by customer_id, not {type(scores).__name__}")
+    if threshold is None:
+        if "risk_level" not in scores.columns:
+            raise ValueError(f"the scores have no 'risk_level' column (pass threshold= to use churn_probability); "
+                             f"columns: {list(scores.columns)}")
+        flags = scores["risk_level"].astype("str").eq("high").fillna(False).astype(bool)
+    else:
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"threshold must be a probability between 0 and 1, got {threshold}")
+        if "churn_probability" not in scores.columns:
+            raise ValueError(f"the scores have no 'churn_probability' column; columns: {list(scores.columns)}")
+        probability = pd.to_numeric(scores["churn_probability"], errors="coerce")
+        flags = (probability >= float(threshold)).fillna(False).astype(bool)
+    if scores.index.has_duplicates:
+        dup = scores.index[scores.index.duplicated()].unique()
+        raise ValueError(f"the scores list {len(dup)} customer(s) twice (ids: {', '.join(map(str, dup[:5]))})")
+    return scores.index[flags.to_numpy()]
+
+
+def _tier_keys(tiers: pd.DataFrame | pd.Series, cfg: StrategyConfig) -> pd.Series:
+    table = tiers.to_frame("tier") if isinstance(tiers, pd.Series) else tiers
+    if "tier" not in table.columns:
+        raise ValueError(f"the tiers table has no 'tier' column; columns: {list(table.columns)}")
+    tier = table["tier"].astype("str")
+    unknown = sorted(set(tier.dropna()) - set(cfg.tiers))
+    if unknown:
+        raise ValueError(f"no strategy for tier(s) {unknown}; strategy.tiers has {list(cfg.tiers)}")
+    if tier.isna().any():
+        missing = tier.index[tier.isna()]
+        raise ValueError(f"{len(missing)} customer(s) have no tier (ids: {', '.join(map(str, missing[:5]))})")
+    return tier
+
+
+def strategy_plan(
+    tiers: pd.DataFrame | pd.Series,
+    scores: pd.DataFrame | None = None,
+    config: Any = None,
+    *,
+    snapshot: pd.DataFrame | None = None,
+    threshold: float | None = None,
+) -> pd.DataFrame:
+    """The strategy per tier with its counts, owner role, cadence and response deadline.
+
+    Numbers and keys only; the words for a tier, role or cadence key come from the strategy
+    and label configuration at the edge (e.g. :func:`strategy_table`).
+
+    Parameters
+    ----------
+    tiers : DataFrame or Series
+        Indexed by customer_id with a ``tier`` column (:func:`segkit.assign_tiers`); with a
+        ``revenue_12m`` column when no ``snapshot`` is given.
+    scores : DataFrame, optional
+        Churn scores (:func:`segkit.score_churn`); adds ``n_at_risk`` and ``revenue_at_risk``.
+    config : path, mapping or StrategyConfig, optional
+    snapshot : DataFrame, optional
+        Where ``revenue_12m`` comes from (:func:`segkit.snapshot`).
+    threshold : float, optional
+        At risk means ``churn_probability >= threshold`` instead of the high risk level
+        (see :func:`at_risk_customers`).
+
+    Returns
+    -------
+    DataFrame
+        One row per tier, in the configuration's order, indexed by tier key:
+        ``n_customers``, ``revenue_12m``, (``n_at_risk``, ``revenue_at_risk``),
+        ``owner_role``, ``cadence``, ``cadence_months``, ``at_risk_action`` (a
+        ``win_back`` key), ``at_risk_owner_role``, ``respond_within_days`` (for the at-risk
+        action) and ``example_customers`` (the 3 largest by 12-month revenue, ties by id).
+        ``n_customers`` sums to the number of customers in ``tiers``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"tier": ["core", "core", "low_value"], "revenue_12m": [900.0, 1200.0, 20.0]},
+    ...                  index=pd.Index(["C1", "C2", "C3"], name="customer_id"))
+    >>> plan = strategy_plan(t)
+    >>> plan.loc["core", ["owner_role", "at_risk_action", "at_risk_owner_role"]].tolist()
+    ['customer_success_manager', 'core_at_risk', 'senior_management']
+    >>> plan[["n_customers", "revenue_12m", "respond_within_days"]].loc["core"].astype(float).tolist()
+    [2.0, 2100.0, 3.0]
+    >>> plan.loc["core", "example_customers"], plan.loc["low_value", "at_risk_action"]
+    (('C2', 'C1'), 'automated')
+    >>> int(plan["n_customers"].sum())
+    3
+    """
+    cfg = load_strategy(config)
+    tier = _tier_keys(tiers, cfg)
+    if snapshot is not None:
+        if "revenue_12m" not in snapshot.columns:
+            raise ValueError(f"the snapshot has no 'revenue_12m' column; columns: {list(snapshot.columns)[:12]}")
+        missing = tier.index.difference(snapshot.index)
+        if len(missing):
+            raise ValueError(f"{len(missing)} customer(s) of the tiers table are not in the snapshot "
+                             f"(ids: {', '.join(map(str, missing[:5]))}); take both from the same data")
+        revenue = snapshot["revenue_12m"].reindex(tier.index)
+    elif isinstance(tiers, pd.DataFrame) and "revenue_12m" in tiers.columns:
+        revenue = tiers["revenue_12m"]
+    else:
+        raise ValueError("strategy_plan needs 12-month revenue: pass snapshot= or a tiers table with 'revenue_12m'")
+    revenue = pd.to_numeric(revenue, errors="coerce").fillna(0.0).astype(float)
+    at_risk = None
+    if scores is not None:
+        at_risk = pd.Series(tier.index.isin(at_risk_customers(scores, threshold)), index=tier.index)
+
+    rows = {}
+    for key, plan in cfg.tiers.items():
+        members = tier.index[(tier == key).to_numpy()]
+        top = (pd.DataFrame({"id": members.astype(str), "revenue": revenue.reindex(members).to_numpy()})
+               .sort_values(["revenue", "id"], ascending=[False, True], kind="stable").head(3))
+        row: dict[str, Any] = {"n_customers": len(members), "revenue_12m": float(revenue.reindex(members).sum())}
+        if at_risk is not None:
+            risky = members[at_risk.reindex(members).to_numpy()]
+            row["n_at_risk"] = len(risky)
+            row["revenue_at_risk"] = float(revenue.reindex(risky).sum())
+        row.update({
+            "owner_role": plan.owner_role,
+            "cadence": plan.cadence,
+            "cadence_months": cfg.cadences[plan.cadence].months,
+            "at_risk_action": plan.at_risk,
+            "at_risk_owner_role": cfg.win_back[plan.at_risk].owner_role,
+            "respond_within_days": respond_within_days(plan.at_risk, cfg),
+            "example_customers": tuple(top["id"]),
+        })
+        rows[key] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "tier"
+    for col in ("n_customers", "n_at_risk", "cadence_months", "respond_within_days"):
+        if col in out:
+            out[col] = out[col].astype("int64")
+    for col in ("owner_role", "cadence", "at_risk_action", "at_risk_owner_role"):
+        out[col] = out[col].astype("str")
     return out

@@ -2,7 +2,7 @@
 
 Backtest performance against the baselines, the high-risk list with reasons, actions and
 owners, risk by tier and industry, and the model's main drivers. Every number is computed
-from the data through :mod:`segkit.churn`.
+from the data through :mod:`segkit.insights.churn`.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _auc_sentence(ctx: ReportContext) -> str:
 
 def _btyd_summary(ctx: ReportContext) -> Block:
     """The summary when the data are too short for a churn model: BG/NBD's forecast instead."""
-    from segkit.churn import load_churn_config
+    from segkit.insights.churn import load_churn_config
 
     w = ctx.words
     if ctx.clv_problem is not None:  # neither a churn model nor BG/NBD: say so
@@ -152,7 +152,7 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
     """The high-risk list: probability, reasons, recommended action, owner; contacts masked
     unless the report is for the customers' owner."""
     from segkit.access import mask_pii
-    from segkit.churn import load_churn_config
+    from segkit.insights.churn import load_churn_config
 
     w = ctx.words
     cutoff = load_churn_config(ctx.user_config).risk_levels.high
@@ -246,7 +246,7 @@ def driver_table(ctx: ReportContext, top: int = 10) -> pd.DataFrame:
     Direction: the correlation, across customers, between a feature's value and its
     contribution: positive means higher values raise the churn risk.
     """
-    from segkit.churn import btyd_features, churn_features, load_churn_config
+    from segkit.insights.churn import btyd_features, churn_features, load_churn_config
 
     cfg = load_churn_config(ctx.user_config)
     horizon = ctx.backtest.horizon

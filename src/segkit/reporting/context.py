@@ -128,7 +128,7 @@ class ReportContext:
 
     def churn_history(self, what: str = "churn_model") -> tuple[int, int, pd.Timestamp]:
         """(quarter ends available to train on, quarter ends needed, date the model is for)."""
-        from segkit.churn import training_dates
+        from segkit.insights.churn import training_dates
 
         when = {"churn_model": self.as_of, "previous_churn_model": self.previous_as_of, "backtest": self.previous_as_of}[what]
         return len(training_dates(self.dataset_full, when, config=self.user_config)), 1, when
@@ -143,7 +143,7 @@ class ReportContext:
 
     def churn_left_out(self, what: str, model: str = "churn_model") -> str:
         """One sentence: why ``what`` cannot be computed (orders too short for a churn model)."""
-        from segkit.churn import history_needed, load_churn_config
+        from segkit.insights.churn import history_needed, load_churn_config
 
         _, _, when = self.churn_history(model)
         months = load_churn_config(self.user_config).training.min_history_months
@@ -339,7 +339,7 @@ class ReportContext:
         nothing first, then by 12-month revenue."""
         import numpy as np
 
-        from segkit.churn import horizon_end
+        from segkit.periods import horizon_end
 
         purchase, _ = self.clv_models
         snap = self.snapshot_all
@@ -450,13 +450,13 @@ class ReportContext:
     def churn_model(self, when: Any = None):
         """The churn model for ``when`` (default this quarter end), trained once.
 
-        :func:`segkit.churn.fit_churn_model` on the whole population: quarter ends whose
+        :func:`segkit.insights.churn.fit_churn_model` on the whole population: quarter ends whose
         outcome window has ended by ``when``, at most ``churn.training.max_training_rows``
         rows. The model for last quarter end, which scores last quarter and is the backtest's,
         has seen no outcome after last quarter end. Kept per date in the context and, with a
         run cache, on disk for the run's other notebooks.
         """
-        from segkit.churn import fit_churn_model
+        from segkit.insights.churn import fit_churn_model
 
         when = pd.Timestamp(self.as_of if when is None else when).normalize()
         if when not in self._churn_models:
@@ -472,9 +472,9 @@ class ReportContext:
 
     @cached_property
     def backtest(self):
-        """:func:`segkit.churn.backtest_churn` at last quarter end, with the model
+        """:func:`segkit.insights.churn.backtest_churn` at last quarter end, with the model
         :meth:`churn_model` trained for that date (read from the run cache when there)."""
-        from segkit.churn import ChurnBacktest, backtest_churn
+        from segkit.insights.churn import ChurnBacktest, backtest_churn
 
         cache = self.run_cache
         key = self._churn_key("backtest", self.previous_as_of) if cache is not None else None
@@ -492,7 +492,7 @@ class ReportContext:
         return bt
 
     def _churn_scores(self, when: pd.Timestamp, tiers: str, top: int = 3) -> pd.DataFrame:
-        from segkit.churn import score_churn
+        from segkit.insights.churn import score_churn
 
         cache = self.run_cache
         key = self._churn_key("scores", when, lang=self.lang, top=top) if cache is not None else None

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from segkit.config import ConfigError, StrictModel, config_hash, load_section, read_user_config
 from segkit.labels import check_lang
 from segkit.segment.overrides import OverrideError, apply_overrides, normalise_overrides, read_overrides
-from segkit.segment.rules import ConfigItem as _Item  # the strategy models below are written with _Item
+from segkit.segment.rules import ConfigItem as _Item  # moved to segment.rules (ConfigItem); kept importable for insights.strategy
 from segkit.segment.rules import Label, RuleSet, RuleSetConfig
 from segkit.segment.thresholds import (
     Thresholds,
@@ -43,12 +43,9 @@ from segkit.segment.thresholds import (
 
 __all__ = [
     "TiersConfig",
-    "StrategyConfig",
     "load_tiers_config",
-    "load_strategy",
     "tier_dtype",
     "assign_tiers",
-    "tier_strategy",
     "handbook_examples",
     "section_source",
     # moved to segment.rules / segment.overrides; kept importable for callers outside segment
@@ -93,39 +90,6 @@ class TiersConfig(RuleSetConfig):
 
     overrides: OverridesConfig = OverridesConfig()
     export: ExportConfig
-
-
-class Cadence(_Item):
-    months: int = Field(ge=1)
-    zh: str
-    en: str
-
-
-class TierStrategyConfig(_Item):
-    role: Label
-    cadence: str
-    summary: Label
-    actions: list[Label]
-
-
-class WinBack(_Item):
-    zh: str
-    en: str
-    within_hours: int = Field(ge=0)
-
-
-class RecordRefresh(StrictModel):
-    contact_change_working_days: int = Field(ge=0)
-    contract_status_hours: int = Field(ge=0)
-
-
-class StrategyConfig(StrictModel):
-    """The ``strategy`` section: per-tier actions, cadence and role; win-back texts."""
-
-    cadences: dict[str, Cadence]
-    tiers: dict[str, TierStrategyConfig]
-    win_back: dict[str, WinBack]
-    record_refresh: RecordRefresh
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -198,47 +162,6 @@ def load_tiers_config(config: str | Path | Mapping[str, Any] | TiersConfig | Non
     if unknown:
         raise ConfigError(f"tiers.export.columns: unknown column {unknown[0]!r}; allowed: {list(EXPORT_COLUMNS)}")
     return cfg
-
-
-@lru_cache(maxsize=1)
-def _default_strategy() -> StrategyConfig:
-    return load_strategy({})
-
-
-def load_strategy(config: str | Path | Mapping[str, Any] | StrategyConfig | None = None) -> StrategyConfig:
-    """The ``strategy`` section (per-tier actions, cadence, role; win-back texts).
-
-    Examples
-    --------
-    >>> s = load_strategy()
-    >>> s.tiers["core"].cadence, s.cadences["monthly"].months, s.win_back["core_at_risk"].within_hours
-    ('monthly', 1, 72)
-    """
-    config = section_source("strategy", config)
-    if config is None:
-        return _default_strategy().model_copy(deep=True)
-    cfg = config if isinstance(config, StrategyConfig) else load_section("strategy", StrategyConfig, config)
-    for tier, strategy in cfg.tiers.items():
-        if strategy.cadence not in cfg.cadences:
-            raise ConfigError(
-                f"strategy.tiers.{tier}.cadence: unknown cadence {strategy.cadence!r}; allowed: {sorted(cfg.cadences)}"
-            )
-    return cfg
-
-
-def tier_strategy(tiers: pd.Series, lang: str = "zh", config: Any = None) -> pd.Series:
-    """The short strategy text (后续策略建议) for each tier key.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tier_strategy(pd.Series(["ordinary"]), "en").iloc[0]
-    'Standardised service, periodic product-update e-mails, quarterly call-back; watch for upgrade signals'
-    """
-    check_lang(lang)
-    cfg = load_strategy(config)
-    texts = {k: v.summary.text(lang) for k, v in cfg.tiers.items()}
-    return tiers.map(lambda k: texts.get(k, "")).astype(str)
 
 
 def tier_dtype(config: Any = None) -> pd.CategoricalDtype:
