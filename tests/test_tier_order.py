@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import warnings
 
-import pandas as pd
 import pytest
 
 from segkit.features import snapshot
