@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from segkit.export import write_table
-from segkit.segment.tiers import OverrideError, assign_tiers, handbook_examples, read_overrides
+from segkit.segment.overrides import OverrideError, read_overrides
+from segkit.segment.tiers import assign_tiers, handbook_examples
 
 AS_OF = pd.Timestamp("2026-09-30")
 

@@ -36,7 +36,7 @@ _EXPORTS: dict[str, str] = {
     # segmentation
     "rfm_scores": "segkit.segment.rfm",
     "assign_tiers": "segkit.segment.tiers",
-    "read_overrides": "segkit.segment.tiers",
+    "read_overrides": "segkit.segment.overrides",
     "classify": "segkit.segment.classify",
     "value_class": "segkit.segment.classify",
     "lifecycle_stage": "segkit.segment.classify",
@@ -109,7 +109,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.schema import SchemaError
     from segkit.summary import btyd_summary, calibration_holdout
     from segkit.segment.rfm import rfm_scores
-    from segkit.segment.tiers import assign_tiers, read_overrides
+    from segkit.segment.overrides import read_overrides
+    from segkit.segment.tiers import assign_tiers
     from segkit.segment.classify import classify, combined_label, company_size, lifecycle_stage, value_class
     from segkit.segment.tags import assign_tags, tag_review
     from segkit.insights.migration import migration
