@@ -74,7 +74,7 @@ _EXPORTS: dict[str, str] = {
     "clv": "segkit.models.clv",
     "historical_clv": "segkit.models.clv",
     "clv_tiers": "segkit.models.clv",
-    "validate_clv": "segkit.models.clv",
+    "validate_clv": "segkit.models.clv_validation",
     # churn
     "risk_signals": "segkit.insights.churn",
     "high_risk_list": "segkit.insights.churn",
@@ -123,7 +123,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.insights.cadence import cadence_report, cadence_summary
     from segkit.insights.strategy import recommend, strategy_table
     from segkit.access import mask_pii, scope
-    from segkit.models.clv import clv, clv_tiers, historical_clv, validate_clv
+    from segkit.models.clv import clv, clv_tiers, historical_clv
+    from segkit.models.clv_validation import validate_clv
     from segkit.insights.churn import backtest_churn, churn_training_table, high_risk_list, risk_signals, score_churn
     from segkit.models._optim import ConvergenceError
     from segkit.reporting.render import ReportError, render

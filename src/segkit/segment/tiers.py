@@ -30,7 +30,6 @@ from pydantic import BaseModel, Field
 from segkit.config import ConfigError, StrictModel, config_hash, load_section, read_user_config
 from segkit.labels import check_lang
 from segkit.segment.overrides import OverrideError, apply_overrides, normalise_overrides, read_overrides
-from segkit.segment.rules import ConfigItem as _Item  # moved to segment.rules (ConfigItem); kept importable for insights.strategy
 from segkit.segment.rules import Label, RuleSet, RuleSetConfig
 from segkit.segment.thresholds import (
     Thresholds,
