@@ -17,9 +17,8 @@ from segkit.models.clv import (
     clv_tiers,
     historical_clv,
     parse_horizon,
-    repeat_purchase_tracking,
-    validate_clv,
 )
+from segkit.models.clv_validation import repeat_purchase_tracking, validate_clv
 from segkit.plots.clv import plot_holdout, plot_tracking
 from segkit.summary import btyd_summary, calibration_holdout
 

@@ -18,7 +18,8 @@ from scipy.special import betaln, gammaln
 
 from segkit.config import ConfigError
 from segkit.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD
-from segkit.models.clv import clv, clv_interval, load_config
+from segkit.models.clv import clv, load_config
+from segkit.models.clv_interval import clv_interval
 from segkit.summary import btyd_summary
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "cdnow"

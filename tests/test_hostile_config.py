@@ -20,7 +20,7 @@ from segkit.config import MAX_YAML_BYTES, ConfigError, parse_yaml, read_user_con
 from segkit.io import load_dataset
 from segkit.periods import parse_date, parse_quarter
 from segkit.reporting.render import _slug, render_departments, report_path
-from segkit.segment.tiers import OverrideError, read_overrides
+from segkit.segment.overrides import OverrideError, read_overrides
 
 ORDERS = ["客户编号", "交易日期", "交易金额"]
 

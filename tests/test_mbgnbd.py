@@ -211,7 +211,8 @@ def test_clv_and_holdout_validation_take_the_modified_model(cdnow):
     from pathlib import Path
 
     from segkit.models import GammaGamma
-    from segkit.models.clv import clv, validate_clv
+    from segkit.models.clv import clv
+    from segkit.models.clv_validation import validate_clv
     from segkit.summary import btyd_summary, calibration_holdout
 
     source = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "cdnow"

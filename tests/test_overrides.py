@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from segkit.segment.overrides import OverrideError, read_overrides
+from segkit.segment.tiers import assign_tiers, handbook_examples
 from segkit.writers import write_table
-from segkit.segment.tiers import OverrideError, assign_tiers, handbook_examples, read_overrides
 
 AS_OF = pd.Timestamp("2026-09-30")
 

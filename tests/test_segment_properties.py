@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from segkit.segment._expr import ExpressionError, parse
 from segkit.segment.rfm import RFMWarning, quantile_scores, rfm_scores
-from segkit.segment.tiers import RuleSet, assign_tiers, load_tiers_config
+from segkit.segment.rules import RuleSet
+from segkit.segment.tiers import assign_tiers, load_tiers_config
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RULES = RuleSet(load_tiers_config())

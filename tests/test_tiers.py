@@ -8,7 +8,8 @@ import pytest
 from segkit.config import ConfigError
 from segkit.features import snapshot
 from segkit.io import load_dataset
-from segkit.segment.tiers import RuleSet, assign_tiers, handbook_examples, load_tiers_config
+from segkit.segment.rules import RuleSet
+from segkit.segment.tiers import assign_tiers, handbook_examples, load_tiers_config, tier_dtype
 
 AS_OF = "2026-09-30"
 HANDBOOK_TIERS = {"C001": "核心客户", "C002": "潜力客户", "C003": "普通客户", "C004": "低价值客户"}
@@ -91,7 +92,9 @@ def test_output_columns_and_dtypes():
         "tier", "tier_label", "basis", "needs_review", "review_reason", "rule_tier",
         "override_reason", "override_reviewer", "override_date", "override_stale",
     ]
-    assert pd.api.types.is_string_dtype(tiers["tier"]) and pd.api.types.is_bool_dtype(tiers["needs_review"])
+    assert isinstance(tiers["tier"].dtype, pd.CategoricalDtype) and tiers["tier"].dtype == tier_dtype()
+    assert tiers["rule_tier"].dtype == tier_dtype() and pd.api.types.is_bool_dtype(tiers["needs_review"])
+    assert pd.api.types.is_string_dtype(tiers["tier_label"]) and pd.api.types.is_string_dtype(tiers["basis"])
     assert (tiers["rule_tier"] == tiers["tier"]).all()
     assert tiers["override_reason"].isna().all() and not tiers["override_stale"].any()
     assert tiers.attrs["tier_order"] == ["core", "potential", "ordinary", "low_value"]

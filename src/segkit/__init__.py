@@ -36,7 +36,7 @@ _EXPORTS: dict[str, str] = {
     # segmentation
     "rfm_scores": "segkit.segment.rfm",
     "assign_tiers": "segkit.segment.tiers",
-    "read_overrides": "segkit.segment.tiers",
+    "read_overrides": "segkit.segment.overrides",
     "classify": "segkit.segment.classify",
     "value_class": "segkit.segment.classify",
     "lifecycle_stage": "segkit.segment.classify",
@@ -74,7 +74,7 @@ _EXPORTS: dict[str, str] = {
     "clv": "segkit.models.clv",
     "historical_clv": "segkit.models.clv",
     "clv_tiers": "segkit.models.clv",
-    "validate_clv": "segkit.models.clv",
+    "validate_clv": "segkit.models.clv_validation",
     # churn
     "risk_signals": "segkit.insights.churn",
     "high_risk_list": "segkit.insights.churn",
@@ -109,7 +109,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.schema import SchemaError
     from segkit.summary import btyd_summary, calibration_holdout
     from segkit.segment.rfm import rfm_scores
-    from segkit.segment.tiers import assign_tiers, read_overrides
+    from segkit.segment.overrides import read_overrides
+    from segkit.segment.tiers import assign_tiers
     from segkit.segment.classify import classify, combined_label, company_size, lifecycle_stage, value_class
     from segkit.segment.tags import assign_tags, tag_review
     from segkit.insights.migration import migration
@@ -123,7 +124,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.insights.cadence import cadence_report, cadence_summary
     from segkit.insights.strategy import recommend, strategy_table
     from segkit.access import mask_pii, scope
-    from segkit.models.clv import clv, clv_tiers, historical_clv, validate_clv
+    from segkit.models.clv import clv, clv_tiers, historical_clv
+    from segkit.models.clv_validation import validate_clv
     from segkit.insights.churn import backtest_churn, churn_training_table, high_risk_list, risk_signals, score_churn
     from segkit.models._optim import ConvergenceError
     from segkit.reporting.render import ReportError, render

@@ -16,7 +16,8 @@ import pandas as pd
 
 from segkit.labels import check_lang, label_series
 from segkit.insights.strategy import tier_strategy
-from segkit.segment.tiers import EXPORT_COLUMNS, RuleSet, assign_tiers, load_tiers_config
+from segkit.segment.rules import RuleSet
+from segkit.segment.tiers import EXPORT_COLUMNS, assign_tiers, load_tiers_config
 from segkit.writers import check_output_file, write_table
 
 __all__ = ["tier_table", "write_tier_table", "tiers_command"]

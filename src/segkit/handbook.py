@@ -36,6 +36,9 @@ Decisions, documented once:
   number to a spreadsheet, not a formula, and is left as written.
 * **Rows** are the numbers a person sees: the CSV line or the sheet row (header = 1); for a
   DataFrame input, the 1-based position plus one (as if the header were row 1).
+
+Above 600 lines because reading, checking and writing back the same table must agree on every
+row and cell, and these decisions are easiest to keep consistent in one module.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 import warnings
 from copy import copy
 from dataclasses import dataclass
@@ -58,9 +60,10 @@ from segkit.writers import neutralise, write_table
 from segkit.cells import _parse_bool, _parse_numbers
 from segkit.rawfiles import _read_csv_text, _read_raw
 from segkit.labels import check_lang
-from segkit.schema import CUSTOMERS, SchemaError, normalise_header
 from segkit.insights.strategy import tier_strategy
-from segkit.segment.tiers import RuleSet, assign_tiers, load_tiers_config
+from segkit.schema import CUSTOMERS, SchemaError, clean_header, fold_header, normalise_header
+from segkit.segment.rules import RuleSet
+from segkit.segment.tiers import assign_tiers, load_tiers_config
 
 __all__ = ["tiers_from_table", "TableTiers", "MissingColumnsWarning", "TEMPLATE_KEYS"]
 
@@ -147,11 +150,11 @@ def _header_key(header: Any) -> tuple[str, float | None]:
     >>> _header_key("12-month revenue (CNY 10k)"), _header_key("近6个月互动频次(次)")
     (('12monthrevenue', 10000.0), ('近6个月互动频次', None))
     """
-    text = unicodedata.normalize("NFKC", str(header)).strip().lstrip("\ufeff")
+    text = clean_header(header)
     if _WAN_EN.search(text):
         return _fold(normalise_header(_WAN_EN.sub("", text))[0]), 10_000.0
     key, multiplier = normalise_header(text)
-    plain = re.sub(r"[\s\-]+", "_", text.strip().lower()).strip("_")
+    plain = fold_header(text)
     unit_named = multiplier != 1.0 or key != plain
     key = _fold(key)
     if not unit_named and key in _YUAN_BY_NAME:
@@ -253,7 +256,7 @@ class TableTiers:
     def counts(self) -> pd.Series:
         """Rows per tier label (in tier order), then the rows not tiered under ``""``."""
         labels = self.tiers["tier_label"]
-        order = list(dict.fromkeys(self.tiers.sort_values("rank")["tier_label"])) if len(self.tiers) else []
+        order = list(dict.fromkeys(self.tiers.sort_values("tier")["tier_label"])) if len(self.tiers) else []
         counts = labels.value_counts().reindex(order).astype("int64")
         if self.n_bad:
             counts[""] = self.n_bad
@@ -629,7 +632,7 @@ def tiers_from_table(
         j = columns[key]
         written.isetitem(j, pd.Series(values.tolist(), index=written.index, dtype=object))
 
-    tiers = tiers.assign(row=rows[good], rank=tiers["tier"].map({k: r for r, k in enumerate(cfg.order)}))
+    tiers = tiers.assign(row=rows[good], rank=tiers["tier"].cat.codes.astype("int64"))
     result = TableTiers(
         table=written,
         tiers=tiers,

@@ -21,6 +21,8 @@ __all__ = [
     "TABLES",
     "SchemaError",
     "normalise_header",
+    "clean_header",
+    "fold_header",
     "credit_code_check_char",
     "is_valid_credit_code",
     "CREDIT_CODE_CHARS",
@@ -172,6 +174,30 @@ _UNIT_WAN = re.compile(r"[（(]\s*(万元|万|wan|10k ?cny|10k)\s*[)）]|_?(in_)
 _UNIT_YUAN = re.compile(r"[（(]\s*(元|人民币|cny|rmb|yuan)\s*[)）]|_(cny|rmb|yuan)$", re.I)
 
 
+def clean_header(header: object) -> str:
+    r"""A header as a person meant it: full-width characters half-width, no BOM, no outer spaces.
+
+    Examples
+    --------
+    >>> clean_header("\ufeff客户编号\u3000"), clean_header("（万元）")
+    ('客户编号', '(万元)')
+    """
+    return unicodedata.normalize("NFKC", str(header)).strip().lstrip("\ufeff").strip()
+
+
+def fold_header(header: object) -> str:
+    r"""A header (or a hand-typed key) folded for comparison: the one header normaliser.
+
+    :func:`clean_header`, then lower case, runs of spaces and hyphens become ``_``.
+
+    Examples
+    --------
+    >>> fold_header("\ufeff Order\u3000Date "), fold_header("ＣＵＳＴＯＭＥＲ-ID"), fold_header("低价值客户")
+    ('order_date', 'customer_id', '低价值客户')
+    """
+    return re.sub(r"[\s\-]+", "_", clean_header(header).lower()).strip("_")
+
+
 def normalise_header(header: object) -> tuple[str, float]:
     """Normalise a file header for alias lookup; return ``(key, unit multiplier)``.
 
@@ -185,15 +211,14 @@ def normalise_header(header: object) -> tuple[str, float]:
     >>> normalise_header(" Order Date ")
     ('order_date', 1.0)
     """
-    text = unicodedata.normalize("NFKC", str(header)).strip().lstrip("\ufeff")
+    text = clean_header(header)
     multiplier = 1.0
     if _UNIT_WAN.search(text):
         multiplier = 10_000.0
         text = _UNIT_WAN.sub("", text)
     else:
         text = _UNIT_YUAN.sub("", text)
-    text = re.sub(r"[\s\-]+", "_", text.strip().lower())
-    return text.strip("_"), multiplier
+    return fold_header(text), multiplier
 
 
 def _alias_index(table: Table) -> dict[str, str]:

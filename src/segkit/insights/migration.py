@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from segkit.labels import check_lang
-from segkit.segment.tiers import RuleSet, load_tiers_config
+from segkit.segment.rules import RuleSet
+from segkit.segment.tiers import load_tiers_config
 
 __all__ = ["Migration", "migration", "customers_at", "NEW", "LOST"]
 

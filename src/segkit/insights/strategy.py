@@ -26,7 +26,8 @@ from pydantic import Field
 
 from segkit.config import ConfigError, StrictModel, load_section
 from segkit.labels import check_lang, label
-from segkit.segment.tiers import Label, _Item, section_source
+from segkit.segment.rules import ConfigItem, Label
+from segkit.segment.tiers import section_source
 
 __all__ = [
     "recommend",
@@ -45,13 +46,13 @@ __all__ = [
 # --- the strategy configuration (moved here from segkit.segment.tiers) -------------------------
 
 
-class Cadence(_Item):
+class Cadence(ConfigItem):
     months: int = Field(ge=1)
     zh: str
     en: str
 
 
-class TierStrategyConfig(_Item):
+class TierStrategyConfig(ConfigItem):
     owner_role: str
     at_risk: str
     cadence: str
@@ -59,7 +60,7 @@ class TierStrategyConfig(_Item):
     actions: list[Label]
 
 
-class WinBack(_Item):
+class WinBack(ConfigItem):
     zh: str
     en: str
     within_hours: int = Field(ge=0)

@@ -6,15 +6,12 @@
   fitted :class:`~segkit.models.GammaGamma`; streams customers in chunks.
 * :func:`historical_clv` -- realised value (revenue or margin) over a past window.
 * :func:`clv_tiers` -- 高价值 / 高潜力 / 低价值 (business-rules.md section 6).
-* intervals on predicted CLV: :mod:`segkit.models.clv_interval` (``clv_interval`` and
-  ``ClvInterval`` are importable from here too).
-* checks against a holdout: :mod:`segkit.models.clv_validation` (``validate_clv``,
-  ``repeat_purchase_tracking``, ``HoldoutValidation``; importable from here too).
+* intervals on predicted CLV: :mod:`segkit.models.clv_interval`.
+* checks against a holdout: :mod:`segkit.models.clv_validation`.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from collections.abc import Mapping
@@ -580,15 +577,3 @@ def clv_tiers(
         },
         index=frame.index,
     )
-
-
-# Names that moved to their own modules (which import this one, hence imported on first use).
-_MOVED = dict.fromkeys(("clv_interval", "ClvInterval", "INTERVAL_METHODS"), "segkit.models.clv_interval") | dict.fromkeys(
-    ("validate_clv", "repeat_purchase_tracking", "HoldoutValidation"), "segkit.models.clv_validation")
-
-
-def __getattr__(name: str) -> Any:
-    """``from segkit.models.clv import clv_interval`` (and the other moved names) keeps working."""
-    if name in _MOVED:
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

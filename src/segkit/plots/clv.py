@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from segkit.models.clv import HoldoutValidation
+from segkit.models.clv_validation import HoldoutValidation
 
 __all__ = ["plot_holdout", "plot_tracking"]
 

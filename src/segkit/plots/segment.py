@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from segkit.insights.migration import LOST, NEW, Migration
 from segkit.labels import check_lang, money, money_scale
 from segkit.plots import PALETTE, TIER_COLORS, freeze_fonts, new_figure, style
-from segkit.segment.tiers import RuleSet, load_tiers_config
+from segkit.segment.rules import RuleSet
+from segkit.segment.tiers import load_tiers_config
 
 __all__ = ["plot_tier_distribution", "plot_rfm_heatmap", "plot_rfm_segments", "plot_migration", "plot_tag_review"]
 

@@ -307,7 +307,7 @@ class ReportContext:
         reason it has none (a ``str``)."""
         import warnings
 
-        from segkit.models.clv import clv_interval
+        from segkit.models.clv_interval import clv_interval
 
         purchase, spend = self.clv_models
         stats = self.in_scope(self.snapshot_all.dropna(subset=["frequency", "recency", "T"]))

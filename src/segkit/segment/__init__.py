@@ -1,14 +1,18 @@
 """Segmentation: RFM schemes, explained tiers with review and overrides, classifications, tags.
 
-============  =====================================================================
-module        what it gives
-============  =====================================================================
-``rfm``       :func:`~segkit.segment.rfm.rfm_scores` (quantile, handbook, named schemes)
-``tiers``     :func:`~segkit.segment.tiers.assign_tiers`, overrides, the rule engine
-``classify``  value class, lifecycle stage, company size, industry, need type,
-              combined label
-``tags``      taxonomy, automatic / manual / hybrid tags, synonym merge, tag review
-============  =====================================================================
+=============  ===========================================================================
+module         what it gives
+=============  ===========================================================================
+``rfm``        :func:`~segkit.segment.rfm.rfm_scores` (quantile, handbook, named schemes)
+``tiers``      :func:`~segkit.segment.tiers.assign_tiers`; the tier order,
+               :func:`~segkit.segment.tiers.tier_dtype`
+``rules``      the rule engine (:class:`~segkit.segment.rules.RuleSet`) behind tiers and
+               value classes
+``overrides``  :func:`~segkit.segment.overrides.read_overrides`, applying manual overrides
+``classify``   value class, lifecycle stage, company size, industry, need type,
+               combined label
+``tags``       taxonomy, automatic / manual / hybrid tags, synonym merge, tag review
+=============  ===========================================================================
 
 Rules, thresholds and labels (zh + en) are YAML in ``segkit/defaults``. Figures of these results
 are in :mod:`segkit.plots.segment`.
@@ -17,7 +21,8 @@ are in :mod:`segkit.plots.segment`.
 from segkit.segment.classify import classify, combined_label, company_size, industry, lifecycle_stage, need_type, value_class
 from segkit.segment.rfm import rfm_scores
 from segkit.segment.tags import assign_tags, tag_review
-from segkit.segment.tiers import assign_tiers, read_overrides
+from segkit.segment.overrides import read_overrides
+from segkit.segment.tiers import assign_tiers
 
 __all__ = [
     "assign_tags",

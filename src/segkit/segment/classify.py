@@ -27,7 +27,8 @@ from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang, label_series
 from segkit.segment._expr import ExpressionError, parse
 from segkit.segment.thresholds import default_thresholds, resolve_thresholds
-from segkit.segment.tiers import Label, RuleSet, RuleSetConfig, _Item, section_source
+from segkit.segment.rules import ConfigItem, Label, RuleSet, RuleSetConfig
+from segkit.segment.tiers import section_source
 
 __all__ = [
     "ClassifyConfig",
@@ -45,7 +46,7 @@ __all__ = [
 CLASS_PARTS = ("industry", "value_class", "lifecycle_stage", "company_size", "need_type")
 
 
-class ExprRule(_Item):
+class ExprRule(ConfigItem):
     key: str
     when: str
 

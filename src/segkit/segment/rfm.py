@@ -38,7 +38,8 @@ from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment._expr import ExpressionError, parse
 from segkit.segment.thresholds import default_thresholds, resolve_thresholds
-from segkit.segment.tiers import _Item, section_source
+from segkit.segment.rules import ConfigItem
+from segkit.segment.tiers import section_source
 
 __all__ = ["RFMConfig", "RFMScheme", "RFMWarning", "load_rfm_config", "rfm_scores", "quantile_scores"]
 
@@ -49,34 +50,34 @@ class RFMWarning(UserWarning):
     """RFM scores were computed but are coarse: tiny or constant data."""
 
 
-class Level(_Item):
+class Level(ConfigItem):
     score: int
     # a number or the name of a line of the thresholds section (e.g. spend_high_total)
     min: float | str | None = None
     max: float | str | None = None
 
 
-class ScoreSpec(_Item):
+class ScoreSpec(ConfigItem):
     measure: str
     higher_is_better: bool = True
     levels: list[Level] | None = None
     otherwise: int | None = None
 
 
-class SegmentRule(_Item):
+class SegmentRule(ConfigItem):
     key: str
     when: str
     zh: str
     en: str
 
 
-class SegmentLabel(_Item):
+class SegmentLabel(ConfigItem):
     key: str
     zh: str
     en: str
 
 
-class RFMScheme(_Item):
+class RFMScheme(ConfigItem):
     """One RFM scheme: how R, F and M are scored and how segments are named."""
 
     method: Literal["quantile", "thresholds"]

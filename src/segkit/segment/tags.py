@@ -11,6 +11,9 @@
 - Near-duplicate tags merge through synonyms (channel ``APP`` / ``mobile`` -> ``mobile``).
 - :func:`tag_review` checks every quarter whether each tag still separates next-quarter
   repurchase and satisfaction.
+
+Above 600 lines because taxonomy, rules, manual and confirmed tags, merging and review are the
+one tag life cycle of section 7 and share the taxonomy's name resolution.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment.thresholds import default_thresholds, resolve_thresholds
 from segkit.segment._expr import ExpressionError, parse
-from segkit.segment.tiers import _Item, _norm_header, _read_table, section_source
+from segkit.schema import fold_header
+from segkit.segment.overrides import alias_columns, read_table
+from segkit.segment.rules import ConfigItem
+from segkit.segment.tiers import section_source
 
 __all__ = [
     "TagsConfig",
@@ -55,14 +61,14 @@ class TagError(ValueError):
     """A tag file or tag name cannot be used; the message names the row and the value."""
 
 
-class TaxonomyNode(_Item):
+class TaxonomyNode(ConfigItem):
     zh: str
     en: str
     synonyms: list[str] = []
     children: dict[str, TaxonomyNode] | None = None
 
 
-class TagRule(_Item):
+class TagRule(ConfigItem):
     tag: str
     when: str
     mode: Literal["auto", "hybrid"] = "auto"
@@ -128,10 +134,10 @@ class Taxonomy:
                 *node.synonyms,
             }
             for name in names:
-                self._names.setdefault(_norm_header(name), set()).add(path)
+                self._names.setdefault(fold_header(name), set()).add(path)
         for syn_path in self.leaves:
             for syn in self.nodes[syn_path].synonyms:
-                owners = self._names[_norm_header(syn)]
+                owners = self._names[fold_header(syn)]
                 if len(owners) > 1:
                     raise ConfigError(f"tags.taxonomy: synonym {syn!r} belongs to several tags: {sorted(owners)}")
 
@@ -152,7 +158,7 @@ class Taxonomy:
         TagError
             For an unknown or ambiguous name, with the closest tags.
         """
-        hits = self._names.get(_norm_header(name), set())
+        hits = self._names.get(fold_header(name), set())
         if len(hits) == 1:
             return next(iter(hits))
         if len(hits) > 1:
@@ -268,13 +274,8 @@ def _read_tag_file(path: str | Path | pd.DataFrame, needed: Iterable[str], what:
         path = Path(path)
         if not path.is_file():
             raise TagError(f"{what} file not found: {path}")
-        raw, source = _read_table(path), str(path)
-    found = {}
-    for canonical, aliases in _TAG_FILE_ALIASES.items():
-        norm = {_norm_header(a) for a in aliases}
-        for col in raw.columns:
-            if _norm_header(col) in norm:
-                found.setdefault(canonical, col)
+        raw, source = read_table(path, TagError, f"a {what} file"), str(path)
+    found = alias_columns(raw, _TAG_FILE_ALIASES)
     missing = [c for c in needed if c not in found]
     if missing:
         raise TagError(f"{source}: missing column(s) {missing}; found {list(raw.columns)}")
@@ -341,7 +342,7 @@ def read_confirmations(path: str | Path | pd.DataFrame, config: Any = None) -> p
     tags, problems = _resolve_rows(df, taxonomy, source)
     decisions = []
     for row, value in enumerate(df["confirmed"], start=2):
-        text = "" if pd.isna(value) else _norm_header(value)
+        text = "" if pd.isna(value) else fold_header(value)
         if isinstance(value, (bool, np.bool_)):
             decisions.append(bool(value))
         elif text in _YES:

@@ -19,6 +19,9 @@ own lines (``core_orders_6m``, ...).
 :func:`tier_health` checks the result: 90% or more of the customers in one tier, or an
 expected tier empty, is reported with its likely cause (currency or scale, as-of date,
 missing interactions) and :class:`TierHealthWarning`.
+
+Above 600 lines because the lines, their resolution for a snapshot and the health check of the
+tiers they draw are read together (health names the line and the derivation that caused it).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = [
     "tier_health",
     "tier_health_messages",
     "near_core",
+    "plain_number",
 ]
 
 
@@ -287,8 +291,8 @@ class Thresholds:
         if unit == "money":
             return money(value, lang, self.currency, style="threshold")
         if unit == "percent":
-            return f"{_plain(value * 100)}%"
-        return _plain(value)
+            return f"{plain_number(value * 100)}%"
+        return plain_number(value)
 
     def formatted(self, lang: str = "zh") -> dict[str, str]:
         """Every name usable in a text template (``{core_revenue}``) formatted for people."""
@@ -315,7 +319,7 @@ class Thresholds:
             if core.get("source") == "too_few":
                 text = w["relative_too_few"].format(currency=cur, currency_name=name, n=core.get("min_customers", ""))
             else:
-                q = {f"{k.split('_')[0]}_q": _plain(self.derivation.get(k, {}).get("quantile", float("nan")) * 100)
+                q = {f"{k.split('_')[0]}_q": plain_number(self.derivation.get(k, {}).get("quantile", float("nan")) * 100)
                      for k in ("core_revenue", "potential_revenue", "ordinary_revenue")}
                 text = self.fill(w["relative"], lang, currency=cur, currency_name=name, **q)
         else:
@@ -336,7 +340,14 @@ class Thresholds:
         }
 
 
-def _plain(x: float, decimals: int = 4) -> str:
+def plain_number(x: float, decimals: int = 4) -> str:
+    """A number without trailing zeros, as a threshold is written in a sentence.
+
+    Examples
+    --------
+    >>> plain_number(0.25 * 100), plain_number(2.50, 2), plain_number(-0.00001)
+    ('25', '2.5', '0')
+    """
     text = f"{x:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
