@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from segkit.labels import money
+from segkit.labels import money, money_column
 from segkit.plotting import cjk_font
 
-__all__ = ["Block", "esc", "table_html", "figure_html", "kpi_tiles", "paragraphs", "bullet_list", "fmt_money", "fmt_pct", "fmt_int"]
+__all__ = ["Block", "esc", "table_html", "figure_html", "kpi_tiles", "paragraphs", "bullet_list", "fmt_money", "fmt_pct", "fmt_int",
+           "money_columns", "with_unit"]
 
 
 def esc(value: object) -> str:
@@ -79,6 +80,61 @@ def fmt_int(value: float, signed: bool = False) -> str:
     if value is None or pd.isna(value):
         return "—"
     return f"{int(value):+,d}" if signed else f"{int(value):,d}"
+
+
+def with_unit(header: str, unit: str, lang: str) -> str:
+    """A column header with its unit: ``交易额（万元）``, ``Revenue (CNY k)``.
+
+    Examples
+    --------
+    >>> with_unit("交易额", "万元", "zh"), with_unit("Revenue", "CNY M", "en")
+    ('交易额（万元）', 'Revenue (CNY M)')
+    """
+    return f"{header}（{unit}）" if lang == "zh" else f"{header} ({unit})"
+
+
+def money_columns(
+    frame: pd.DataFrame, columns: Iterable[str], lang: str, currency: str = "CNY", *, signed: Iterable[str] = ()
+) -> tuple[pd.DataFrame, dict[str, Callable[[object], str]]]:
+    """Money columns of a table, each in ONE unit written in its header.
+
+    Every column gets its own unit from :func:`segkit.labels.money_column` (by its median),
+    the header says it, and the cells are plain numbers with thousands separators, the same
+    number of decimals down the column. ``signed`` columns (changes) carry a ``+`` on gains.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The frame with the money columns renamed, and ``formats`` for :func:`table_html`
+        keyed by the new names. Columns not in the frame are skipped.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"tier": ["core", "potential", "low"], "revenue": [3.2e8, 652_000.0, 12_000.0],
+    ...                       "change": [1.5e5, -2e4, 0.0]})
+    >>> shown, formats = money_columns(frame, ["revenue", "change"], "zh", signed=["change"])
+    >>> list(shown.columns), [formats["revenue（万元）"](v) for v in shown["revenue（万元）"]]
+    (['tier', 'revenue（万元）', 'change（万元）'], ['32,000.0', '65.2', '1.2'])
+    >>> [formats["change（万元）"](v) for v in shown["change（万元）"]] + [formats["change（万元）"](None)]
+    ['+15.0', '-2.0', '0.0', '—']
+    """
+    signed = set(signed)
+    renames, formats = {}, {}
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        scale, unit, decimals = money_column(frame[column].to_numpy(), lang, currency)
+        name = with_unit(column, unit, lang)
+        sign = "+" if column in signed else ""
+        renames[column] = name
+        formats[name] = (lambda v, scale=scale, decimals=decimals, sign=sign:
+                         "—" if v is None or pd.isna(v) else _zero_free(f"{float(v) / scale:{sign},.{decimals}f}"))
+    return frame.rename(columns=renames), formats
+
+
+def _zero_free(text: str) -> str:
+    """No "-0" / "+0.0" for an amount that rounds to nothing."""
+    return text.lstrip("+-") if not re.search(r"[1-9]", text) else text
 
 
 # --- pieces -------------------------------------------------------------------------------------
@@ -170,23 +226,33 @@ def figure_html(fig: Figure, alt: str = "", dpi: int = 150) -> str:
 
 
 def kpi_tiles(tiles: Iterable[tuple]) -> str:
-    """KPI tiles: ``(label, value, change[, higher_is_better])`` each.
+    """KPI tiles: ``(label, value, change[, higher_is_better[, net]])`` each.
 
-    The change is coloured good (green) or bad (red) from its sign and whether a rise is good
-    (default True; False for e.g. customers at risk); a change with no sign is neutral.
+    The change is coloured good (green) or bad (red) from the sign of ``net`` (the signed
+    change as a number) and whether a rise is good (default True; False for e.g. customers at
+    risk); a net of 0 is neutral. Without ``net``, the sign is read from the change's text
+    (its first signed number). A tile without a change shows no delta at all.
+
+    Examples
+    --------
+    >>> kpi_tiles([("At risk", "187", "+12 / −12", False, 0)])  # doctest: +ELLIPSIS
+    '...<div class="delta flat">+12 / −12</div>...'
+    >>> kpi_tiles([("At risk", "187", "+5 vs last quarter", False)])  # doctest: +ELLIPSIS
+    '...<div class="delta bad">+5 vs last quarter</div>...'
+    >>> "delta" in kpi_tiles([("Customers", "1,200", None)])
+    False
     """
     out = []
     for tile in tiles:
         label, value, change = tile[:3]
         higher_is_better = tile[3] if len(tile) > 3 else True
+        net = tile[4] if len(tile) > 4 else None
         delta = ""
         if change:
-            numbers = re.findall(r"[-+−]\s*\d", change)
-            if numbers and not re.search(r"[-+−]\s*0+(\.0+)?(?!\d)", numbers[0] + change.split(numbers[0], 1)[1][:6]):
-                rising = not numbers[0].startswith(("-", "−"))
-                cls = "good" if rising == higher_is_better else "bad"
-            else:
-                cls = "flat"
+            if net is None:
+                numbers = re.findall(r"([-+−])\s*(\d[\d,]*(?:\.\d+)?)", change)
+                net = 0.0 if not numbers else (-1.0 if numbers[0][0] in "-−" else 1.0) * float(numbers[0][1].replace(",", ""))
+            cls = "flat" if not net else "good" if (net > 0) == higher_is_better else "bad"
             delta = f'<div class="delta {cls}">{esc(change)}</div>'
         out.append(f'<div class="tile"><div class="tile-label">{esc(label)}</div><div class="tile-value">{esc(value)}</div>{delta}</div>')
     return f'<div class="tiles">{"".join(out)}</div>'

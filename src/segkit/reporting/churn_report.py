@@ -14,7 +14,7 @@ from segkit.labels import label
 from segkit.plotting import PALETTE, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, fmt_int, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
-from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer
+from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer, money_table
 
 __all__ = ["title_block", "summary", "backtest_view", "high_risk_view", "risk_by_segment", "drivers_view", "method", "footer"]
 
@@ -182,8 +182,8 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
         shown = shown.drop(columns=w["col_contact"])
         intro = w["high_risk_intro_no_contacts"].format(n=fmt_int(len(high)), cutoff=f"{cutoff:.0%}")
     return Block(w["high_risk_list"]).text(intro).add(
-        table_html(shown, {w["col_probability"]: fmt_pct, w["col_revenue"]: ctx.money}, max_rows=top,
-                   more=w["more_rows"], nowrap=[w["col_tier"], w["col_probability"], w["col_revenue"], w["col_owner"]]))
+        table_html(*money_table(ctx, shown, {w["col_probability"]: fmt_pct}, [w["col_revenue"]]), max_rows=top,
+                   more=w["more_rows"], nowrap=[w["col_tier"], w["col_probability"], w["col_owner"]]))
 
 
 def _btyd_list(ctx: ReportContext, cutoff: float, top: int) -> Block:
@@ -204,9 +204,9 @@ def _btyd_list(ctx: ReportContext, cutoff: float, top: int) -> Block:
     })
     intro = w["btyd_list_intro"].format(n=fmt_int(len(likely)), cutoff=f"{cutoff:.0%}")
     return Block(w["high_risk_list"]).text(intro).add(_notes([ctx.churn_left_out(w["high_risk_list"])])).add(
-        table_html(shown, {w["col_p_no_purchase"]: fmt_pct, w["col_expected_purchases"]: lambda v: f"{v:.2f}",
-                           w["col_revenue"]: ctx.money},
-                   max_rows=top, more=w["more_rows"], nowrap=[w["col_tier"], w["col_revenue"]]))
+        table_html(*money_table(ctx, shown, {w["col_p_no_purchase"]: fmt_pct, w["col_expected_purchases"]: lambda v: f"{v:.2f}"},
+                                [w["col_revenue"]]),
+                   max_rows=top, more=w["more_rows"], nowrap=[w["col_tier"]]))
 
 
 def _risk_table(ctx: ReportContext, scores: pd.DataFrame, by: pd.Series, kind: str) -> pd.DataFrame:
