@@ -139,6 +139,13 @@ def _zero_free(text: str) -> str:
 
 # --- pieces -------------------------------------------------------------------------------------
 
+#: A table with this many columns or more is "wide": on a phone it scrolls sideways with a
+#: shadow on the cut edge and a hint under it, or (a list without an index) turns into cards.
+WIDE_COLUMNS = 6
+#: A table with at most this many rows is kept on one page in the PDF (no orphan rows).
+KEEP_ROWS = 12
+
+
 def table_html(
     frame: pd.DataFrame,
     formats: Mapping[str, Callable[[object], str]] | None = None,
@@ -150,17 +157,27 @@ def table_html(
     more: str = "… {n:,} more rows",
     nowrap: Iterable[str] = (),
     numeric_align: bool = True,
+    cards: bool | None = None,
 ) -> str:
-    """An escaped HTML table, wrapped so it scrolls sideways on a phone.
+    """An escaped HTML table that reads on A4 and on a phone.
 
     ``formats`` maps column names to functions that turn a value into display text (the text
     is escaped after formatting). ``highlight`` maps (row position, column) to a CSS class
     (``best`` / ``worst``).
 
+    Layout classes for ``report.css``: every cell carries its column's name (``data-label``),
+    so that ``cards`` tables (default: a list of at least :data:`WIDE_COLUMNS` columns without
+    an index) become one card per row on a phone; other wide tables scroll sideways with a
+    visible cue (``wide``, a shadow and a hint); tables of at most :data:`KEEP_ROWS` rows are
+    kept on one PDF page (``short``).
+
     Examples
     --------
     >>> table_html(pd.DataFrame({"name": ["<b>x</b>"]}))  # doctest: +ELLIPSIS
-    '<div class="table-wrap"><table>...&lt;b&gt;x&lt;/b&gt;...'
+    '<div class="table-wrap short"><table>...<td data-label="name">&lt;b&gt;x&lt;/b&gt;</td>...'
+    >>> wide = pd.DataFrame({c: [1] for c in "abcdef"})
+    >>> table_html(wide).split("<thead>")[0], table_html(wide, index=True).split("<thead>")[0]
+    ('<div class="table-wrap short cards"><table class="cards">', '<div class="table-wrap short wide"><table>')
     """
     formats = dict(formats or {})
     highlight = dict(highlight or {})
@@ -182,14 +199,20 @@ def table_html(
             if (pos, col) in highlight:
                 classes.append(highlight[(pos, col)])
             cls = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{cls}>{esc(text)}</td>")
+            cells.append(f'<td{cls} data-label="{esc(col)}">{esc(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if max_rows is not None and len(frame) > max_rows:
         more = f'<p class="note">{esc(more.format(n=len(frame) - max_rows))}</p>'
     else:
         more = ""
+    wide = len(shown.columns) >= WIDE_COLUMNS
+    cards = (wide and not index) if cards is None else cards
+    wrap = ["table-wrap"] + (["short"] if len(shown) <= KEEP_ROWS else []) + (["cards"] if cards else ["wide"] if wide else [])
+    hint = '<p class="scroll-hint" aria-hidden="true"></p>' if wide and not cards else ""
+    table_class = ' class="cards"' if cards else ""
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}</div>'
+    return (f'<div class="{" ".join(wrap)}"><table{table_class}>{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>{hint}{more}</div>')
 
 
 def _default_format(value: object) -> str:

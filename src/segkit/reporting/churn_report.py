@@ -14,7 +14,7 @@ from segkit.labels import label
 from segkit.plotting import PALETTE, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, fmt_int, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
-from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer, money_table
+from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, dataset_name, footer, money_table
 
 __all__ = ["title_block", "summary", "backtest_view", "high_risk_view", "risk_by_segment", "drivers_view", "method", "footer"]
 
@@ -24,10 +24,10 @@ def title_block(ctx: ReportContext) -> Block:
     from segkit.reporting.blocks import esc
 
     w = ctx.words
-    meta = [f"{w['data_set']}: {ctx.dataset_full.name}", f"{w['as_of']}: {ctx.as_of.date()}",
+    meta = [f"{w['data_set']}: {dataset_name(ctx.dataset_full.name, ctx.lang)}", f"{w['as_of']}: {ctx.as_of.date()}",
             f"{w['scope']}: {_scope_text(ctx)}", f"{w['generated']}: {ctx.generated.isoformat()}"]
     html = (f'<div class="title-block"><h1>{esc(w["churn_title"])} · {esc(_quarter_text(ctx, ctx.quarter))}</h1>'
-            f'<div class="meta">{" ｜ ".join(esc(m) for m in meta)}</div></div>')
+            f'<div class="meta">{esc(w["separator_meta"]).join(esc(m) for m in meta)}</div></div>')
     return Block("", [html], keep_together=True)
 
 
@@ -108,8 +108,7 @@ def _winner_sentences(ctx: ReportContext) -> list[str]:
     order = auc.sort_values(ascending=False, kind="stable").index
     label = (m["method_label"] if "method_label" in m else pd.Series(m.index, index=m.index)).astype(str)
     winner = order[0]
-    separator = "，" if ctx.lang == "zh" else ", "
-    ranking = separator.join(f"{label[k]} {auc[k]:.3f}" for k in order)
+    ranking = w["separator_list"].join(f"{label[k]} {auc[k]:.3f}" for k in order)
     lines = [w["backtest_winner"].format(winner=label[winner], auc=f"{auc[winner]:.3f}", ranking=ranking)]
     if all(k in m.index for k in _MODELS):
         without, with_btyd = auc["model"], auc["model_btyd"]

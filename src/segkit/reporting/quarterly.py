@@ -95,14 +95,14 @@ def title_block(ctx: ReportContext) -> Block:
     """Report title, quarter, as-of date, scope and generation date."""
     w = ctx.words
     meta = [
-        f"{w['data_set']}: {ctx.dataset_full.name}",
+        f"{w['data_set']}: {dataset_name(ctx.dataset_full.name, ctx.lang)}",
         f"{w['as_of']}: {ctx.as_of.date()}",
         f"{w['scope']}: {_scope_text(ctx)}",
         f"{w['generated']}: {ctx.generated.isoformat()}",
     ]
     html = (
         f'<div class="title-block"><h1>{esc(w["quarterly_title"])} · {esc(_quarter_text(ctx, ctx.quarter))}</h1>'
-        f'<div class="meta">{" ｜ ".join(esc(m) for m in meta)}</div></div>'
+        f'<div class="meta">{esc(w["separator_meta"]).join(esc(m) for m in meta)}</div></div>'
     )
     return Block("", [html], keep_together=True)
 
@@ -243,8 +243,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum()) if ctx.has("record_updated") else 0
     if overdue_core:
         focus.append(w["focus_overdue"].format(n=fmt_int(overdue_core)))
-    separator = "；" if ctx.lang == "zh" else "; "
-    focus_text = w["focus"].format(actions=separator.join(focus) if focus else w["focus_none"])
+    focus_text = w["focus"].format(actions=w["separator_clause"].join(focus) if focus else w["focus_none"])
     block = Block(w["executive_summary"], keep_together=True)
     block.add(kpi_tiles(tiles)).add(bullet_list(findings, "findings")).add(f'<p class="focus">{esc(focus_text)}</p>')
     # how the lines were set, and a warning when the tiers hardly separate anyone
@@ -536,7 +535,7 @@ def renewals_view(ctx: ReportContext) -> Block | None:
                w["col_next_renewal"]: fmt_pct, w["col_remaining_years"]: lambda v: "—" if pd.isna(v) else f"{v:.1f}"}
     block.add(table_html(shown, formats, nowrap=[w["col_tier"]])).add(fig)
     notes = [w["renewals_tier_note"]]
-    separator = "、" if ctx.lang == "zh" else ", "
+    separator = w["separator_list"]
     for reason in ("few", "no_churn", "no_renewal", "no_fit"):
         keys = [k for k in tiers if summary.loc[k, "basis_reason"] == reason]
         if keys:
@@ -739,9 +738,31 @@ def appendix(ctx: ReportContext) -> Block:
 
 
 def _table_name(ctx: ReportContext, table: str) -> str:
+    """An input table's name in the report's language (the key itself if segkit has none)."""
     from segkit.schema import TABLES
 
-    return TABLES[table].zh if ctx.lang == "zh" and table in TABLES else table
+    if ctx.lang == "zh":
+        return TABLES[table].zh if table in TABLES else table
+    return ctx.words.get(f"table_{table}", table)
+
+
+def dataset_name(name: str, lang: str) -> str:
+    """The data set's name in ``lang`` when it is written in both (``示例公司客户数据 / Sample B2B
+    CRM data``): the part in that language; otherwise the name as written (a data value).
+
+    Examples
+    --------
+    >>> name = "示例公司客户数据 / Sample B2B CRM data"
+    >>> dataset_name(name, "en"), dataset_name(name, "zh"), dataset_name("华东 CRM", "en")
+    ('Sample B2B CRM data', '示例公司客户数据', '华东 CRM')
+    """
+    parts = [p.strip() for p in str(name).split(" / ")]
+    if len(parts) != 2:
+        return str(name)
+    cjk = [bool(re.search(r"[\u3400-\u9fff]", p)) for p in parts]
+    if cjk.count(True) != 1:
+        return str(name)
+    return parts[cjk.index(True)] if lang == "zh" else parts[cjk.index(False)]
 
 
 def rule_text(rule: str, lang: str) -> str:
