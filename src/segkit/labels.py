@@ -346,7 +346,8 @@ def money_column(values, lang: str = "zh", currency: str = "CNY") -> tuple[float
     own unit); in English M from a median of one million, k from a thousand, else the plain
     currency. The median, not the maximum: one 3亿 customer does not turn every other row
     into 0.00亿; it reads 30,000 in a 万元 column instead. Decimals: none when the typical
-    scaled amount is 100 or more, one from 1, two below 1.
+    scaled amount is 100 or more, one from 1, two below 1; one more (up to two) when the
+    smallest amount is below one unit, so that it does not read 0.
 
     Parameters
     ----------
@@ -365,7 +366,7 @@ def money_column(values, lang: str = "zh", currency: str = "CNY") -> tuple[float
     >>> money_column([3.2e8, 652_000, 12_000])
     (10000.0, '万元', 1)
     >>> money_column([3.2e8, 1.6e6, 246_000], "en")
-    (1000000.0, 'CNY M', 1)
+    (1000000.0, 'CNY M', 2)
     >>> money_column([629.0, 480.0, None], "en", "USD"), money_column([2_500.0, 3_100.0], "zh")
     ((1.0, 'USD', 0), (10000.0, '万元', 2))
     """
@@ -374,4 +375,7 @@ def money_column(values, lang: str = "zh", currency: str = "CNY") -> tuple[float
     scale, unit = _money_unit(lang, currency, typical, yuan_in_wan=True)
     shown = (typical or 0.0) / scale
     decimals = 0 if shown >= 100 else 1 if shown >= 1 else 2
+    smallest = amounts[amounts > 0].min() / scale if (amounts > 0).any() else None
+    if smallest is not None and smallest < 1:  # a small row still reads as more than 0
+        decimals = max(decimals, 1 if shown >= 100 else 2)
     return scale, unit, decimals
