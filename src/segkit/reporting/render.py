@@ -388,31 +388,24 @@ def mask_rejected(rejected: "pd.DataFrame") -> "pd.DataFrame":
     ...     "record": ['{"客户编号": "C1", "联系电话": "13812345678", "电子邮箱": "ann@x.cn", "关键联系人": "张伟"}']})
     >>> row = mask_rejected(ledger).iloc[0]
     >>> row["value"], row["record"]
-    ('138****5678', '{"客户编号":"C1","联系电话":"138****5678","电子邮箱":"a***@x.cn","关键联系人":"张*"}')
+    ('138****5678', '{"客户编号": "C1", "联系电话": "138****5678", "电子邮箱": "a***@x.cn", "关键联系人": "张*"}')
     """
     import json
 
     import pandas as pd
 
-    from segkit.access import PII_COLUMNS, mask_pii
-    from segkit.schema import ALIASES, normalise_header
+    from segkit.access import PII_COLUMNS, _customer_id_of, mask_pii
 
     def one(kind: str, value: object) -> object:
         return mask_pii(pd.DataFrame({kind: [value]})).iloc[0, 0] if pd.notna(value) else value
 
     def record(table: str, text: object) -> object:
-        try:
-            raw = json.loads(text)
-        except (TypeError, ValueError):
-            return text
-        if not isinstance(raw, dict):
-            return text
-        aliases = ALIASES.get(table, {})
-        masked = {header: one(PII_COLUMNS[canonical], str(value))
-                  for header, value in raw.items()
-                  if (canonical := aliases.get(normalise_header(header)[0], header)) in PII_COLUMNS and value not in (None, "")}
-        # written back only when something was masked, compact like the ledger's own records
-        return json.dumps({**raw, **masked}, ensure_ascii=False, separators=(",", ":")) if masked else text
+        # the record's fields by canonical name (access reads raw records for scoping too);
+        # each personal value is replaced where it stands, so the record keeps its form
+        for canonical, value in (_customer_id_of(text, table) or {}).items():
+            if canonical in PII_COLUMNS and value:
+                text = text.replace(json.dumps(value, ensure_ascii=False)[1:-1], str(one(PII_COLUMNS[canonical], value)))
+        return text
 
     out = rejected.copy()
     if "column" in out and "value" in out:
