@@ -13,10 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLE
-from segkit.labels import money_column, money_scale
-from segkit.reporting.blocks import kpi_tiles, money_columns, table_html
-from segkit.reporting.quarterly import _gross_change, dataset_name, extreme_rows
-from segkit.reporting.render import mask_rejected, write_side_outputs
+from segkit.labels import dataset_name, money_column, money_scale
+from segkit.reporting.blocks import extreme_rows, gross_change, kpi_tiles, money_columns, table_html
+from segkit.reporting.side_outputs import mask_rejected, write_side_outputs
 
 PLAIN_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$")
 
@@ -79,12 +78,12 @@ def test_net_zero_with_customers_changing_shows_the_gross():
     # a hand case: 12 in, 12 out, the count unchanged
     now = pd.Series([True] * 12 + [False] * 12 + [True] * 5, index=range(29))
     before = pd.Series([False] * 12 + [True] * 12 + [True] * 5, index=range(29))
-    assert _gross_change(now, before) == ("+12 / −12", 0)
-    tile = kpi_tiles([("High churn risk", "17", f"{_gross_change(now, before)[0]} vs last quarter", False, 0)])
+    assert gross_change(now, before) == ("+12 / −12", 0)
+    tile = kpi_tiles([("High churn risk", "17", f"{gross_change(now, before)[0]} vs last quarter", False, 0)])
     assert 'class="delta flat"' in tile and "+0" not in tile
     # only arrivals: the net; nobody moved: 0
-    assert _gross_change(now, now & (now.index < 20)) == ("+5", 5)
-    assert _gross_change(now, now) == ("0", 0)
+    assert gross_change(now, now & (now.index < 20)) == ("+5", 5)
+    assert gross_change(now, now) == ("0", 0)
 
 
 def test_a_tile_without_a_comparison_has_no_delta():

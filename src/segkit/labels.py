@@ -34,6 +34,7 @@ uses it (e.g. :func:`segkit.segment.tiers.assign_tiers`); this module serves the
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -43,7 +44,7 @@ import pandas as pd
 from segkit.config import default_section
 
 __all__ = ["LANGS", "check_lang", "label", "labels", "label_series", "kinds", "money", "money_scale", "money_column",
-           "currency_name"]
+           "currency_name", "dataset_name"]
 
 LANGS = ("zh", "en")
 
@@ -203,6 +204,26 @@ def label_series(kind: str, keys: pd.Series, lang: str = "zh", *, short: bool = 
     mapping = {k: label(kind, k, lang, short=short) for k in pd.unique(keys.dropna())}
     missing = "" if default is None else default
     return keys.map(lambda k: missing if pd.isna(k) else mapping[k]).astype("str")
+
+
+def dataset_name(name: str, lang: str) -> str:
+    """The data set's name in ``lang`` when it is written in both (``示例公司客户数据 / Sample B2B
+    CRM data``): the part in that language; otherwise the name as written (a data value).
+
+    Examples
+    --------
+    >>> name = "示例公司客户数据 / Sample B2B CRM data"
+    >>> dataset_name(name, "en"), dataset_name(name, "zh"), dataset_name("华东 CRM", "en")
+    ('Sample B2B CRM data', '示例公司客户数据', '华东 CRM')
+    """
+    check_lang(lang)
+    parts = [p.strip() for p in str(name).split(" / ")]
+    if len(parts) != 2:
+        return str(name)
+    cjk = [bool(re.search(r"[\u3400-\u9fff]", p)) for p in parts]
+    if cjk.count(True) != 1:
+        return str(name)
+    return parts[cjk.index(True)] if lang == "zh" else parts[cjk.index(False)]
 
 
 # --- money -----------------------------------------------------------------------------------

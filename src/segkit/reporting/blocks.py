@@ -25,7 +25,8 @@ from segkit.labels import money, money_column
 from segkit.plotting import cjk_font
 
 __all__ = ["Block", "esc", "table_html", "figure_html", "kpi_tiles", "paragraphs", "bullet_list", "fmt_money", "fmt_pct", "fmt_int",
-           "money_columns", "with_unit"]
+           "money_columns", "with_unit",
+           "gross_change", "extreme_rows"]
 
 
 def esc(value: object) -> str:
@@ -135,6 +136,50 @@ def money_columns(
 def _zero_free(text: str) -> str:
     """No "-0" / "+0.0" for an amount that rounds to nothing."""
     return text.lstrip("+-") if not re.search(r"[1-9]", text) else text
+
+
+def gross_change(now: pd.Series, before: pd.Series) -> tuple[str, int]:
+    """The change of a group of customers between two dates, and its net.
+
+    The net (``+5``) when customers only came or only left; the gross when some came and
+    others left (``+12 / −12``), so that a net of 0 does not hide 12 customers changing.
+
+    Examples
+    --------
+    >>> now = pd.Series([True, True, False, False], index=list("abcd"))
+    >>> gross_change(now, pd.Series([True, False, True, False], index=list("abcd")))
+    ('+1 / −1', 0)
+    >>> gross_change(now, pd.Series([True, False], index=list("ab"))), gross_change(now, now)
+    (('+1', 1), ('0', 0))
+    """
+    now, before = now.astype(bool), before.astype(bool)
+    ids = now.index.union(before.index)
+    now, before = now.reindex(ids, fill_value=False), before.reindex(ids, fill_value=False)
+    came, left = int((now & ~before).sum()), int((before & ~now).sum())
+    if came and left:
+        return f"+{came:,d} / −{left:,d}", came - left
+    return (fmt_int(came - left, signed=True) if came or left else "0"), came - left
+
+
+def extreme_rows(values: pd.Series, higher_is_better: bool, digits: int) -> tuple[list, list]:
+    """The rows holding the best and the worst value, ties included, judged on the values as
+    shown (rounded to ``digits``): two cells that both read −13 are both marked or neither.
+
+    Nothing is marked when fewer than two values are known or all known values read the same.
+
+    Examples
+    --------
+    >>> nps = pd.Series([-13.2, -12.8, 5.0, 5.4], index=["core", "potential", "ordinary", "low_value"])
+    >>> extreme_rows(nps, True, 0)
+    (['ordinary', 'low_value'], ['core', 'potential'])
+    >>> extreme_rows(pd.Series([0.1, 0.3, None]), False, 3), extreme_rows(pd.Series([2.0, 2.04]), True, 1)
+    (([0], [1]), ([], []))
+    """
+    shown = values.dropna().astype(float).round(digits)
+    if len(shown) < 2 or shown.max() == shown.min():
+        return [], []
+    top, bottom = list(shown.index[shown == shown.max()]), list(shown.index[shown == shown.min()])
+    return (top, bottom) if higher_is_better else (bottom, top)
 
 
 # --- pieces -------------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from segkit.labels import label
+from segkit.labels import dataset_name, label
 from segkit.plotting import PALETTE, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, fmt_int, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
-from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, dataset_name, footer, money_table
+from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer, money_table
 
 __all__ = ["title_block", "summary", "backtest_view", "high_risk_view", "risk_by_segment", "drivers_view", "method", "footer"]
 

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from segkit.config import default_section
-from segkit.labels import label
 from segkit.plotting import TIER_COLORS, freeze_fonts, new_figure, style
-from segkit.reporting.blocks import Block, bullet_list, esc, fmt_int, fmt_pct, kpi_tiles, money_columns, table_html
+from segkit.labels import dataset_name, label
+from segkit.reporting.blocks import (Block, bullet_list, esc, extreme_rows, fmt_int, fmt_pct, gross_change, kpi_tiles,
+                                     money_columns, table_html)
 from segkit.reporting.context import ReportContext
 
 __all__ = [
@@ -196,7 +197,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     if has_churn:
         risk_change, net = None, None
         if n["prev_high_risk"] is not None:
-            risk_change, net = _gross_change(ctx.high_churn_risk(), ctx.high_churn_risk(previous=True))
+            risk_change, net = gross_change(ctx.high_churn_risk(), ctx.high_churn_risk(previous=True))
         tiles.append((w["tile_high_risk"], fmt_int(n["high_risk"]), change(risk_change), False, net))
     if not has_previous:
         notes.append(ctx.left_out(w["what_vs_previous"], "previous"))
@@ -253,29 +254,6 @@ def executive_summary(ctx: ReportContext) -> Block:
     if notes:
         block.add(_notes(notes))
     return block
-
-
-def _gross_change(now: pd.Series, before: pd.Series) -> tuple[str, int]:
-    """The change of a group of customers between two dates, and its net.
-
-    The net (``+5``) when customers only came or only left; the gross when some came and
-    others left (``+12 / −12``), so that a net of 0 does not hide 12 customers changing.
-
-    Examples
-    --------
-    >>> now = pd.Series([True, True, False, False], index=list("abcd"))
-    >>> _gross_change(now, pd.Series([True, False, True, False], index=list("abcd")))
-    ('+1 / −1', 0)
-    >>> _gross_change(now, pd.Series([True, False], index=list("ab"))), _gross_change(now, now)
-    (('+1', 1), ('0', 0))
-    """
-    now, before = now.astype(bool), before.astype(bool)
-    ids = now.index.union(before.index)
-    now, before = now.reindex(ids, fill_value=False), before.reindex(ids, fill_value=False)
-    came, left = int((now & ~before).sum()), int((before & ~now).sum())
-    if came and left:
-        return f"+{came:,d} / −{left:,d}", came - left
-    return (fmt_int(came - left, signed=True) if came or left else "0"), came - left
 
 
 def _notes(sentences) -> str:
@@ -558,27 +536,6 @@ KPI_SHOWN_DIGITS = {"nps": 0, "satisfaction": 1, "cross_sell_rate": 2, "interact
                     "retention_rate": 3, "repurchase_rate": 3, "complaint_rate": 3}
 
 
-def extreme_rows(values: pd.Series, higher_is_better: bool, digits: int) -> tuple[list, list]:
-    """The rows holding the best and the worst value, ties included, judged on the values as
-    shown (rounded to ``digits``): two cells that both read −13 are both marked or neither.
-
-    Nothing is marked when fewer than two values are known or all known values read the same.
-
-    Examples
-    --------
-    >>> nps = pd.Series([-13.2, -12.8, 5.0, 5.4], index=["core", "potential", "ordinary", "low_value"])
-    >>> extreme_rows(nps, True, 0)
-    (['ordinary', 'low_value'], ['core', 'potential'])
-    >>> extreme_rows(pd.Series([0.1, 0.3, None]), False, 3), extreme_rows(pd.Series([2.0, 2.04]), True, 1)
-    (([0], [1]), ([], []))
-    """
-    shown = values.dropna().astype(float).round(digits)
-    if len(shown) < 2 or shown.max() == shown.min():
-        return [], []
-    top, bottom = list(shown.index[shown == shown.max()]), list(shown.index[shown == shown.min()])
-    return (top, bottom) if higher_is_better else (bottom, top)
-
-
 def _kpi_columns(ctx: ReportContext) -> tuple[list[str], list[str]]:
     """The KPI columns the data support, and sentences for those left out."""
     w = ctx.words
@@ -744,25 +701,6 @@ def _table_name(ctx: ReportContext, table: str) -> str:
     if ctx.lang == "zh":
         return TABLES[table].zh if table in TABLES else table
     return ctx.words.get(f"table_{table}", table)
-
-
-def dataset_name(name: str, lang: str) -> str:
-    """The data set's name in ``lang`` when it is written in both (``示例公司客户数据 / Sample B2B
-    CRM data``): the part in that language; otherwise the name as written (a data value).
-
-    Examples
-    --------
-    >>> name = "示例公司客户数据 / Sample B2B CRM data"
-    >>> dataset_name(name, "en"), dataset_name(name, "zh"), dataset_name("华东 CRM", "en")
-    ('Sample B2B CRM data', '示例公司客户数据', '华东 CRM')
-    """
-    parts = [p.strip() for p in str(name).split(" / ")]
-    if len(parts) != 2:
-        return str(name)
-    cjk = [bool(re.search(r"[\u3400-\u9fff]", p)) for p in parts]
-    if cjk.count(True) != 1:
-        return str(name)
-    return parts[cjk.index(True)] if lang == "zh" else parts[cjk.index(False)]
 
 
 def rule_text(rule: str, lang: str) -> str:
