@@ -118,10 +118,10 @@ def test_tables_carry_what_phone_and_print_layouts_need():
     html = table_html(listing, max_rows=15)
     assert '<div class="table-wrap cards">' in html                    # 15 rows: long, may split
     assert html.count('data-label="reasons"') == 15
-    matrix = pd.DataFrame(np.ones((4, 6)), columns=list("abcdef"))
+    matrix = pd.DataFrame(np.ones((4, 5)), columns=list("abcde"))
     html = table_html(matrix, index=True)
     assert '<div class="table-wrap short wide">' in html and 'class="scroll-hint"' in html
-    narrow = table_html(pd.DataFrame({"a": [1, 2]}))
+    narrow = table_html(pd.DataFrame({c: [1, 2] for c in "abcd"}))
     assert '"table-wrap short"' in narrow and "scroll-hint" not in narrow
 
 

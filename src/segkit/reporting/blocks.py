@@ -186,7 +186,7 @@ def extreme_rows(values: pd.Series, higher_is_better: bool, digits: int) -> tupl
 
 #: A table with this many columns or more is "wide": on a phone it scrolls sideways with a
 #: shadow on the cut edge and a hint under it, or (a list without an index) turns into cards.
-WIDE_COLUMNS = 6
+WIDE_COLUMNS = 5
 #: A table with at most this many rows is kept on one page in the PDF (no orphan rows).
 KEEP_ROWS = 12
 
@@ -220,7 +220,7 @@ def table_html(
     --------
     >>> table_html(pd.DataFrame({"name": ["<b>x</b>"]}))  # doctest: +ELLIPSIS
     '<div class="table-wrap short"><table>...<td data-label="name">&lt;b&gt;x&lt;/b&gt;</td>...'
-    >>> wide = pd.DataFrame({c: [1] for c in "abcdef"})
+    >>> wide = pd.DataFrame({c: [1] for c in "abcde"})
     >>> table_html(wide).split("<thead>")[0], table_html(wide, index=True).split("<thead>")[0]
     ('<div class="table-wrap short cards"><table class="cards">', '<div class="table-wrap short wide"><table>')
     """
