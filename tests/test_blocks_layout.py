@@ -125,6 +125,14 @@ def test_tables_carry_what_phone_and_print_layouts_need():
     assert '"table-wrap short"' in narrow and "scroll-hint" not in narrow
 
 
+def test_headers_wrap_between_words_only():
+    html = table_html(pd.DataFrame({"流失概率": [0.7], "近12个月交易额（万元）": [1.0], "Expected remaining years": [2.0]}))
+    heads = re.findall(r"<th>(.*?)</th>", html)
+    assert heads[0] == '<span class="w">流失概率</span>'
+    assert heads[1] == '<span class="w">近12个月交易额</span><span class="w">（万元）</span>'
+    assert re.sub(r"<[^>]+>", "", heads[2]) == "Expected remaining years"
+
+
 def test_css_keeps_rows_and_headers_whole_and_cues_scrolling():
     from importlib import resources
 
@@ -133,8 +141,7 @@ def test_css_keeps_rows_and_headers_whole_and_cues_scrolling():
     assert re.search(r"thead\s*\{\s*display:\s*table-header-group", css)
     assert re.search(r"\.table-wrap\.short\s*\{\s*break-inside:\s*avoid", css)
     assert re.search(r"tbody tr:last-child\s*\{\s*break-before:\s*avoid", css)
-    print_css = css[css.index("@media print"):]
-    assert re.search(r"\bth\s*\{\s*white-space:\s*nowrap", print_css)
+    assert re.search(r"\bth \.w\s*\{\s*white-space:\s*nowrap", css)
     assert re.search(r"td::before\s*\{\s*content:\s*attr\(data-label\)", css)
     assert ".scroll-hint::after" in css
 

@@ -52,7 +52,7 @@ def pages(data_sets, tmp_path_factory):
 def _tables(page: str):
     """Each table as (headers, rows of cell texts)."""
     for table in re.findall(r"<table[^>]*>(.*?)</table>", page, flags=re.S):
-        headers = [html_lib.unescape(h) for h in re.findall(r"<th>(.*?)</th>", table)]
+        headers = [html_lib.unescape(re.sub(r"<[^>]+>", "", h)) for h in re.findall(r"<th>(.*?)</th>", table)]
         rows = [[html_lib.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
                 for row in re.findall(r"<tr>(.*?)</tr>", re.search(r"<tbody>(.*?)</tbody>", table, flags=re.S).group(1))]
         yield headers, rows

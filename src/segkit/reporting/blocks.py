@@ -229,7 +229,7 @@ def table_html(
     nowrap = set(nowrap)
     frame = frame.reset_index() if index else frame
     shown = frame if max_rows is None else frame.head(max_rows)
-    head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
+    head = "".join(f"<th>{header_html(c)}</th>" for c in shown.columns)
     rows = []
     for pos, (_, row) in enumerate(shown.iterrows()):
         cells = []
@@ -258,6 +258,28 @@ def table_html(
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (f'<div class="{" ".join(wrap)}"><table{table_class}>{cap}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>{hint}{more}</div>')
+
+
+def header_html(header: object) -> str:
+    """A column header that may wrap between its words but never inside one.
+
+    Each word (split at spaces, and before an opening bracket: ``近12个月交易额（万元）``)
+    is a ``<span class="w">`` that ``report.css`` keeps on one line, so a narrow column
+    reads ``流失概率`` whole, never ``流失概/率`` (WeasyPrint breaks CJK text between any two
+    characters and ignores ``word-break: keep-all``).
+
+    Examples
+    --------
+    >>> header_html("近12个月交易额（万元）")
+    '<span class="w">近12个月交易额</span><span class="w">（万元）</span>'
+    >>> header_html("Revenue 12m (CNY k)")
+    '<span class="w">Revenue</span> <span class="w">12m</span> <span class="w">(CNY</span> <span class="w">k)</span>'
+    """
+    parts = []
+    for i, word in enumerate(str(header).split(" ")):
+        pieces = [p for p in re.split(r"(?=[（(])", word) if p] if "（" in word else [word]
+        parts.append(("" if i == 0 else " ") + "".join(f'<span class="w">{esc(p)}</span>' for p in pieces))
+    return "".join(parts)
 
 
 def _default_format(value: object) -> str:

@@ -576,7 +576,7 @@ def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers
     pct = lambda v: fmt_pct(v)  # noqa: E731
     formats = {names.get(c, c): f for c, f in {
         "customers": fmt_int, "revenue_share": pct, "retention_rate": pct, "repurchase_rate": pct, "complaint_rate": pct,
-        "nps": lambda v: "—" if pd.isna(v) else f"{v:+.0f}", "satisfaction": lambda v: "—" if pd.isna(v) else f"{v:.1f}",
+        "nps": lambda v: "—" if pd.isna(v) else f"{v:+.0f}" if round(v) else "0", "satisfaction": lambda v: "—" if pd.isna(v) else f"{v:.1f}",
         "cross_sell_rate": lambda v: f"{v:.2f}", "interactions_per_customer": lambda v: f"{v:.1f}"}.items()}
     return table_html(shown, formats, highlight=highlight)
 
