@@ -44,7 +44,7 @@ import pandas as pd
 from segkit.config import default_section
 
 __all__ = ["LANGS", "check_lang", "label", "labels", "label_series", "kinds", "money", "money_scale", "money_column",
-           "currency_name", "dataset_name"]
+           "currency_name", "dataset_name", "glossary"]
 
 LANGS = ("zh", "en")
 
@@ -400,3 +400,44 @@ def money_column(values, lang: str = "zh", currency: str = "CNY") -> tuple[float
     if smallest is not None and smallest < 1:  # a small row still reads as more than 0
         decimals = max(decimals, 1 if shown >= 100 else 2)
     return scale, unit, decimals
+
+
+# --- glossary --------------------------------------------------------------------------------
+
+
+def glossary(lang: str = "zh", terms: Any = None) -> pd.DataFrame:
+    """The plain-language glossary (术语表) of the reports, from ``glossary.yaml``.
+
+    Parameters
+    ----------
+    lang : {"zh", "en"}, default "zh"
+    terms : iterable of str, optional
+        The term keys to include, in the order given (a report passes the terms it uses).
+        By default every term, in the file's order. An unknown key is an error naming the known ones.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by term key, columns ``term`` (as printed) and ``meaning``.
+
+    Examples
+    --------
+    >>> g = glossary("en", ["roc_auc", "value_at_stake"])
+    >>> g.loc["roc_auc", "term"]
+    'ROC AUC'
+    >>> "0.5 is guessing" in g.loc["roc_auc", "meaning"]
+    True
+    >>> glossary("en", ["auc"])
+    Traceback (most recent call last):
+    ...
+    ValueError: no glossary entry for 'auc'; known terms: base_rate, bgnbd, brier, churn_probability, clv, ...
+    """
+    check_lang(lang)
+    entries = default_section("glossary")["terms"]
+    keys = list(entries) if terms is None else list(terms)
+    unknown = [k for k in keys if k not in entries]
+    if unknown:
+        known = sorted(entries)
+        raise ValueError(f"no glossary entry for {unknown[0]!r}; known terms: {', '.join(known[:5])}, ...")
+    rows = {k: {"term": entries[k][lang], "meaning": entries[k][f"{lang}_text"]} for k in keys}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["term", "meaning"]).rename_axis("term_key")
