@@ -318,7 +318,8 @@ def test_short_history_quarterly_report_renders(short_history):
     assert result.quarter == "2026Q3"
     text = _text(result.paths["html"].read_text(encoding="utf-8"))
     assert MISSING.findall(text) == [] and "left out" not in text and "cannot be computed" not in text
-    assert re.search(r"High churn risk [\d,]+ [+-]\d+ vs last quarter", text)    # the previous quarter's model exists
+    # the previous quarter's model exists: a change (net, or gross "+12 / −10" when customers came and left)
+    assert re.search(r"High churn risk [\d,]+ (?:[+-][\d,]+|\+[\d,]+ / −[\d,]+|0) vs last quarter", text)
 
 
 @pytest.mark.slow

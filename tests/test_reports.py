@@ -63,7 +63,7 @@ def test_quarterly_numbers_match_segkit(rendered, sample):
         html = _html(rendered, "quarterly", lang)
         overview = html.split('class="block"', 2)[1]          # the tier overview section
         for key, text in labels.items():
-            assert re.search(rf"<td>{text}</td><td class=\"num\">{counts[key]:,}</td>", overview), (lang, key)
+            assert re.search(rf'<td data-label="[^"]+">{text}</td><td class="num" data-label="[^"]+">{counts[key]:,}</td>', overview), (lang, key)
     revenue = snap["revenue_12m"].sum()
     assert f"{revenue / 1e8:,.2f}亿元" in _html(rendered, "quarterly", "zh")
     assert f"CNY {revenue / 1e6:,.1f}M" in _html(rendered, "quarterly", "en")

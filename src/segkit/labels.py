@@ -23,8 +23,10 @@ currency               ``thresholds.yaml`` ``currencies`` (元 / 美元 ...)
 =====================  ==========================================================
 
 Money is written for people in one place, :func:`money` (with :func:`money_scale` for
-chart axes and column headers): 万元 in Chinese (the handbooks' unit), the ISO code with
-k / M in English, and the dataset's own currency everywhere (``1.2万美元``, ``USD 12.3k``).
+chart axes and :func:`money_column` for table columns): 万元 in Chinese (the handbooks' unit),
+the ISO code with k / M in English, and the dataset's own currency everywhere (``1.2万美元``,
+``USD 12.3k``). A table column carries ONE unit, written in its header, so that a reader
+compares plain numbers down the column (never 3.2亿元 above 65.2万元).
 
 Labels of a user's own configuration are read from that configuration by the function that
 uses it (e.g. :func:`segkit.segment.tiers.assign_tiers`); this module serves the defaults.
@@ -32,6 +34,7 @@ uses it (e.g. :func:`segkit.segment.tiers.assign_tiers`); this module serves the
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -40,7 +43,8 @@ import pandas as pd
 
 from segkit.config import default_section
 
-__all__ = ["LANGS", "check_lang", "label", "labels", "label_series", "kinds", "money", "money_scale", "currency_name"]
+__all__ = ["LANGS", "check_lang", "label", "labels", "label_series", "kinds", "money", "money_scale", "money_column",
+           "currency_name", "dataset_name", "glossary"]
 
 LANGS = ("zh", "en")
 
@@ -202,6 +206,26 @@ def label_series(kind: str, keys: pd.Series, lang: str = "zh", *, short: bool = 
     return keys.map(lambda k: missing if pd.isna(k) else mapping[k]).astype("str")
 
 
+def dataset_name(name: str, lang: str) -> str:
+    """The data set's name in ``lang`` when it is written in both (``示例公司客户数据 / Sample B2B
+    CRM data``): the part in that language; otherwise the name as written (a data value).
+
+    Examples
+    --------
+    >>> name = "示例公司客户数据 / Sample B2B CRM data"
+    >>> dataset_name(name, "en"), dataset_name(name, "zh"), dataset_name("华东 CRM", "en")
+    ('Sample B2B CRM data', '示例公司客户数据', '华东 CRM')
+    """
+    check_lang(lang)
+    parts = [p.strip() for p in str(name).split(" / ")]
+    if len(parts) != 2:
+        return str(name)
+    cjk = [bool(re.search(r"[\u3400-\u9fff]", p)) for p in parts]
+    if cjk.count(True) != 1:
+        return str(name)
+    return parts[cjk.index(True)] if lang == "zh" else parts[cjk.index(False)]
+
+
 # --- money -----------------------------------------------------------------------------------
 
 
@@ -296,10 +320,12 @@ def money(value: float, lang: str = "zh", currency: str = "CNY", *, style: str =
 
 
 def money_scale(lang: str = "zh", currency: str = "CNY", largest: float | None = None) -> tuple[float, str]:
-    """Divisor and unit for chart axes and column headers: (10,000, "万元") or (1,000, "CNY k").
+    """Divisor and unit for chart axes: (10,000, "万元") or (1,000, "CNY k"), by the largest amount.
 
-    With ``largest`` (the largest amount to show), amounts below one such unit are shown as
-    they are, so that a chart of USD 400 averages does not read 0.04万美元.
+    With ``largest`` (the largest amount to show), the unit grows with it: 亿 from 10⁸ in
+    Chinese, M from 10⁶ in English (an axis reads 400 CNY M, not 400,000 CNY k); amounts below
+    one 万 / k are shown as they are, so that a chart of USD 400 averages does not read
+    0.04万美元.
 
     Examples
     --------
@@ -307,10 +333,111 @@ def money_scale(lang: str = "zh", currency: str = "CNY", largest: float | None =
     ((10000.0, '万元'), (1000.0, 'USD k'), (10000.0, '万美元'))
     >>> money_scale("zh", "USD", largest=499.0), money_scale("en", "EUR", largest=850.0)
     ((1.0, '美元'), (1.0, 'EUR'))
+    >>> money_scale("zh", largest=4.1e8), money_scale("en", largest=4.1e8)
+    ((100000000.0, '亿元'), (1000000.0, 'CNY M'))
     """
+    return _money_unit(lang, currency, largest, yuan_in_wan=False)
+
+
+def _money_unit(lang: str, currency: str, typical: float | None, *, yuan_in_wan: bool) -> tuple[float, str]:
+    """(divisor, unit) for amounts around ``typical``: the largest of 亿 / 万 (M / k) that
+    ``typical`` reaches; below both, the plain currency (or 万元 with ``yuan_in_wan``)."""
     check_lang(lang)
     name = currency_name(currency, lang)
-    scale, unit = (1e4, f"万{name}") if lang == "zh" else (1e3, f"{name} k")
-    if largest is not None and np.isfinite(largest) and abs(largest) < scale:
-        return 1.0, name
-    return scale, unit
+    if lang == "zh":
+        steps = [(1e8, f"亿{name}"), (1e4, f"万{name}")]
+    else:
+        steps = [(1e6, f"{name} M"), (1e3, f"{name} k")]
+    if typical is None or not np.isfinite(typical):
+        return steps[1]
+    for scale, unit in steps:
+        if abs(typical) >= scale:
+            return scale, unit
+    if yuan_in_wan and lang == "zh" and str(currency or "CNY").upper() == "CNY":
+        return steps[1]
+    return 1.0, name
+
+
+def money_column(values, lang: str = "zh", currency: str = "CNY") -> tuple[float, str, int]:
+    """One unit for a whole table column of amounts: divisor, unit (for the header) and decimals.
+
+    The unit is chosen by the column's median absolute amount (missing values ignored), so
+    that the typical row reads as a number of a few digits: 亿元 from a median of 1亿, else
+    万元 (yuan are always in 万, the handbooks' unit; another currency below 1万 stays in its
+    own unit); in English M from a median of one million, k from a thousand, else the plain
+    currency. The median, not the maximum: one 3亿 customer does not turn every other row
+    into 0.00亿; it reads 30,000 in a 万元 column instead. Decimals: none when the typical
+    scaled amount is 100 or more, one from 1, two below 1; one more (up to two) when the
+    smallest amount is below one unit, so that it does not read 0.
+
+    Parameters
+    ----------
+    values : array-like of float
+        The column's amounts in currency units.
+    lang : {"zh", "en"}, default "zh"
+    currency : str, default "CNY"
+
+    Returns
+    -------
+    (float, str, int)
+        Divide by the first, write the second in the header, show the third many decimals.
+
+    Examples
+    --------
+    >>> money_column([3.2e8, 652_000, 12_000])
+    (10000.0, '万元', 1)
+    >>> money_column([3.2e8, 1.6e6, 246_000], "en")
+    (1000000.0, 'CNY M', 2)
+    >>> money_column([629.0, 480.0, None], "en", "USD"), money_column([2_500.0, 3_100.0], "zh")
+    ((1.0, 'USD', 0), (10000.0, '万元', 2))
+    """
+    amounts = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").abs().dropna()
+    typical = float(amounts.median()) if len(amounts) else None
+    scale, unit = _money_unit(lang, currency, typical, yuan_in_wan=True)
+    shown = (typical or 0.0) / scale
+    decimals = 0 if shown >= 100 else 1 if shown >= 1 else 2
+    smallest = amounts[amounts > 0].min() / scale if (amounts > 0).any() else None
+    if smallest is not None and smallest < 1:  # a small row still reads as more than 0
+        decimals = max(decimals, 1 if shown >= 100 else 2)
+    return scale, unit, decimals
+
+
+# --- glossary --------------------------------------------------------------------------------
+
+
+def glossary(lang: str = "zh", terms: Any = None) -> pd.DataFrame:
+    """The plain-language glossary (术语表) of the reports, from ``glossary.yaml``.
+
+    Parameters
+    ----------
+    lang : {"zh", "en"}, default "zh"
+    terms : iterable of str, optional
+        The term keys to include, in the order given (a report passes the terms it uses).
+        By default every term, in the file's order. An unknown key is an error naming the known ones.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by term key, columns ``term`` (as printed) and ``meaning``.
+
+    Examples
+    --------
+    >>> g = glossary("en", ["roc_auc", "value_at_stake"])
+    >>> g.loc["roc_auc", "term"]
+    'ROC AUC'
+    >>> "0.5 is guessing" in g.loc["roc_auc", "meaning"]
+    True
+    >>> glossary("en", ["auc"])
+    Traceback (most recent call last):
+    ...
+    ValueError: no glossary entry for 'auc'; known terms: base_rate, bgnbd, brier, churn_probability, clv, ...
+    """
+    check_lang(lang)
+    entries = default_section("glossary")["terms"]
+    keys = list(entries) if terms is None else list(terms)
+    unknown = [k for k in keys if k not in entries]
+    if unknown:
+        known = sorted(entries)
+        raise ValueError(f"no glossary entry for {unknown[0]!r}; known terms: {', '.join(known[:5])}, ...")
+    rows = {k: {"term": entries[k][lang], "meaning": entries[k][f"{lang}_text"]} for k in keys}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["term", "meaning"]).rename_axis("term_key")

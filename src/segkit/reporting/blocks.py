@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from segkit.labels import money
+from segkit.labels import money, money_column
 from segkit.plots import cjk_font
 
-__all__ = ["Block", "esc", "table_html", "figure_html", "kpi_tiles", "paragraphs", "bullet_list", "fmt_money", "fmt_pct", "fmt_int"]
+__all__ = ["Block", "esc", "table_html", "figure_html", "kpi_tiles", "paragraphs", "bullet_list", "fmt_money", "fmt_pct", "fmt_int",
+           "money_columns", "with_unit",
+           "gross_change", "extreme_rows"]
 
 
 def esc(value: object) -> str:
@@ -81,7 +83,113 @@ def fmt_int(value: float, signed: bool = False) -> str:
     return f"{int(value):+,d}" if signed else f"{int(value):,d}"
 
 
+def with_unit(header: str, unit: str, lang: str) -> str:
+    """A column header with its unit: ``交易额（万元）``, ``Revenue (CNY k)``.
+
+    Examples
+    --------
+    >>> with_unit("交易额", "万元", "zh"), with_unit("Revenue", "CNY M", "en")
+    ('交易额（万元）', 'Revenue (CNY M)')
+    """
+    return f"{header}（{unit}）" if lang == "zh" else f"{header} ({unit})"
+
+
+def money_columns(
+    frame: pd.DataFrame, columns: Iterable[str], lang: str, currency: str = "CNY", *, signed: Iterable[str] = ()
+) -> tuple[pd.DataFrame, dict[str, Callable[[object], str]]]:
+    """Money columns of a table, each in ONE unit written in its header.
+
+    Every column gets its own unit from :func:`segkit.labels.money_column` (by its median),
+    the header says it, and the cells are plain numbers with thousands separators, the same
+    number of decimals down the column. ``signed`` columns (changes) carry a ``+`` on gains.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The frame with the money columns renamed, and ``formats`` for :func:`table_html`
+        keyed by the new names. Columns not in the frame are skipped.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"tier": ["core", "potential", "low"], "revenue": [3.2e8, 652_000.0, 12_000.0],
+    ...                       "change": [1.5e5, -2e4, 0.0]})
+    >>> shown, formats = money_columns(frame, ["revenue", "change"], "zh", signed=["change"])
+    >>> list(shown.columns), [formats["revenue（万元）"](v) for v in shown["revenue（万元）"]]
+    (['tier', 'revenue（万元）', 'change（万元）'], ['32,000.0', '65.2', '1.2'])
+    >>> [formats["change（万元）"](v) for v in shown["change（万元）"]] + [formats["change（万元）"](None)]
+    ['+15.0', '-2.0', '0.0', '—']
+    """
+    signed = set(signed)
+    renames, formats = {}, {}
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        scale, unit, decimals = money_column(frame[column].to_numpy(), lang, currency)
+        name = with_unit(column, unit, lang)
+        sign = "+" if column in signed else ""
+        renames[column] = name
+        formats[name] = (lambda v, scale=scale, decimals=decimals, sign=sign:
+                         "—" if v is None or pd.isna(v) else _zero_free(f"{float(v) / scale:{sign},.{decimals}f}"))
+    return frame.rename(columns=renames), formats
+
+
+def _zero_free(text: str) -> str:
+    """No "-0" / "+0.0" for an amount that rounds to nothing."""
+    return text.lstrip("+-") if not re.search(r"[1-9]", text) else text
+
+
+def gross_change(now: pd.Series, before: pd.Series) -> tuple[str, int]:
+    """The change of a group of customers between two dates, and its net.
+
+    The net (``+5``) when customers only came or only left; the gross when some came and
+    others left (``+12 / −12``), so that a net of 0 does not hide 12 customers changing.
+
+    Examples
+    --------
+    >>> now = pd.Series([True, True, False, False], index=list("abcd"))
+    >>> gross_change(now, pd.Series([True, False, True, False], index=list("abcd")))
+    ('+1 / −1', 0)
+    >>> gross_change(now, pd.Series([True, False], index=list("ab"))), gross_change(now, now)
+    (('+1', 1), ('0', 0))
+    """
+    now, before = now.astype(bool), before.astype(bool)
+    ids = now.index.union(before.index)
+    now, before = now.reindex(ids, fill_value=False), before.reindex(ids, fill_value=False)
+    came, left = int((now & ~before).sum()), int((before & ~now).sum())
+    if came and left:
+        return f"+{came:,d} / −{left:,d}", came - left
+    return (fmt_int(came - left, signed=True) if came or left else "0"), came - left
+
+
+def extreme_rows(values: pd.Series, higher_is_better: bool, digits: int) -> tuple[list, list]:
+    """The rows holding the best and the worst value, ties included, judged on the values as
+    shown (rounded to ``digits``): two cells that both read −13 are both marked or neither.
+
+    Nothing is marked when fewer than two values are known or all known values read the same.
+
+    Examples
+    --------
+    >>> nps = pd.Series([-13.2, -12.8, 5.0, 5.4], index=["core", "potential", "ordinary", "low_value"])
+    >>> extreme_rows(nps, True, 0)
+    (['ordinary', 'low_value'], ['core', 'potential'])
+    >>> extreme_rows(pd.Series([0.1, 0.3, None]), False, 3), extreme_rows(pd.Series([2.0, 2.04]), True, 1)
+    (([0], [1]), ([], []))
+    """
+    shown = values.dropna().astype(float).round(digits)
+    if len(shown) < 2 or shown.max() == shown.min():
+        return [], []
+    top, bottom = list(shown.index[shown == shown.max()]), list(shown.index[shown == shown.min()])
+    return (top, bottom) if higher_is_better else (bottom, top)
+
+
 # --- pieces -------------------------------------------------------------------------------------
+
+#: A table with this many columns or more is "wide": on a phone it scrolls sideways with a
+#: shadow on the cut edge and a hint under it, or (a list without an index) turns into cards.
+WIDE_COLUMNS = 5
+#: A table with at most this many rows is kept on one page in the PDF (no orphan rows).
+KEEP_ROWS = 12
+
 
 def table_html(
     frame: pd.DataFrame,
@@ -94,24 +202,34 @@ def table_html(
     more: str = "… {n:,} more rows",
     nowrap: Iterable[str] = (),
     numeric_align: bool = True,
+    cards: bool | None = None,
 ) -> str:
-    """An escaped HTML table, wrapped so it scrolls sideways on a phone.
+    """An escaped HTML table that reads on A4 and on a phone.
 
     ``formats`` maps column names to functions that turn a value into display text (the text
     is escaped after formatting). ``highlight`` maps (row position, column) to a CSS class
     (``best`` / ``worst``).
 
+    Layout classes for ``report.css``: every cell carries its column's name (``data-label``),
+    so that ``cards`` tables (default: a list of at least :data:`WIDE_COLUMNS` columns without
+    an index) become one card per row on a phone; other wide tables scroll sideways with a
+    visible cue (``wide``, a shadow and a hint); tables of at most :data:`KEEP_ROWS` rows are
+    kept on one PDF page (``short``).
+
     Examples
     --------
     >>> table_html(pd.DataFrame({"name": ["<b>x</b>"]}))  # doctest: +ELLIPSIS
-    '<div class="table-wrap"><table>...&lt;b&gt;x&lt;/b&gt;...'
+    '<div class="table-wrap short"><table>...<td data-label="name">&lt;b&gt;x&lt;/b&gt;</td>...'
+    >>> wide = pd.DataFrame({c: [1] for c in "abcde"})
+    >>> table_html(wide).split("<thead>")[0], table_html(wide, index=True).split("<thead>")[0]
+    ('<div class="table-wrap short cards"><table class="cards">', '<div class="table-wrap short wide"><table>')
     """
     formats = dict(formats or {})
     highlight = dict(highlight or {})
     nowrap = set(nowrap)
     frame = frame.reset_index() if index else frame
     shown = frame if max_rows is None else frame.head(max_rows)
-    head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
+    head = "".join(f"<th>{header_html(c)}</th>" for c in shown.columns)
     rows = []
     for pos, (_, row) in enumerate(shown.iterrows()):
         cells = []
@@ -126,14 +244,42 @@ def table_html(
             if (pos, col) in highlight:
                 classes.append(highlight[(pos, col)])
             cls = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{cls}>{esc(text)}</td>")
+            cells.append(f'<td{cls} data-label="{esc(col)}">{esc(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if max_rows is not None and len(frame) > max_rows:
         more = f'<p class="note">{esc(more.format(n=len(frame) - max_rows))}</p>'
     else:
         more = ""
+    wide = len(shown.columns) >= WIDE_COLUMNS
+    cards = (wide and not index) if cards is None else cards
+    wrap = ["table-wrap"] + (["short"] if len(shown) <= KEEP_ROWS else []) + (["cards"] if cards else ["wide"] if wide else [])
+    hint = '<p class="scroll-hint" aria-hidden="true"></p>' if wide and not cards else ""
+    table_class = ' class="cards"' if cards else ""
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}</div>'
+    return (f'<div class="{" ".join(wrap)}"><table{table_class}>{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>{hint}{more}</div>')
+
+
+def header_html(header: object) -> str:
+    """A column header that may wrap between its words but never inside one.
+
+    Each word (split at spaces, and before an opening bracket: ``近12个月交易额（万元）``)
+    is a ``<span class="w">`` that ``report.css`` keeps on one line, so a narrow column
+    reads ``流失概率`` whole, never ``流失概/率`` (WeasyPrint breaks CJK text between any two
+    characters and ignores ``word-break: keep-all``).
+
+    Examples
+    --------
+    >>> header_html("近12个月交易额（万元）")
+    '<span class="w">近12个月交易额</span><span class="w">（万元）</span>'
+    >>> header_html("Revenue 12m (CNY k)")
+    '<span class="w">Revenue</span> <span class="w">12m</span> <span class="w">(CNY</span> <span class="w">k)</span>'
+    """
+    parts = []
+    for i, word in enumerate(str(header).split(" ")):
+        pieces = [p for p in re.split(r"(?=[（(])", word) if p] if "（" in word else [word]
+        parts.append(("" if i == 0 else " ") + "".join(f'<span class="w">{esc(p)}</span>' for p in pieces))
+    return "".join(parts)
 
 
 def _default_format(value: object) -> str:
@@ -170,23 +316,33 @@ def figure_html(fig: Figure, alt: str = "", dpi: int = 150) -> str:
 
 
 def kpi_tiles(tiles: Iterable[tuple]) -> str:
-    """KPI tiles: ``(label, value, change[, higher_is_better])`` each.
+    """KPI tiles: ``(label, value, change[, higher_is_better[, net]])`` each.
 
-    The change is coloured good (green) or bad (red) from its sign and whether a rise is good
-    (default True; False for e.g. customers at risk); a change with no sign is neutral.
+    The change is coloured good (green) or bad (red) from the sign of ``net`` (the signed
+    change as a number) and whether a rise is good (default True; False for e.g. customers at
+    risk); a net of 0 is neutral. Without ``net``, the sign is read from the change's text
+    (its first signed number). A tile without a change shows no delta at all.
+
+    Examples
+    --------
+    >>> kpi_tiles([("At risk", "187", "+12 / −12", False, 0)])  # doctest: +ELLIPSIS
+    '...<div class="delta flat">+12 / −12</div>...'
+    >>> kpi_tiles([("At risk", "187", "+5 vs last quarter", False)])  # doctest: +ELLIPSIS
+    '...<div class="delta bad">+5 vs last quarter</div>...'
+    >>> "delta" in kpi_tiles([("Customers", "1,200", None)])
+    False
     """
     out = []
     for tile in tiles:
         label, value, change = tile[:3]
         higher_is_better = tile[3] if len(tile) > 3 else True
+        net = tile[4] if len(tile) > 4 else None
         delta = ""
         if change:
-            numbers = re.findall(r"[-+−]\s*\d", change)
-            if numbers and not re.search(r"[-+−]\s*0+(\.0+)?(?!\d)", numbers[0] + change.split(numbers[0], 1)[1][:6]):
-                rising = not numbers[0].startswith(("-", "−"))
-                cls = "good" if rising == higher_is_better else "bad"
-            else:
-                cls = "flat"
+            if net is None:
+                numbers = re.findall(r"([-+−])\s*(\d[\d,]*(?:\.\d+)?)", change)
+                net = 0.0 if not numbers else (-1.0 if numbers[0][0] in "-−" else 1.0) * float(numbers[0][1].replace(",", ""))
+            cls = "flat" if not net else "good" if (net > 0) == higher_is_better else "bad"
             delta = f'<div class="delta {cls}">{esc(change)}</div>'
         out.append(f'<div class="tile"><div class="tile-label">{esc(label)}</div><div class="tile-value">{esc(value)}</div>{delta}</div>')
     return f'<div class="tiles">{"".join(out)}</div>'

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from segkit.labels import label
+from segkit.labels import dataset_name, label
 from segkit.plots import PALETTE, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, fmt_int, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
-from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer
+from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer, money_table
 
 __all__ = ["title_block", "summary", "backtest_view", "high_risk_view", "risk_by_segment", "drivers_view", "method", "footer"]
 
@@ -24,10 +24,10 @@ def title_block(ctx: ReportContext) -> Block:
     from segkit.reporting.blocks import esc
 
     w = ctx.words
-    meta = [f"{w['data_set']}: {ctx.dataset_full.name}", f"{w['as_of']}: {ctx.as_of.date()}",
+    meta = [f"{w['data_set']}: {dataset_name(ctx.dataset_full.name, ctx.lang)}", f"{w['as_of']}: {ctx.as_of.date()}",
             f"{w['scope']}: {_scope_text(ctx)}", f"{w['generated']}: {ctx.generated.isoformat()}"]
     html = (f'<div class="title-block"><h1>{esc(w["churn_title"])} · {esc(_quarter_text(ctx, ctx.quarter))}</h1>'
-            f'<div class="meta">{" ｜ ".join(esc(m) for m in meta)}</div></div>')
+            f'<div class="meta">{esc(w["separator_meta"]).join(esc(m) for m in meta)}</div></div>')
     return Block("", [html], keep_together=True)
 
 
@@ -108,8 +108,7 @@ def _winner_sentences(ctx: ReportContext) -> list[str]:
     order = auc.sort_values(ascending=False, kind="stable").index
     label = (m["method_label"] if "method_label" in m else pd.Series(m.index, index=m.index)).astype(str)
     winner = order[0]
-    separator = "，" if ctx.lang == "zh" else ", "
-    ranking = separator.join(f"{label[k]} {auc[k]:.3f}" for k in order)
+    ranking = w["separator_list"].join(f"{label[k]} {auc[k]:.3f}" for k in order)
     lines = [w["backtest_winner"].format(winner=label[winner], auc=f"{auc[winner]:.3f}", ranking=ranking)]
     if all(k in m.index for k in _MODELS):
         without, with_btyd = auc["model"], auc["model_btyd"]
@@ -182,8 +181,8 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
         shown = shown.drop(columns=w["col_contact"])
         intro = w["high_risk_intro_no_contacts"].format(n=fmt_int(len(high)), cutoff=f"{cutoff:.0%}")
     return Block(w["high_risk_list"]).text(intro).add(
-        table_html(shown, {w["col_probability"]: fmt_pct, w["col_revenue"]: ctx.money}, max_rows=top,
-                   more=w["more_rows"], nowrap=[w["col_tier"], w["col_probability"], w["col_revenue"], w["col_owner"]]))
+        table_html(*money_table(ctx, shown, {w["col_probability"]: fmt_pct}, [w["col_revenue"]]), max_rows=top,
+                   more=w["more_rows"], nowrap=[w["col_tier"], w["col_probability"], w["col_owner"]]))
 
 
 def _btyd_list(ctx: ReportContext, cutoff: float, top: int) -> Block:
@@ -204,9 +203,9 @@ def _btyd_list(ctx: ReportContext, cutoff: float, top: int) -> Block:
     })
     intro = w["btyd_list_intro"].format(n=fmt_int(len(likely)), cutoff=f"{cutoff:.0%}")
     return Block(w["high_risk_list"]).text(intro).add(_notes([ctx.churn_left_out(w["high_risk_list"])])).add(
-        table_html(shown, {w["col_p_no_purchase"]: fmt_pct, w["col_expected_purchases"]: lambda v: f"{v:.2f}",
-                           w["col_revenue"]: ctx.money},
-                   max_rows=top, more=w["more_rows"], nowrap=[w["col_tier"], w["col_revenue"]]))
+        table_html(*money_table(ctx, shown, {w["col_p_no_purchase"]: fmt_pct, w["col_expected_purchases"]: lambda v: f"{v:.2f}"},
+                                [w["col_revenue"]]),
+                   max_rows=top, more=w["more_rows"], nowrap=[w["col_tier"]]))
 
 
 def _risk_table(ctx: ReportContext, scores: pd.DataFrame, by: pd.Series, kind: str) -> pd.DataFrame:

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from segkit.config import default_section
-from segkit.labels import label
 from segkit.plots import TIER_COLORS, freeze_fonts, new_figure, style
-from segkit.reporting.blocks import Block, bullet_list, esc, fmt_int, fmt_pct, kpi_tiles, table_html
+from segkit.labels import dataset_name, label
+from segkit.reporting.blocks import (Block, bullet_list, esc, extreme_rows, fmt_int, fmt_pct, gross_change, kpi_tiles,
+                                     money_columns, table_html)
 from segkit.reporting.context import ReportContext
 
 __all__ = [
@@ -73,6 +74,13 @@ def _scaled(ctx: ReportContext, text: str, values) -> tuple[float, str]:
     return scale, text.replace("{unit}", unit)
 
 
+def money_table(ctx: ReportContext, shown: pd.DataFrame, formats: dict, columns, signed=()) -> tuple[pd.DataFrame, dict]:
+    """``shown`` with its money ``columns`` in one unit each (in the header) and ``formats``
+    completed for them (:func:`~segkit.reporting.blocks.money_columns`)."""
+    shown, money_formats = money_columns(shown, columns, ctx.lang, ctx.currency, signed=signed)
+    return shown, {**formats, **money_formats}
+
+
 def _tier_order(keys, config=None) -> list[str]:
     """Tier keys highest first, in the order of the tiers configuration."""
     from segkit.segment.tiers import load_tiers_config
@@ -88,14 +96,14 @@ def title_block(ctx: ReportContext) -> Block:
     """Report title, quarter, as-of date, scope and generation date."""
     w = ctx.words
     meta = [
-        f"{w['data_set']}: {ctx.dataset_full.name}",
+        f"{w['data_set']}: {dataset_name(ctx.dataset_full.name, ctx.lang)}",
         f"{w['as_of']}: {ctx.as_of.date()}",
         f"{w['scope']}: {_scope_text(ctx)}",
         f"{w['generated']}: {ctx.generated.isoformat()}",
     ]
     html = (
         f'<div class="title-block"><h1>{esc(w["quarterly_title"])} · {esc(_quarter_text(ctx, ctx.quarter))}</h1>'
-        f'<div class="meta">{" ｜ ".join(esc(m) for m in meta)}</div></div>'
+        f'<div class="meta">{esc(w["separator_meta"]).join(esc(m) for m in meta)}</div></div>'
     )
     return Block("", [html], keep_together=True)
 
@@ -176,7 +184,8 @@ def executive_summary(ctx: ReportContext) -> Block:
     notes = []
 
     def change(text: str | None) -> str | None:
-        return w["vs_previous"].format(change=text) if text is not None else None
+        # a delta only where there is a comparison: no "+0" or "—" against a missing value
+        return w["vs_previous"].format(change=text) if text not in (None, "—") else None
 
     pp = lambda a, b: (f"{(a - b) * 100:+.1f} pp" if ctx.lang == "en" else f"{(a - b) * 100:+.1f}个百分点") if pd.notna(a) and pd.notna(b) else None  # noqa: E731
     tiles = [
@@ -186,8 +195,10 @@ def executive_summary(ctx: ReportContext) -> Block:
         (w["tile_core_share"], fmt_pct(n["core_revenue_share"]), change(pp(n["core_revenue_share"], n["prev_core_revenue_share"]) if has_previous else None)),
     ]
     if has_churn:
-        tiles.append((w["tile_high_risk"], fmt_int(n["high_risk"]),
-                      change(fmt_int(n["high_risk"] - n["prev_high_risk"], signed=True) if n["prev_high_risk"] is not None else None), False))
+        risk_change, net = None, None
+        if n["prev_high_risk"] is not None:
+            risk_change, net = gross_change(ctx.high_churn_risk(), ctx.high_churn_risk(previous=True))
+        tiles.append((w["tile_high_risk"], fmt_int(n["high_risk"]), change(risk_change), False, net))
     if not has_previous:
         notes.append(ctx.left_out(w["what_vs_previous"], "previous"))
     if not has_churn:
@@ -233,8 +244,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum()) if ctx.has("record_updated") else 0
     if overdue_core:
         focus.append(w["focus_overdue"].format(n=fmt_int(overdue_core)))
-    separator = "；" if ctx.lang == "zh" else "; "
-    focus_text = w["focus"].format(actions=separator.join(focus) if focus else w["focus_none"])
+    focus_text = w["focus"].format(actions=w["separator_clause"].join(focus) if focus else w["focus_none"])
     block = Block(w["executive_summary"], keep_together=True)
     block.add(kpi_tiles(tiles)).add(bullet_list(findings, "findings")).add(f'<p class="focus">{esc(focus_text)}</p>')
     # how the lines were set, and a warning when the tiers hardly separate anyone
@@ -277,9 +287,11 @@ def tier_overview(ctx: ReportContext) -> Block:
         scale, title = _scaled(ctx, w["chart_revenue"], table["revenue"])
         right.bar(labels, table["revenue"] / scale, color=colors)
         right.set_title(title)
-        for ax, values in ((left, table["customers"]), (right, table["revenue"] / scale)):
+        revenue = table["revenue"] / scale
+        revenue_digits = 1 if revenue.abs().max() < 100 else 0  # 3.2亿元, not 3
+        for ax, values, digits in ((left, table["customers"], 0), (right, revenue, revenue_digits)):
             for x, v in enumerate(values):
-                ax.annotate(f"{v:,.0f}", (x, v), ha="center", va="bottom", fontsize=7)
+                ax.annotate(f"{v:,.{digits}f}", (x, v), ha="center", va="bottom", fontsize=7)
             ax.tick_params(axis="x", labelsize=8)
         freeze_fonts(fig)
     shown = pd.DataFrame({
@@ -291,9 +303,9 @@ def tier_overview(ctx: ReportContext) -> Block:
         w["col_avg_revenue"]: table["avg_revenue"].to_numpy(),
         w["col_avg_interactions"]: table["avg_interactions"].to_numpy(),
     })
-    money = ctx.money
-    formats = {w["col_customer_share"]: fmt_pct, w["col_revenue_share"]: fmt_pct, w["col_revenue"]: money,
-               w["col_avg_revenue"]: money, w["col_avg_interactions"]: lambda v: f"{v:.1f}", w["col_customers"]: fmt_int}
+    formats = {w["col_customer_share"]: fmt_pct, w["col_revenue_share"]: fmt_pct,
+               w["col_avg_interactions"]: lambda v: f"{v:.1f}", w["col_customers"]: fmt_int}
+    shown, formats = money_table(ctx, shown, formats, [w["col_revenue"], w["col_avg_revenue"]])
     block = Block(w["tier_overview"]).add(fig)
     if not ctx.has("interactions"):
         shown = shown.drop(columns=w["col_avg_interactions"])
@@ -319,7 +331,8 @@ def rfm_view(ctx: ReportContext) -> Block:
         w["col_avg_monetary"]: table["monetary"].to_numpy(),
     })
     formats = {w["col_avg_recency"]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}", w["col_avg_orders"]: lambda v: f"{v:.1f}",
-               w["col_avg_monetary"]: ctx.money, w["col_customers"]: fmt_int}
+               w["col_customers"]: fmt_int}
+    shown, formats = money_table(ctx, shown, formats, [w["col_avg_monetary"]])
     return Block(w["rfm_view"]).text(w["rfm_intro"]).add(fig).add(table_html(shown, formats))
 
 
@@ -346,9 +359,13 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
     counts = _matrix_labels(ctx, mig.counts)
     block.subheading(w["migration_counts"]).add(table_html(counts, {c: fmt_int for c in counts.columns}, index=True))
     if mig.revenue is not None:
-        scale, heading = _scaled(ctx, w["migration_revenue"], mig.revenue.to_numpy())
+        from segkit.labels import money_column
+
+        # one unit for the whole matrix (its cells are compared with each other), in the heading
+        scale, unit, decimals = money_column(mig.revenue.to_numpy().ravel(), ctx.lang, ctx.currency)
         revenue = _matrix_labels(ctx, mig.revenue / scale)
-        block.subheading(heading).add(table_html(revenue, {c: (lambda v: f"{v:,.0f}") for c in revenue.columns}, index=True))
+        block.subheading(w["migration_revenue"].replace("{unit}", unit)).add(
+            table_html(revenue, {c: (lambda v: f"{v:,.{decimals}f}") for c in revenue.columns}, index=True))
     names = ctx.snapshot["name"]
     for title, moves in ((w["top_upgrades"], mig.upgrades), (w["top_downgrades"], mig.downgrades)):
         block.subheading(title)
@@ -366,8 +383,8 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
             w["col_basis_prev"]: moves["previous_basis"].to_numpy(),
             w["col_basis_cur"]: moves["current_basis"].to_numpy(),
         })
-        block.add(table_html(shown, {w["col_revenue_change"]: lambda v: ("+" if v > 0 else "") + ctx.money(v)},
-                             nowrap=[w["col_from"], w["col_to"], w["col_revenue_change"]]))
+        shown, formats = money_table(ctx, shown, {}, [w["col_revenue_change"]], signed=[w["col_revenue_change"]])
+        block.add(table_html(shown, formats, nowrap=[w["col_from"], w["col_to"]]))
     return block
 
 
@@ -396,7 +413,6 @@ def value_view(ctx: ReportContext) -> Block:
         w["col_hist_clv"]: by_tier["hist"].to_numpy(), w["col_pred_clv"]: by_tier["pred"].to_numpy(),
         w["col_total_pred_clv"]: by_tier["total"].to_numpy(),
     })
-    money = ctx.money
     clv_labels = {k: _clv_label(ctx, k) for k in values["clv_tier"].dropna().unique()}
     cross = pd.crosstab(values["clv_tier"].map(clv_labels),
                         values["tier"]).reindex(columns=_tier_order(values["tier"].unique(), ctx.user_config), fill_value=0)
@@ -405,7 +421,8 @@ def value_view(ctx: ReportContext) -> Block:
     attrs = ctx.clv_all.attrs
     intro = w["value_intro"].format(margin=fmt_pct(attrs["margin"], 0), discount=fmt_pct(attrs["annual_discount_rate"], 0))
     block = Block(w["value"]).text(intro).text(_clv_total_text(ctx, values["clv"].sum())).add(fig)
-    block.add(table_html(shown, {w["col_hist_clv"]: money, w["col_pred_clv"]: money, w["col_total_pred_clv"]: money, w["col_customers"]: fmt_int}))
+    block.add(table_html(*money_table(ctx, shown, {w["col_customers"]: fmt_int},
+                                      [w["col_hist_clv"], w["col_pred_clv"], w["col_total_pred_clv"]])))
     block.subheading(w["clv_tier_crosstab"]).add(table_html(cross, {c: fmt_int for c in cross.columns}, index=True))
     return block
 
@@ -496,7 +513,7 @@ def renewals_view(ctx: ReportContext) -> Block | None:
                w["col_next_renewal"]: fmt_pct, w["col_remaining_years"]: lambda v: "—" if pd.isna(v) else f"{v:.1f}"}
     block.add(table_html(shown, formats, nowrap=[w["col_tier"]])).add(fig)
     notes = [w["renewals_tier_note"]]
-    separator = "、" if ctx.lang == "zh" else ", "
+    separator = w["separator_list"]
     for reason in ("few", "no_churn", "no_renewal", "no_fit"):
         keys = [k for k in tiers if summary.loc[k, "basis_reason"] == reason]
         if keys:
@@ -512,6 +529,11 @@ def renewals_view(ctx: ReportContext) -> Block | None:
 KPI_COLUMNS = ["customers", "revenue_share", "retention_rate", "repurchase_rate", "nps", "satisfaction", "cross_sell_rate"]
 HIGHER_IS_BETTER = {"retention_rate": True, "repurchase_rate": True, "nps": True, "satisfaction": True,
                     "cross_sell_rate": True, "interactions_per_customer": True, "complaint_rate": False}
+
+
+# decimals each KPI is shown with (rates as percentages): ties are judged on what the reader sees
+KPI_SHOWN_DIGITS = {"nps": 0, "satisfaction": 1, "cross_sell_rate": 2, "interactions_per_customer": 1,
+                    "retention_rate": 3, "repurchase_rate": 3, "complaint_rate": 3}
 
 
 def _kpi_columns(ctx: ReportContext) -> tuple[list[str], list[str]]:
@@ -548,16 +570,13 @@ def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers
     for col, higher in HIGHER_IS_BETTER.items():
         if col not in table.columns or len(eligible) < 2:
             continue
-        values = table[col].iloc[eligible]
-        if values.notna().sum() < 2 or values.max() == values.min():
-            continue
-        best, worst = (values.idxmax(), values.idxmin()) if higher else (values.idxmin(), values.idxmax())
-        highlight[(table.index.get_loc(best), names.get(col, col))] = "best"
-        highlight[(table.index.get_loc(worst), names.get(col, col))] = "worst"
+        for cls, rows_marked in zip(("best", "worst"), extreme_rows(table[col].iloc[eligible], higher, KPI_SHOWN_DIGITS.get(col, 3))):
+            for key in rows_marked:
+                highlight[(table.index.get_loc(key), names.get(col, col))] = cls
     pct = lambda v: fmt_pct(v)  # noqa: E731
     formats = {names.get(c, c): f for c, f in {
         "customers": fmt_int, "revenue_share": pct, "retention_rate": pct, "repurchase_rate": pct, "complaint_rate": pct,
-        "nps": lambda v: "—" if pd.isna(v) else f"{v:+.0f}", "satisfaction": lambda v: "—" if pd.isna(v) else f"{v:.1f}",
+        "nps": lambda v: "—" if pd.isna(v) else f"{v:+.0f}" if round(v) else "0", "satisfaction": lambda v: "—" if pd.isna(v) else f"{v:.1f}",
         "cross_sell_rate": lambda v: f"{v:.2f}", "interactions_per_customer": lambda v: f"{v:.1f}"}.items()}
     return table_html(shown, formats, highlight=highlight)
 
@@ -592,8 +611,8 @@ def review_view(ctx: ReportContext, top: int = 15) -> Block:
         shown = shown.drop(columns=w["col_owner"])
     block = Block(w["to_review"]).text(w["review_intro"].format(n=fmt_int(len(review))))
     if len(review):
-        block.add(table_html(shown, {w["col_revenue"]: ctx.money}, max_rows=top, more=w["more_rows"],
-                             nowrap=[w["col_tier"], w["col_revenue"], w["col_owner"]]))
+        block.add(table_html(*money_table(ctx, shown, {}, [w["col_revenue"]]), max_rows=top, more=w["more_rows"],
+                             nowrap=[w["col_tier"], w["col_owner"]]))
     stale = tiers.loc[tiers["override_stale"].astype(bool)] if "override_stale" in tiers else tiers.iloc[:0]
     block.text(w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"])
     return block
@@ -676,9 +695,12 @@ def appendix(ctx: ReportContext) -> Block:
 
 
 def _table_name(ctx: ReportContext, table: str) -> str:
+    """An input table's name in the report's language (the key itself if segkit has none)."""
     from segkit.schema import TABLES
 
-    return TABLES[table].zh if ctx.lang == "zh" and table in TABLES else table
+    if ctx.lang == "zh":
+        return TABLES[table].zh if table in TABLES else table
+    return ctx.words.get(f"table_{table}", table)
 
 
 def rule_text(rule: str, lang: str) -> str:
