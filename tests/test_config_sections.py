@@ -13,7 +13,8 @@ from segkit.segment.rfm import load_rfm_config
 from segkit.segment.tags import Taxonomy, load_tags_config
 from segkit.segment.thresholds import default_thresholds
 from segkit.insights.strategy import load_strategy
-from segkit.segment.tiers import RuleSet, load_tiers_config
+from segkit.segment.rules import RuleSet
+from segkit.segment.tiers import load_tiers_config
 
 
 def conditions(config) -> list[tuple[str, str, object]]:

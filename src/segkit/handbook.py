@@ -37,7 +37,7 @@ Decisions, documented once:
 * **Rows** are the numbers a person sees: the CSV line or the sheet row (header = 1); for a
   DataFrame input, the 1-based position plus one (as if the header were row 1).
 
-Above 600 lines because reading, checking and writing back the same table must agree on every
+Why this module is long: reading, checking and writing back the same table must agree on every
 row and cell, and these decisions are easiest to keep consistent in one module.
 """
 

@@ -19,6 +19,11 @@ Statistics:
 * **Planning**: for rates the normal approximation of R's ``power.prop.test``
   (Fleiss, Levin & Paik 2003, sec. 4.2, without continuity correction), generalised to
   unequal groups; for means the noncentral t of R's ``power.t.test``.
+
+Why this module is long: assignment, planning (power and sample size) and analysis of one
+experiment share the group definitions and the metric kinds (rates, means), and each test is
+checked against R's reference functions in the same terms; split, each part would re-read the
+same configuration.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ per input column:
 Both use the uncalibrated model fitted on all the data; calibration (Platt's sigmoid by
 default) is monotone, so it changes sizes of probabilities but not the direction of a driver.
 
-Size: about 700 lines, above the house's 600, for one estimator and the reading of its input
+Why this module is long: it holds one estimator and the reading of its input
 that only it uses (text read as numbers, label spellings, identifier and date columns): kept in
 one module, as for every segkit model, so the rules ``fit`` and ``predict`` apply cannot drift
 apart. Putting drivers into words lives at the edge, in :mod:`segkit.insights.churn.explain`.

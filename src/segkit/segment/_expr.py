@@ -29,7 +29,7 @@ Missing values follow numpy's comparison rules, written out: a comparison with a
 value is false, except ``!=`` (and ``not in``), which is true. So ``renewal_intent != true``
 holds for "no" *and* for "unknown".
 
-Above 600 lines because tokenizer, parser and evaluator of one small language belong together;
+Why this module is long: tokenizer, parser and evaluator of one small language belong together;
 none of them is used without the others.
 """
 

@@ -9,7 +9,7 @@ its basis in words (zh or en), built from the configured measure names and units
 The item models (:class:`ConfigItem` and its subclasses :class:`Label`, :class:`Measure`, ...)
 are shared by every segment configuration that holds lists or mappings of models.
 
-This module is above 600 lines because condition compiling, the rendering of a condition in
+Why this module is long: condition compiling, the rendering of a condition in
 words and the engine that uses both are one job; split, each part would only serve the others.
 """
 

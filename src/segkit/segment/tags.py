@@ -12,7 +12,7 @@
 - :func:`tag_review` checks every quarter whether each tag still separates next-quarter
   repurchase and satisfaction.
 
-Above 600 lines because taxonomy, rules, manual and confirmed tags, merging and review are the
+Why this module is long: taxonomy, rules, manual and confirmed tags, merging and review are the
 one tag life cycle of section 7 and share the taxonomy's name resolution.
 """
 

@@ -20,7 +20,7 @@ own lines (``core_orders_6m``, ...).
 expected tier empty, is reported with its likely cause (currency or scale, as-of date,
 missing interactions) and :class:`TierHealthWarning`.
 
-Above 600 lines because the lines, their resolution for a snapshot and the health check of the
+Why this module is long: the lines, their resolution for a snapshot and the health check of the
 tiers they draw are read together (health names the line and the derivation that caused it).
 """
 

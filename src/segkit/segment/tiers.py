@@ -47,12 +47,6 @@ __all__ = [
     "assign_tiers",
     "handbook_examples",
     "section_source",
-    # moved to segment.rules / segment.overrides; kept importable for callers outside segment
-    "Label",
-    "RuleSet",
-    "RuleSetConfig",
-    "OverrideError",
-    "read_overrides",
 ]
 
 
