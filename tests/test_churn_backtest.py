@@ -193,11 +193,18 @@ def test_retention_actions_follow_the_handbook(scored):
     assert (core_high["action_key"] == "core_at_risk").all()
     assert core_high["recommended_action"].str.contains("senior management visits within 72 hours").all()
     assert (core_high["respond_within_hours"] == 72).all()
-    dormant = scored.loc[(scored["tier"] != "core") & scored["risk_level"].isin(["high", "medium"]) & (scored["recency_days"] >= 180)]
+    # dormant recall (coupon + call in 24 h) for the middle tiers only: core keeps its senior visit and
+    # low value its automated recall (section 9: stop investing, no personal call)
+    middle = scored["tier"].isin(["potential", "ordinary"])
+    dormant = scored.loc[middle & scored["risk_level"].isin(["high", "medium"]) & (scored["recency_days"] >= 180)]
     assert len(dormant) > 0 and (dormant["action_key"] == "dormant").all()
     assert (dormant["respond_within_hours"] == 24).all()
-    other_high = scored.loc[(scored["risk_level"] == "high") & (scored["tier"] != "core") & (scored["recency_days"] < 180)]
+    other_high = scored.loc[(scored["risk_level"] == "high") & middle & (scored["recency_days"] < 180)]
     assert (other_high["action_key"] == "churn_risk").all()
+    low_value_high = scored.loc[(scored["risk_level"] == "high") & (scored["tier"] == "low_value")]
+    assert len(low_value_high) > 0 and (low_value_high["action_key"] == "automated").all()
+    assert (low_value_high["respond_within_hours"] == 168).all()
+    assert not low_value_high["recommended_action"].str.contains("24").any()
     low = scored.loc[scored["risk_level"] == "low"]
     assert (low["action_key"] == "tier").all() and low["respond_within_hours"].isna().all()
     ordinary = low.loc[low["tier"] == "ordinary", "recommended_action"]

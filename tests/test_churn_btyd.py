@@ -246,7 +246,7 @@ def test_report_names_the_winner_and_says_when_a_baseline_wins():
     sample = {"model": 0.8123, "model_btyd": 0.8158, "bgnbd": 0.8016, "rules": 0.5136}
     zh = _winner_sentences(_context(sample, "zh"))
     assert zh == [
-        "本数据的回测中 ROC AUC 最高的是「流失模型 + BTYD 特征」（0.816）；各方法依次为：流失模型 + BTYD 特征 0.816，流失模型 0.812，"
-        "BG/NBD 不购买概率（基准） 0.802，规则高风险名单（基准） 0.514。",
+        "本数据的回测中 ROC AUC 最高的是「流失模型 + BTYD 特征」（0.816）；各方法依次为：流失模型 + BTYD 特征 0.816、流失模型 0.812、"
+        "BG/NBD 不购买概率（基准） 0.802、规则高风险名单（基准） 0.514。",
         "加入 BTYD 特征（BG/NBD 活跃概率、预期购买次数、不购买概率）后，模型的 ROC AUC 从 0.812 提高到 0.816。",
     ]

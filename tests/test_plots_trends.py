@@ -48,7 +48,7 @@ def test_trends_panels_carry_the_numbers_in_one_unit(trends):
 
 def test_default_money_unit_follows_the_size(trends):
     fig = plot_trends(trends)
-    assert fig.axes[1].get_ylabel() == "revenue (CNY k)"
+    assert fig.axes[1].get_ylabel() == "revenue (CNY M)"   # 4.9 million at most: M, not 4,900 k
     small = trends.assign(revenue_quarter=[100.0, 200.0, 300.0], revenue_12m=[400.0, 500.0, 600.0])
     assert plot_trends(small).axes[1].get_ylabel() == "revenue (CNY)"
 

@@ -88,7 +88,7 @@ def plot_trends(
     >>> t.attrs.update(tier_order=["core", "low_value"], currency="CNY")
     >>> fig = plot_trends(t, {"revenue": "Revenue", "core": "Core"})
     >>> [ax.get_ylabel() for ax in fig.axes][:2]
-    ['customers', 'Revenue (CNY k)']
+    ['customers', 'Revenue (CNY M)']
     """
     words = _words(labels)
     word = lambda key: words.get(key, key)  # noqa: E731
