@@ -57,3 +57,89 @@ def write(tmp_path):
 def _repo_cwd(monkeypatch):
     """Doctests and examples use paths relative to the repository root."""
     monkeypatch.chdir(REPO)
+
+
+# --- rendered reports, shared by every test file and xdist worker ---------------------------
+# A report render takes about a minute; several test files read the same reports. Each
+# (data set, report, language, scope) is rendered once per test run, into a folder every worker
+# sees, under a file lock; all renders share one run cache, so the churn model and the BTYD fits
+# of a data set are computed once too.
+
+SECOND_SEED, SECOND_CUSTOMERS = 13, 400
+
+
+def _shared_root(tmp_path_factory) -> Path:
+    # with pytest-xdist each worker has its own basetemp below a common parent
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "segkit-shared"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+class _Locked:
+    """An exclusive lock on a file (fcntl: the test machines are Linux)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        import fcntl
+
+        self.handle = open(self.path, "w")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+@pytest.fixture(scope="session")
+def second_data(tmp_path_factory) -> Path:
+    """A second generated data set: another seed and size, amounts in USD (the sample's are CNY)."""
+    import re
+
+    from segkit.sample import generate_sample
+
+    folder = _shared_root(tmp_path_factory) / f"seed{SECOND_SEED}-usd"
+    with _Locked(folder.with_suffix(".lock")):
+        if not (folder / "dataset.yaml").is_file():
+            generate_sample(folder, seed=SECOND_SEED, n_customers=SECOND_CUSTOMERS)
+            meta = folder / "dataset.yaml"
+            text = re.sub(r"(?m)^currency: .*$", "currency: USD", meta.read_text(encoding="utf-8"))
+            meta.write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def shared_reports(tmp_path_factory):
+    """``get(data_dir, name, lang, **scope)`` -> {"html": Path, "pdf": Path}: the report rendered
+    once per test run (HTML and PDF), whichever file asks first."""
+    import json
+
+    from segkit.reporting import render
+
+    root = _shared_root(tmp_path_factory)
+
+    def get(data_dir: Path, name: str, lang: str, **scope) -> dict[str, Path]:
+        key = "-".join([Path(data_dir).name, name, lang, *(f"{k}={v}" for k, v in sorted(scope.items()))])
+        target = root / "reports" / key
+        done = target / "paths.json"
+        target.parent.mkdir(exist_ok=True)
+        with _Locked(target.with_suffix(".lock")):
+            if not done.is_file():
+                result = render(name, data_dir=data_dir, lang=lang, out=target, progress=False,
+                                cache_dir=root / "run-cache", **scope)
+                done.write_text(json.dumps({k: str(v) for k, v in result.paths.items()}), encoding="utf-8")
+        return {k: Path(v) for k, v in json.loads(done.read_text(encoding="utf-8")).items()}
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shared_run_cache(tmp_path_factory) -> Path:
+    """The run cache the shared reports use: pass it as ``render(..., cache_dir=...)`` so a test's
+    own render of a shared data set reuses the models fitted for it."""
+    return _shared_root(tmp_path_factory) / "run-cache"

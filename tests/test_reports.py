@@ -6,6 +6,7 @@ import importlib
 import re
 import shutil
 import subprocess
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -25,13 +26,9 @@ EVIL = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    return tmp_path_factory.mktemp("reports")
-
-
-@pytest.fixture(scope="module")
-def rendered(out):
-    return {(name, lang): render(name, QUARTER, data_dir=SAMPLE, lang=lang, out=out, progress=False)
+def rendered(shared_reports):
+    """The four sample reports (HTML and PDF), rendered once per test run (conftest)."""
+    return {(name, lang): SimpleNamespace(paths=shared_reports(SAMPLE, name, lang, quarter=QUARTER))
             for name in ("quarterly", "churn") for lang in ("zh", "en")}
 
 
@@ -48,10 +45,10 @@ def _text(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", html))
 
 
-def test_every_file_is_written(rendered, out):
+def test_every_file_is_written(rendered):
     for (name, lang), result in rendered.items():
         assert sorted(p.name for p in result.paths.values()) == sorted(f"{name}-{lang}.{s}" for s in ("ipynb", "html", "pdf"))
-        assert all(p.parent == out / QUARTER for p in result.paths.values())
+        assert all(p.parent.name == QUARTER and p.is_file() for p in result.paths.values())
 
 
 def test_quarterly_numbers_match_segkit(rendered, sample):
@@ -133,7 +130,7 @@ def test_pdfs_are_a4_with_embedded_cjk_fonts_and_page_numbers(rendered):
             assert cjk and all(parts[-5] == "yes" for parts in cjk)      # embedded
 
 
-def test_two_runs_give_identical_output(rendered, out, tmp_path):
+def test_two_runs_give_identical_output(rendered, tmp_path):
     again = render("quarterly", QUARTER, data_dir=SAMPLE, lang="en", formats=("html",), out=tmp_path, progress=False)
     assert again.paths["html"].read_bytes() == rendered[("quarterly", "en")].paths["html"].read_bytes()
 
@@ -165,10 +162,10 @@ def _ids(html: str) -> set[str]:
     return set(re.findall(r"\bC\d{4}\b", _text(html)))
 
 
-def test_department_report_holds_only_that_department(sample, tmp_path):
+def test_department_report_holds_only_that_department(sample, tmp_path, shared_run_cache):
     customers = sample.customers.set_index("customer_id")
     department = customers["department"].value_counts().index[-1]
-    result = render("churn", QUARTER, data_dir=SAMPLE, lang="zh", department=department, formats=("html",), out=tmp_path, progress=False)
+    result = render("churn", QUARTER, data_dir=SAMPLE, lang="zh", department=department, formats=("html",), out=tmp_path, progress=False, cache_dir=shared_run_cache)
     assert result.paths["html"].name == f"churn-{department}-zh.html"
     html = result.paths["html"].read_text(encoding="utf-8")
     ids = _ids(html)
@@ -178,10 +175,10 @@ def test_department_report_holds_only_that_department(sample, tmp_path):
     assert phones and all("****" in p for p in phones)
 
 
-def test_owner_report_shows_only_their_customers_unmasked(sample, tmp_path):
+def test_owner_report_shows_only_their_customers_unmasked(sample, tmp_path, shared_run_cache):
     customers = sample.customers.set_index("customer_id")
     owner = customers["owner"].value_counts().index[0]
-    result = render("churn", QUARTER, data_dir=SAMPLE, lang="en", owner=owner, formats=("html",), out=tmp_path, progress=False)
+    result = render("churn", QUARTER, data_dir=SAMPLE, lang="en", owner=owner, formats=("html",), out=tmp_path, progress=False, cache_dir=shared_run_cache)
     html = result.paths["html"].read_text(encoding="utf-8")
     ids = _ids(html)
     assert ids and set(customers.loc[list(ids), "owner"]) == {owner}

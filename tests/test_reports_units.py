@@ -10,8 +10,6 @@ import re
 import pytest
 
 from conftest import SAMPLE
-from segkit.reporting import render
-from segkit.sample import generate_sample
 
 pytestmark = pytest.mark.slow
 REPORTS = ("quarterly", "churn")
@@ -26,27 +24,12 @@ PLAIN = re.compile(r"^(?:[+\-−]?\d{1,3}(?:,\d{3})*(?:\.\d+)?|—|)$")
 
 
 @pytest.fixture(scope="module")
-def data_sets(tmp_path_factory):
-    second = tmp_path_factory.mktemp("seed13")
-    generate_sample(second, seed=13, n_customers=400)
-    meta = second / "dataset.yaml"
-    text = meta.read_text(encoding="utf-8")
-    meta.write_text(re.sub(r"(?m)^currency: .*$", "currency: USD", text), encoding="utf-8")
-    assert "currency: USD" in meta.read_text(encoding="utf-8")
-    return {"sample": SAMPLE, "seed13": second}
-
-
-@pytest.fixture(scope="module")
-def pages(data_sets, tmp_path_factory):
-    """Every report in both languages, HTML only, rendered once per data set."""
-    out = {}
-    for key, folder in data_sets.items():
-        target = tmp_path_factory.mktemp(f"reports-{key}")
-        for name in REPORTS:
-            for lang in LANGS:
-                result = render(name, data_dir=folder, lang=lang, formats=("html",), out=target, progress=False)
-                out[(key, name, lang)] = result.paths["html"].read_text(encoding="utf-8")
-    return out
+def pages(shared_reports, second_data):
+    """Every report in both languages on the sample and on the second (USD) data set, rendered
+    once per test run (conftest)."""
+    return {(key, name, lang): shared_reports(folder, name, lang)["html"].read_text(encoding="utf-8")
+            for key, folder in {"sample": SAMPLE, "seed13": second_data}.items()
+            for name in REPORTS for lang in LANGS}
 
 
 def _tables(page: str):
