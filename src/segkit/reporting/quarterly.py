@@ -16,13 +16,16 @@ import pandas as pd
 from segkit.config import default_section
 from segkit.plots import TIER_COLORS, freeze_fonts, new_figure, style
 from segkit.labels import dataset_name, label
-from segkit.reporting.blocks import (Block, bullet_list, esc, extreme_rows, fmt_int, fmt_pct, gross_change, kpi_tiles,
+from segkit.reporting.blocks import (Block, esc, extreme_rows, fmt_int, fmt_pct, gross_change, kpi_tiles,
                                      money_columns, table_html)
 from segkit.reporting.context import ReportContext
+from segkit.reporting.quarterly_actions import (findings, glossary_view, holdout_view, list_ref, lists_view, region_kpis,
+                                                strategy_view, trends_view, write_lists)
 
 __all__ = [
     "title_block", "executive_summary", "tier_overview", "rfm_view", "migration_view", "value_view",
     "renewals_view", "kpi_view", "review_view", "strategy_view", "cadence_view", "appendix", "footer",
+    "lists_view", "trends_view", "write_lists",
 ]
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -205,48 +208,60 @@ def executive_summary(ctx: ReportContext) -> Block:
         notes.append(ctx.churn_left_out(w["tile_high_risk"]))
     elif has_previous and n["prev_high_risk"] is None:
         notes.append(ctx.churn_left_out(f"{w['tile_high_risk']} · {w['what_vs_previous']}", "previous_churn_model"))
-    fields = dict(core=fmt_int(n["core"]), core_share=fmt_pct(n["core_share"]), core_revenue_share=fmt_pct(n["core_revenue_share"]))
+    # every count below is a Finding: its customers are in the list the sentence links to / names
+    found, _ = findings(ctx)
+    by = {f.key: f for f in found}
+    core = by["core"]
+    fields = dict(core=fmt_int(core.value), core_share=fmt_pct(core.values["share"]),
+                  core_revenue_share=fmt_pct(core.values["revenue_share"]))
     if has_previous:
-        delta = n["core"] - n["prev_core"]
+        delta = core.values["change"]
         direction = w["more"] if delta > 0 else w["fewer"] if delta < 0 else w["unchanged_customers"]
-        findings = [w["finding_core"].format(**fields, direction=direction, delta=fmt_int(abs(delta))) if delta
-                    else w["finding_core_same"].format(**fields)]
-    else:
-        findings = [w["finding_core_now"].format(**fields)]
-    risk_now = ctx.high_churn_risk() if has_churn else None
-    if has_previous:
-        moves = ctx.migration.moves
-        up_to_core = moves.loc[(moves["direction"] == "up") & (moves["current_tier"] == "core")]
-        core_down = moves.loc[(moves["direction"] == "down") & (moves["previous_tier"] == "core")]
-        moved = dict(up_to_core=fmt_int(len(up_to_core)), from_potential=fmt_int((up_to_core["previous_tier"] == "potential").sum()),
-                     core_down=fmt_int(len(core_down)))
+        items = [(w["finding_core"].format(**fields, direction=direction, delta=fmt_int(abs(delta))) if delta
+                  else w["finding_core_same"].format(**fields), ["core"])]
+        moved = dict(up_to_core=fmt_int(by["up_to_core"].value), from_potential=fmt_int(by["up_to_core"].values["from_potential"]),
+                     core_down=fmt_int(by["core_down"].value))
         if has_churn:
-            findings.append(w["finding_migration"].format(**moved, core_down_risk=fmt_int(risk_now.reindex(core_down.index).fillna(False).sum())))
+            items.append((w["finding_migration"].format(**moved, core_down_risk=fmt_int(by["core_down_high_risk"].value)),
+                          ["upgrades", "downgrades"]))
         else:
-            findings.append(w["finding_migration_no_risk"].format(**moved))
+            items.append((w["finding_migration_no_risk"].format(**moved), ["upgrades", "downgrades"]))
+    else:
+        items = [(w["finding_core_now"].format(**fields), ["core"])]
+    if has_churn:
+        items.append((w["finding_high_risk"].format(n=fmt_int(by["high_risk"].value), core=fmt_int(by["core_high_risk"].value)),
+                      ["high_risk"]))
+        rfm = {k[4:]: f.value for k, f in by.items() if k.startswith("rfm_") and k != "rfm_model_overlap"}
+        if "rfm_model_overlap" in by and rfm:
+            segments = w["separator_list"].join(f"{label('rfm_segment', k, ctx.lang, default=k)} {fmt_int(v)}" for k, v in rfm.items())
+            items.append((w["finding_rfm_risk"].format(segments=segments, overlap=fmt_int(by["rfm_model_overlap"].value),
+                                                       model=fmt_int(by["rfm_model_overlap"].values["model_flagged"])), ["rfm_risk"]))
     segment = _segment_finding(ctx)
     if segment and (ctx.has("region") or ctx.has("industry")):
-        findings.append(segment)
+        items.append((segment, []))
     elif segment:
         notes.append(segment)
     # focus: from the strategy (core at risk -> 72 h visit) and the data
-    tiers = ctx.tiers
     focus = []
-    core_at_risk = int((risk_now & (tiers["tier"] == "core")).sum()) if has_churn else 0
-    if core_at_risk:
-        focus.append(w["focus_core_risk"].format(n=fmt_int(core_at_risk)))
-    from segkit.segment.thresholds import near_core as _near_core, tier_health_messages
+    if has_churn and by["core_high_risk"].value:
+        focus.append((w["focus_core_risk"].format(n=fmt_int(by["core_high_risk"].value)), "high_risk"))
+    from segkit.segment.thresholds import tier_health_messages
 
     thresholds = ctx.thresholds
-    near_core = _near_core(tiers, ctx.snapshot, thresholds)
-    if len(near_core):
-        focus.append(w["focus_near_core"].format(n=fmt_int(len(near_core)), line=thresholds.format("near_core_revenue", ctx.lang)))
+    near = by["near_core"]
+    if near.value:
+        focus.append((w["focus_near_core_named"].format(n=fmt_int(near.value), name="near_core_revenue",
+                                                         line=thresholds.format("near_core_revenue", ctx.lang)), "near_core"))
     overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum()) if ctx.has("record_updated") else 0
     if overdue_core:
-        focus.append(w["focus_overdue"].format(n=fmt_int(overdue_core)))
-    focus_text = w["focus"].format(actions=w["separator_clause"].join(focus) if focus else w["focus_none"])
+        focus.append((w["focus_overdue"].format(n=fmt_int(overdue_core)), None))
+    findings_html = '<ul class="findings">' + "".join(
+        f"<li>{esc(text)}{''.join(list_ref(ctx, name) for name in refs)}</li>" for text, refs in items) + "</ul>"
+    focus_html = (esc(w["focus"]).replace("{actions}", esc(w["separator_clause"]).join(
+        esc(text) + (list_ref(ctx, ref) if ref else "") for text, ref in focus)) if focus
+        else esc(w["focus"].format(actions=w["focus_none"])))
     block = Block(w["executive_summary"], keep_together=True)
-    block.add(kpi_tiles(tiles)).add(bullet_list(findings, "findings")).add(f'<p class="focus">{esc(focus_text)}</p>')
+    block.add(kpi_tiles(tiles)).add(findings_html).add(f'<p class="focus">{focus_html}</p>')
     # how the lines were set, and a warning when the tiers hardly separate anyone
     block.add(f'<p class="note">{esc(thresholds.describe(ctx.lang))}</p>')
     for message in tier_health_messages(ctx.tier_health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k)):
@@ -336,10 +351,39 @@ def rfm_view(ctx: ReportContext) -> Block:
     return Block(w["rfm_view"]).text(w["rfm_intro"]).add(fig).add(table_html(shown, formats))
 
 
+PROSPECT, TOTAL = "prospect", "total"
+
+
+def migration_matrix(ctx: ReportContext) -> pd.DataFrame:
+    """The migration counts with a row and a column for prospects and totals, so that it
+    reconciles with the tier tables: the ``total`` row of each tier column is this quarter's
+    tier count, the ``total`` column of each tier row last quarter's.
+
+    Rows: last quarter's tiers, ``new`` (not customers then), ``prospect`` (records listed but
+    not yet customers now, by their tier now), ``total``. Columns: this quarter's tiers, ``lost``,
+    ``prospect`` (listed but not yet customers last quarter, by their tier then), ``total``. The
+    prospect x prospect cell is empty (NaN): those records are in both margins; so is the
+    total x total cell.
+    """
+    from segkit.insights.migration import LOST, NEW
+
+    mig = ctx.migration
+    order, margins = list(mig.order), mig.margins
+    matrix = mig.counts.reindex(index=[*order, NEW, PROSPECT], columns=[*order, LOST, PROSPECT], fill_value=0).astype(float)
+    matrix.loc[PROSPECT, order] = margins["current_prospects"].reindex(order).to_numpy()
+    matrix.loc[order, PROSPECT] = margins["previous_prospects"].reindex(order).to_numpy()
+    matrix.loc[PROSPECT, [LOST, PROSPECT]] = [0.0, float("nan")]
+    matrix[TOTAL] = matrix.sum(axis=1)
+    matrix.loc[TOTAL] = matrix.sum(axis=0)
+    matrix.loc[TOTAL, TOTAL] = float("nan")  # every record twice over: says nothing
+    return matrix
+
+
 def _matrix_labels(ctx: ReportContext, frame: pd.DataFrame) -> pd.DataFrame:
     from segkit.insights.migration import LOST, NEW
 
-    extra = {"zh": {NEW: "新增", LOST: "移出"}, "en": {NEW: "New", LOST: "Lost"}}[ctx.lang]
+    w = ctx.words
+    extra = {NEW: w["matrix_new"], LOST: w["matrix_lost"], PROSPECT: w["matrix_prospect"], TOTAL: w["matrix_total"]}
     rename = lambda k: extra.get(k) or _tier_label(ctx, k)  # noqa: E731
     out = frame.rename(index=rename, columns=rename)
     out.index.name = ctx.words["col_from"]
@@ -356,8 +400,10 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
     block = Block(w["migration"]).text(w["migration_intro"].format(
         prev=ctx.previous_as_of.date(), cur=ctx.as_of.date(), up=fmt_int(totals["up"]), down=fmt_int(totals["down"]),
         new=fmt_int(totals["new"]), lost=fmt_int(totals["lost"])))
-    counts = _matrix_labels(ctx, mig.counts)
-    block.subheading(w["migration_counts"]).add(table_html(counts, {c: fmt_int for c in counts.columns}, index=True))
+    counts = _matrix_labels(ctx, migration_matrix(ctx))
+    count = lambda v: "" if pd.isna(v) else fmt_int(v)  # noqa: E731
+    block.subheading(w["migration_counts"]).add(table_html(counts, {c: count for c in counts.columns}, index=True))
+    block.add(f'<p class="note">{esc(w["migration_prospects_note"])}</p>')
     if mig.revenue is not None:
         from segkit.labels import money_column
 
@@ -419,12 +465,16 @@ def value_view(ctx: ReportContext) -> Block:
     cross.columns = [_tier_label(ctx, k) for k in cross.columns]
     cross.index.name = ""
     attrs = ctx.clv_all.attrs
-    intro = w["value_intro"].format(margin=fmt_pct(attrs["margin"], 0), discount=fmt_pct(attrs["annual_discount_rate"], 0))
+    from segkit.models.clv import value_basis
+
+    # labelled by what it measures: revenue unless a margin is configured (never "margin" at 100%)
+    basis = attrs.get("basis") or value_basis(attrs["margin"])
+    intro = w[f"value_intro_{basis}"].format(margin=fmt_pct(attrs["margin"], 0), discount=fmt_pct(attrs["annual_discount_rate"], 0))
     block = Block(w["value"]).text(intro).text(_clv_total_text(ctx, values["clv"].sum())).add(fig)
     block.add(table_html(*money_table(ctx, shown, {w["col_customers"]: fmt_int},
                                       [w["col_hist_clv"], w["col_pred_clv"], w["col_total_pred_clv"]])))
     block.subheading(w["clv_tier_crosstab"]).add(table_html(cross, {c: fmt_int for c in cross.columns}, index=True))
-    return block
+    return block.add(holdout_view(ctx))
 
 
 def _clv_total_text(ctx: ReportContext, total: float) -> str:
@@ -561,10 +611,22 @@ def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers
         rows = table.loc[rows].sort_values("customers", ascending=False).index.tolist()
     table = table.loc[rows + (["total"] if "total" in table.index else [])]
     group_label = {"zh": "合计", "en": "Total"}[ctx.lang]
-    first = [group_label if k == "total" else (_tier_label(ctx, k) if kind == "tier" else label(kind, k, ctx.lang, default=str(k))) for k in table.index]
+    regions = default_section("report")["regions_en"] if ctx.lang == "en" else {}
+
+    def row_name(k) -> str:
+        if k == "total":
+            return group_label
+        if kind == "tier":
+            return _tier_label(ctx, k)
+        if kind == "region":  # free text in the data; English names for the known ones
+            return regions.get(k, str(k))
+        return label(kind, k, ctx.lang, default=str(k))
+
+    first = [row_name(k) for k in table.index]
     shown = table.reset_index(drop=True)
     shown.columns = [names.get(c, c) for c in shown.columns]
-    shown.insert(0, ctx.words["col_tier"] if kind == "tier" else ("行业" if ctx.lang == "zh" else "Industry"), first)
+    shown.insert(0, {"tier": ctx.words["col_tier"], "region": ctx.words["col_region"]}.get(
+        kind, "行业" if ctx.lang == "zh" else "Industry"), first)
     highlight = {}
     eligible = [i for i, k in enumerate(table.index) if k != "total" and table.loc[k, "customers"] >= min_customers]
     for col, higher in HIGHER_IS_BETTER.items():
@@ -591,6 +653,10 @@ def kpi_view(ctx: ReportContext, min_customers: int = 20) -> Block:
         block.subheading(w["kpis_by_industry"]).add(_kpi_table(ctx, ctx.kpi_by_industry, "industry", min_customers))
     else:
         notes.append(ctx.left_out(w["kpis_by_industry_what"], "industry"))
+    if ctx.has("region"):
+        block.subheading(w["kpis_by_region"]).add(_kpi_table(ctx, region_kpis(ctx), "region", min_customers))
+    else:
+        notes.append(ctx.left_out(w["kpis_by_region"], "region"))
     return block.add(_notes(notes)) if notes else block
 
 
@@ -616,14 +682,6 @@ def review_view(ctx: ReportContext, top: int = 15) -> Block:
     stale = tiers.loc[tiers["override_stale"].astype(bool)] if "override_stale" in tiers else tiers.iloc[:0]
     block.text(w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"])
     return block
-
-
-def strategy_view(ctx: ReportContext) -> Block:
-    """One row per tier: actions, contact cadence, responsible role (from the strategy config)."""
-    from segkit.insights.strategy import strategy_table
-
-    table = strategy_table(ctx.lang, config=ctx.user_config).reset_index(drop=True)
-    return Block(ctx.words["strategy"]).text(ctx.words["strategy_intro"]).add(table_html(table))
 
 
 def cadence_view(ctx: ReportContext, top: int = 15) -> Block:
@@ -691,7 +749,7 @@ def appendix(ctx: ReportContext) -> Block:
     definitions.columns = {"zh": ["指标", "定义"], "en": ["Metric", "Definition"]}[ctx.lang][: len(definitions.columns)]
     block.subheading(w["definitions"]).add(table_html(definitions))
     block.subheading(w["tier_rules"]).add(table_html(_tier_rules(ctx)))
-    return block
+    return block.add(glossary_view(ctx))
 
 
 def _table_name(ctx: ReportContext, table: str) -> str:

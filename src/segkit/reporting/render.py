@@ -406,7 +406,8 @@ def render(
     Returns
     -------
     RenderResult
-        ``.paths`` maps ``"ipynb"``, ``"html"``, ``"pdf"`` to the published files.
+        ``.paths`` maps ``"ipynb"``, ``"html"``, ``"pdf"`` to the published files, and
+        ``"lists/<file>"`` to the side files the notebook wrote (the quarterly report's XLSX lists).
 
     Raises
     ------
@@ -454,6 +455,11 @@ def render(
     bar = tqdm(total=len(steps), desc=f"{name} {quarter} {lang}{' ' + scope if scope else ''}", disable=None if progress is None else not progress, leave=False)
     with tempfile.TemporaryDirectory(prefix=f".segkit-{name}-", dir=staging_root) as tmp:
         staged = {fmt: Path(tmp) / path.name for fmt, path in final.items()}
+        # side files the notebook writes (the quarterly report's XLSX lists), published with it
+        # into <quarter>/<report>[-<scope>]-lists/: the same for both languages, apart per scope
+        side_dir = Path(tmp) / "side"
+        if "side_dir" in notebook.read_text(encoding="utf-8"):
+            parameters["side_dir"] = str(side_dir)
         bar.set_postfix_str("executing notebook")
         with _run_cache_env(cache_dir):
             nb = _execute(notebook, staged["ipynb"], parameters, cwd=notebook.parent)
@@ -474,6 +480,12 @@ def render(
         final_dir.mkdir(parents=True, exist_ok=True)  # all steps succeeded: publish
         for fmt, path in staged.items():
             os.replace(path, final[fmt])
+        if side_dir.is_dir():
+            lists_dir = final_dir / f"{final['ipynb'].stem.rsplit('-', 1)[0]}-lists"
+            lists_dir.mkdir(exist_ok=True)
+            for path in side_dir.iterdir():
+                os.replace(path, lists_dir / path.name)
+                final[f"lists/{path.name}"] = lists_dir / path.name
         bar.update()
     bar.close()
     return RenderResult(name=name, quarter=quarter, lang=lang, scope=scope, paths=final)
