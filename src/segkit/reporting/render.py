@@ -57,6 +57,8 @@ class RenderResult:
     lang: str
     scope: str | None
     paths: dict[str, Path] = field(default_factory=dict)
+    #: Files the notebook wrote beside the report (the quarterly report's XLSX lists).
+    side_files: list[Path] = field(default_factory=list)
 
     def __iter__(self):
         return iter(self.paths.values())
@@ -406,8 +408,9 @@ def render(
     Returns
     -------
     RenderResult
-        ``.paths`` maps ``"ipynb"``, ``"html"``, ``"pdf"`` to the published files, and
-        ``"lists/<file>"`` to the side files the notebook wrote (the quarterly report's XLSX lists).
+        ``.paths`` maps ``"ipynb"``, ``"html"``, ``"pdf"`` to the published files;
+        ``.side_files`` lists the files the notebook wrote beside them (the quarterly report's
+        XLSX lists, in ``<quarter>/<report>[-<scope>]-lists/``).
 
     Raises
     ------
@@ -480,15 +483,16 @@ def render(
         final_dir.mkdir(parents=True, exist_ok=True)  # all steps succeeded: publish
         for fmt, path in staged.items():
             os.replace(path, final[fmt])
+        side_files = []
         if side_dir.is_dir():
             lists_dir = final_dir / f"{final['ipynb'].stem.rsplit('-', 1)[0]}-lists"
             lists_dir.mkdir(exist_ok=True)
             for path in side_dir.iterdir():
                 os.replace(path, lists_dir / path.name)
-                final[f"lists/{path.name}"] = lists_dir / path.name
+                side_files.append(lists_dir / path.name)
         bar.update()
     bar.close()
-    return RenderResult(name=name, quarter=quarter, lang=lang, scope=scope, paths=final)
+    return RenderResult(name=name, quarter=quarter, lang=lang, scope=scope, paths=final, side_files=side_files)
 
 
 @contextlib.contextmanager
