@@ -109,7 +109,9 @@ def _list_table(ctx: ReportContext, table: pd.DataFrame) -> str:
 
 def shown_rows(found: list, table: pd.DataFrame, top: int = LIST_TOP) -> pd.DataFrame:
     """The rows of a list the report's body shows: the first ``top`` (largest value at stake)
-    and every customer a narrower finding pointing to the list counts, in the list's order.
+    and every customer of a narrower finding pointing to the list that counts at most ``top``
+    customers (e.g. the 2 core customers at high risk, wherever they sit in the high-risk
+    list), in the list's order. Larger findings are in the complete list beside the report.
 
     Examples
     --------
@@ -119,10 +121,12 @@ def shown_rows(found: list, table: pd.DataFrame, top: int = LIST_TOP) -> pd.Data
     >>> found = [Finding("high_risk", 4, "high_risk", ("A", "B", "C", "D")), Finding("core_high_risk", 1, "high_risk", ("D",))]
     >>> shown_rows(found, table, top=2).index.tolist()
     ['A', 'B', 'D']
+    >>> shown_rows(found, table, top=1).index.tolist()  # the narrow finding is as large as the top
+    ['A', 'D']
     """
     members = [f for f in found if f.key in table.columns]
     widest = max((f.value for f in members), default=0)
-    narrow = [f.key for f in members if f.value < widest]
+    narrow = [f.key for f in members if f.value < widest and f.value <= top]
     keep = pd.Series(False, index=table.index)
     keep.iloc[:top] = True
     for key in narrow:
