@@ -10,8 +10,8 @@ quarters with the flow between tiers (:func:`trends_view`), the KPIs by region
 (:func:`region_kpis`), the CLV holdout check (:func:`holdout_view`) and the glossary
 (:func:`glossary_view`) are here too.
 
-These sections live beside :mod:`segkit.reporting.quarterly` (which holds the other sections)
-so that neither module grows past 600 lines. Values computed once per report (the findings,
+These sections live beside :mod:`segkit.reporting.quarterly` (which re-exports them) so that
+no module passes 600 lines. Values computed once per report (the findings,
 their lists, the trends, the holdout check) are kept on the context (its ``__dict__``, as its
 own cached properties are), under names starting ``_quarterly_``.
 """
@@ -25,6 +25,7 @@ import pandas as pd
 
 from segkit.reporting.blocks import Block, esc, fmt_int, fmt_pct, money_columns, table_html
 from segkit.reporting.context import ReportContext
+from segkit.reporting.quarterly_helpers import _tier_label, customer_text
 
 __all__ = ["findings", "list_ref", "lists_view", "strategy_view", "trends_view", "region_kpis", "holdout_view",
            "glossary_view", "write_lists", "GLOSSARY_TERMS", "LIST_TOP"]
@@ -44,12 +45,6 @@ def _cached(ctx: ReportContext, name: str, compute: Callable[[], Any]) -> Any:
     if key not in ctx.__dict__:
         ctx.__dict__[key] = compute()
     return ctx.__dict__[key]
-
-
-def _tier_label(ctx: ReportContext, key: str) -> str:
-    from segkit.reporting.quarterly import _tier_label as tier_label
-
-    return tier_label(ctx, key)
 
 
 # --- findings and their lists ---------------------------------------------------------------------
@@ -82,8 +77,6 @@ def list_ref(ctx: ReportContext, list_name: str) -> str:
 
 
 def _list_table(ctx: ReportContext, table: pd.DataFrame) -> str:
-    from segkit.reporting.quarterly import customer_text
-
     w = ctx.words
     names = ctx.snapshot["name"] if "name" in ctx.snapshot else pd.Series(dtype=object)
     shown = pd.DataFrame({w["col_customer"]: [customer_text(i, names.get(i)) for i in table.index]})
@@ -206,8 +199,6 @@ def strategy_view(ctx: ReportContext) -> Block:
     action with its deadline and example customers (:func:`segkit.insights.strategy.strategy_plan`
     on the customers in scope, words from ``strategy.yaml``)."""
     from segkit.insights.strategy import load_strategy, strategy_plan
-    from segkit.reporting.quarterly import customer_text
-
     w = ctx.words
     cfg = load_strategy(ctx.user_config)
     has_churn = ctx.has("churn_model")
