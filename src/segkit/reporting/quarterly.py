@@ -192,7 +192,7 @@ def executive_summary(ctx: ReportContext) -> Block:
     if overdue_core:
         focus.append((w["focus_overdue"].format(n=fmt_int(overdue_core)), None))
     findings_html = '<ul class="findings">' + "".join(
-        f"<li>{esc(text)}{''.join(list_ref(ctx, name) for name in refs)}</li>" for text, refs in items) + "</ul>"
+        f"<li>{esc(text)}{list_ref(ctx, *refs) if refs else ''}</li>" for text, refs in items) + "</ul>"
     focus_html = (esc(w["focus"]).replace("{actions}", esc(w["separator_clause"]).join(
         esc(text) + (list_ref(ctx, ref) if ref else "") for text, ref in focus)) if focus
         else esc(w["focus"].format(actions=w["focus_none"])))

@@ -67,13 +67,12 @@ def findings(ctx: ReportContext) -> tuple[list, dict[str, pd.DataFrame]]:
     return _cached(ctx, "findings", compute)
 
 
-def list_ref(ctx: ReportContext, list_name: str) -> str:
-    """"(list: Core customers)" as HTML, linked to the list's anchor ``#list-<name>``: the PDF
-    names the list, the HTML links to it."""
+def list_ref(ctx: ReportContext, *list_names: str) -> str:
+    """" (list: Core customers)" as HTML, each list linked to its anchor ``#list-<name>``: the
+    PDF names the lists, the HTML links to them."""
     w = ctx.words
-    title = w[f"list_{list_name}"]
-    link = f'<a href="#list-{esc(list_name)}">{esc(title)}</a>'
-    return f'<span class="list-ref">{esc(w["see_list"]).replace("{list}", link)}</span>'
+    links = esc(w["separator_list"]).join(f'<a href="#list-{esc(n)}">{esc(w[f"list_{n}"])}</a>' for n in list_names)
+    return f'<span class="list-ref">{esc(w["see_list"]).replace("{list}", links)}</span>'
 
 
 def _list_table(ctx: ReportContext, table: pd.DataFrame) -> str:
