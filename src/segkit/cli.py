@@ -274,6 +274,7 @@ def _render_reports(args: argparse.Namespace) -> int:
     common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out, cache_dir=cache.root)
     failures: dict[str, str] = {}
     healthy_langs: list[str] = []  # quarterly reports written, whose tier health goes to the terminal
+    printed: set[Path] = set()
     for lang in langs:
         if args.all_departments:
             results, failed = render_departments(args.name, quarter=args.quarter, lang=lang, **common)
@@ -290,6 +291,10 @@ def _render_reports(args: argparse.Namespace) -> int:
         for result in results:
             for path in result.paths.values():
                 print(path)
+            for path in result.side_files:  # the quarterly XLSX lists: once, though each language writes them
+                if path not in printed:
+                    printed.add(path)
+                    print(path)
         if results and args.name == "quarterly":
             healthy_langs.append(lang)
     if healthy_langs:

@@ -140,7 +140,8 @@ def lists_view(ctx: ReportContext, top: int = LIST_TOP) -> Block:
     block = Block(w["lists"], anchor="lists").text(w["lists_intro"].format(n=top))
     for name, table in lists.items():
         counts = [f for f in found if f.list_name == name]
-        block.add(f'<div class="finding-list" id="list-{esc(name)}">')
+        # one list on one PDF page where it fits (no orphan heading or closing line)
+        block.add(f'<div class="finding-list" id="list-{esc(name)}" style="break-inside: avoid">')
         block.subheading(f"{w[f'list_{name}']} · {fmt_int(len(table))}")
         if name == "near_core":
             block.text(w["list_near_core_line"].format(name="near_core_revenue",
