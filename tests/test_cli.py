@@ -40,6 +40,24 @@ def test_quarter_outputs_on_the_sample(tmp_path, capsys):
     assert "rows_read" in (folder / "validation_summary.txt").read_text(encoding="utf-8")
 
 
+def test_quarter_outputs_are_masked_like_the_whole_company_reports_beside_them(tmp_path, capsys):
+    """quarter-outputs writes whole-company files into the folder of whole-company reports,
+    which are masked: its snapshot and rejected rows are masked too (no raw phone or e-mail)."""
+    from segkit.io import load_dataset
+
+    raw = load_dataset(SAMPLE).customers
+    phones = set(raw["phone"].dropna().astype(str)) if "phone" in raw else set()
+    emails = set(raw["email"].dropna().astype(str)) if "email" in raw else set()
+    assert len(phones) > 100 and len(emails) > 100            # the sample has contacts to hide
+    assert main(["quarter-outputs", "--data", str(SAMPLE), "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "2026Q3"
+    snapshot = pd.read_csv(folder / "customer_snapshot.csv", dtype=str, encoding="utf-8-sig")
+    assert snapshot["phone"].dropna().str.contains(r"\*", regex=True).all()
+    text = (folder / "customer_snapshot.csv").read_text(encoding="utf-8-sig") + \
+        (folder / "rejected_rows.csv").read_text(encoding="utf-8-sig")
+    assert [v for v in phones | emails if v in text] == []
+
+
 def test_tiers_command_writes_the_template(tmp_path, capsys):
     out = tmp_path / "tiers.csv"
     assert main(["tiers", "--as-of", "2026-09-30", "--data", str(SAMPLE), "--out", str(out)]) == 0

@@ -58,7 +58,8 @@ def test_quarterly_numbers_match_segkit(rendered, sample):
     for lang, labels in (("zh", {"core": "核心客户", "potential": "潜力客户", "ordinary": "普通客户", "low_value": "低价值客户"}),
                          ("en", {"core": "Core", "potential": "Potential", "ordinary": "Ordinary", "low_value": "Low value"})):
         html = _html(rendered, "quarterly", lang)
-        overview = html.split('class="block"', 2)[1]          # the tier overview section
+        start = html.index(f"<h2>{'客户分层概览' if lang == 'zh' else 'Tier overview'}</h2>")
+        overview = html[start:html.index("</section>", start)]  # the tier overview section
         for key, text in labels.items():
             assert re.search(rf'<td data-label="[^"]+">{text}</td><td class="num" data-label="[^"]+">{counts[key]:,}</td>', overview), (lang, key)
     revenue = snap["revenue_12m"].sum()
@@ -85,9 +86,11 @@ def test_churn_numbers_match_segkit(rendered, sample):
 
 
 def test_sections_in_the_outline_order_and_one_language(rendered):
-    zh = ["执行摘要", "客户分层概览", "RFM 分析", "层级迁移", "客户价值（CLV）", "合同续约", "关键指标", "待复核客户", "分层策略建议", "档案更新逾期", "附录"]
-    en = ["Executive summary", "Tier overview", "RFM view", "Tier migration", "Customer value (CLV)", "Contract renewals", "Key metrics",
-          "Customers to review", "Strategy by tier", "Records overdue for refresh", "Appendix"]
+    zh = ["执行摘要", "摘要所指客户名单", "客户分层概览", "趋势", "RFM 分析", "层级迁移", "客户价值（CLV）", "合同续约", "关键指标",
+          "待复核客户", "分层策略建议", "档案更新逾期", "附录"]
+    en = ["Executive summary", "Customers behind the summary", "Tier overview", "Trends", "RFM view", "Tier migration",
+          "Customer value (CLV)", "Contract renewals", "Key metrics", "Customers to review", "Strategy by tier",
+          "Records overdue for refresh", "Appendix"]
     for lang, headings, other in (("zh", zh, en), ("en", en, zh)):
         html = _html(rendered, "quarterly", lang)
         found = re.findall(r"<h2>([^<]+)</h2>", html)

@@ -40,7 +40,8 @@ import pandas as pd
 from segkit.io import Dataset
 from segkit.schema import ALIASES, TABLES, normalise_header
 
-__all__ = ["scope", "mask_pii", "mask_name", "mask_phone", "mask_email", "mask_credit_code", "PII_COLUMNS"]
+__all__ = ["scope", "mask_pii", "mask_name", "mask_phone", "mask_email", "mask_credit_code", "PII_COLUMNS",
+           "record_fields"]
 
 
 # --- masking ---------------------------------------------------------------------------------
@@ -203,8 +204,20 @@ def _customer_mask(customers: pd.DataFrame, owners: set[str] | None, departments
     return keep
 
 
-def _customer_id_of(record: str, table: str) -> dict[str, str] | None:
-    """The canonical fields of a rejected row's raw record, or None when it is not a row."""
+def record_fields(record: str, table: str) -> dict[str, str] | None:
+    """The canonical fields of a rejected row's raw record (JSON with the file's own headers),
+    or None when it is not a row.
+
+    Scoping reads the owner, department and customer id of a rejected row from it; masking
+    reads its personal-data fields.
+
+    Examples
+    --------
+    >>> record_fields('{"客户编号": " C1 ", "联系电话": "13812345678"}', "customers")
+    {'customer_id': 'C1', 'phone': '13812345678'}
+    >>> record_fields("not json", "customers") is None
+    True
+    """
     try:
         raw = json.loads(record)
     except (TypeError, ValueError):
@@ -234,7 +247,7 @@ def _scope_dataset(ds: Dataset, owners: set[str] | None, departments: set[str] |
     rejected_customer_ids: set[str] = set()
     keep_rejected = []
     for table, record in zip(ds.rejected["table"], ds.rejected["record"]):
-        fields = _customer_id_of(record, table)
+        fields = record_fields(record, table)
         if fields is None:
             keep_rejected.append(False)
             continue
@@ -248,7 +261,7 @@ def _scope_dataset(ds: Dataset, owners: set[str] | None, departments: set[str] |
             keep_rejected.append(None)  # decided below, once the rejected customers are known
     for i, (table, record) in enumerate(zip(ds.rejected["table"], ds.rejected["record"])):
         if keep_rejected[i] is None:
-            fields = _customer_id_of(record, table) or {}
+            fields = record_fields(record, table) or {}
             keep_rejected[i] = fields.get("customer_id") in ids | rejected_customer_ids
     rejected = ds.rejected.loc[pd.Series(keep_rejected, index=ds.rejected.index, dtype=bool)].reset_index(drop=True)
 

@@ -163,10 +163,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
     """The quarter's outputs from one data folder (what ``make report`` runs)."""
-    from segkit.writers import write_table
     from segkit.features import snapshot
     from segkit.io import load_dataset
     from segkit.reporting.render import check_output_folder
+    from segkit.reporting.side_outputs import write_side_outputs
 
     check_output_folder(args.out)
     if args.quarter is not None:
@@ -178,14 +178,13 @@ def _cmd_quarter_outputs(args: argparse.Namespace) -> int:
         raise ValueError(f"quarter {quarter} ends on {as_of.date()}, after the data's as-of date {ds.as_of.date()}; "
                          f"the latest complete quarter is {latest_complete_quarter(ds.as_of)}")
     print(f"quarter {quarter} (data as of {ds.as_of.date()})")
-    snap = snapshot(ds, as_of).reset_index()  # computed before the quarter's folder exists
+    snap = snapshot(ds, as_of)  # computed before the quarter's folder exists
     out = Path(args.out) / quarter
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "validation_summary.txt", "w", encoding="utf-8") as fh:
         _print_validation(ds, fh)
-    written = [out / "validation_summary.txt", out / "rejected_rows.csv", out / "customer_snapshot.csv"]
-    ds.write_rejected(written[1])
-    write_table(snap, written[2])
+    # whole-company outputs sit beside whole-company (masked) reports: masked like them
+    written = [out / "validation_summary.txt", *write_side_outputs(ds, snap, out)]
     for path in written:
         print(path)
     return 0
@@ -275,6 +274,7 @@ def _render_reports(args: argparse.Namespace) -> int:
     common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out, cache_dir=cache.root)
     failures: dict[str, str] = {}
     healthy_langs: list[str] = []  # quarterly reports written, whose tier health goes to the terminal
+    printed: set[Path] = set()
     for lang in langs:
         if args.all_departments:
             results, failed = render_departments(args.name, quarter=args.quarter, lang=lang, **common)
@@ -291,6 +291,10 @@ def _render_reports(args: argparse.Namespace) -> int:
         for result in results:
             for path in result.paths.values():
                 print(path)
+            for path in result.side_files:  # the quarterly XLSX lists: once, though each language writes them
+                if path not in printed:
+                    printed.add(path)
+                    print(path)
         if results and args.name == "quarterly":
             healthy_langs.append(lang)
     if healthy_langs:

@@ -7,88 +7,27 @@ Each function takes a :class:`~segkit.reporting.context.ReportContext` and retur
 
 from __future__ import annotations
 
-import json
-import re
-
 import numpy as np
 import pandas as pd
 
 from segkit.config import default_section
 from segkit.plots import TIER_COLORS, freeze_fonts, new_figure, style
 from segkit.labels import dataset_name, label
-from segkit.reporting.blocks import (Block, bullet_list, esc, extreme_rows, fmt_int, fmt_pct, gross_change, kpi_tiles,
-                                     money_columns, table_html)
+from segkit.reporting.blocks import Block, esc, fmt_int, fmt_pct, gross_change, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
+from segkit.reporting.quarterly_appendix import _table_name, _tier_rules, appendix, footer, rule_text  # noqa: F401
+from segkit.reporting.quarterly_helpers import (_notes, _quarter_text, _scaled, _scope_text, _tier_label,  # noqa: F401
+                                                _tier_order, customer_text, money_table)
+from segkit.reporting.quarterly_operations import (HIGHER_IS_BETTER, KPI_COLUMNS, KPI_SHOWN_DIGITS,  # noqa: F401
+                                                   cadence_view, kpi_view, renewals_view, review_view)
+from segkit.reporting.quarterly_actions import (findings, holdout_view, list_ref, lists_view, strategy_view,  # noqa: F401
+                                                trends_view, write_lists)
 
 __all__ = [
     "title_block", "executive_summary", "tier_overview", "rfm_view", "migration_view", "value_view",
     "renewals_view", "kpi_view", "review_view", "strategy_view", "cadence_view", "appendix", "footer",
+    "lists_view", "trends_view", "write_lists",
 ]
-
-# --- helpers ---------------------------------------------------------------------------------------
-
-def _tier_label(ctx: ReportContext, key: str) -> str:
-    """The tier's label from the tiers configuration in use (a user may rename tiers)."""
-    from segkit.segment.tiers import load_tiers_config
-
-    labels = load_tiers_config(ctx.user_config).labels
-    entry = labels.get(key)
-    return getattr(entry, ctx.lang, None) or label("tier", key, ctx.lang, default=key)
-
-
-def _quarter_text(ctx: ReportContext, quarter: str) -> str:
-    period = pd.Period(quarter, freq="Q")
-    return ctx.words["quarter"].format(year=period.year, q=period.quarter)
-
-
-def _scope_text(ctx: ReportContext) -> str:
-    w = ctx.words
-    if ctx.owner is not None:
-        return w["scope_owner"].format(name=ctx.owner)
-    if ctx.department is not None:
-        return w["scope_department"].format(name=ctx.department)
-    return w["scope_all"]
-
-
-def customer_text(customer_id: object, name: object) -> str:
-    """A customer as a reader sees it: id and name, or the id alone when there is no name or
-    the name is the id (customers derived from orders).
-
-    Examples
-    --------
-    >>> customer_text("C0001", "华为"), customer_text("00042", "00042"), customer_text("C7", None)
-    ('C0001 华为', '00042', 'C7')
-    """
-    if name is None or (isinstance(name, float) and pd.isna(name)) or str(name) in ("", str(customer_id)):
-        return str(customer_id)
-    return f"{customer_id} {name}"
-
-
-def _scaled(ctx: ReportContext, text: str, values) -> tuple[float, str]:
-    """Chart/heading scale in the data's currency for ``values``: the words' ``{unit}`` becomes
-    its unit (万元 for CNY in Chinese, USD k in English, plain USD for small amounts, ...)."""
-    from segkit.labels import money_scale
-
-    largest = float(np.nanmax(np.abs(np.asarray(values, dtype=float)))) if np.size(values) else None
-    scale, unit = money_scale(ctx.lang, ctx.currency, largest)
-    return scale, text.replace("{unit}", unit)
-
-
-def money_table(ctx: ReportContext, shown: pd.DataFrame, formats: dict, columns, signed=()) -> tuple[pd.DataFrame, dict]:
-    """``shown`` with its money ``columns`` in one unit each (in the header) and ``formats``
-    completed for them (:func:`~segkit.reporting.blocks.money_columns`)."""
-    shown, money_formats = money_columns(shown, columns, ctx.lang, ctx.currency, signed=signed)
-    return shown, {**formats, **money_formats}
-
-
-def _tier_order(keys, config=None) -> list[str]:
-    """Tier keys highest first, in the order of the tiers configuration."""
-    from segkit.segment.tiers import load_tiers_config
-
-    order = list(load_tiers_config(config).order)
-    keys = list(dict.fromkeys(keys))
-    return [k for k in order if k in keys] + [k for k in keys if k not in order]
-
 
 # --- sections ---------------------------------------------------------------------------------------
 
@@ -205,48 +144,60 @@ def executive_summary(ctx: ReportContext) -> Block:
         notes.append(ctx.churn_left_out(w["tile_high_risk"]))
     elif has_previous and n["prev_high_risk"] is None:
         notes.append(ctx.churn_left_out(f"{w['tile_high_risk']} · {w['what_vs_previous']}", "previous_churn_model"))
-    fields = dict(core=fmt_int(n["core"]), core_share=fmt_pct(n["core_share"]), core_revenue_share=fmt_pct(n["core_revenue_share"]))
+    # every count below is a Finding: its customers are in the list the sentence links to / names
+    found, _ = findings(ctx)
+    by = {f.key: f for f in found}
+    core = by["core"]
+    fields = dict(core=fmt_int(core.value), core_share=fmt_pct(core.values["share"]),
+                  core_revenue_share=fmt_pct(core.values["revenue_share"]))
     if has_previous:
-        delta = n["core"] - n["prev_core"]
+        delta = core.values["change"]
         direction = w["more"] if delta > 0 else w["fewer"] if delta < 0 else w["unchanged_customers"]
-        findings = [w["finding_core"].format(**fields, direction=direction, delta=fmt_int(abs(delta))) if delta
-                    else w["finding_core_same"].format(**fields)]
-    else:
-        findings = [w["finding_core_now"].format(**fields)]
-    risk_now = ctx.high_churn_risk() if has_churn else None
-    if has_previous:
-        moves = ctx.migration.moves
-        up_to_core = moves.loc[(moves["direction"] == "up") & (moves["current_tier"] == "core")]
-        core_down = moves.loc[(moves["direction"] == "down") & (moves["previous_tier"] == "core")]
-        moved = dict(up_to_core=fmt_int(len(up_to_core)), from_potential=fmt_int((up_to_core["previous_tier"] == "potential").sum()),
-                     core_down=fmt_int(len(core_down)))
+        items = [(w["finding_core"].format(**fields, direction=direction, delta=fmt_int(abs(delta))) if delta
+                  else w["finding_core_same"].format(**fields), ["core"])]
+        moved = dict(up_to_core=fmt_int(by["up_to_core"].value), from_potential=fmt_int(by["up_to_core"].values["from_potential"]),
+                     core_down=fmt_int(by["core_down"].value))
         if has_churn:
-            findings.append(w["finding_migration"].format(**moved, core_down_risk=fmt_int(risk_now.reindex(core_down.index).fillna(False).sum())))
+            items.append((w["finding_migration"].format(**moved, core_down_risk=fmt_int(by["core_down_high_risk"].value)),
+                          ["upgrades", "downgrades"]))
         else:
-            findings.append(w["finding_migration_no_risk"].format(**moved))
+            items.append((w["finding_migration_no_risk"].format(**moved), ["upgrades", "downgrades"]))
+    else:
+        items = [(w["finding_core_now"].format(**fields), ["core"])]
+    if has_churn:
+        items.append((w["finding_high_risk"].format(n=fmt_int(by["high_risk"].value), core=fmt_int(by["core_high_risk"].value)),
+                      ["high_risk"]))
+        rfm = {k[4:]: f.value for k, f in by.items() if k.startswith("rfm_") and k != "rfm_model_overlap"}
+        if "rfm_model_overlap" in by and rfm:
+            segments = w["separator_list"].join(f"{label('rfm_segment', k, ctx.lang, default=k)} {fmt_int(v)}" for k, v in rfm.items())
+            items.append((w["finding_rfm_risk"].format(segments=segments, overlap=fmt_int(by["rfm_model_overlap"].value),
+                                                       model=fmt_int(by["rfm_model_overlap"].values["model_flagged"])), ["rfm_risk"]))
     segment = _segment_finding(ctx)
     if segment and (ctx.has("region") or ctx.has("industry")):
-        findings.append(segment)
+        items.append((segment, []))
     elif segment:
         notes.append(segment)
     # focus: from the strategy (core at risk -> 72 h visit) and the data
-    tiers = ctx.tiers
     focus = []
-    core_at_risk = int((risk_now & (tiers["tier"] == "core")).sum()) if has_churn else 0
-    if core_at_risk:
-        focus.append(w["focus_core_risk"].format(n=fmt_int(core_at_risk)))
-    from segkit.segment.thresholds import near_core as _near_core, tier_health_messages
+    if has_churn and by["core_high_risk"].value:
+        focus.append((w["focus_core_risk"].format(n=fmt_int(by["core_high_risk"].value)), "high_risk"))
+    from segkit.segment.thresholds import tier_health_messages
 
     thresholds = ctx.thresholds
-    near_core = _near_core(tiers, ctx.snapshot, thresholds)
-    if len(near_core):
-        focus.append(w["focus_near_core"].format(n=fmt_int(len(near_core)), line=thresholds.format("near_core_revenue", ctx.lang)))
+    near = by["near_core"]
+    if near.value:
+        focus.append((w["focus_near_core_named"].format(n=fmt_int(near.value), name="near_core_revenue",
+                                                         line=thresholds.format("near_core_revenue", ctx.lang)), "near_core"))
     overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum()) if ctx.has("record_updated") else 0
     if overdue_core:
-        focus.append(w["focus_overdue"].format(n=fmt_int(overdue_core)))
-    focus_text = w["focus"].format(actions=w["separator_clause"].join(focus) if focus else w["focus_none"])
+        focus.append((w["focus_overdue"].format(n=fmt_int(overdue_core)), None))
+    findings_html = '<ul class="findings">' + "".join(
+        f"<li>{esc(text)}{list_ref(ctx, *refs) if refs else ''}</li>" for text, refs in items) + "</ul>"
+    focus_html = (esc(w["focus"]).replace("{actions}", esc(w["separator_clause"]).join(
+        esc(text) + (list_ref(ctx, ref) if ref else "") for text, ref in focus)) if focus
+        else esc(w["focus"].format(actions=w["focus_none"])))
     block = Block(w["executive_summary"], keep_together=True)
-    block.add(kpi_tiles(tiles)).add(bullet_list(findings, "findings")).add(f'<p class="focus">{esc(focus_text)}</p>')
+    block.add(kpi_tiles(tiles)).add(findings_html).add(f'<p class="focus">{focus_html}</p>')
     # how the lines were set, and a warning when the tiers hardly separate anyone
     block.add(f'<p class="note">{esc(thresholds.describe(ctx.lang))}</p>')
     for message in tier_health_messages(ctx.tier_health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k)):
@@ -256,9 +207,6 @@ def executive_summary(ctx: ReportContext) -> Block:
     return block
 
 
-def _notes(sentences) -> str:
-    """Sentences saying what was left out and why (class ``left-out``)."""
-    return "".join(f'<p class="note left-out">{esc(t)}</p>' for t in sentences)
 
 
 def tier_table(ctx: ReportContext) -> pd.DataFrame:
@@ -336,10 +284,39 @@ def rfm_view(ctx: ReportContext) -> Block:
     return Block(w["rfm_view"]).text(w["rfm_intro"]).add(fig).add(table_html(shown, formats))
 
 
+PROSPECT, TOTAL = "prospect", "total"
+
+
+def migration_matrix(ctx: ReportContext) -> pd.DataFrame:
+    """The migration counts with a row and a column for prospects and totals, so that it
+    reconciles with the tier tables: the ``total`` row of each tier column is this quarter's
+    tier count, the ``total`` column of each tier row last quarter's.
+
+    Rows: last quarter's tiers, ``new`` (not customers then), ``prospect`` (records listed but
+    not yet customers now, by their tier now), ``total``. Columns: this quarter's tiers, ``lost``,
+    ``prospect`` (listed but not yet customers last quarter, by their tier then), ``total``. The
+    prospect x prospect cell is empty (NaN): those records are in both margins; so is the
+    total x total cell.
+    """
+    from segkit.insights.migration import LOST, NEW
+
+    mig = ctx.migration
+    order, margins = list(mig.order), mig.margins
+    matrix = mig.counts.reindex(index=[*order, NEW, PROSPECT], columns=[*order, LOST, PROSPECT], fill_value=0).astype(float)
+    matrix.loc[PROSPECT, order] = margins["current_prospects"].reindex(order).to_numpy()
+    matrix.loc[order, PROSPECT] = margins["previous_prospects"].reindex(order).to_numpy()
+    matrix.loc[PROSPECT, [LOST, PROSPECT]] = [0.0, float("nan")]
+    matrix[TOTAL] = matrix.sum(axis=1)
+    matrix.loc[TOTAL] = matrix.sum(axis=0)
+    matrix.loc[TOTAL, TOTAL] = float("nan")  # every record twice over: says nothing
+    return matrix
+
+
 def _matrix_labels(ctx: ReportContext, frame: pd.DataFrame) -> pd.DataFrame:
     from segkit.insights.migration import LOST, NEW
 
-    extra = {"zh": {NEW: "新增", LOST: "移出"}, "en": {NEW: "New", LOST: "Lost"}}[ctx.lang]
+    w = ctx.words
+    extra = {NEW: w["matrix_new"], LOST: w["matrix_lost"], PROSPECT: w["matrix_prospect"], TOTAL: w["matrix_total"]}
     rename = lambda k: extra.get(k) or _tier_label(ctx, k)  # noqa: E731
     out = frame.rename(index=rename, columns=rename)
     out.index.name = ctx.words["col_from"]
@@ -356,8 +333,10 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
     block = Block(w["migration"]).text(w["migration_intro"].format(
         prev=ctx.previous_as_of.date(), cur=ctx.as_of.date(), up=fmt_int(totals["up"]), down=fmt_int(totals["down"]),
         new=fmt_int(totals["new"]), lost=fmt_int(totals["lost"])))
-    counts = _matrix_labels(ctx, mig.counts)
-    block.subheading(w["migration_counts"]).add(table_html(counts, {c: fmt_int for c in counts.columns}, index=True))
+    counts = _matrix_labels(ctx, migration_matrix(ctx))
+    count = lambda v: "" if pd.isna(v) else fmt_int(v)  # noqa: E731
+    block.subheading(w["migration_counts"]).add(table_html(counts, {c: count for c in counts.columns}, index=True))
+    block.add(f'<p class="note">{esc(w["migration_prospects_note"])}</p>')
     if mig.revenue is not None:
         from segkit.labels import money_column
 
@@ -419,12 +398,16 @@ def value_view(ctx: ReportContext) -> Block:
     cross.columns = [_tier_label(ctx, k) for k in cross.columns]
     cross.index.name = ""
     attrs = ctx.clv_all.attrs
-    intro = w["value_intro"].format(margin=fmt_pct(attrs["margin"], 0), discount=fmt_pct(attrs["annual_discount_rate"], 0))
+    from segkit.models.clv import value_basis
+
+    # labelled by what it measures: revenue unless a margin is configured (never "margin" at 100%)
+    basis = attrs.get("basis") or value_basis(attrs["margin"])
+    intro = w[f"value_intro_{basis}"].format(margin=fmt_pct(attrs["margin"], 0), discount=fmt_pct(attrs["annual_discount_rate"], 0))
     block = Block(w["value"]).text(intro).text(_clv_total_text(ctx, values["clv"].sum())).add(fig)
     block.add(table_html(*money_table(ctx, shown, {w["col_customers"]: fmt_int},
                                       [w["col_hist_clv"], w["col_pred_clv"], w["col_total_pred_clv"]])))
     block.subheading(w["clv_tier_crosstab"]).add(table_html(cross, {c: fmt_int for c in cross.columns}, index=True))
-    return block
+    return block.add(holdout_view(ctx))
 
 
 def _clv_total_text(ctx: ReportContext, total: float) -> str:
@@ -451,309 +434,3 @@ def _clv_label(ctx: ReportContext, key: str) -> str:
     return getattr(entry, ctx.lang, None) or (entry.get(ctx.lang) if isinstance(entry, dict) else None) or str(key)
 
 
-def renewals_view(ctx: ReportContext) -> Block | None:
-    """Contract renewals (续约) by tier: a table and the predicted retention curves.
-
-    Customers with contracts, those under contract now, the renewal rate so far (renewals
-    signed / renewals due), the predicted chance to renew at the next decision and the
-    discounted expected remaining years of the tier's current customers, from the sBG per tier
-    (:func:`~segkit.insights.renewals.renewal_by_tier`); a tier predicted with the all-tiers
-    or the geometric model says so. None (no section) when the data have no contracts file:
-    contracts are an optional export, and a report on orders alone has nothing to say about
-    them.
-    """
-    from segkit.insights.renewals import RenewalsNotFitted, load_renewals_config, period_months
-
-    if not ctx.has("contracts"):
-        return None
-    w = ctx.words
-    block = Block(w["renewals"])
-    try:
-        result = ctx.renewals
-    except RenewalsNotFitted as exc:
-        reason = w.get(f"renewals_reason_{exc.reason}", str(exc))
-        return block.add(_notes([w["renewals_not_fitted"].format(reason=reason)]))
-    cfg = load_renewals_config(ctx.user_config)
-    summary = result.summary
-    tiers = [k for k in summary.index if k != "total"]
-    total = summary.loc["total"]
-    months = period_months(result.period)
-    period = w["period_annual"] if months == 12 else w["period_months"].format(n=months)
-    block.text(w["renewals_intro"].format(
-        customers=fmt_int(total["customers"]), period=period, decisions=fmt_int(total["decisions"]),
-        renewals=fmt_int(total["renewals"]), rate=fmt_pct(total["observed_rate"]), grace=cfg.grace_days,
-        discount=fmt_pct((1 + result.discount) ** (12 / months) - 1, 0)))
-    labels = [_tier_label(ctx, k) for k in tiers]
-    with style(ctx.lang):
-        fig = new_figure(6.5, 2.9)
-        ax = fig.subplots()
-        for key, text in zip([*tiers, "total"], [*labels, w["total_row"]]):
-            curve = result.curve[key]
-            if curve.notna().any():
-                ax.plot(curve.index, curve.to_numpy() * 100, marker="o", markersize=3, label=text,
-                        color=TIER_COLORS.get(key, "#555555"), ls="--" if key == "total" else "-")
-        ax.set_xticks(result.curve.index)
-        ax.set_xlabel(w["renewal_curve_x"])
-        ax.set_ylabel("%")
-        ax.set_title(w["renewal_curve_title"])
-        ax.legend(fontsize=7)
-        freeze_fonts(fig)
-    rows = summary.loc[[*tiers, "total"]]
-    basis = {"tier": w["renewal_basis_tier"], "overall": w["renewal_basis_overall"]}
-    shown = pd.DataFrame({
-        w["col_tier"]: [*labels, w["total_row"]],
-        w["col_contract_customers"]: rows["customers"].to_numpy(),
-        w["col_current_contracts"]: rows["current"].to_numpy(),
-        w["col_renewal_rate"]: rows["observed_rate"].to_numpy(),
-        w["col_next_renewal"]: rows["next_renewal"].to_numpy(),
-        w["col_remaining_years"]: (rows["remaining_periods"] * months / 12).to_numpy(),
-        w["col_renewal_basis"]: [basis[b] for b in rows["basis"]],
-    })
-    formats = {w["col_contract_customers"]: fmt_int, w["col_current_contracts"]: fmt_int, w["col_renewal_rate"]: fmt_pct,
-               w["col_next_renewal"]: fmt_pct, w["col_remaining_years"]: lambda v: "—" if pd.isna(v) else f"{v:.1f}"}
-    block.add(table_html(shown, formats, nowrap=[w["col_tier"]])).add(fig)
-    notes = [w["renewals_tier_note"]]
-    separator = w["separator_list"]
-    for reason in ("few", "no_churn", "no_renewal", "no_fit"):
-        keys = [k for k in tiers if summary.loc[k, "basis_reason"] == reason]
-        if keys:
-            notes.append(w["renewals_fallback"].format(tiers=separator.join(_tier_label(ctx, k) for k in keys),
-                                                       reason=w[f"renewals_reason_{reason}"].format(min_n=cfg.min_customers)))
-    geometric = [k for k in [*tiers, "total"] if summary.loc[k, "model"] == "geometric" and summary.loc[k, "basis"] == "tier"]
-    if geometric:
-        names = [_tier_label(ctx, k) if k != "total" else w["total_row"] for k in geometric]
-        notes.append(w["renewals_geometric"].format(tiers=separator.join(names)))
-    return block.add("".join(f'<p class="note">{esc(t)}</p>' for t in notes))
-
-
-KPI_COLUMNS = ["customers", "revenue_share", "retention_rate", "repurchase_rate", "nps", "satisfaction", "cross_sell_rate"]
-HIGHER_IS_BETTER = {"retention_rate": True, "repurchase_rate": True, "nps": True, "satisfaction": True,
-                    "cross_sell_rate": True, "interactions_per_customer": True, "complaint_rate": False}
-
-
-# decimals each KPI is shown with (rates as percentages): ties are judged on what the reader sees
-KPI_SHOWN_DIGITS = {"nps": 0, "satisfaction": 1, "cross_sell_rate": 2, "interactions_per_customer": 1,
-                    "retention_rate": 3, "repurchase_rate": 3, "complaint_rate": 3}
-
-
-def _kpi_columns(ctx: ReportContext) -> tuple[list[str], list[str]]:
-    """The KPI columns the data support, and sentences for those left out."""
-    w = ctx.words
-    columns, notes = list(KPI_COLUMNS), []
-    if not ctx.has("surveys"):
-        columns = [c for c in columns if c not in ("nps", "satisfaction")]
-        notes.append(ctx.left_out(w["what_surveys"], "surveys"))
-    if not ctx.has("product_line"):
-        columns.remove("cross_sell_rate")
-        notes.append(ctx.left_out(w["what_cross_sell"], "product_line"))
-    return columns, notes
-
-
-def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers: int) -> str:
-    from segkit.insights.kpi import kpi_definitions
-
-    names = kpi_definitions(ctx.lang)["label"]
-    table = table[[c for c in _kpi_columns(ctx)[0] if c in table.columns]]
-    rows = [r for r in table.index if r != "total"]
-    if kind == "tier":
-        rows = _tier_order(rows, ctx.user_config)
-    else:
-        rows = table.loc[rows].sort_values("customers", ascending=False).index.tolist()
-    table = table.loc[rows + (["total"] if "total" in table.index else [])]
-    group_label = {"zh": "合计", "en": "Total"}[ctx.lang]
-    first = [group_label if k == "total" else (_tier_label(ctx, k) if kind == "tier" else label(kind, k, ctx.lang, default=str(k))) for k in table.index]
-    shown = table.reset_index(drop=True)
-    shown.columns = [names.get(c, c) for c in shown.columns]
-    shown.insert(0, ctx.words["col_tier"] if kind == "tier" else ("行业" if ctx.lang == "zh" else "Industry"), first)
-    highlight = {}
-    eligible = [i for i, k in enumerate(table.index) if k != "total" and table.loc[k, "customers"] >= min_customers]
-    for col, higher in HIGHER_IS_BETTER.items():
-        if col not in table.columns or len(eligible) < 2:
-            continue
-        for cls, rows_marked in zip(("best", "worst"), extreme_rows(table[col].iloc[eligible], higher, KPI_SHOWN_DIGITS.get(col, 3))):
-            for key in rows_marked:
-                highlight[(table.index.get_loc(key), names.get(col, col))] = cls
-    pct = lambda v: fmt_pct(v)  # noqa: E731
-    formats = {names.get(c, c): f for c, f in {
-        "customers": fmt_int, "revenue_share": pct, "retention_rate": pct, "repurchase_rate": pct, "complaint_rate": pct,
-        "nps": lambda v: "—" if pd.isna(v) else f"{v:+.0f}" if round(v) else "0", "satisfaction": lambda v: "—" if pd.isna(v) else f"{v:.1f}",
-        "cross_sell_rate": lambda v: f"{v:.2f}", "interactions_per_customer": lambda v: f"{v:.1f}"}.items()}
-    return table_html(shown, formats, highlight=highlight)
-
-
-def kpi_view(ctx: ReportContext, min_customers: int = 20) -> Block:
-    """KPIs by tier and by industry, best and worst cells highlighted."""
-    w = ctx.words
-    block = Block(w["kpis"]).text(w["kpi_intro"].format(min_n=min_customers))
-    block.subheading(w["kpis_by_tier"]).add(_kpi_table(ctx, ctx.kpi_by_tier, "tier", min_customers))
-    notes = _kpi_columns(ctx)[1]
-    if ctx.has("industry"):
-        block.subheading(w["kpis_by_industry"]).add(_kpi_table(ctx, ctx.kpi_by_industry, "industry", min_customers))
-    else:
-        notes.append(ctx.left_out(w["kpis_by_industry_what"], "industry"))
-    return block.add(_notes(notes)) if notes else block
-
-
-def review_view(ctx: ReportContext, top: int = 15) -> Block:
-    """Borderline customers (needs_review) with the reason, and stale manual overrides."""
-    w = ctx.words
-    tiers, snap = ctx.tiers, ctx.snapshot
-    review = tiers.loc[tiers["needs_review"].astype(bool)].join(snap[["name", "owner", "revenue_12m"]])
-    review = review.sort_values("revenue_12m", ascending=False)
-    shown = pd.DataFrame({
-        w["col_customer"]: [customer_text(i, n) for i, n in zip(review.index, review["name"])],
-        w["col_tier"]: review["tier_label"].to_numpy(),
-        w["col_revenue"]: review["revenue_12m"].to_numpy(),
-        w["col_reason"]: review["review_reason"].to_numpy(),
-        w["col_owner"]: review["owner"].to_numpy(),
-    })
-    if not ctx.has("owner"):  # no owners in the data: a column of blanks says nothing
-        shown = shown.drop(columns=w["col_owner"])
-    block = Block(w["to_review"]).text(w["review_intro"].format(n=fmt_int(len(review))))
-    if len(review):
-        block.add(table_html(*money_table(ctx, shown, {}, [w["col_revenue"]]), max_rows=top, more=w["more_rows"],
-                             nowrap=[w["col_tier"], w["col_owner"]]))
-    stale = tiers.loc[tiers["override_stale"].astype(bool)] if "override_stale" in tiers else tiers.iloc[:0]
-    block.text(w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"])
-    return block
-
-
-def strategy_view(ctx: ReportContext) -> Block:
-    """One row per tier: actions, contact cadence, responsible role (from the strategy config)."""
-    from segkit.insights.strategy import strategy_table
-
-    table = strategy_table(ctx.lang, config=ctx.user_config).reset_index(drop=True)
-    return Block(ctx.words["strategy"]).text(ctx.words["strategy_intro"]).add(table_html(table))
-
-
-def cadence_view(ctx: ReportContext, top: int = 15) -> Block:
-    """Records overdue for refresh: summary per owner and the longest-overdue important ones."""
-    from segkit.insights.cadence import cadence_summary
-
-    w = ctx.words
-    if not ctx.has("record_updated"):
-        return Block(w["cadence"]).add(_notes([ctx.left_out(w["cadence"], "record_updated")]))
-    report = ctx.cadence
-    overdue = report.loc[report["overdue"].astype(bool)]
-    block = Block(w["cadence"]).text(w["cadence_intro"].format(n=fmt_int(len(overdue)), share=fmt_pct(len(overdue) / max(len(report), 1))))
-    summary = cadence_summary(report).reset_index()
-    summary = summary[["owner", "customers", "overdue", "overdue_share", "median_days_overdue"]]
-    names = {"zh": ["客户负责人", "客户数", "逾期", "逾期占比", "逾期天数中位数"], "en": ["Owner", "Customers", "Overdue", "Share overdue", "Median days overdue"]}[ctx.lang]
-    summary.columns = names
-    summary.iloc[-1, 0] = {"zh": "合计", "en": "Total"}[ctx.lang] if summary.iloc[-1, 0] == "total" else summary.iloc[-1, 0]
-    if ctx.has("owner"):
-        block.subheading(w["cadence_by_owner"]).add(table_html(summary, {names[3]: fmt_pct, names[4]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}"}))
-    else:
-        block.add(_notes([ctx.left_out(w["what_owner"], "owner")]))
-    important = overdue.loc[overdue["tier"].isin(["core", "potential"])].sort_values("days_overdue", ascending=False).head(top)
-    names_col = ctx.snapshot["name"]
-    shown = pd.DataFrame({
-        w["col_customer"]: [customer_text(i, names_col.get(i)) for i in important.index],
-        w["col_tier"]: important["tier_label"].to_numpy(),
-        w["col_owner"]: important["owner"].to_numpy(),
-        w["col_reason"]: important["reason"].to_numpy(),
-    })
-    if not ctx.has("owner"):
-        shown = shown.drop(columns=w["col_owner"])
-    block.subheading(w["cadence_top"]).add(table_html(shown, nowrap=[w["col_tier"], w["col_owner"]]))
-    return block
-
-
-def appendix(ctx: ReportContext) -> Block:
-    """Data quality (rows read / rejected by reason), definitions, tier rules, parameters."""
-    from segkit.insights.kpi import kpi_definitions
-
-    w = ctx.words
-    ds = ctx.dataset_full
-    files = ds.files
-    block = Block(w["appendix"])
-    block.subheading(w["data_quality"]).text(w["dq_intro"].format(
-        read=fmt_int(files["rows_read"].sum()), accepted=fmt_int(files["rows_accepted"].sum()), rejected=fmt_int(files["rows_rejected"].sum())))
-    if ds.customers_derived:
-        block.text(w["dq_customers_derived"].format(n=fmt_int(len(ds.customers))))
-    if ds.as_of_source == "data":
-        block.text(w["dq_as_of_from_data"].format(date=ds.as_of.date()))
-    per_table = files.groupby("table", sort=False)[["rows_read", "rows_accepted", "rows_rejected"]].sum().reset_index()
-    per_table["table"] = per_table["table"].map(lambda t: _table_name(ctx, t))
-    per_table.columns = [w["col_table"], w["col_read"], w["col_accepted"], w["col_rejected"]]
-    block.add(table_html(per_table))
-    rules = ds.summary()["rejected_by_rule"]
-    if len(rules):
-        shown = pd.DataFrame({
-            w["col_table"]: rules["table"].map(lambda t: _table_name(ctx, t)).to_numpy(),
-            w["col_rule"]: rules["rule"].map(lambda r: rule_text(r, ctx.lang)).to_numpy(),
-            w["col_rows"]: rules["rows"].to_numpy(),
-        })
-        block.add(table_html(shown))
-    else:
-        block.text(w["no_rejections"])
-    definitions = kpi_definitions(ctx.lang).reset_index(drop=True)
-    definitions.columns = {"zh": ["指标", "定义"], "en": ["Metric", "Definition"]}[ctx.lang][: len(definitions.columns)]
-    block.subheading(w["definitions"]).add(table_html(definitions))
-    block.subheading(w["tier_rules"]).add(table_html(_tier_rules(ctx)))
-    return block
-
-
-def _table_name(ctx: ReportContext, table: str) -> str:
-    """An input table's name in the report's language (the key itself if segkit has none)."""
-    from segkit.schema import TABLES
-
-    if ctx.lang == "zh":
-        return TABLES[table].zh if table in TABLES else table
-    return ctx.words.get(f"table_{table}", table)
-
-
-def rule_text(rule: str, lang: str) -> str:
-    """A validation rule in the report's language (patterns in ``report.yaml`` ``dq_rules``).
-
-    Examples
-    --------
-    >>> rule_text("duplicate customer_id", "zh")
-    '重复的编号（customer_id）'
-    """
-    import re
-
-    for pattern, texts in default_section("report")["dq_rules"]:
-        match = re.match(pattern, rule)
-        if match:
-            return texts[lang].format(*match.groups())
-    return rule
-
-
-def _tier_rules(ctx: ReportContext) -> pd.DataFrame:
-    """The tier rules as configured: conditions joined with and, alternatives with or."""
-    from segkit.segment.tiers import load_tiers_config
-
-    cfg = load_tiers_config(ctx.user_config)
-    and_, or_ = (" 且 ", " 或 ") if ctx.lang == "zh" else (" and ", " or ")
-
-    def condition(item) -> str:
-        if isinstance(item, str):
-            return item
-        if isinstance(item, dict):
-            return str(item.get("condition", item))
-        return str(getattr(item, "condition", item))
-
-    lines = ctx.thresholds.formatted(ctx.lang)
-
-    def readable(text: str) -> str:
-        for name, shown in lines.items():
-            text = re.sub(rf"\b{name}\b", shown, text)
-        for name, measure in cfg.measures.items():
-            text = re.sub(rf"\b{name}\b", getattr(measure, ctx.lang), text)
-        text = re.sub(r"\b(\d{5,})\b", lambda m: ctx.money(float(m.group(1))), text)
-        yes_no = {"zh": ("是", "否"), "en": ("yes", "no")}[ctx.lang]
-        return text.replace("true", yes_no[0]).replace("false", yes_no[1])
-
-    rows = [{ctx.words["col_tier"]: _tier_label(ctx, rule.tier),
-             ctx.words["col_rule"]: or_.join("(" + and_.join(readable(condition(c)) for c in branch) + ")" for branch in rule.any_of)}
-            for rule in cfg.rules]
-    return pd.DataFrame(rows)
-
-
-def footer(ctx: ReportContext) -> Block:
-    """segkit version, parameters, configuration hash and data fingerprint."""
-    text = ctx.words["footer"].format(
-        version=ctx.version, params=json.dumps(ctx.parameters, ensure_ascii=False, sort_keys=True),
-        config_hash=ctx.config_hash, fingerprint=ctx.dataset_full.fingerprint())
-    return Block("", [f'<footer class="report-footer">{esc(text)}</footer>'])

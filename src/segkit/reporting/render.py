@@ -57,6 +57,8 @@ class RenderResult:
     lang: str
     scope: str | None
     paths: dict[str, Path] = field(default_factory=dict)
+    #: Files the notebook wrote beside the report (the quarterly report's XLSX lists).
+    side_files: list[Path] = field(default_factory=list)
 
     def __iter__(self):
         return iter(self.paths.values())
@@ -406,7 +408,9 @@ def render(
     Returns
     -------
     RenderResult
-        ``.paths`` maps ``"ipynb"``, ``"html"``, ``"pdf"`` to the published files.
+        ``.paths`` maps ``"ipynb"``, ``"html"``, ``"pdf"`` to the published files;
+        ``.side_files`` lists the files the notebook wrote beside them (the quarterly report's
+        XLSX lists, in ``<quarter>/<report>[-<scope>]-lists/``).
 
     Raises
     ------
@@ -454,6 +458,11 @@ def render(
     bar = tqdm(total=len(steps), desc=f"{name} {quarter} {lang}{' ' + scope if scope else ''}", disable=None if progress is None else not progress, leave=False)
     with tempfile.TemporaryDirectory(prefix=f".segkit-{name}-", dir=staging_root) as tmp:
         staged = {fmt: Path(tmp) / path.name for fmt, path in final.items()}
+        # side files the notebook writes (the quarterly report's XLSX lists), published with it
+        # into <quarter>/<report>[-<scope>]-lists/: the same for both languages, apart per scope
+        side_dir = Path(tmp) / "side"
+        if "side_dir" in notebook.read_text(encoding="utf-8"):
+            parameters["side_dir"] = str(side_dir)
         bar.set_postfix_str("executing notebook")
         with _run_cache_env(cache_dir):
             nb = _execute(notebook, staged["ipynb"], parameters, cwd=notebook.parent)
@@ -474,9 +483,16 @@ def render(
         final_dir.mkdir(parents=True, exist_ok=True)  # all steps succeeded: publish
         for fmt, path in staged.items():
             os.replace(path, final[fmt])
+        side_files = []
+        if side_dir.is_dir():
+            lists_dir = final_dir / f"{final['ipynb'].stem.rsplit('-', 1)[0]}-lists"
+            lists_dir.mkdir(exist_ok=True)
+            for path in side_dir.iterdir():
+                os.replace(path, lists_dir / path.name)
+                side_files.append(lists_dir / path.name)
         bar.update()
     bar.close()
-    return RenderResult(name=name, quarter=quarter, lang=lang, scope=scope, paths=final)
+    return RenderResult(name=name, quarter=quarter, lang=lang, scope=scope, paths=final, side_files=side_files)
 
 
 @contextlib.contextmanager

@@ -38,7 +38,7 @@ def mask_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
     """
     import json
 
-    from segkit.access import PII_COLUMNS, _customer_id_of, mask_pii
+    from segkit.access import PII_COLUMNS, mask_pii, record_fields
 
     def one(kind: str, value: object) -> object:
         return mask_pii(pd.DataFrame({kind: [value]})).iloc[0, 0] if pd.notna(value) else value
@@ -46,7 +46,7 @@ def mask_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
     def record(table: str, text: object) -> object:
         # the record's fields by canonical name (access reads raw records for scoping too);
         # each personal value is replaced where it stands, so the record keeps its form
-        for canonical, value in (_customer_id_of(text, table) or {}).items():
+        for canonical, value in (record_fields(text, table) or {}).items():
             if canonical in PII_COLUMNS and value:
                 text = text.replace(json.dumps(value, ensure_ascii=False)[1:-1], str(one(PII_COLUMNS[canonical], value)))
         return text

@@ -1,0 +1,164 @@
+"""The quarterly report says who, how many, by whom and by when (issue 13, "Findings you can act on").
+
+Rendered once per data set (the sample in Chinese, a generated seed-13 set of 400 customers in
+English): every customer a summary sentence counts is in the list the sentence links to (in the
+report's body, or the complete list in summary-lists.xlsx beside it); the migration matrix sums
+to the tier counts of both quarters; the strategy table's counts sum to the customers and every
+tier has a deadline; the per-owner action lists exist and are masked like the report.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pandas as pd
+import pytest
+
+from conftest import SAMPLE
+from segkit.insights.migration import LOST, NEW
+from segkit.reporting import render, report_context
+from segkit.reporting.quarterly import PROSPECT, TOTAL, migration_matrix
+from segkit.reporting.quarterly_actions import findings, shown_rows
+
+pytestmark = pytest.mark.slow
+QUARTER = "2026Q3"
+
+
+@pytest.fixture(scope="module")
+def seed13_dir(tmp_path_factory):
+    """A second data set: another seed and size than data/sample."""
+    from segkit.sample import generate_sample
+
+    root = tmp_path_factory.mktemp("seed13")
+    generate_sample(root, seed=13, n_customers=400)
+    return root
+
+
+@pytest.fixture(scope="module", params=["sample", "seed13"])
+def case(request, seed13_dir, tmp_path_factory):
+    """(context, rendered result, HTML) of the quarterly report on one data set."""
+    data, lang = (SAMPLE, "zh") if request.param == "sample" else (seed13_dir, "en")
+    out = tmp_path_factory.mktemp(f"reports-{request.param}")
+    result = render("quarterly", QUARTER, data_dir=data, lang=lang, formats=("html",), out=out, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ctx = report_context(QUARTER, data, lang=lang)
+        findings(ctx)
+    return ctx, result, result.paths["html"].read_text(encoding="utf-8")
+
+
+def _list_html(html: str, name: str) -> str:
+    """The part of the report under the list anchor ``list-<name>`` (up to the next list)."""
+    start = html.index(f'id="list-{name}"')
+    end = html.find('class="finding-list"', start + 1)
+    return html[start: end if end > 0 else len(html)]
+
+
+def _ids_in(fragment: str) -> set[str]:
+    """Customer ids at the start of table cells (cells read "C0001 name" or "C0001")."""
+    return set(re.findall(r'<td data-label="[^"]*">([A-Za-z0-9_-]+)(?=[ <])', fragment))
+
+
+def test_every_customer_a_summary_sentence_counts_is_in_the_list_it_links_to(case):
+    ctx, result, html = case
+    found, lists = findings(ctx)
+    summary = html[html.index('class="findings"'):html.index('id="lists"')]
+    xlsx = next(p for p in result.side_files if p.name == "summary-lists.xlsx")
+    complete = pd.read_excel(xlsx, dtype={"customer_id": str})
+    assert len(found) >= 8                                                  # core, moves, risk, near core, RFM
+    for f in found:
+        if f.value:
+            assert f'href="#list-{f.list_name}"' in summary, f.key                   # the sentence links to its list
+        body = _ids_in(_list_html(html, f.list_name))
+        in_file = set(complete.loc[complete["list"] == f.list_name, "customer_id"])
+        assert set(f.customer_ids) <= body | in_file, f.key
+        assert set(f.customer_ids) <= in_file, f.key                        # the complete list holds all
+    # the narrow counts (a handful among hundreds) are in the body itself, not only the file
+    # (on the sample: the 2 core customers at high risk and the 4 downgraded core customers at risk)
+    from segkit.reporting.quarterly_actions import LIST_TOP
+
+    for key in ("core_high_risk", "core_down_high_risk"):
+        f = next((f for f in found if f.key == key), None)
+        if f is not None and f.value <= LIST_TOP:
+            assert set(f.customer_ids) <= _ids_in(_list_html(html, f.list_name)), key
+    # the near-core sentence states its line by name and value
+    near = next(f for f in found if f.key == "near_core")
+    if near.value:
+        assert "near_core_revenue" in summary and ctx.thresholds.format("near_core_revenue", ctx.lang) in summary
+    assert near.settings["near_core_revenue"] == ctx.thresholds.values["near_core_revenue"]
+
+
+def test_the_body_shows_the_top_of_each_list_by_value_at_stake(case):
+    ctx, _, html = case
+    found, lists = findings(ctx)
+    high = lists["high_risk"]
+    assert high["value_at_stake"].is_monotonic_decreasing
+    body = _ids_in(_list_html(html, "high_risk"))
+    assert set(high.index[:10]) <= body
+    assert set(shown_rows(found, high).index) == body
+
+
+def test_the_migration_matrix_sums_to_the_tier_counts_of_both_quarters(case):
+    ctx, _, html = case
+    matrix = migration_matrix(ctx)
+    order = ctx.migration.order
+    current = ctx.tiers["tier"].astype(str).value_counts().reindex(order, fill_value=0)
+    previous = ctx.previous_tiers["tier"].astype(str).value_counts().reindex(order, fill_value=0)
+    assert matrix.loc[TOTAL, order].astype(int).tolist() == current.tolist()
+    assert matrix.loc[order, TOTAL].astype(int).tolist() == previous.tolist()
+    # the rows that make it add up: new customers and prospects; the customers count once each
+    assert matrix.loc[[*order, NEW, PROSPECT], order].sum().sum() == len(ctx.tiers)
+    assert matrix.loc[order, [*order, LOST, PROSPECT]].sum().sum() == len(ctx.previous_tiers)
+    word = ctx.words["matrix_prospect"]
+    assert f">{word}</th>" in html or f">{word}</td>" in html
+
+
+def test_the_strategy_table_counts_every_customer_once_and_gives_each_tier_a_deadline(case):
+    ctx, _, html = case
+    from segkit.insights.strategy import strategy_plan
+
+    plan = strategy_plan(ctx.tiers, ctx.churn_scores, ctx.user_config, snapshot=ctx.snapshot)
+    assert int(plan["n_customers"].sum()) == len(ctx.tiers)
+    assert int(plan["n_at_risk"].sum()) == int((ctx.churn_scores["risk_level"] == "high").reindex(ctx.tiers.index, fill_value=False).sum())
+    start = html.index(f'<h2>{ctx.words["strategy"]}</h2>')
+    section = html[start:html.index("</section>", start)]                  # as rendered
+    deadlines = re.findall(rf'data-label="{ctx.words["col_deadline"]}">([^<]*)<', section)
+    assert len(deadlines) == len(plan) and all(d and d != "—" for d in deadlines)
+    core_days = int(plan.loc["core", "respond_within_days"])
+    assert str((ctx.as_of + pd.Timedelta(days=core_days)).date()) in deadlines[list(plan.index).index("core")]
+
+
+def test_the_owner_action_lists_are_written_masked_beside_a_masked_report(case):
+    ctx, result, _ = case
+    raw = ctx.dataset_full.customers
+    contacts = {str(v) for col in ("phone", "email") if col in raw for v in raw[col].dropna()}
+    owners = [p for p in result.side_files if p.name.startswith("actions-")]
+    assert owners and all(p.parent.name == "quarterly-lists" for p in owners)
+    at_risk = 0
+    for path in owners:
+        table = pd.read_excel(path, dtype=str)
+        at_risk += len(table)
+        assert table["value_at_stake"].astype(float).is_monotonic_decreasing
+        text = table.to_csv()
+        assert [v for v in contacts if v in text] == []
+        if "phone" in table:
+            assert table["phone"].dropna().str.contains(r"\*", regex=True).all()
+    assert at_risk == int((ctx.churn_scores["risk_level"] == "high").sum())
+
+
+def test_an_owner_report_writes_that_owners_action_list_unmasked(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = report_context(QUARTER, SAMPLE)
+        owner = whole.snapshot["owner"].dropna().value_counts().index[0]
+        ctx = report_context(QUARTER, SAMPLE, owner=owner)
+        from segkit.reporting.quarterly_actions import write_lists
+
+        write_lists(ctx, tmp_path)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert "summary-lists.xlsx" in files and len([f for f in files if f.startswith("actions-")]) == 1
+    table = pd.read_excel(next(tmp_path.glob("actions-*.xlsx")), dtype=str)
+    assert set(table["owner"]) == {owner}
+    phones = set(ctx.snapshot["phone"].dropna().astype(str))
+    assert set(table["phone"].dropna()) <= phones and not table["phone"].dropna().str.contains(r"\*", regex=True).any()
