@@ -123,7 +123,7 @@ def shared_reports(tmp_path_factory):
 
     root = _shared_root(tmp_path_factory)
 
-    def get(data_dir: Path, name: str, lang: str, **scope) -> dict[str, Path]:
+    def get(data_dir: Path, name: str, lang: str, **scope) -> Rendered:
         key = "-".join([Path(data_dir).name, name, lang, *(f"{k}={v}" for k, v in sorted(scope.items()))])
         target = root / "reports" / key
         done = target / "paths.json"
@@ -132,10 +132,21 @@ def shared_reports(tmp_path_factory):
             if not done.is_file():
                 result = render(name, data_dir=data_dir, lang=lang, out=target, progress=False,
                                 cache_dir=root / "run-cache", **scope)
-                done.write_text(json.dumps({k: str(v) for k, v in result.paths.items()}), encoding="utf-8")
-        return {k: Path(v) for k, v in json.loads(done.read_text(encoding="utf-8")).items()}
+                done.write_text(json.dumps({"paths": {k: str(v) for k, v in result.paths.items()},
+                                            "side_files": [str(p) for p in result.side_files]}), encoding="utf-8")
+        saved = json.loads(done.read_text(encoding="utf-8"))
+        return Rendered({k: Path(v) for k, v in saved["paths"].items()}, [Path(p) for p in saved["side_files"]])
 
     return get
+
+
+class Rendered(dict):
+    """A shared report's files by format (``["html"]``), with ``paths`` and ``side_files`` as on
+    :class:`segkit.reporting.render.RenderResult`."""
+
+    def __init__(self, paths: dict[str, Path], side_files: list[Path]):
+        super().__init__(paths)
+        self.paths, self.side_files = paths, side_files
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import SAMPLE
 from segkit.insights.migration import LOST, NEW
-from segkit.reporting import render, report_context
+from segkit.reporting import report_context
 from segkit.reporting.quarterly import PROSPECT, TOTAL, migration_matrix
 from segkit.reporting.quarterly_actions import findings, shown_rows
 
@@ -25,25 +25,15 @@ pytestmark = pytest.mark.slow
 QUARTER = "2026Q3"
 
 
-@pytest.fixture(scope="module")
-def seed13_dir(tmp_path_factory):
-    """A second data set: another seed and size than data/sample."""
-    from segkit.sample import generate_sample
-
-    root = tmp_path_factory.mktemp("seed13")
-    generate_sample(root, seed=13, n_customers=400)
-    return root
-
-
 @pytest.fixture(scope="module", params=["sample", "seed13"])
-def case(request, seed13_dir, tmp_path_factory):
-    """(context, rendered result, HTML) of the quarterly report on one data set."""
-    data, lang = (SAMPLE, "zh") if request.param == "sample" else (seed13_dir, "en")
-    out = tmp_path_factory.mktemp(f"reports-{request.param}")
-    result = render("quarterly", QUARTER, data_dir=data, lang=lang, formats=("html",), out=out, progress=False)
+def case(request, second_data, shared_reports, shared_run_cache):
+    """(context, rendered result, HTML) of the quarterly report on one data set: the sample in
+    Chinese and a second generated set (another seed and size, USD) in English."""
+    data, lang = (SAMPLE, "zh") if request.param == "sample" else (second_data, "en")
+    result = shared_reports(data, "quarterly", lang, quarter=QUARTER)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ctx = report_context(QUARTER, data, lang=lang)
+        ctx = report_context(QUARTER, data, lang=lang, cache_dir=shared_run_cache)
         findings(ctx)
     return ctx, result, result.paths["html"].read_text(encoding="utf-8")
 
@@ -147,12 +137,12 @@ def test_the_owner_action_lists_are_written_masked_beside_a_masked_report(case):
     assert at_risk == int((ctx.churn_scores["risk_level"] == "high").sum())
 
 
-def test_an_owner_report_writes_that_owners_action_list_unmasked(tmp_path):
+def test_an_owner_report_writes_that_owners_action_list_unmasked(tmp_path, shared_run_cache):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         whole = report_context(QUARTER, SAMPLE)
         owner = whole.snapshot["owner"].dropna().value_counts().index[0]
-        ctx = report_context(QUARTER, SAMPLE, owner=owner)
+        ctx = report_context(QUARTER, SAMPLE, owner=owner, cache_dir=shared_run_cache)
         from segkit.reporting.quarterly_actions import write_lists
 
         write_lists(ctx, tmp_path)
