@@ -7,6 +7,7 @@
 
 from segkit.reporting.blocks import Block
 from segkit.reporting.context import ReportContext, report_context
+from segkit.reporting.run import QuarterRun
 from segkit.reporting.render import REPORTS, RenderResult, ReportError, render, render_departments
 
-__all__ = ["Block", "REPORTS", "ReportContext", "ReportError", "RenderResult", "render", "render_departments", "report_context"]
+__all__ = ["Block", "QuarterRun", "REPORTS", "ReportContext", "ReportError", "RenderResult", "render", "render_departments", "report_context"]
