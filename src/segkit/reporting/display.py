@@ -26,7 +26,7 @@ import pandas as pd
 from segkit.labels import check_lang, label
 from segkit.reporting.blocks import esc, fmt_int, fmt_pct, kpi_tiles, money_columns, paragraphs, table_html
 
-__all__ = ["use", "language", "currency", "word", "value_text", "Table", "Text", "Facts", "Tiles", "Stack", "TitleBlock", "show"]
+__all__ = ["use", "language", "currency", "word", "value_text", "Table", "Text", "Facts", "Glossary", "Tiles", "Stack", "TitleBlock", "show"]
 
 _SETTINGS: dict[str, str] = {"lang": "zh", "currency": "CNY"}
 
@@ -88,7 +88,7 @@ def _quarter(value: Any) -> str:
 
 
 #: How a value of each kind reads (``kind`` of :func:`value_text`).
-KINDS = ("int", "pct", "money", "float3", "float2", "date", "quarter", "text")
+KINDS = ("int", "pct", "pct0", "money", "float3", "float2", "date", "quarter", "text")
 
 
 def value_text(value: Any, kind: str = "text") -> str:
@@ -110,6 +110,8 @@ def value_text(value: Any, kind: str = "text") -> str:
         return fmt_int(value)
     if kind == "pct":
         return fmt_pct(value)
+    if kind == "pct0":
+        return fmt_pct(value, 0)
     if kind == "money":
         return money(float(value), language(), currency())
     if kind in ("float3", "float2"):
@@ -277,6 +279,22 @@ class TitleBlock:
     def _repr_html_(self) -> str:
         return (f'<div class="title-block"><h1>{esc(self.title)}</h1>'
                 f'<div class="meta">{esc(word("separator_meta")).join(esc(m) for m in self.meta)}</div></div>')
+
+
+@dataclass
+class Glossary:
+    """The plain-language glossary of ``terms`` (keys of ``glossary.yaml``) in the current language."""
+
+    terms: Sequence[str]
+
+    def to_frame(self) -> pd.DataFrame:
+        from segkit.labels import glossary
+
+        g = glossary(language(), self.terms)
+        return pd.DataFrame({word("col_term"): g["term"].to_numpy(), word("col_meaning"): g["meaning"].to_numpy()})
+
+    def _repr_html_(self) -> str:
+        return table_html(self.to_frame(), numeric_align=False, nowrap=[word("col_term")], cards=False)
 
 
 def show(obj: Any) -> Any:

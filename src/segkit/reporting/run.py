@@ -522,6 +522,27 @@ class QuarterRun:
     def churn_scores(self) -> pd.DataFrame:
         return self.in_scope(self.churn_scores_all)
 
+    @cached_property
+    def churn_card(self):
+        """:func:`~segkit.insights.churn.model_card` of the backtest and this quarter's scores in
+        scope: base rate, test size, ROC AUC and its interval, the threshold and how it was
+        chosen, precision and recall there, customers flagged against churners expected."""
+        from segkit.insights.churn import model_card
+
+        scores = self.churn_scores
+        scores.attrs = dict(self.churn_scores_all.attrs)  # in_scope's .loc keeps the rows, not always the attrs
+        return model_card(self.backtest, scores, config=self.user_config)
+
+    @cached_property
+    def churn_actions(self) -> pd.DataFrame:
+        """:func:`~segkit.insights.actions.action_list` of the customers in scope the model card
+        flags (probability at or above its threshold), the largest value at stake first."""
+        from segkit.insights.actions import action_list
+
+        scores = self.churn_scores
+        return action_list(scores, self.tiers, self.snapshot, as_of=self.as_of, threshold=self.churn_card.threshold,
+                           config=self.user_config)
+
     # --- provenance ----------------------------------------------------------------------------------
     @property
     def user_config(self) -> str | None:
