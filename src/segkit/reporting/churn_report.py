@@ -146,9 +146,24 @@ def _role_text(key: str, lang: str) -> str:
 
 
 #: The action list as shown: column -> report.yaml word.
-ACTION_COLUMNS = {"customer": "col_customer", "tier": "col_tier", "owner": "col_owner", "churn_probability": "col_probability",
+ACTION_COLUMNS = {"customer": "col_customer", "tier": "col_tier", "owner": "col_owner", "contact": "col_contact",
+                  "churn_probability": "col_probability",
                   "value_12m": "col_value_12m", "value_at_stake": "col_value_at_stake", "action_key": "col_action",
                   "owner_role": "col_owner_role", "due_date": "col_due_date"}
+
+
+def _contacts(ctx: ReportContext, actions: pd.DataFrame) -> pd.Series:
+    """Contact name, title and phone of each listed customer, masked unless the report is for
+    the customers' owner."""
+    from segkit.access import mask_pii
+
+    columns = [c for c in ("contact_name", "contact_title", "phone") if c in actions.columns]
+    if not columns:
+        return pd.Series("", index=actions.index)
+    contacts = actions[columns]
+    if ctx.mask_pii:
+        contacts = mask_pii(contacts)
+    return contacts.fillna("").astype(str).agg(" ".join, axis=1).str.strip()
 
 
 def action_view(ctx: ReportContext, top: int = 25):
@@ -163,10 +178,13 @@ def action_view(ctx: ReportContext, top: int = 25):
         return Block("").add(_notes([ctx.churn_left_out(ctx.words["backtest"], "backtest")]))
     actions = ctx.churn_actions
     names = ctx.snapshot["name"].reindex(actions["customer_id"]).to_numpy()
-    frame = actions.assign(customer=[customer_text(i, n) for i, n in zip(actions["customer_id"], names)])
+    frame = actions.assign(customer=[customer_text(i, n) for i, n in zip(actions["customer_id"], names)],
+                           contact=_contacts(ctx, actions).to_numpy())
     columns = dict(ACTION_COLUMNS)
     if not ctx.has("owner"):
         del columns["owner"]
+    if (frame["contact"] == "").all():  # no contacts in the data (e.g. orders only): no empty column
+        del columns["contact"]
     table = Table(frame, columns, kinds={"churn_probability": "pct", "value_12m": "money", "value_at_stake": "money",
                                          "due_date": "date"},
                   labels={"tier": "tier", "action_key": _action_text, "owner_role": _role_text}, max_rows=top,
