@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE
+from test_reports_units import _tables  # each table as (headers, rows of cell texts)
 from segkit.reporting.render import _clean_outputs, other_language_tags
 
 QUARTER = "2026Q3"
@@ -101,14 +102,6 @@ def _text(page: str) -> str:
     page = re.sub(r'src="data:[^"]+"', "", page)
     page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
     return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", page)))
-
-
-def _tables(page: str):
-    for table in re.findall(r"<table[^>]*>(.*?)</table>", page, flags=re.S):
-        headers = [html_lib.unescape(re.sub(r"<[^>]+>", "", h)) for h in re.findall(r"<th>(.*?)</th>", table)]
-        rows = [[html_lib.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
-                for row in re.findall(r"<tr>(.*?)</tr>", re.search(r"<tbody>(.*?)</tbody>", table, flags=re.S).group(1))]
-        yield headers, rows
 
 
 def _table(page: str, first_header_startswith: str, containing: str):
