@@ -1,8 +1,9 @@
 """Reports: thin papermill notebooks rendered to self-contained HTML and A4 PDF.
 
 ``render`` executes a report notebook and publishes it; the notebooks build a
-``report_context`` from their parameters and call the section functions of
-:mod:`segkit.reporting.quarterly` and :mod:`segkit.reporting.churn_report`.
+``report_context`` (a :class:`QuarterRun`, the run's numbers computed once, and a language)
+from their parameters and call the section functions of :mod:`segkit.reporting.quarterly` and
+:mod:`segkit.reporting.churn_report`, whose results :mod:`segkit.reporting.display` shows.
 """
 
 from segkit.reporting.blocks import Block

@@ -1,8 +1,13 @@
 """Sections of the churn-prediction report (客户流失预警报告).
 
-Backtest performance against the baselines, the high-risk list with reasons, actions and
-owners, risk by tier and industry, and the model's main drivers. Every number is computed
-from the data through :mod:`segkit.insights.churn`.
+The notebook ``churn_prediction.ipynb`` reads as the report: a heading and prose in both
+languages per section, then one call of this module. Each call returns a result with a rich
+display (:mod:`segkit.reporting.display`: numbers and keys, words added when shown): the
+summary (customers scored, churners expected, revenue at risk, the quarter forecast, model
+quality in a sentence), the model card, backtest quality against the baselines, the action
+list ordered by value at stake, RFM risk reconciled with model risk, risk by tier and
+industry, the drivers, the glossary and the method. Every number comes from the run
+(:class:`~segkit.reporting.run.QuarterRun`) and :mod:`segkit.insights`.
 """
 
 from __future__ import annotations
