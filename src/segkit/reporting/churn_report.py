@@ -289,7 +289,6 @@ def backtest_view(ctx: ReportContext) -> Block:
 def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
     """The high-risk list: probability, reasons, recommended action, owner; contacts masked
     unless the report is for the customers' owner."""
-    from segkit.access import mask_pii
     from segkit.insights.churn import load_churn_config
 
     w = ctx.words
@@ -298,11 +297,7 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
         return _btyd_list(ctx, cutoff, top)
     scores = ctx.churn_scores
     high = scores.loc[scores["risk_level"] == "high"]
-    contacts = ctx.snapshot[["contact_name", "contact_title", "phone"]].reindex(high.index)
-    if ctx.mask_pii:
-        contacts = mask_pii(contacts)
-    contact = (contacts["contact_name"].fillna("").astype(str) + " " + contacts["contact_title"].fillna("").astype(str)
-               + " " + contacts["phone"].fillna("").astype(str)).str.strip()
+    contact = _contacts(ctx, ctx.snapshot.reindex(high.index))
     shown = pd.DataFrame({
         w["col_customer"]: [customer_text(i, n) for i, n in zip(high.index, high["name"])],
         w["col_tier"]: high["tier_label"].to_numpy(),
