@@ -90,4 +90,4 @@ def test_english_reports_use_english_names_and_separators(pages, key):
     appendix = pages[(key, "quarterly", "en")].split("<h2>Appendix</h2>")[1]
     first_table = next(_tables(appendix))
     assert [row[0] for row in first_table[1]][:2] == ["Customers", "Orders"]
-    assert not re.search(r"[、，；：｜]", re.sub(r"<[^>]+>", " ", pages[(key, "churn", "en")].split("<h2>Backtest")[1]))
+    assert not re.search(r"[、，；：｜]", re.sub(r"<[^>]+>", " ", pages[(key, "churn", "en")].split('<h2 id="Model-quality">')[1]))

@@ -83,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "score_churn": "segkit.insights.churn",
     # reports
     "render": "segkit.reporting.render",
+    "QuarterRun": "segkit.reporting.run",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -129,3 +130,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.insights.churn import backtest_churn, churn_training_table, high_risk_list, risk_signals, score_churn
     from segkit.models._optim import ConvergenceError
     from segkit.reporting.render import ReportError, render
+    from segkit.reporting.run import QuarterRun

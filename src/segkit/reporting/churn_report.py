@@ -1,8 +1,13 @@
 """Sections of the churn-prediction report (客户流失预警报告).
 
-Backtest performance against the baselines, the high-risk list with reasons, actions and
-owners, risk by tier and industry, and the model's main drivers. Every number is computed
-from the data through :mod:`segkit.insights.churn`.
+The notebook ``churn_prediction.ipynb`` reads as the report: a heading and prose in both
+languages per section, then one call of this module. Each call returns a result with a rich
+display (:mod:`segkit.reporting.display`: numbers and keys, words added when shown): the
+summary (customers scored, churners expected, revenue at risk, the quarter forecast, model
+quality in a sentence), the model card, backtest quality against the baselines, the action
+list ordered by value at stake, RFM risk reconciled with model risk, risk by tier and
+industry, the drivers, the glossary and the method. Every number comes from the run
+(:class:`~segkit.reporting.run.QuarterRun`) and :mod:`segkit.insights`.
 """
 
 from __future__ import annotations
@@ -14,21 +19,18 @@ from segkit.labels import dataset_name, label
 from segkit.plots import PALETTE, freeze_fonts, new_figure, style
 from segkit.reporting.blocks import Block, fmt_int, fmt_pct, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
+from segkit.reporting.display import Facts, Glossary, Stack, Table, Text, Tiles, TitleBlock
 from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer, money_table
 
-__all__ = ["title_block", "summary", "backtest_view", "high_risk_view", "risk_by_segment", "drivers_view", "method", "footer"]
+__all__ = ["title_block", "summary", "model_card_view", "backtest_view", "action_view", "reconciliation_view", "high_risk_view", "risk_by_segment", "drivers_view", "glossary_view", "method", "footer"]
 
 
-def title_block(ctx: ReportContext) -> Block:
+def title_block(ctx: ReportContext) -> TitleBlock:
     """Report title, quarter, as-of date, scope and generation date."""
-    from segkit.reporting.blocks import esc
-
     w = ctx.words
     meta = [f"{w['data_set']}: {dataset_name(ctx.dataset_full.name, ctx.lang)}", f"{w['as_of']}: {ctx.as_of.date()}",
             f"{w['scope']}: {_scope_text(ctx)}", f"{w['generated']}: {ctx.generated.isoformat()}"]
-    html = (f'<div class="title-block"><h1>{esc(w["churn_title"])} · {esc(_quarter_text(ctx, ctx.quarter))}</h1>'
-            f'<div class="meta">{esc(w["separator_meta"]).join(esc(m) for m in meta)}</div></div>')
-    return Block("", [html], keep_together=True)
+    return TitleBlock(f"{w['churn_title']} · {_quarter_text(ctx, ctx.quarter)}", meta)
 
 
 def _metrics(ctx: ReportContext) -> pd.DataFrame:
@@ -72,32 +74,168 @@ def _btyd_summary(ctx: ReportContext) -> Block:
     return block.text(w["btyd_intro"].format(date=ctx.as_of.date()))
 
 
-def summary(ctx: ReportContext) -> Block:
-    """Tiles (customers scored, high risk, model and baseline AUC) and the verdict in words.
+def summary(ctx: ReportContext):
+    """Customers scored, churners expected next quarter, revenue at risk and the quarter
+    forecast, then the model's quality against the baselines in one sentence.
 
     Data too short for a churn model: BG/NBD's forecast of next quarter's purchases instead,
-    with one sentence saying why. Too short for a backtest: no AUC tiles, one sentence.
+    with one sentence saying why. Too short for a backtest: no quality sentence, one note.
     """
     w = ctx.words
     if not ctx.has("churn_model"):
         return _btyd_summary(ctx)
     scores = ctx.churn_scores
-    tiles = [
-        (w["tile_scored"], fmt_int(len(scores)), None),
-        (w["tile_high"], fmt_int((scores["risk_level"] == "high").sum()), fmt_pct((scores["risk_level"] == "high").mean())),
-    ]
-    block = Block(w["churn_summary"], keep_together=True)
+    p = scores["churn_probability"].astype(float)
+    at_risk = float((p * scores["revenue_12m"].astype(float)).sum())
     if not ctx.has("backtest"):
-        return block.add(kpi_tiles(tiles)).add(_notes([ctx.churn_left_out(w["backtest"], "backtest")]))
+        tiles = Tiles([("tile_scored", len(scores), "int"), ("churn_tile_expected", p.sum(), "int"),
+                       ("churn_tile_at_risk", at_risk, "money")])
+        return Stack([tiles, Block("").add(_notes([ctx.churn_left_out(w["backtest"], "backtest")]))])
+    card = ctx.churn_card
     m = _metrics(ctx)
-    baselines = m.drop(index=[k for k in _MODELS if k in m.index])
-    tiles += [(w["tile_auc"], f"{m.loc[ctx.backtest.deployed, 'roc_auc']:.3f}", None),
-              (w["tile_baseline"], f"{baselines['roc_auc'].max():.3f}", None)]
+    baselines = m.drop(index=[k for k in _MODELS if k in m.index])["roc_auc"]
+    best = baselines.idxmax()
+    label_of = m["method_label"] if "method_label" in m else pd.Series(m.index, index=m.index)
+    tiles = Tiles([("tile_scored", card.n_scored, "int"), ("churn_tile_expected", card.expected_churners, "int"),
+                   ("churn_tile_at_risk", at_risk, "money"), ("churn_tile_forecast", card.forecast_quarter, "quarter")])
+    words = Text(["churn_summary_text", "churn_quality_text"], {
+        "as_of": (ctx.as_of, "date"), "n_scored": (card.n_scored, "int"), "expected": (card.expected_churners, "int"),
+        "forecast": (card.forecast_quarter, "quarter"), "at_risk": (at_risk, "money"), "tested": (card.tested_quarter, "quarter"),
+        "auc": (card.roc_auc, "float3"), "level": (card.interval_level, "pct0"), "low": (card.roc_auc_low, "float3"),
+        "high": (card.roc_auc_high, "float3"), "baseline": str(label_of[best]), "baseline_auc": (baselines[best], "float3"),
+        "capture": (m.loc[card.method, "capture_top"], "pct"),
+    })
     intro = w["churn_intro" if "rules" in m.index else "churn_intro_bgnbd"].format(test_as_of=ctx.backtest.test_as_of.date())
-    block.add(kpi_tiles(tiles)).text(intro, _auc_sentence(ctx))
+    parts = [tiles, words, Block("").text(intro)]
     if not ctx.has("interactions"):
-        block.add(_notes([ctx.left_out(w["what_rules_baseline"], "interactions")]))
-    return block
+        parts.append(Block("").add(_notes([ctx.left_out(w["what_rules_baseline"], "interactions")])))
+    return Stack(parts)
+
+
+#: The card's rows, in reading order, and how each value reads.
+CARD_ROWS = (("forecast_quarter", "quarter"), ("tested_quarter", "quarter"), ("base_rate", "pct"), ("n_test", "int"),
+             ("n_train", "int"), ("roc_auc", "float3"), ("roc_auc_low", "float3"), ("roc_auc_high", "float3"),
+             ("pr_auc", "float3"), ("threshold", "pct"), ("precision", "pct"), ("recall", "pct"),
+             ("n_scored", "int"), ("flagged", "int"), ("expected_churners", "int"))
+
+
+def model_card_view(ctx: ReportContext):
+    """The model card (:attr:`~segkit.reporting.run.QuarterRun.churn_card`): base rate, test
+    size, ROC AUC with its bootstrap interval, PR AUC, the threshold and how it was chosen,
+    precision and recall there, customers flagged against churners expected."""
+    if not ctx.has("backtest"):
+        return Block("").add(_notes([ctx.churn_left_out(ctx.words["backtest"], "backtest")]))
+    card = ctx.churn_card
+    facts = Facts([(f"churn_card_{key}", getattr(card, key), kind) for key, kind in CARD_ROWS])
+    how = ctx.words[f"churn_how_{card.how_chosen}"]
+    text = Text(["churn_card_text"], {
+        "threshold": (card.threshold, "pct"), "how": how, "flagged": (card.flagged, "int"),
+        "expected": (card.expected_churners, "int"), "tested": (card.tested_quarter, "quarter"),
+        "precision": (card.precision, "pct"), "recall": (card.recall, "pct"), "base_rate": (card.base_rate, "pct"),
+    })
+    return Stack([facts, text])
+
+
+def _action_text(key: str, lang: str) -> str:
+    from segkit.insights.strategy import load_strategy
+
+    action = load_strategy().win_back[key]
+    return action.zh if lang == "zh" else action.en
+
+
+def _role_text(key: str, lang: str) -> str:
+    from segkit.insights.strategy import load_strategy
+
+    role = load_strategy().roles[key]
+    return role.zh if lang == "zh" else role.en
+
+
+#: The action list as shown: column -> report.yaml word.
+ACTION_COLUMNS = {"customer": "col_customer", "tier": "col_tier", "owner": "col_owner", "contact": "col_contact",
+                  "churn_probability": "col_probability",
+                  "value_12m": "col_value_12m", "value_at_stake": "col_value_at_stake", "action_key": "col_action",
+                  "owner_role": "col_owner_role", "due_date": "col_due_date"}
+
+
+def _contacts(ctx: ReportContext, actions: pd.DataFrame) -> pd.Series:
+    """Contact name, title and phone of each listed customer, masked unless the report is for
+    the customers' owner."""
+    from segkit.access import mask_pii
+
+    columns = [c for c in ("contact_name", "contact_title", "phone") if c in actions.columns]
+    if not columns:
+        return pd.Series("", index=actions.index)
+    contacts = actions[columns]
+    if ctx.mask_pii:
+        contacts = mask_pii(contacts)
+    return contacts.fillna("").astype(str).agg(" ".join, axis=1).str.strip()
+
+
+def action_view(ctx: ReportContext, top: int = 25):
+    """Who to call first: the flagged customers by value at stake (churn probability x
+    12-month revenue), with the tier's at-risk action from the strategy, who carries it out
+    and the due date; the first ``top`` rows (the full list goes to the owners' XLSX files)."""
+    from segkit.insights.churn import load_churn_config
+
+    if not ctx.has("churn_model"):
+        return _btyd_list(ctx, load_churn_config(ctx.user_config).risk_levels.high, top)
+    if not ctx.has("backtest"):
+        return Block("").add(_notes([ctx.churn_left_out(ctx.words["backtest"], "backtest")]))
+    actions = ctx.churn_actions
+    names = ctx.snapshot["name"].reindex(actions["customer_id"]).to_numpy()
+    frame = actions.assign(customer=[customer_text(i, n) for i, n in zip(actions["customer_id"], names)],
+                           contact=_contacts(ctx, actions).to_numpy())
+    columns = dict(ACTION_COLUMNS)
+    if not ctx.has("owner"):
+        del columns["owner"]
+    if (frame["contact"] == "").all():  # no contacts in the data (e.g. orders only): no empty column
+        del columns["contact"]
+    table = Table(frame, columns, kinds={"churn_probability": "pct", "value_12m": "money", "value_at_stake": "money",
+                                         "due_date": "date"},
+                  labels={"tier": "tier", "action_key": _action_text, "owner_role": _role_text}, max_rows=top,
+                  nowrap=("tier", "churn_probability", "due_date"))
+    text = Text(["churn_actions_text"], {"n": (len(actions), "int"), "threshold": (ctx.churn_card.threshold, "pct"),
+                                         "top": (min(top, len(actions)), "int"), "as_of": (ctx.as_of, "date")})
+    return Stack([text, table])
+
+
+def reconciliation_view(ctx: ReportContext):
+    """RFM risk and model risk in one table (:func:`~segkit.insights.risk.risk_crosstab`: RFM
+    segments, flagged first, by model risk level) and why they differ, in a sentence
+    (:func:`~segkit.insights.risk.why_differ`)."""
+    from segkit.insights.risk import load_findings_config, risk_crosstab, why_differ
+
+    if not ctx.has("churn_model"):
+        return Block("").add(_notes([ctx.churn_left_out(ctx.words["risk_by_segment"])]))
+    rfm, scores, snap = ctx.rfm_named, ctx.churn_scores, ctx.snapshot
+    matrix = risk_crosstab(rfm, scores, snap, config=ctx.user_config).reset_index()
+    why = why_differ(rfm, scores, snap, config=ctx.user_config)
+    levels = {c: f"churn_level_{c}" for c in ("high", "medium", "low", "not_scored") if c in matrix.columns}
+    total = ctx.words["col_risk_total"]
+    table = Table(matrix, {"rfm_segment": "col_segment", **levels, "total": "col_risk_total"},
+                  kinds={c: "int" for c in [*levels, "total"]},
+                  labels={"rfm_segment": lambda key, lang: total if key == "total" else label("rfm_segment", key, lang, default=key)})
+    segments = load_findings_config(ctx.user_config).rfm_risk_segments
+    text = Text(["churn_recon_text"], {
+        "rfm_n": (why.loc[["both", "rfm_only"], "customers"].sum(), "int"),
+        "model_n": (why.loc[["both", "model_only"], "customers"].sum(), "int"),
+        "segments": ctx.words["separator_list"].join(label("rfm_segment", k, ctx.lang, default=k) for k in segments),
+        "both": (why.loc["both", "customers"], "int"), "rfm_only": (why.loc["rfm_only", "customers"], "int"),
+        "not_scored": (why.loc["rfm_only", "not_scored"], "int"),
+        "rfm_days": (why.loc["rfm_only", "median_recency_days"], "int"),
+        "model_days": (why.loc["model_only", "median_recency_days"], "int"),
+    })
+    return Stack([table, text])
+
+
+#: The jargon the churn report uses, in the order its glossary lists it (keys of glossary.yaml).
+GLOSSARY_TERMS = ("churn_probability", "base_rate", "roc_auc", "interval_90", "pr_auc", "brier", "precision", "recall",
+                  "threshold", "value_at_stake", "bgnbd", "odds_ratio", "rfm", "tier")
+
+
+def glossary_view(ctx: ReportContext) -> Glossary:
+    """The plain-language glossary of the terms this report uses (:data:`GLOSSARY_TERMS`)."""
+    return Glossary(GLOSSARY_TERMS)
 
 
 def _winner_sentences(ctx: ReportContext) -> list[str]:
@@ -123,11 +261,11 @@ def backtest_view(ctx: ReportContext) -> Block:
     """ROC AUC, PR AUC, Brier, lift and capture for the model with and without the BTYD
     features and both baselines, the winner on this data in words; lift and calibration
     charts."""
-    from segkit.plots.churn import plot_calibration, plot_lift
+    from segkit.plots.churn import plot_calibration, plot_lift, plot_roc
 
     w = ctx.words
     if not ctx.has("backtest"):
-        return Block(w["backtest"]).add(_notes([ctx.churn_left_out(w["backtest"], "backtest")]))
+        return Block("").add(_notes([ctx.churn_left_out(w["backtest"], "backtest")]))
     bt = ctx.backtest
     metrics = _metrics(ctx)
     names = {"zh": ["方法", "ROC AUC", "PR AUC", "Brier", "前10%提升度", "前10%覆盖率"],
@@ -138,10 +276,11 @@ def backtest_view(ctx: ReportContext) -> Block:
         names[4]: metrics["lift_top"].to_numpy(), names[5]: metrics["capture_top"].to_numpy(),
     })
     three = lambda v: f"{v:.3f}"  # noqa: E731
-    block = Block(w["backtest"])
+    block = Block("")
     block.add(table_html(shown, {names[1]: three, names[2]: three, names[3]: three, names[4]: lambda v: f"{v:.2f}", names[5]: fmt_pct},
                          highlight={(int(np.argmax(metrics["roc_auc"].to_numpy())), names[1]): "best"}))
     block.text(*_winner_sentences(ctx))
+    block.add(plot_roc(bt, lang=ctx.lang))
     block.subheading(w["lift_chart"]).add(plot_lift(bt, lang=ctx.lang))
     block.subheading(w["calibration"]).add(plot_calibration(bt, lang=ctx.lang))
     return block
@@ -150,7 +289,6 @@ def backtest_view(ctx: ReportContext) -> Block:
 def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
     """The high-risk list: probability, reasons, recommended action, owner; contacts masked
     unless the report is for the customers' owner."""
-    from segkit.access import mask_pii
     from segkit.insights.churn import load_churn_config
 
     w = ctx.words
@@ -159,11 +297,7 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
         return _btyd_list(ctx, cutoff, top)
     scores = ctx.churn_scores
     high = scores.loc[scores["risk_level"] == "high"]
-    contacts = ctx.snapshot[["contact_name", "contact_title", "phone"]].reindex(high.index)
-    if ctx.mask_pii:
-        contacts = mask_pii(contacts)
-    contact = (contacts["contact_name"].fillna("").astype(str) + " " + contacts["contact_title"].fillna("").astype(str)
-               + " " + contacts["phone"].fillna("").astype(str)).str.strip()
+    contact = _contacts(ctx, ctx.snapshot.reindex(high.index))
     shown = pd.DataFrame({
         w["col_customer"]: [customer_text(i, n) for i, n in zip(high.index, high["name"])],
         w["col_tier"]: high["tier_label"].to_numpy(),
@@ -227,10 +361,10 @@ def risk_by_segment(ctx: ReportContext) -> Block:
     """Customers, high-risk count and share, mean probability by tier and by industry."""
     w = ctx.words
     if not ctx.has("churn_model"):
-        return Block(w["risk_by_segment"]).add(_notes([ctx.churn_left_out(w["risk_by_segment"])]))
+        return Block("").add(_notes([ctx.churn_left_out(w["risk_by_segment"])]))
     scores = ctx.churn_scores
     formats = {w["col_high_share"]: fmt_pct, w["col_mean_probability"]: fmt_pct, w["col_customers"]: fmt_int, w["tile_high"]: fmt_int}
-    block = Block(w["risk_by_segment"])
+    block = Block("")
     block.subheading(w["kpis_by_tier"]).add(table_html(_risk_table(ctx, scores, scores["tier"], "tier"), formats))
     if not ctx.has("industry"):
         return block.add(_notes([ctx.left_out(w["risk_by_industry_what"], "industry")]))
@@ -270,7 +404,7 @@ def drivers_view(ctx: ReportContext) -> Block:
     """The model's main drivers: which features move the churn probability most, and which way."""
     w = ctx.words
     if not ctx.has("backtest"):
-        return Block(w["drivers"]).add(_notes([ctx.churn_left_out(w["drivers"], "backtest")]))
+        return Block("").add(_notes([ctx.churn_left_out(w["drivers"], "backtest")]))
     drivers = driver_table(ctx)
     words = {"zh": ("越高越易流失", "越低越易流失", "类别差异"), "en": ("higher raises risk", "lower raises risk", "differs by category")}[ctx.lang]
     with style(ctx.lang):
@@ -285,7 +419,7 @@ def drivers_view(ctx: ReportContext) -> Block:
         w["col_feature"]: drivers["name"].to_numpy(),
         w["col_effect"]: [words[0] if d > 0 else words[1] if d < 0 else words[2] for d in drivers["direction"]],
     })
-    return Block(w["drivers"], keep_together=True).add(fig).add(table_html(shown))
+    return Block("", keep_together=True).add(fig).add(table_html(shown))
 
 
 def _model_description(model, lang: str) -> str:
@@ -301,7 +435,7 @@ def _model_description(model, lang: str) -> str:
 def method(ctx: ReportContext) -> Block:
     """How the model was trained and evaluated, and the parameters of this report."""
     if not ctx.has("backtest"):
-        return Block(ctx.words["method"]).add(_notes([ctx.churn_left_out(ctx.words["method"], "backtest")]))
+        return Block("").add(_notes([ctx.churn_left_out(ctx.words["method"], "backtest")]))
     bt = ctx.backtest
     model_text = _model_description(bt.model, ctx.lang)
     if ctx.lang == "zh":
@@ -321,4 +455,4 @@ def method(ctx: ReportContext) -> Block:
         ]
     if bt.deployed == "model_btyd":
         lines.append(ctx.words["method_btyd_features"])
-    return Block(ctx.words["method"]).text(*lines)
+    return Block("").text(*lines)

@@ -191,13 +191,31 @@ def _execute(notebook: Path, executed: Path, parameters: dict, cwd: Path) -> nbf
     return nb
 
 
-def _clean_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop what a reader must not see: analyst-only cells, stream output (stdout, warnings on
-    stderr) and plain-text-only reprs of objects."""
+def other_language_tags(lang: str | None) -> set[str]:
+    """Tags of the cells written in another language than ``lang`` (``lang-zh``, ``lang-en``).
+
+    A report notebook carries its prose in both languages, one markdown cell per language
+    tagged ``lang-<code>``; the published report keeps only its own language's cells.
+
+    Examples
+    --------
+    >>> sorted(other_language_tags("en")), sorted(other_language_tags(None))
+    (['lang-zh'], [])
+    """
+    from segkit.labels import LANGS
+
+    return set() if lang is None else {f"lang-{other}" for other in LANGS if other != lang}
+
+
+def _clean_outputs(nb: nbformat.NotebookNode, lang: str | None = None) -> nbformat.NotebookNode:
+    """Drop what a reader must not see: analyst-only cells, cells in the other language
+    (:func:`other_language_tags`), stream output (stdout, warnings on stderr) and
+    plain-text-only reprs of objects."""
     nb = nbformat.from_dict(nb)
+    remove = REMOVE_TAGS | other_language_tags(lang)
     kept = []
     for cell in nb.cells:
-        if REMOVE_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+        if remove & set(cell.get("metadata", {}).get("tags", [])):
             continue
         if cell.cell_type == "code":
             outputs = []
@@ -234,7 +252,7 @@ def html_from_notebook(nb: nbformat.NotebookNode, *, title: str, lang: str) -> s
         )
         css = (template_dir / "segkit_report" / "report.css").read_text(encoding="utf-8")
         body, _ = exporter.from_notebook_node(
-            _clean_outputs(nb),
+            _clean_outputs(nb, lang),
             resources={"segkit": {"css": css, "title": title, "html_lang": "zh-CN" if lang == "zh" else "en", "version": __version__}},
         )
     return embed_cjk_font(body)

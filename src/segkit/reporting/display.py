@@ -1,0 +1,319 @@
+"""The one small display module: numbers and keys in, words for people out.
+
+Report notebooks show what segkit functions return: DataFrames of numbers and keys, figures,
+small result objects. This module puts the words on at the edge, when a result is displayed:
+column headings from ``segkit/defaults/report.yaml``, category labels from the label YAML
+(:func:`segkit.labels.label`), amounts in the data's currency with one unit per money column
+(:func:`segkit.reporting.blocks.money_columns`). The language and currency are set once per
+notebook, in its setup cell::
+
+    from segkit.reporting import display
+    display.use(lang="en", currency="CNY")
+
+Every wrapper here has ``_repr_html_`` (JupyterLab and nbconvert show it) and a plain method
+that returns the words as data (:meth:`Table.to_frame`, :meth:`Text.text`), which is what
+tests read. HTML is only built here and in :mod:`segkit.reporting.blocks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from segkit.labels import check_lang, label
+from segkit.reporting.blocks import esc, fmt_int, fmt_pct, kpi_tiles, money_columns, paragraphs, table_html
+
+__all__ = ["use", "language", "currency", "word", "value_text", "Table", "Text", "Facts", "Glossary", "Tiles", "Stack", "TitleBlock", "show"]
+
+_SETTINGS: dict[str, str] = {"lang": "zh", "currency": "CNY"}
+
+
+def use(lang: str = "zh", currency: str = "CNY") -> None:
+    """Set the language and currency every result is displayed in (once per notebook).
+
+    Examples
+    --------
+    >>> use(lang="en", currency="EUR"); language(), currency()
+    ('en', 'EUR')
+    >>> use(lang="fr")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown language 'fr'; segkit has labels for: zh, en
+    >>> use()
+    """
+    check_lang(lang)
+    _SETTINGS.update(lang=lang, currency=str(currency))
+
+
+def language() -> str:
+    """The language results are displayed in (:func:`use`)."""
+    return _SETTINGS["lang"]
+
+
+def currency() -> str:
+    """The currency amounts are displayed in (:func:`use`)."""
+    return _SETTINGS["currency"]
+
+
+def word(key: str, **fields: Any) -> str:
+    """The report's word ``key`` in the current language, its ``{fields}`` filled in.
+
+    Examples
+    --------
+    >>> use(lang="en"); word("tile_scored")
+    'Customers scored'
+    >>> word("no_such_word")
+    Traceback (most recent call last):
+    ...
+    KeyError: "report.yaml has no word 'no_such_word' in en"
+    >>> use()
+    """
+    from segkit.config import default_section
+
+    table = default_section("report")[language()]
+    if key not in table:
+        raise KeyError(f"report.yaml has no word {key!r} in {language()}")
+    return table[key].format(**fields) if fields else table[key]
+
+
+def _quarter(value: Any) -> str:
+    try:
+        period = pd.Period(str(value), freq="Q")
+    except ValueError:  # e.g. a horizon over two quarters: "2026Q4–2027Q1"
+        return str(value)
+    return word("quarter").format(year=period.year, q=period.quarter)
+
+
+#: How a value of each kind reads (``kind`` of :func:`value_text`).
+KINDS = ("int", "pct", "pct0", "money", "float3", "float2", "date", "quarter", "text")
+
+
+def value_text(value: Any, kind: str = "text") -> str:
+    """One value as it reads in the current language.
+
+    Examples
+    --------
+    >>> use(lang="en")
+    >>> [value_text(v, k) for v, k in [(1234, "int"), (0.245, "pct"), (1.5e6, "money"), (0.8123, "float3"),
+    ...                                ("2026Q4", "quarter"), (pd.Timestamp("2026-10-03"), "date")]]
+    ['1,234', '24.5%', 'CNY 1.5M', '0.812', 'Q4 2026', '2026-10-03']
+    >>> use()
+    """
+    from segkit.labels import money
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    if kind == "int":
+        return fmt_int(value)
+    if kind == "pct":
+        return fmt_pct(value)
+    if kind == "pct0":
+        return fmt_pct(value, 0)
+    if kind == "money":
+        return money(float(value), language(), currency())
+    if kind in ("float3", "float2"):
+        return f"{float(value):.{kind[-1]}f}"
+    if kind == "date":
+        return str(pd.Timestamp(value).date())
+    if kind == "quarter":
+        return _quarter(value)
+    if kind not in KINDS:
+        raise ValueError(f"unknown value kind {kind!r}; kinds: {', '.join(KINDS)}")
+    return str(value)
+
+
+@dataclass
+class Table:
+    """A numbers-and-keys table shown with words.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Keys and numbers (column names are keys).
+    columns : mapping
+        Column -> word key in ``report.yaml``; only these columns are shown, in this order.
+    kinds : mapping, optional
+        Column -> value kind (:data:`KINDS`); ``money`` columns get one unit per column.
+    labels : mapping, optional
+        Column -> label kind (:func:`segkit.labels.label`) or a function ``(key, lang) -> str``
+        turning the column's keys into words.
+    max_rows : int, optional
+        Show the first rows only, with a note saying how many more there are.
+    nowrap : columns that must not wrap.
+
+    Examples
+    --------
+    >>> use(lang="en")
+    >>> t = Table(pd.DataFrame({"tier": ["core"], "churn_probability": [0.71], "value_12m": [1_258_000.0]}),
+    ...           {"tier": "col_tier", "churn_probability": "col_probability", "value_12m": "col_value_12m"},
+    ...           kinds={"churn_probability": "pct", "value_12m": "money"}, labels={"tier": "tier"})
+    >>> t.to_frame().iloc[0].tolist()
+    ['Core', '71.0%', '1.3']
+    >>> list(t.to_frame().columns)
+    ['Tier', 'Churn probability', 'Revenue, 12 months (CNY M)']
+    >>> use()
+    """
+
+    frame: pd.DataFrame
+    columns: Mapping[str, str]
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str | Callable[[Any, str], str]] = field(default_factory=dict)
+    max_rows: int | None = None
+    nowrap: Sequence[str] = ()
+
+    def _shown(self) -> tuple[pd.DataFrame, dict[str, Callable[[object], str]]]:
+        lang = language()
+        missing = [c for c in self.columns if c not in self.frame.columns]
+        if missing:
+            raise ValueError(f"the table has no column(s) {missing}; columns: {list(self.frame.columns)}")
+        frame = self.frame.loc[:, list(self.columns)].copy()
+        for column, kind in self.labels.items():
+            turn = kind if callable(kind) else (lambda key, lang, kind=kind: label(kind, key, lang, default=str(key)))
+            frame[column] = [turn(key, lang) for key in frame[column]]
+        headers = {column: word(key) for column, key in self.columns.items()}
+        formats: dict[str, Callable[[object], str]] = {}
+        for column, kind in self.kinds.items():
+            if kind != "money":
+                formats[headers[column]] = lambda v, kind=kind: value_text(v, kind)
+        frame = frame.rename(columns=headers)
+        money = [headers[c] for c, kind in self.kinds.items() if kind == "money"]
+        frame, money_formats = money_columns(frame, money, lang, currency())
+        formats.update(money_formats)
+        return frame, formats
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as shown: headings and cells in words (all rows)."""
+        frame, formats = self._shown()
+        for column, turn in formats.items():
+            frame[column] = [turn(v) for v in frame[column]]
+        return frame
+
+    def _repr_html_(self) -> str:
+        frame, formats = self._shown()
+        nowrap = [word(self.columns[c]) for c in self.nowrap if c in self.columns]
+        nowrap = [c for c in frame.columns if any(c.startswith(n) for n in nowrap)]
+        return table_html(frame, formats, max_rows=self.max_rows, more=word("more_rows"), nowrap=nowrap)
+
+
+@dataclass
+class Text:
+    """A sentence (or several) of ``report.yaml`` with numbers filled in at display time.
+
+    ``values`` maps each field to ``(value, kind)`` (:func:`value_text`) or to a text.
+
+    Examples
+    --------
+    >>> use(lang="en")
+    >>> Text(["churn_tile_expected", "churn_how_cost"]).text()[0]
+    'Expected churners next quarter'
+    >>> use()
+    """
+
+    keys: Sequence[str]
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self) -> list[str]:
+        fields = {name: value_text(*v) if isinstance(v, tuple) else str(v) for name, v in self.values.items()}
+        return [word(key).format(**fields) for key in self.keys]
+
+    def _repr_html_(self) -> str:
+        return paragraphs(self.text())
+
+
+@dataclass
+class Facts:
+    """A two-column table of facts: ``(word key, value, kind)`` per row.
+
+    Examples
+    --------
+    >>> use(lang="en")
+    >>> Facts([("churn_card_base_rate", 0.245, "pct"), ("churn_card_n_test", 1834, "int")]).to_frame().values.tolist()
+    [['Base rate (share who churned)', '24.5%'], ['Customers tested', '1,834']]
+    >>> use()
+    """
+
+    items: Sequence[tuple[str, Any, str]]
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({word("col_fact"): [word(key) for key, _, _ in self.items],
+                             word("col_fact_value"): [value_text(value, kind) for _, value, kind in self.items]})
+
+    def _repr_html_(self) -> str:
+        return table_html(self.to_frame(), numeric_align=False, nowrap=[word("col_fact_value")])
+
+
+@dataclass
+class Tiles:
+    """KPI tiles: ``(word key, value, kind)`` each."""
+
+    items: Sequence[tuple[str, Any, str]]
+
+    def _repr_html_(self) -> str:
+        return kpi_tiles([(word(key), value_text(value, kind), None) for key, value, kind in self.items])
+
+
+@dataclass
+class Stack:
+    """Results shown one after the other (tables, texts, figures) as one output."""
+
+    parts: Sequence[Any]
+
+    def _repr_html_(self) -> str:
+        from matplotlib.figure import Figure
+
+        from segkit.reporting.blocks import figure_html
+
+        return "".join(figure_html(p) if isinstance(p, Figure) else show(p)._repr_html_() for p in self.parts)
+
+
+@dataclass
+class TitleBlock:
+    """The report's title line and its metadata (data set, as-of date, scope, generated)."""
+
+    title: str
+    meta: Sequence[str]
+
+    def _repr_html_(self) -> str:
+        return (f'<div class="title-block"><h1>{esc(self.title)}</h1>'
+                f'<div class="meta">{esc(word("separator_meta")).join(esc(m) for m in self.meta)}</div></div>')
+
+
+@dataclass
+class Glossary:
+    """The plain-language glossary of ``terms`` (keys of ``glossary.yaml``) in the current language."""
+
+    terms: Sequence[str]
+
+    def to_frame(self) -> pd.DataFrame:
+        from segkit.labels import glossary
+
+        g = glossary(language(), self.terms)
+        return pd.DataFrame({word("col_term"): g["term"].to_numpy(), word("col_meaning"): g["meaning"].to_numpy()})
+
+    def _repr_html_(self) -> str:
+        return table_html(self.to_frame(), numeric_align=False, nowrap=[word("col_term")], cards=False)
+
+
+def show(obj: Any) -> Any:
+    """What a notebook cell should display for ``obj``: a result with a rich display as it is;
+    a DataFrame with its columns' words where ``report.yaml`` has ``col_<column>``.
+
+    Examples
+    --------
+    >>> use(lang="en")
+    >>> show(pd.DataFrame({"owner": ["Wang"], "x": [1]})).to_frame().columns.tolist()
+    ['Owner']
+    >>> use()
+    """
+    if hasattr(obj, "_repr_html_") and not isinstance(obj, pd.DataFrame):
+        return obj
+    if isinstance(obj, pd.DataFrame):
+        from segkit.config import default_section
+
+        table = default_section("report")[language()]
+        columns = {c: f"col_{c}" for c in obj.columns if f"col_{c}" in table}
+        return Table(obj, columns)
+    return obj
