@@ -335,7 +335,8 @@ def test_segkit_report_quarterly_and_churn_in_zh_en_fit_twice(tmp_path, monkeypa
     # 8 before; the backtest also fits its comparison model without the BTYD features, once
     assert sorted(int(n) for n in log.read_text().split()) == [10_567, 10_567, 12_067]
     assert sorted(p.name for p in (out / QUARTER).iterdir()) == sorted(
-        f"{name}-{lang}.{suffix}" for name in ("quarterly", "churn") for lang in ("zh", "en") for suffix in ("html", "ipynb"))
+        [f"{name}-{lang}.{suffix}" for name in ("quarterly", "churn") for lang in ("zh", "en") for suffix in ("html", "ipynb")]
+        + ["quarterly-lists"])  # the summary's lists and the per-owner action lists (XLSX), one folder for both languages
     assert len([p for p in (out / ".segkit-cache").iterdir() if (p / "model.pkl").exists()]) == 2
 
 

@@ -76,13 +76,10 @@ def test_render_keeps_only_the_report_language_cells():
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory):
-    from segkit.reporting import render
-
-    out = tmp_path_factory.mktemp("churn-notebook")
-    cache = out / ".cache"
-    return {lang: render("churn", QUARTER, data_dir=SAMPLE, lang=lang, formats=("html",), out=out, progress=False,
-                         cache_dir=cache).paths["html"].read_text(encoding="utf-8") for lang in ("zh", "en")}
+def pages(shared_reports):
+    """The sample's churn report in both languages (rendered once per test run, conftest)."""
+    return {lang: shared_reports(SAMPLE, "churn", lang, quarter=QUARTER)["html"].read_text(encoding="utf-8")
+            for lang in ("zh", "en")}
 
 
 @pytest.fixture(scope="module")
@@ -197,17 +194,15 @@ def test_english_report_is_english_except_data_values(pages, truth):
 
 
 @pytest.mark.slow
-def test_the_run_on_a_second_data_set(tmp_path):
-    """seed 13, 400 customers: the action list and the reconciliation from the run object match
+def test_the_run_on_a_second_data_set(second_data, shared_run_cache):
+    """seed 13, 400 customers, USD: the action list and the reconciliation from the run object match
     segkit's functions called directly."""
     from segkit.insights.churn import score_churn
     from segkit.io import load_dataset
     from segkit.reporting import report_context
-    from segkit.sample import generate_sample
 
-    generate_sample(tmp_path, seed=13, n_customers=400)
-    run = report_context(QUARTER, tmp_path, lang="en")
-    scores = score_churn(load_dataset(tmp_path), as_of="2026-09-30", progress=False)
+    run = report_context(QUARTER, second_data, lang="en", cache_dir=shared_run_cache)
+    scores = score_churn(load_dataset(second_data), as_of="2026-09-30", progress=False)
     p = scores["churn_probability"]
     assert np.allclose(run.churn_scores["churn_probability"].reindex(p.index), p)
     flagged = p[p >= run.churn_card.threshold]
