@@ -200,7 +200,7 @@ def test_scores_from_the_cache_equal_scores_computed_fresh(run, sample):
     contexts = run["contexts"]
     as_of, previous = pd.Timestamp("2026-09-30"), pd.Timestamp("2026-06-30")
     for lang in ("zh", "en"):
-        fresh = score_churn(sample, as_of=as_of, tiers=assign_tiers(contexts[("quarterly", lang)].snapshot_all, lang=lang, as_of=as_of),
+        fresh = score_churn(sample, as_of=as_of, tiers=assign_tiers(contexts[("quarterly", lang)].snapshot_all, as_of=as_of),
                             lang=lang, progress=False)
         for name in ("quarterly", "churn"):
             cached = contexts[(name, lang)].churn_scores_all

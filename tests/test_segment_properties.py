@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from segkit.segment._expr import ExpressionError, parse
 from segkit.segment.rfm import RFMWarning, quantile_scores, rfm_scores
 from segkit.segment.rules import RuleSet
-from segkit.segment.tiers import assign_tiers, load_tiers_config
+from segkit.segment.tiers import assign_tiers, explain_tiers, load_tiers_config
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RULES = RuleSet(load_tiers_config())
@@ -49,9 +49,11 @@ def test_tiers_are_exclusive_and_total(rows):
     tiers = assign_tiers(df)
     assert tiers.index.equals(df.index)
     assert tiers["tier"].isin(ORDER).all()
-    assert (tiers["tier_label"] != "").all() and (tiers["basis"] != "").all()
-    # needs_review exactly when there is a reason
-    assert (tiers["needs_review"] == (tiers["review_reason"] != "")).all()
+    words = explain_tiers(tiers, df)
+    assert (words["tier_label"] != "").all() and (words["basis"] != "").all()
+    # needs_review exactly when there is a review key, and exactly when there is a reason
+    assert (tiers["needs_review"] == (tiers["review"] != "")).all()
+    assert (tiers["needs_review"] == (words["review_reason"] != "")).all()
 
 
 @SETTINGS

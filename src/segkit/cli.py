@@ -112,7 +112,9 @@ def _cmd_tiers(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TierHealthWarning)  # printed below, once, in words
         tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang or "zh", config=args.config, overrides=args.overrides)
-    counts = tiers["tier_label"].value_counts().to_dict()
+    from segkit.segment.tiers import tier_labels
+
+    counts = tier_labels(tiers, args.lang or "zh", args.config).value_counts().to_dict()
     print(f"{len(tiers):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
           + f"; {int(tiers['needs_review'].sum()):,} to review")
     _print_tier_health(tiers, args.lang or "zh", args.config)

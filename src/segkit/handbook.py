@@ -63,7 +63,7 @@ from segkit.labels import check_lang
 from segkit.insights.strategy import tier_strategy
 from segkit.schema import CUSTOMERS, SchemaError, clean_header, fold_header, normalise_header
 from segkit.segment.rules import RuleSet
-from segkit.segment.tiers import assign_tiers, load_tiers_config
+from segkit.segment.tiers import assign_tiers, explain_tiers, load_tiers_config
 
 __all__ = ["tiers_from_table", "TableTiers", "MissingColumnsWarning", "TEMPLATE_KEYS"]
 
@@ -215,7 +215,8 @@ class TableTiers:
         order.
     tiers : DataFrame
         :func:`segkit.segment.tiers.assign_tiers` for the rows that could be tiered, indexed by
-        customer id, plus ``row`` (the row in the file).
+        customer id, with the words of :func:`segkit.segment.tiers.explain_tiers`
+        (``tier_label``, ``basis``, ``review_reason``), plus ``row`` (the row in the file).
     problems : DataFrame
         One row per problem: ``file, row, column, value, rule``; the rows are kept in
         ``table`` with an empty tier.
@@ -611,7 +612,8 @@ def tiers_from_table(
     good = np.setdiff1d(np.arange(n), bad_rows)
     snap_good = snap.iloc[good].copy()
     snap_good.index = pd.Index(ids.iloc[good].tolist(), name="customer_id", dtype="str")
-    tiers = assign_tiers(snap_good, config=config, lang=lang)
+    tiers = assign_tiers(snap_good, config=config)
+    tiers = tiers.join(explain_tiers(tiers, snap_good, lang, config))  # the table shows every row's words
     strategy = tier_strategy(tiers["tier"], lang, config)
     review = _NOTE_WORDS[lang]["review"]
     basis = [

@@ -174,7 +174,7 @@ def cadence_report(
         from segkit.features import snapshot
         from segkit.segment.tiers import assign_tiers
 
-        tiers = assign_tiers(snapshot(ds, as_of), lang=lang)
+        tiers = assign_tiers(snapshot(ds, as_of))
     tier = _tier_keys(tiers, index)
     unknown = sorted(set(tier.dropna()) - set(cfg.refresh_months))
     if unknown:

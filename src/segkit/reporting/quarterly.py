@@ -15,6 +15,7 @@ from segkit.plots import TIER_COLORS, freeze_fonts, new_figure, style
 from segkit.labels import dataset_name, label
 from segkit.reporting.blocks import Block, esc, fmt_int, fmt_pct, gross_change, kpi_tiles, table_html
 from segkit.reporting.context import ReportContext
+from segkit.segment.tiers import explain_tiers
 from segkit.reporting.quarterly_appendix import _table_name, _tier_rules, appendix, footer, rule_text  # noqa: F401
 from segkit.reporting.quarterly_helpers import (_notes, _quarter_text, _scaled, _scope_text, _tier_label,  # noqa: F401
                                                 _tier_order, customer_text, money_table)
@@ -354,13 +355,17 @@ def migration_view(ctx: ReportContext, top: int = 8) -> Block:
         moves = moves.copy()
         change = moves["current_revenue"].fillna(0) - moves["previous_revenue"].fillna(0) if "current_revenue" in moves else pd.Series(0.0, index=moves.index)
         moves = moves.assign(_change=change.abs()).sort_values("_change", ascending=False).head(top)
+        basis_prev = explain_tiers(ctx.previous_tiers.rename(index=str).loc[moves.index],
+                                   ctx.previous_snapshot_all.rename(index=str), ctx.lang, ctx.user_config)["basis"]
+        basis_cur = explain_tiers(ctx.tiers.rename(index=str).loc[moves.index], ctx.snapshot.rename(index=str), ctx.lang,
+                                  ctx.user_config)["basis"]
         shown = pd.DataFrame({
             w["col_customer"]: [customer_text(i, names.get(i)) for i in moves.index],
             w["col_from"]: [_tier_label(ctx, k) for k in moves["previous_tier"]],
             w["col_to"]: [_tier_label(ctx, k) for k in moves["current_tier"]],
             w["col_revenue_change"]: change.reindex(moves.index).to_numpy(),
-            w["col_basis_prev"]: moves["previous_basis"].to_numpy(),
-            w["col_basis_cur"]: moves["current_basis"].to_numpy(),
+            w["col_basis_prev"]: basis_prev.to_numpy(),
+            w["col_basis_cur"]: basis_cur.to_numpy(),
         })
         shown, formats = money_table(ctx, shown, {}, [w["col_revenue_change"]], signed=[w["col_revenue_change"]])
         block.add(table_html(shown, formats, nowrap=[w["col_from"], w["col_to"]]))

@@ -16,6 +16,7 @@ from segkit.reporting.blocks import Block, esc, extreme_rows, fmt_int, fmt_pct, 
 from segkit.reporting.context import ReportContext
 from segkit.reporting.quarterly_actions import region_kpis
 from segkit.reporting.quarterly_helpers import _notes, _tier_label, _tier_order, customer_text, money_table
+from segkit.segment.tiers import explain_tiers
 
 __all__ = ["renewals_view", "kpi_view", "review_view", "cadence_view", "KPI_COLUMNS", "HIGHER_IS_BETTER",
            "KPI_SHOWN_DIGITS"]
@@ -186,6 +187,7 @@ def review_view(ctx: ReportContext, top: int = 15) -> Block:
     tiers, snap = ctx.tiers, ctx.snapshot
     review = tiers.loc[tiers["needs_review"].astype(bool)].join(snap[["name", "owner", "revenue_12m"]])
     review = review.sort_values("revenue_12m", ascending=False)
+    review = review.join(explain_tiers(tiers.loc[review.index], snap, ctx.lang, ctx.user_config))
     shown = pd.DataFrame({
         w["col_customer"]: [customer_text(i, n) for i, n in zip(review.index, review["name"])],
         w["col_tier"]: review["tier_label"].to_numpy(),

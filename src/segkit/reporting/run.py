@@ -178,7 +178,7 @@ class QuarterRun:
     def tiers_all(self) -> pd.DataFrame:
         from segkit.segment.tiers import assign_tiers
 
-        tiers = assign_tiers(self.snapshot_all, config=self.user_config, lang=self.lang, as_of=self.as_of)
+        tiers = assign_tiers(self.snapshot_all, config=self.user_config, as_of=self.as_of)
         self._share_tier_health(tiers)
         return tiers
 
@@ -218,7 +218,7 @@ class QuarterRun:
 
         # last quarter measured with this quarter's lines: with lines derived from the data
         # (relative mode) migration must show customers moving, not the lines
-        return assign_tiers(self.previous_snapshot_all, config=self.user_config, lang=self.lang, as_of=self.previous_as_of,
+        return assign_tiers(self.previous_snapshot_all, config=self.user_config, as_of=self.previous_as_of,
                             thresholds=self.thresholds)
 
     @property
@@ -389,7 +389,7 @@ class QuarterRun:
             if when == self.as_of:
                 tiers = self.tiers_all["tier"]
             else:
-                tiers = assign_tiers(snapshot(self.dataset_full, when), config=self.user_config, lang=self.lang, as_of=when,
+                tiers = assign_tiers(snapshot(self.dataset_full, when), config=self.user_config, as_of=when,
                                      thresholds=self.thresholds)["tier"]
             at = quarter_ends == when
             out[at] = customers[at].astype(str).map(tiers.rename(index=str)).to_numpy()

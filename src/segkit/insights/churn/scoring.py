@@ -163,7 +163,7 @@ def score_churn(
     signals = risk_signals(snap, cfg, lang)
 
     if tiers is None:
-        tier_table = assign_tiers(snap, config=user_config, lang=lang, as_of=when)
+        tier_table = assign_tiers(snap, config=user_config, as_of=when)
     else:
         tier_table = tiers.to_frame("tier") if isinstance(tiers, pd.Series) else tiers
     tier = tier_table["tier"].reindex(snap.index).astype(object)
