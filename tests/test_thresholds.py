@@ -13,7 +13,7 @@ import pytest
 from segkit.config import ConfigError
 from segkit.labels import money
 from segkit.models.clv import clv_tiers
-from segkit.segment.classify import value_class
+from segkit.segment.classify import explain_classes, value_class
 from segkit.segment.thresholds import (
     TierHealthWarning,
     load_thresholds_config,
@@ -73,7 +73,7 @@ def test_changing_core_revenue_moves_every_rule_that_uses_it(line):
     # value class: high value from the same line
     classes = value_class(snap, config=config)
     assert classes["value_class"].tolist() == ["high_value", "potential", "high_value"]
-    assert classes.loc["at", "value_class_basis"] == f"近12个月交易额{line / 1e4:.1f}万元 ≥ {wan}"
+    assert explain_classes(classes, snap, config=config).loc["at", "value_class_basis"] == f"近12个月交易额{line / 1e4:.1f}万元 ≥ {wan}"
     # CLV tiers: both cut-offs follow the line
     clv_frame = pd.DataFrame({"revenue_12m": [line, line - 1], "clv": [line, line - 1]}, index=["at", "below"])
     clv = clv_tiers(clv_frame, config=config)
