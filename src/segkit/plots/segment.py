@@ -160,7 +160,9 @@ def plot_rfm_segments(rfm: pd.DataFrame, lang: str = "zh") -> Figure:
     """Customers per RFM segment (horizontal bars, largest first)."""
     check_lang(lang)
     text = _TEXT[lang]
-    labels = rfm["rfm_segment_label"] if "rfm_segment_label" in rfm else rfm["rfm_segment"]
+    from segkit.segment.rfm import explain_rfm
+
+    labels = explain_rfm(rfm, lang)["rfm_segment_label"]
     counts = labels.value_counts().sort_values()
     with style(lang):
         fig = new_figure(6.0, max(2.5, 0.32 * len(counts) + 1))

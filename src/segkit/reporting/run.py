@@ -234,13 +234,13 @@ class QuarterRun:
     def rfm(self) -> pd.DataFrame:
         from segkit.segment.rfm import rfm_scores
 
-        return self.in_scope(rfm_scores(self.snapshot_all, scheme="quantile", config=self.user_config, lang=self.lang))
+        return self.in_scope(rfm_scores(self.snapshot_all, scheme="quantile", config=self.user_config))
 
     @cached_property
     def rfm_named(self) -> pd.DataFrame:
         from segkit.segment.rfm import rfm_scores
 
-        return self.in_scope(rfm_scores(self.snapshot_all, scheme="named", config=self.user_config, lang=self.lang))
+        return self.in_scope(rfm_scores(self.snapshot_all, scheme="named", config=self.user_config))
 
     @cached_property
     def migration(self):
