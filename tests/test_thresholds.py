@@ -13,6 +13,7 @@ import pytest
 from segkit.config import ConfigError
 from segkit.labels import money
 from segkit.models.clv import clv_tiers
+from segkit.models.clv_words import explain_clv_tiers
 from segkit.segment.classify import explain_classes, value_class
 from segkit.segment.thresholds import (
     TierHealthWarning,
@@ -30,7 +31,9 @@ from conftest import CDNOW
 def explained(snap: pd.DataFrame, lang: str = "zh", **kwargs) -> pd.DataFrame:
     """The tiers (keys) joined with their words from the edge function, as these tests read both."""
     tiers = assign_tiers(snap, **kwargs)
-    return tiers.join(explain_tiers(tiers, snap, lang, kwargs.get("config")))
+    out = tiers.join(explain_tiers(tiers, snap, lang, kwargs.get("config")))
+    out.attrs = tiers.attrs  # a join keeps attrs only when both sides hold the same
+    return out
 
 
 def frame(rows: dict[str, tuple], currency: str | None = None) -> pd.DataFrame:
@@ -78,7 +81,7 @@ def test_changing_core_revenue_moves_every_rule_that_uses_it(line):
     clv_frame = pd.DataFrame({"revenue_12m": [line, line - 1], "clv": [line, line - 1]}, index=["at", "below"])
     clv = clv_tiers(clv_frame, config=config)
     assert clv["clv_tier"].tolist() == ["high_value", "low_value"]
-    assert clv.loc["at", "clv_basis"] == f"近12个月价值 {line / 1e4:.1f}万元 ≥ {wan}；预测价值 {line / 1e4:.1f}万元 ≥ {wan}"
+    assert explain_clv_tiers(clv, clv_frame, config=config).loc["at", "clv_basis"] == f"近12个月价值 {line / 1e4:.1f}万元 ≥ {wan}；预测价值 {line / 1e4:.1f}万元 ≥ {wan}"
     # the report's "close to core" line is 80% of it
     th = resolve_thresholds(snap, config)
     assert th.values["near_core_revenue"] == pytest.approx(0.8 * line)

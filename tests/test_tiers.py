@@ -32,7 +32,9 @@ def explained(snap: pd.DataFrame, lang: str = "zh", **kwargs) -> pd.DataFrame:
     tiers = assign_tiers(snap, **kwargs)
     words = explain_tiers(tiers, snap, lang, kwargs.get("config"))
     assert words.index.equals(tiers.index) and not set(words.columns) & set(tiers.columns)
-    return tiers.join(words)
+    out = tiers.join(words)
+    out.attrs = tiers.attrs  # a join keeps attrs only when both sides hold the same
+    return out
 
 
 # --- the handbook's worked examples, end to end ------------------------------------------------

@@ -613,7 +613,9 @@ def tiers_from_table(
     snap_good = snap.iloc[good].copy()
     snap_good.index = pd.Index(ids.iloc[good].tolist(), name="customer_id", dtype="str")
     tiers = assign_tiers(snap_good, config=config)
+    attrs = tiers.attrs  # a join keeps attrs only when both sides hold the same
     tiers = tiers.join(explain_tiers(tiers, snap_good, lang, config))  # the table shows every row's words
+    tiers.attrs = attrs
     strategy = tier_strategy(tiers["tier"], lang, config)
     review = _NOTE_WORDS[lang]["review"]
     basis = [
