@@ -34,3 +34,14 @@ def test_import_is_light():
     code = "import sys, segkit; print(sorted(m for m in ('matplotlib', 'sklearn', 'papermill') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_analysis_takes_no_language_and_words_come_from_edge_functions():
+    """Issue 13: segment analysis returns keys and numbers; one edge function per result adds words."""
+    import inspect
+
+    for name in ("assign_tiers", "rfm_scores", "classify", "value_class", "lifecycle_stage", "company_size",
+                 "assign_tags", "tag_review", "clv_tiers"):
+        assert "lang" not in inspect.signature(getattr(segkit, name)).parameters, name
+    for name in ("explain_tiers", "explain_classes", "explain_rfm", "label_tags", "explain_clv_tiers"):
+        assert inspect.signature(getattr(segkit, name)).parameters["lang"].default == "zh", name
