@@ -17,7 +17,7 @@ from segkit.features import snapshot
 from segkit.io import load_dataset
 from segkit.reporting import ReportError, render
 from segkit.reporting.blocks import esc
-from segkit.segment.tiers import assign_tiers
+from segkit.segment.tiers import assign_tiers, explain_tiers
 
 pytestmark = pytest.mark.slow
 render_module = importlib.import_module("segkit.reporting.render")  # the module, not the function
@@ -231,6 +231,8 @@ def test_a_report_from_a_duckdb_file(tmp_path):
     result = render("quarterly", QUARTER, data_dir=tmp_path / "crm.duckdb", lang="en", formats=("html",), out=tmp_path / "out",
                     progress=False)
     assert result.paths["html"].is_file()
-    from_db = report_context(QUARTER, tmp_path / "crm.duckdb", lang="en").tiers_all
-    from_files = report_context(QUARTER, SAMPLE, lang="en").tiers_all
-    pd.testing.assert_frame_equal(from_db[["tier", "tier_label", "basis"]], from_files[["tier", "tier_label", "basis"]])
+    from_db = report_context(QUARTER, tmp_path / "crm.duckdb", lang="en")
+    from_files = report_context(QUARTER, SAMPLE, lang="en")
+    pd.testing.assert_frame_equal(from_db.tiers_all[["tier", "review"]], from_files.tiers_all[["tier", "review"]])
+    pd.testing.assert_frame_equal(explain_tiers(from_db.tiers_all, from_db.snapshot_all, "en"),
+                                  explain_tiers(from_files.tiers_all, from_files.snapshot_all, "en"))

@@ -3,8 +3,10 @@
 A :class:`RuleSet` is built from a :class:`RuleSetConfig` (``order``, ``labels``, ``measures``,
 ``rules``, ``unmatched``, ``review``): rules are evaluated in order, first match wins, every
 row gets exactly one key; rows no rule matches get a provisional key and are flagged for
-review, and so are rows whose key hangs on a value close to a threshold. Each key comes with
-its basis in words (zh or en), built from the configured measure names and units.
+review, and so are rows whose key hangs on a value close to a threshold.
+:meth:`RuleSet.evaluate` gives keys and review keys only; :meth:`RuleSet.explain` puts the
+basis and review reasons into words (zh or en) from the configured measure names and units,
+for the rows asked for (words cost far more than keys, and most rows are never read).
 
 The item models (:class:`ConfigItem` and its subclasses :class:`Label`, :class:`Measure`, ...)
 are shared by every segment configuration that holds lists or mappings of models.
