@@ -218,3 +218,37 @@ def test_rfm_figures():
     assert sorted(t.get_text() for t in heat.texts) == ["1\nM 1.0", "1\nM 2.0", "1\nM 3.0", "1\nM 4.0", "1\nM 5.0"]
     bars = plot_rfm_segments(out, lang="en").axes[0]
     assert sorted(t.get_text() for t in bars.get_yticklabels()) == ["Can't lose them", "Champions", "Loyal", "New", "Potential loyalist"]
+
+
+# handbook-scheme counts main gave before the labels moved to explain_rfm (commit 404fa18)
+HANDBOOK_BEFORE_THE_SPLIT = {
+    "sample": ({"potential": 1175, "core": 392, "dormant": 305, "no_orders": 125},
+               {"other": 1192, "churn_risk": 617, "no_orders": 125, "high_value": 57, "potential": 6}),
+    "second": ({"potential": 229, "core": 86, "dormant": 62, "no_orders": 20},
+               {"other": 256, "churn_risk": 111, "no_orders": 20, "high_value": 8, "potential": 2}),
+}
+
+
+@pytest.mark.parametrize("which", ["sample", "second"])
+def test_scores_are_numbers_and_keys_and_labels_come_from_the_edge(which, second_data):
+    import warnings
+
+    from segkit.features import snapshot
+    from segkit.io import load_dataset
+
+    from conftest import SAMPLE
+
+    snap = snapshot(load_dataset(SAMPLE if which == "sample" else second_data), "2026-09-30")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RFMWarning)
+        out = rfm_scores(snap, "handbook")
+    assert all(pd.api.types.is_integer_dtype(out[c]) for c in ("r_score", "f_score", "m_score", "rfm_points"))
+    assert not [c for c in out.columns if c.endswith("_label")]
+    segments, groups = HANDBOOK_BEFORE_THE_SPLIT[which]
+    assert out["rfm_segment"].value_counts().to_dict() == segments
+    assert out["rfm_group"].value_counts().to_dict() == groups
+    zh, en = explain_rfm(out, "zh"), explain_rfm(out, "en")
+    core = out["rfm_segment"] == "core"
+    assert (zh.loc[core, "rfm_segment_label"] == "核心客户").all() and (en.loc[core, "rfm_segment_label"] == "Core").all()
+    assert (zh["rfm_group_label"][out["rfm_group"] == "churn_risk"] == "流失风险客户").all()
+    assert (zh != "").all().all() and (en != "").all().all()
