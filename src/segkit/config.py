@@ -36,6 +36,8 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from segkit.errors import ConfigError  # defined with every segkit error; importable here as before
+
 __all__ = [
     "MAX_YAML_ALIASES",
     "MAX_YAML_BYTES",
@@ -55,10 +57,6 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class ConfigError(ValueError):
-    """A configuration file or value is invalid; the message names the key and what is allowed."""
 
 
 # Limits of the YAML files segkit reads from users. They guard the reading of the configuration

@@ -87,6 +87,7 @@ from segkit.cells import (
 )
 from segkit.config import (StrictModel, default_section, load_section, read_dataset_yaml, read_user_config, section_names,
                            shorten)
+from segkit.errors import MostlyRejectedError  # defined with every segkit error; importable here as before
 from segkit.periods import DateRange
 from segkit.rawfiles import _INTERNAL, _map_headers, _read_raw
 from segkit.schema import CUSTOMERS, TABLES, SchemaError, Table, is_valid_credit_code
@@ -798,16 +799,6 @@ def _config_text(config) -> str:
     if isinstance(config, Mapping):
         return json.dumps(config, sort_keys=True, default=str)
     return Path(config).read_text(encoding="utf-8")
-
-
-class MostlyRejectedError(SchemaError):
-    """One rule rejected more than ``engine.max_rejected_share`` of a table: the data are not what
-    segkit expects, so it stops instead of analysing what is left. ``dataset`` holds everything read, rejected rows included,
-    so the ledger can still be written (``segkit validate`` does)."""
-
-    def __init__(self, message: str, dataset: Dataset):
-        super().__init__(message)
-        self.dataset = dataset
 
 
 #: What a mass rejection of one rule usually means, as data: (rule, check, advice). ``rule`` is

@@ -29,6 +29,7 @@ import pandas as pd
 from pydantic import Field
 
 from segkit.config import ConfigError, StrictModel, load_section
+from segkit.errors import TagError  # defined with every segkit error; importable here as before
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment.thresholds import default_thresholds, resolve_thresholds
@@ -55,10 +56,6 @@ __all__ = [
 
 TAG_COLUMNS = ["customer_id", "tag", "level1", "level2", "level3", "tag_label", "source", "status"]
 STATUSES = ("confirmed", "to_confirm", "rejected")
-
-
-class TagError(ValueError):
-    """A tag file or tag name cannot be used; the message names the row and the value."""
 
 
 class TaxonomyNode(ConfigItem):

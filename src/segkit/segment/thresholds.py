@@ -40,6 +40,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from segkit.config import ConfigError, StrictModel, _describe, deep_merge, default_section, load_section, read_user_config
+from segkit.errors import TierHealthWarning  # defined with every segkit error; importable here as before
 from segkit.labels import check_lang, currency_name, money
 
 __all__ = [
@@ -493,11 +494,6 @@ def near_core(tiers: pd.DataFrame | pd.Series, snapshot: pd.DataFrame, threshold
 
 
 # --- tier health -----------------------------------------------------------------------------
-
-
-class TierHealthWarning(UserWarning):
-    """The tiers hardly separate customers (one tier holds nearly everyone, or an expected
-    tier is empty); the message names the likely cause."""
 
 
 def tier_health(
