@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.errors import RenewalsNotFitted  # defined with every segkit error; importable here as before
 from segkit.models import ConvergenceError, ShiftedBetaGeo
 from segkit.models.clv import load_config as load_clv_config
@@ -64,6 +64,7 @@ HISTORY_COLUMNS = ["customer_id", "relationship", "first_start", "last_end", "co
 TOTAL = "total"
 
 
+@register_section("renewals")
 class RenewalsConfig(StrictModel):
     """The ``renewals`` configuration section (``segkit/defaults/renewals.yaml``)."""
 

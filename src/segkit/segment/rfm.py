@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError
 
-from segkit.config import ConfigError, StrictModel, _describe, config_hash, load_section, read_yaml_mapping
+from segkit.config import ConfigError, StrictModel, _describe, config_hash, load_section, register_section, read_yaml_mapping
 from segkit.errors import RFMWarning  # defined with every segkit error; importable here as before
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
@@ -90,6 +90,7 @@ class RFMScheme(ConfigItem):
     group_other: SegmentLabel | None = None
 
 
+@register_section("rfm")
 class RFMConfig(StrictModel):
     """The ``rfm`` configuration section."""
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.errors import TagError  # defined with every segkit error; importable here as before
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
@@ -78,6 +78,7 @@ class TagReviewConfig(StrictModel):
     min_customers: int = Field(5, ge=1)
 
 
+@register_section("tags")
 class TagsConfig(StrictModel):
     """The ``tags`` configuration section."""
 
