@@ -406,7 +406,8 @@ class Settings(Mapping):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Settings cannot be changed; build a new one: Settings(...)")
 
-    __delattr__ = __setattr__  # type: ignore[assignment]
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Settings cannot be changed; build a new one: Settings(...)")
 
     # a read-only mapping of the user's sections
     def __getitem__(self, name: str) -> dict[str, Any]:
