@@ -8,6 +8,9 @@ used by pickling, so ``segkit.config.ConfigError`` reads as it always did)::
     from segkit.errors import ConfigError          # here
     from segkit.config import ConfigError          # its home: the same class
 
+Private exceptions that steer control flow inside one module and never reach a user
+(``ingest._NotSimple``, ``models._optim._AtBoundary``) stay in that module.
+
 =========================  ============================  ==========================================================
 Class                      Home (raised by)              When
 =========================  ============================  ==========================================================
