@@ -345,7 +345,8 @@ def kpi_tiles(tiles: Iterable[tuple]) -> str:
             cls = "flat" if not net else "good" if (net > 0) == higher_is_better else "bad"
             delta = f'<div class="delta {cls}">{esc(change)}</div>'
         out.append(f'<div class="tile"><div class="tile-label">{esc(label)}</div><div class="tile-value">{esc(value)}</div>{delta}</div>')
-    return f'<div class="tiles">{"".join(out)}</div>'
+    # five tiles sit in one row of five (report.css), not four and one
+    return f'<div class="tiles{" five" if len(out) == 5 else ""}">{"".join(out)}</div>'
 
 
 def paragraphs(texts: Iterable[str]) -> str:
