@@ -221,7 +221,13 @@ class Text:
         return [word(key).format(**fields) for key in self.keys]
 
     def _repr_html_(self) -> str:
-        return paragraphs(self.text())
+        return _prose(self.text())
+
+
+def _prose(texts: Sequence[str]) -> str:
+    """Sentences as paragraphs in one ``prose`` block: the PDF keeps them together and with what
+    follows them (the table or chart they introduce; ``report.css``)."""
+    return f'<div class="prose">{paragraphs(texts)}</div>' if texts else ""
 
 
 @dataclass
@@ -235,6 +241,8 @@ class Sentences:
     --------
     >>> Sentences(["Core <b>customers</b>"], "note")._repr_html_()
     '<p class="note">Core &lt;b&gt;customers&lt;/b&gt;</p>'
+    >>> Sentences(["Two sentences.", "Kept together."])._repr_html_()
+    '<div class="prose"><p>Two sentences.</p><p>Kept together.</p></div>'
     """
 
     texts: Sequence[str]
@@ -245,7 +253,7 @@ class Sentences:
 
     def _repr_html_(self) -> str:
         if self.kind is None:
-            return paragraphs(self.texts)
+            return _prose(self.texts)
         cls = "note left-out" if self.kind == "left-out" else self.kind
         return "".join(f'<p class="{esc(cls)}">{esc(t)}</p>' for t in self.texts)
 
