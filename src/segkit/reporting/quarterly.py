@@ -48,8 +48,10 @@ def title_block(ctx: ReportContext) -> TitleBlock:
 
 
 #: The summary's trend tiles: column of :func:`~segkit.insights.trends.quarterly_trends`, its
-#: word in ``report.yaml``, and how the change against last quarter reads.
-SUMMARY_TRENDS = (("customers", "trend_customers", "count"), ("revenue_12m", "trend_revenue_12m", "ratio"),
+#: word in ``report.yaml``, and how the change against last quarter reads. Its customers are
+#: those whose cooperation had started or who had ordered by the date (records not yet customers,
+#: which the tier tables count, are not).
+SUMMARY_TRENDS = (("customers", "tile_customers_signed", "count"), ("revenue_12m", "trend_revenue_12m", "ratio"),
                   ("core", "tile_core", "count"), ("retention_rate", "trend_retention_rate", "points"))
 
 
