@@ -59,8 +59,9 @@ def currency() -> str:
     return _SETTINGS["currency"]
 
 
-def word(key: str, **fields: Any) -> str:
-    """The report's word ``key`` in the current language, its ``{fields}`` filled in.
+def word(key: str, lang: str | None = None, **fields: Any) -> str:
+    """The report's word ``key`` in ``lang`` (default: the current language), its ``{fields}``
+    filled in.
 
     Examples
     --------
@@ -70,13 +71,16 @@ def word(key: str, **fields: Any) -> str:
     Traceback (most recent call last):
     ...
     KeyError: "report.yaml has no word 'no_such_word' in en"
+    >>> word("tile_scored", lang="zh")
+    '评分客户数'
     >>> use()
     """
     from segkit.config import default_section
 
-    table = default_section("report")[language()]
+    lang = lang or language()
+    table = default_section("report")[lang]
     if key not in table:
-        raise KeyError(f"report.yaml has no word {key!r} in {language()}")
+        raise KeyError(f"report.yaml has no word {key!r} in {lang}")
     return table[key].format(**fields) if fields else table[key]
 
 
@@ -361,9 +365,10 @@ class Findings:
     """
 
     items: Sequence[tuple[str, Sequence[str]]]
+    lang: str | None = None  # the sentences' language (default: the current one)
 
     def _repr_html_(self) -> str:
-        return '<ul class="findings">' + "".join(f"<li>{esc(text)}{list_ref(*refs) if refs else ''}</li>"
+        return '<ul class="findings">' + "".join(f"<li>{esc(text)}{list_ref(*refs, lang=self.lang) if refs else ''}</li>"
                                                  for text, refs in self.items) + "</ul>"
 
 
@@ -381,18 +386,22 @@ class Focus:
     """
 
     items: Sequence[tuple[str, str | None]]
+    lang: str | None = None  # the clauses' language (default: the current one)
 
     def _repr_html_(self) -> str:
+        lang = self.lang
         if not self.items:
-            return f'<p class="focus">{esc(word("focus").format(actions=word("focus_none")))}</p>'
-        actions = esc(word("separator_clause")).join(esc(text) + (list_ref(ref) if ref else "") for text, ref in self.items)
-        return f'<p class="focus">{esc(word("focus")).replace("{actions}", actions)}</p>'
+            return f'<p class="focus">{esc(word("focus", lang).format(actions=word("focus_none", lang)))}</p>'
+        actions = esc(word("separator_clause", lang)).join(esc(text) + (list_ref(ref, lang=lang) if ref else "")
+                                                           for text, ref in self.items)
+        return f'<p class="focus">{esc(word("focus", lang)).replace("{actions}", actions)}</p>'
 
 
-def list_ref(*list_names: str) -> str:
+def list_ref(*list_names: str, lang: str | None = None) -> str:
     """" (list: Core customers)" as HTML, each list linked to its anchor ``#list-<name>``."""
-    links = esc(word("separator_list")).join(f'<a href="#list-{esc(n)}">{esc(word(f"list_{n}"))}</a>' for n in list_names)
-    return f'<span class="list-ref">{esc(word("see_list")).replace("{list}", links)}</span>'
+    links = esc(word("separator_list", lang)).join(f'<a href="#list-{esc(n)}">{esc(word(f"list_{n}", lang))}</a>'
+                                                   for n in list_names)
+    return f'<span class="list-ref">{esc(word("see_list", lang)).replace("{list}", links)}</span>'
 
 
 @dataclass
@@ -445,15 +454,16 @@ class Glossary:
     """The plain-language glossary of ``terms`` (keys of ``glossary.yaml``) in the current language."""
 
     terms: Sequence[str]
+    lang: str | None = None  # default: the current language
 
     def to_frame(self) -> pd.DataFrame:
         from segkit.labels import glossary
 
-        g = glossary(language(), self.terms)
-        return pd.DataFrame({word("col_term"): g["term"].to_numpy(), word("col_meaning"): g["meaning"].to_numpy()})
+        g = glossary(self.lang or language(), self.terms)
+        return pd.DataFrame({word("col_term", self.lang): g["term"].to_numpy(), word("col_meaning", self.lang): g["meaning"].to_numpy()})
 
     def _repr_html_(self) -> str:
-        return table_html(self.to_frame(), numeric_align=False, nowrap=[word("col_term")], cards=False)
+        return table_html(self.to_frame(), numeric_align=False, nowrap=[word("col_term", self.lang)], cards=False)
 
 
 def show(obj: Any) -> Any:

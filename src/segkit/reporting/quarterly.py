@@ -208,7 +208,7 @@ def executive_summary(ctx: ReportContext) -> Stack:
         focus.append((w["focus_overdue"].format(n=fmt_int(by["overdue_core"].value)), "overdue_core"))
     # how the lines were set, and a warning when the tiers hardly separate anyone
     warnings = tier_health_messages(ctx.tier_health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k))
-    return Stack([summary_tiles(ctx), Findings(items), Focus(focus), Sentences([thresholds.describe(ctx.lang)], "note"),
+    return Stack([summary_tiles(ctx), Findings(items, ctx.lang), Focus(focus, ctx.lang), Sentences([thresholds.describe(ctx.lang)], "note"),
                   Sentences(warnings, "warning"), Sentences(notes, "left-out")], cls="keep")
 
 

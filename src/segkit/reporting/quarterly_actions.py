@@ -322,4 +322,4 @@ def holdout_view(ctx: ReportContext, horizon_months: int = 12) -> Stack | Senten
 def glossary_view(ctx: ReportContext) -> Glossary:
     """The glossary of the terms the quarterly report uses (:data:`GLOSSARY_TERMS`; the renewal
     term only when the data have contracts)."""
-    return Glossary([t for t in GLOSSARY_TERMS if t != "renewal_probability" or ctx.has("contracts")])
+    return Glossary([t for t in GLOSSARY_TERMS if t != "renewal_probability" or ctx.has("contracts")], ctx.lang)
