@@ -180,7 +180,7 @@ def test_every_heading_is_followed_by_its_sections_content(quarterly):
         assert len(parts) == len(HEADINGS), lang
         for part in parts:
             # the heading's prose, then an output: a table, a chart, tiles or a sentence of the call
-            assert re.search(r'class="jp-OutputArea-output', part) and re.search(r"<(table|img|p)\b", part), part[:200]
+            assert re.search(r'\bjp-OutputArea-output\b', part) and re.search(r"<(table|img|p)\b", part), part[:200]
 
 
 def _page_texts(pdf) -> list[str]:

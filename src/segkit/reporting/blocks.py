@@ -1,8 +1,10 @@
 """HTML building blocks for reports: every piece of text from data is escaped here.
 
-Report sections return a :class:`Block`, which notebooks display through ``_repr_html_``.
-Nothing else in a report emits HTML, so escaping happens in one place: text and table cells
-go through :func:`html.escape`; figures are embedded as base64 PNG (no file, no network).
+Report sections return display objects (:mod:`segkit.reporting.display`), which build their
+HTML with these helpers; :class:`Block` (a heading and escaped parts) is what the churn
+report's remaining sections return. Nothing else in a report emits HTML, so escaping happens
+in one place: text and table cells go through :func:`html.escape`; figures are embedded as
+base64 PNG (no file, no network).
 
 Why not ``df.style`` or ``DataFrame.to_html(escape=False)``: neither escapes cell text, so a
 customer named ``<script>alert(1)</script>`` would become live markup in the report.
