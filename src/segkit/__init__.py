@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "from_ibis": "segkit.ingest",
     "SchemaError": "segkit.schema",
     "ConfigError": "segkit.config",
+    "Settings": "segkit.config",
     "snapshot": "segkit.features",
     "btyd_summary": "segkit.summary",
     "calibration_holdout": "segkit.summary",

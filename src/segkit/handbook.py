@@ -55,6 +55,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from segkit.errors import MissingColumnsWarning  # defined with every segkit error; importable here as before
 from segkit.export import _NOTE_WORDS
 from segkit.writers import neutralise, write_table
 from segkit.cells import _parse_bool, _parse_numbers
@@ -66,10 +67,6 @@ from segkit.segment.rules import RuleSet
 from segkit.segment.tiers import assign_tiers, explain_tiers, load_tiers_config
 
 __all__ = ["tiers_from_table", "TableTiers", "MissingColumnsWarning", "TEMPLATE_KEYS"]
-
-
-class MissingColumnsWarning(UserWarning):
-    """The table lacks columns the tier rules use; their values are treated as unknown."""
 
 
 #: Template columns in the handbook's order (keys of ``tiers.export.columns``), then the

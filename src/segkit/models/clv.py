@@ -26,7 +26,7 @@ from pydantic import Field, field_validator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.segment.thresholds import Thresholds, load_thresholds_config, resolve_thresholds
 from segkit.summary import UNIT_DAYS, _day_number, _encode
 
@@ -68,6 +68,7 @@ class ClvIntervalRules(StrictModel):
     seed: int = Field(ge=0)
 
 
+@register_section("clv")
 class ClvConfig(StrictModel):
     """The ``clv`` configuration section (``segkit/defaults/clv.yaml``)."""
 

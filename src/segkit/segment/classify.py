@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang, label_series
 from segkit.segment._expr import ExpressionError, parse
@@ -71,6 +71,7 @@ class CombinedLabelConfig(StrictModel):
     missing: Label
 
 
+@register_section("classify")
 class ClassifyConfig(StrictModel):
     """The ``classify`` configuration section."""
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from segkit.config import shorten
+from segkit.errors import OverrideError  # defined with every segkit error; importable here as before
 from segkit.periods import parse_date
 from segkit.schema import fold_header
 
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
     from segkit.segment.tiers import TiersConfig
 
 __all__ = ["OverrideError", "read_overrides", "normalise_overrides", "apply_overrides", "override_texts", "read_table", "alias_columns"]
-
-
-class OverrideError(ValueError):
-    """An overrides file cannot be applied; the message lists every problem with its row."""
 
 
 _OVERRIDE_ALIASES = {

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError
 
-from segkit.config import ConfigError, StrictModel, _describe, config_hash, load_section, read_yaml_mapping
+from segkit.config import ConfigError, StrictModel, _describe, config_hash, load_section, register_section, read_yaml_mapping
+from segkit.errors import RFMWarning  # defined with every segkit error; importable here as before
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment._expr import ExpressionError, parse
@@ -44,10 +45,6 @@ from segkit.segment.tiers import section_source
 __all__ = ["RFMConfig", "RFMScheme", "RFMWarning", "load_rfm_config", "rfm_scores", "explain_rfm", "quantile_scores"]
 
 SCORE_NAMES = ("r_score", "f_score", "m_score", "rfm_points")
-
-
-class RFMWarning(UserWarning):
-    """RFM scores were computed but are coarse: tiny or constant data."""
 
 
 class Level(ConfigItem):
@@ -93,6 +90,7 @@ class RFMScheme(ConfigItem):
     group_other: SegmentLabel | None = None
 
 
+@register_section("rfm")
 class RFMConfig(StrictModel):
     """The ``rfm`` configuration section."""
 

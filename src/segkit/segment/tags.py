@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
+from segkit.errors import TagError  # defined with every segkit error; importable here as before
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment.thresholds import default_thresholds, resolve_thresholds
@@ -58,10 +59,6 @@ TAG_COLUMNS = ["customer_id", "tag", "level1", "level2", "level3", "source", "st
 STATUSES = ("confirmed", "to_confirm", "rejected")
 
 
-class TagError(ValueError):
-    """A tag file or tag name cannot be used; the message names the row and the value."""
-
-
 class TaxonomyNode(ConfigItem):
     zh: str
     en: str
@@ -82,6 +79,7 @@ class TagReviewConfig(StrictModel):
     min_customers: int = Field(5, ge=1)
 
 
+@register_section("tags")
 class TagsConfig(StrictModel):
     """The ``tags`` configuration section."""
 

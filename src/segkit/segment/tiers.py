@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from segkit.config import ConfigError, StrictModel, config_hash, load_section, read_user_config
+from segkit.config import ConfigError, StrictModel, config_hash, load_section, register_section, read_user_config
 from segkit.labels import check_lang
 from segkit.segment.overrides import OverrideError, apply_overrides, normalise_overrides, override_texts, read_overrides
 from segkit.segment.rules import Label, RuleSet, RuleSetConfig
@@ -80,6 +80,7 @@ class ExportConfig(StrictModel):
     columns: dict[str, Label]
 
 
+@register_section("tiers")
 class TiersConfig(RuleSetConfig):
     """The ``tiers`` configuration section (``segkit/defaults/tiers.yaml``)."""
 
