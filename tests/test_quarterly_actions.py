@@ -108,8 +108,10 @@ def test_the_migration_matrix_sums_to_the_tier_counts_of_both_quarters(case):
     # the rows that make it add up: new customers and prospects; the customers count once each
     assert matrix.loc[[*order, NEW, PROSPECT], order].sum().sum() == len(ctx.tiers)
     assert matrix.loc[order, [*order, LOST, PROSPECT]].sum().sum() == len(ctx.previous_tiers)
-    word = ctx.words["matrix_prospect"]
-    assert f">{word}</th>" in html or f">{word}</td>" in html
+    # the prospects row (this quarter's) and column (last quarter's) say which quarter they count
+    now, then = ctx.words["matrix_prospect_now"], ctx.words["matrix_prospect_then"]
+    assert f">{now}</th>" in html or f">{now}</td>" in html   # the row
+    assert f'data-label="{then}"' in html                      # the column
 
 
 def test_the_strategy_table_counts_every_customer_once_and_gives_each_tier_a_deadline(case):

@@ -319,9 +319,11 @@ def _matrix_labels(ctx: ReportContext, frame: pd.DataFrame) -> pd.DataFrame:
     from segkit.insights.migration import LOST, NEW
 
     w = ctx.words
-    extra = {NEW: w["matrix_new"], LOST: w["matrix_lost"], PROSPECT: w["matrix_prospect"], TOTAL: w["matrix_total"]}
-    rename = lambda k: extra.get(k) or _tier_label(ctx, k)  # noqa: E731
-    out = frame.rename(index=rename, columns=rename)
+    extra = {NEW: w["matrix_new"], LOST: w["matrix_lost"], TOTAL: w["matrix_total"]}
+    # the prospects row counts this quarter's prospects, the column last quarter's: say which
+    row = lambda k: w["matrix_prospect_now"] if k == PROSPECT else extra.get(k) or _tier_label(ctx, k)  # noqa: E731
+    col = lambda k: w["matrix_prospect_then"] if k == PROSPECT else extra.get(k) or _tier_label(ctx, k)  # noqa: E731
+    out = frame.rename(index=row, columns=col)
     out.index.name = ctx.words["col_from"]
     return out
 
