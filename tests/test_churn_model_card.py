@@ -172,8 +172,8 @@ def sample_card():
     ds = load_dataset(SAMPLE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bt = backtest_churn(ds, lang="en", progress=False)
-        scores = score_churn(ds, lang="en", top=0, progress=False)
+        bt = backtest_churn(ds, progress=False)
+        scores = score_churn(ds, progress=False)
     return bt, scores, model_card(bt, scores)
 
 

@@ -263,8 +263,8 @@ def test_kpis_and_cadence_from_the_engine_equal_pandas(source, tmp_path):
     for by in ("tier", "industry", None):
         got = kpis(stored, as_of, by=by, tiers=tiers)
         pd.testing.assert_frame_equal(got, kpis(reference, as_of, by=by, tiers=tiers), check_exact=False, rtol=1e-9, atol=0)
-    got = cadence_report(stored, tiers, as_of, lang="en")
-    pd.testing.assert_frame_equal(got, cadence_report(reference, tiers, as_of, lang="en"))
+    got = cadence_report(stored, tiers, as_of)
+    pd.testing.assert_frame_equal(got, cadence_report(reference, tiers, as_of))
     assert not any(stored.is_loaded(t) for t in ("transactions", "interactions", "surveys"))
     assert got["last_contact"].notna().any()
     if source == "sample":  # the sample has key-contact changes still to record
