@@ -126,17 +126,25 @@ CARD_ROWS = (("forecast_quarter", "quarter"), ("tested_quarter", "quarter"), ("b
 def model_card_view(ctx: ReportContext):
     """The model card (:attr:`~segkit.reporting.run.QuarterRun.churn_card`): base rate, test
     size, ROC AUC with its bootstrap interval, PR AUC, the threshold and how it was chosen,
-    precision and recall there, customers flagged against churners expected."""
+    precision and recall there, customers flagged against churners expected; when most
+    customers churn, how many a capacity would flag."""
     if not ctx.has("backtest"):
         return Block("").add(_notes([ctx.churn_left_out(ctx.words["backtest"], "backtest")]))
     card = ctx.churn_card
     facts = Facts([(f"churn_card_{key}", getattr(card, key), kind) for key, kind in CARD_ROWS])
     how = ctx.words[f"churn_how_{card.how_chosen}"]
-    text = Text(["churn_card_text"], {
+    values = {
         "threshold": (card.threshold, "pct"), "how": how, "flagged": (card.flagged, "int"),
         "expected": (card.expected_churners, "int"), "tested": (card.tested_quarter, "quarter"),
         "precision": (card.precision, "pct"), "recall": (card.recall, "pct"), "base_rate": (card.base_rate, "pct"),
-    })
+    }
+    keys = ["churn_card_text"]
+    suggestion = card.capacity_suggestion
+    if suggestion is not None:
+        keys.append("churn_card_capacity")
+        values.update({"n_scored": (card.n_scored, "int"), "customers": (suggestion["customers"], "int"), "capacity_threshold": (suggestion["threshold"], "pct"),
+                       "capacity_precision": (suggestion["precision"], "pct"), "capacity_recall": (suggestion["recall"], "pct")})
+    text = Text(keys, values)
     return Stack([facts, text])
 
 
