@@ -237,6 +237,28 @@ def test_the_backtest_from_the_cache_equals_backtest_churn(run, sample):
     assert _metrics(run["contexts"][("churn", "en")]).loc["model", "method_label"] == "Churn model"
 
 
+def test_the_high_risk_list_says_why_in_each_language_from_one_run(run):
+    """The list's words (tier, reasons, action) are added by the report, from scores and a model
+    shared by both languages."""
+    import html
+
+    from segkit.insights.churn import describe_scores, driver_reasons, explain_drivers
+    from segkit.reporting.churn_report import high_risk_view
+
+    zh, en = run["contexts"][("churn", "zh")], run["contexts"][("churn", "en")]
+    assert zh.churn_features.equals(en.churn_features)
+    high = en.churn_scores.index[en.churn_scores["risk_level"] == "high"]
+    first = high[0]
+    reasons = driver_reasons(en.churn_model(), en.churn_features.loc[high], lang="en")
+    by_hand = explain_drivers(en.churn_model(), en.churn_features.loc[[first]], 3, lang="en", direction="raises")["text"]
+    assert reasons[first] == "; ".join(by_hand) and reasons[first].count(" raises churn risk") == len(by_hand) >= 1
+    for ctx, raises in ((en, "raises churn risk"), (zh, "提高流失风险")):
+        said = describe_scores(ctx.churn_scores.loc[[first]], ctx.lang)
+        shown = high_risk_view(ctx)._repr_html_()       # the first row: the highest probability
+        assert raises in shown and html.escape(said["recommended_action"].iloc[0]) in shown
+        assert html.escape(said["tier_label"].iloc[0]) in shown
+
+
 def test_another_config_or_other_data_is_another_key(run, tmp_path):
     config = tmp_path / "churn.yaml"
     config.write_text("churn:\n  training:\n    max_training_rows: 5000\n", encoding="utf-8")
