@@ -342,12 +342,10 @@ def describe_recommendations(recommended: pd.DataFrame, lang: str = "zh", config
     Examples
     --------
     >>> import pandas as pd
-    >>> tiers = pd.DataFrame({"tier": ["core", "core", "low_value"]},
-    ...                      index=pd.Index(["C1", "C2", "C3"], name="customer_id"))
-    >>> churn = pd.DataFrame({"risk_level": ["high", "low", "low"]}, index=tiers.index)
-    >>> r = recommend(tiers, churn, dormant=["C3"])
-    >>> describe_recommendations(r, "en")["responsible_role"].tolist()
-    ['Senior management', 'Dedicated customer-success manager', 'Account owner']
+    >>> r = pd.DataFrame({"tier": ["core", "ordinary"], "case": ["core_at_risk", "tier"], "cadence": ["monthly", "half_yearly"],
+    ...                   "owner_role": ["senior_management", "service_team"]}, index=["C1", "C2"])
+    >>> describe_recommendations(r, "en")[["case_label", "cadence_label", "responsible_role"]].values.tolist()
+    [['Core at high churn risk', 'Monthly', 'Senior management'], ['Ordinary', 'Half-yearly', 'Standard service team']]
     >>> describe_recommendations(r).loc["C1", "priority_action"]
     '核心客户出现流失风险：72小时内由高层拜访，提供定制化补偿方案'
     """

@@ -172,16 +172,11 @@ def risk_signals(snapshot: pd.DataFrame, config: Any = None) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> snap = pd.DataFrame({
-    ...     "orders_0_3m": [0, 4], "orders_3_6m": [3, 5], "orders_6_9m": [5, 5], "orders_9_12m": [5, 5],
-    ...     "orders_6m": [3, 9], "interactions_3m": [0, 6], "interactions_6m": [2, 12],
-    ...     "interactions_prev_3m": [2, 6], "satisfaction": [65.0, 90.0],
-    ...     "key_contact_changed_6m": [True, False], "complaints_6m": [1, 0], "complaints_12m": [1, 0],
-    ...     "frequency": [12.0, 30.0], "recency": [40.0, 51.0], "recency_days": [100.0, 3.0],
-    ...     "T": [52.0, 52.0]}, index=pd.Index(["C1", "C2"], name="customer_id"))
-    >>> snap.attrs["btyd_unit"] = "W"
-    >>> risk_signals(snap)["n_signals"].tolist()
-    [7, 0]
+    >>> snap = pd.DataFrame({"satisfaction": [65.0, 90.0]}, index=["C1", "C2"])
+    >>> others = ("high_risk", "orders_falling", "key_contact_change", "complaints", "cooperation_shortening", "contact_drop")
+    >>> only = {"churn": {"signals": {key: {"enabled": False} for key in others}}}  # a disabled signal needs no column
+    >>> risk_signals(snap, only)[["low_satisfaction", "n_signals"]].values.tolist()
+    [[True, 1], [False, 0]]
     """
     flags, _ = _evaluate(snapshot, config)
     out = pd.DataFrame(flags, index=snapshot.index)
@@ -205,6 +200,8 @@ def signal_reasons(snapshot: pd.DataFrame, lang: str = "zh", config: Any = None)
     ...     "key_contact_changed_6m": [True, False], "complaints_6m": [1, 0], "complaints_12m": [1, 0],
     ...     "frequency": [12.0, 30.0], "recency": [40.0, 51.0], "recency_days": [100.0, 3.0],
     ...     "T": [52.0, 52.0]}, index=pd.Index(["C1", "C2"], name="customer_id"))
+    >>> risk_signals(snap)["n_signals"].tolist()
+    [7, 0]
     >>> reasons = signal_reasons(snap, "en")
     >>> reasons["C1"].split("; ")[0]
     'no interaction in the last 3 months and orders down 100% on the previous 3 months (3 -> 0)'
