@@ -19,6 +19,7 @@ from segkit.models.clv import (
     parse_horizon,
 )
 from segkit.models.clv_validation import repeat_purchase_tracking, validate_clv
+from segkit.models.clv_words import explain_clv_tiers
 from segkit.plots.clv import plot_holdout, plot_tracking
 from segkit.summary import btyd_summary, calibration_holdout
 
@@ -169,10 +170,15 @@ def test_clv_tiers_defaults_and_config():
     assert out["clv_tier"].tolist() == ["high_value", "high_potential", "low_value", "high_value",
                                         "low_value"]
     assert out["needs_review"].tolist() == [False, False, False, True, True]
-    assert out.loc["C001", "clv_tier_label"] == "高价值客户"
-    assert "65.0万元 ≥ 50万元" in out.loc["C001", "clv_basis"]
-    en = clv_tiers(frame, lang="en")
+    assert list(out.columns) == ["clv_tier", "needs_review"]  # keys; words come from explain_clv_tiers
+    words = explain_clv_tiers(out, frame)
+    assert words.loc["C001", "clv_tier_label"] == "高价值客户"
+    assert words.loc["C001", "clv_basis"] == "近12个月价值 65.0万元 ≥ 50万元；预测价值 80.0万元 ≥ 50万元"
+    assert words.loc["C005", "clv_basis"] == "当前或预测价值缺失，需人工复核"
+    en = explain_clv_tiers(out, frame, "en")
     assert en.loc["C002", "clv_tier_label"] == "High potential"
+    assert en.loc["C004", "clv_basis"] == "12-month value CNY 900,000 ≥ CNY 500,000; predicted value CNY 100,000 < CNY 500,000"
+    assert explain_clv_tiers(out.loc[["C004"]], frame, "en").equals(en.loc[["C004"]])  # only the rows shown
     lower = clv_tiers(frame, config={"clv": {"tiers": {"predicted_high": 50_000}}})
     assert lower.loc["C004", "clv_tier"] == "high_value"
     assert not lower.loc["C004", "needs_review"]

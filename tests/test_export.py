@@ -95,7 +95,7 @@ def test_tier_table_has_the_handbook_template_columns():
     assert table["划分依据摘要"].iloc[0] == "近12个月交易额65.0万元 ≥ 50万元 且 近6个月互动12次 ≥ 10次"
     unmasked = tier_table(tiers, snap, mask_contacts=False)
     assert unmasked["联系人及职务"].tolist() == ["李明 总监", "王芳 经理", "赵强 主管", "/"]
-    english = tier_table(assign_tiers(snap, lang="en"), snap, lang="en")
+    english = tier_table(assign_tiers(snap), snap, lang="en")
     assert english.columns.tolist() == EN_COLUMNS
     assert english["Tier"].tolist() == ["Core", "Potential", "Ordinary", "Low value"]
     assert english["Industry"].tolist() == ["IT services", "Retail", "Manufacturing", "Business services"]
@@ -127,7 +127,7 @@ def test_written_tier_table_opens_with_template_columns_and_no_formulas(tmp_path
     names = [ws.cell(row=i, column=2).value for i in range(2, 6)]
     assert names[1] == "'=HYPERLINK(\"http://evil\",\"点我\")"
     assert ws.cell(row=2, column=5).value == 65.0
-    csv_path = write_tier_table(assign_tiers(snap, lang="en"), snap, tmp_path / "tiers.csv", lang="en")
+    csv_path = write_tier_table(assign_tiers(snap), snap, tmp_path / "tiers.csv", lang="en")
     back = pd.read_csv(csv_path, encoding="utf-8-sig")
     assert back.columns.tolist() == EN_COLUMNS and len(back) == 4
 

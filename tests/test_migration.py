@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segkit.insights.migration import migration
-from segkit.segment.tiers import assign_tiers
+from segkit.segment.tiers import assign_tiers, explain_tiers
 
 
 def quarter(rows: dict[str, tuple[float, int]], as_of: str) -> pd.DataFrame:
@@ -71,7 +71,8 @@ def test_transition_matrix_counts_and_revenue(quarters):
 
 def test_upgrades_and_downgrades_carry_both_bases(quarters):
     q2, q3 = quarters
-    result = migration(assign_tiers(q2), assign_tiers(q3), revenue=(q2, q3))
+    t2, t3 = assign_tiers(q2), assign_tiers(q3)  # keys; the bases are their words (explain_tiers)
+    result = migration(t2.join(explain_tiers(t2, q2)), t3.join(explain_tiers(t3, q3)), revenue=(q2, q3))
     up = result.upgrades
     assert up.index.tolist() == ["A"]
     assert (up.loc["A", "previous_tier"], up.loc["A", "current_tier"]) == ("potential", "core")

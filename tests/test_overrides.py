@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from segkit.segment.overrides import OverrideError, read_overrides
-from segkit.segment.tiers import assign_tiers, handbook_examples
+from segkit.segment.tiers import assign_tiers, explain_tiers, handbook_examples
 from segkit.writers import write_table
 
 AS_OF = pd.Timestamp("2026-09-30")
@@ -36,7 +36,7 @@ def test_override_replaces_the_rule_tier_and_keeps_it(snap, write):
         ["C003", "potential", "已签署年度框架协议", "张三", "2026-08-01"],
     ])
     tiers = assign_tiers(snap, overrides=path)
-    row = tiers.loc["C003"]
+    row = tiers.join(explain_tiers(tiers, snap)).loc["C003"]
     assert (row["tier"], row["tier_label"], row["rule_tier"]) == ("potential", "潜力客户", "ordinary")
     assert (row["override_reason"], row["override_reviewer"]) == ("已签署年度框架协议", "张三")
     assert row["override_date"] == pd.Timestamp("2026-08-01")
@@ -69,11 +69,11 @@ def test_stale_overrides_are_reported_and_flagged(snap, write):
     tiers = assign_tiers(snap, overrides=path)
     assert tiers["override_stale"].to_dict() == {"C001": False, "C002": True, "C003": False, "C004": False}
     assert tiers.loc["C002", "tier"] == "core"  # a stale override still applies until replaced
-    assert tiers.loc["C002", "needs_review"]
-    assert tiers.loc["C002", "review_reason"] == "人工调整已超过180天（2026-04-02，复核人：张三），需重新复核"
+    assert tiers.loc["C002", "needs_review"] and tiers.loc["C002", "review"] == "stale_override"
+    assert explain_tiers(tiers, snap).loc["C002", "review_reason"] == "人工调整已超过180天（2026-04-02，复核人：张三），需重新复核"
     strict = assign_tiers(snap, overrides=path, config={"tiers": {"overrides": {"stale_after_days": 90}}})
     assert strict["override_stale"].tolist() == [False, True, True, False]
-    english = assign_tiers(snap, overrides=path, lang="en")
+    english = explain_tiers(tiers, snap, "en")
     assert english.loc["C002", "review_reason"] == "manual override is older than 180 days (2026-04-02, reviewer 张三); review it again"
 
 

@@ -41,8 +41,16 @@ def case(request, second_data, shared_reports, shared_run_cache):
 def _list_html(html: str, name: str) -> str:
     """The part of the report under the list anchor ``list-<name>`` (up to the next list)."""
     start = html.index(f'id="list-{name}"')
-    end = html.find('class="finding-list"', start + 1)
+    end = html.find('class="finding-list', start + 1)
     return html[start: end if end > 0 else len(html)]
+
+
+def _section(html: str, heading: str) -> str:
+    """The rendered section under the notebook heading ``heading`` (up to the next heading)."""
+    start = re.search(rf"<h2[^>]*>{re.escape(heading)}", html)
+    assert start, heading
+    end = re.search(r"<h2[^>]*>", html[start.end():])
+    return html[start.end(): start.end() + end.start()] if end else html[start.end():]
 
 
 def _ids_in(fragment: str) -> set[str]:
@@ -111,8 +119,7 @@ def test_the_strategy_table_counts_every_customer_once_and_gives_each_tier_a_dea
     plan = strategy_plan(ctx.tiers, ctx.churn_scores, ctx.user_config, snapshot=ctx.snapshot)
     assert int(plan["n_customers"].sum()) == len(ctx.tiers)
     assert int(plan["n_at_risk"].sum()) == int((ctx.churn_scores["risk_level"] == "high").reindex(ctx.tiers.index, fill_value=False).sum())
-    start = html.index(f'<h2>{ctx.words["strategy"]}</h2>')
-    section = html[start:html.index("</section>", start)]                  # as rendered
+    section = _section(html, "分层策略建议" if ctx.lang == "zh" else "Strategy by tier")  # as rendered
     deadlines = re.findall(rf'data-label="{ctx.words["col_deadline"]}">([^<]*)<', section)
     assert len(deadlines) == len(plan) and all(d and d != "—" for d in deadlines)
     core_days = int(plan.loc["core", "respond_within_days"])

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from segkit.config import ConfigError
-from segkit.segment.rfm import RFMWarning, quantile_scores, rfm_scores
+from segkit.segment.rfm import RFMWarning, explain_rfm, quantile_scores, rfm_scores
 
 
 def snap(recency, orders_12m, revenue_total, orders_total=None, ids=None) -> pd.DataFrame:
@@ -62,7 +62,8 @@ def test_handbook_points_segments_and_groups():
         "H": (75, 24, 60000),    # 1 2 2 = 5 potential, churn risk
     }
     df = snap([c[0] for c in cases.values()], [c[1] for c in cases.values()], [c[2] for c in cases.values()], ids=list(cases))
-    out = rfm_scores(df, "handbook", lang="zh")
+    out = rfm_scores(df, "handbook")
+    out = out.join(explain_rfm(out, "zh"))
     assert out["rfm_score"].tolist() == ["333", "332", "322", "222", "121", "112", "111", "122"]
     assert out["rfm_points"].tolist() == [9, 8, 7, 6, 4, 4, 3, 5]
     assert out["rfm_segment"].tolist() == ["core", "core", "potential", "potential", "dormant", "dormant", "dormant", "potential"]
@@ -76,7 +77,8 @@ def test_customers_without_orders_are_not_scored():
     for scheme in ("handbook", "quantile", "named"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RFMWarning)
-            out = rfm_scores(df, scheme, lang="en")
+            out = rfm_scores(df, scheme)
+            out = out.join(explain_rfm(out, "en"))
         assert out.loc["C01", ["r_score", "f_score", "m_score", "rfm_points"]].isna().all()
         assert pd.isna(out.loc["C01", "rfm_score"])
         assert (out.loc["C01", "rfm_segment"], out.loc["C01", "rfm_segment_label"]) == ("no_orders", "No orders")
@@ -105,7 +107,7 @@ def test_quantile_ties_get_one_score_whatever_the_row_order():
 def test_quantile_scheme_end_to_end():
     df = snap([5, 15, 25, 35, 45, 55, 65, 75, 85, 95], [1] * 10, [1000 * (i + 1) for i in range(10)],
               orders_total=[10, 9, 8, 7, 6, 5, 4, 3, 2, 1])
-    out = rfm_scores(df, "quantile", lang="en")
+    out = rfm_scores(df, "quantile")
     assert out["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
     assert out["f_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
     assert out["m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
@@ -151,16 +153,20 @@ def five(r_ranks, f_ranks, m_ranks):
     ],
 )
 def test_named_segments_score_map(r, f, m, expected):
-    out = rfm_scores(five(r, f, m), "named", lang="en")
+    out = rfm_scores(five(r, f, m), "named")
     assert out["r_score"].tolist() == list(r) and out["f_score"].tolist() == list(f) and out["m_score"].tolist() == list(m)
     assert out["rfm_segment"].tolist() == expected
 
 
 def test_named_segment_labels():
-    out = rfm_scores(five((5, 1, 4, 3, 2), (5, 4, 1, 2, 3), (5, 4, 1, 2, 3)), "named", lang="zh")
-    assert out["rfm_segment_label"].tolist()[:3] == ["冠军客户", "不能失去的客户", "新客户"]
-    english = rfm_scores(five((5, 1, 4, 3, 2), (5, 4, 1, 2, 3), (5, 4, 1, 2, 3)), "named", lang="en")
+    out = rfm_scores(five((5, 1, 4, 3, 2), (5, 4, 1, 2, 3), (5, 4, 1, 2, 3)), "named")
+    assert list(out.columns) == ["r_score", "f_score", "m_score", "rfm_score", "rfm_points", "rfm_segment"]  # keys and numbers
+    assert explain_rfm(out)["rfm_segment_label"].tolist()[:3] == ["冠军客户", "不能失去的客户", "新客户"]
+    english = explain_rfm(out, "en")
     assert english["rfm_segment_label"].tolist()[1] == "Can't lose them"
+    assert explain_rfm(out.iloc[[1]], "en")["rfm_segment_label"].tolist() == ["Can't lose them"]  # rows keep attrs["scheme"]
+    with pytest.raises(ValueError, match=r"rfm_segment 'cant_lose' is not a key of the RFM scheme 'handbook'"):
+        explain_rfm(out, scheme="handbook")
 
 
 # --- custom schemes and errors ----------------------------------------------------------------
@@ -178,9 +184,12 @@ def test_custom_scheme_as_dict_and_yaml(tmp_path):
         "no_orders": {"key": "none", "zh": "无", "en": "None"},
     }
     df = snap([10, 10], [24, 23], [100000, 100000])
-    out = rfm_scores(df, scheme, lang="en")
+    out = rfm_scores(df, scheme)
     assert out["rfm_score"].tolist() == ["222", "212"]
     assert out["rfm_segment"].tolist() == ["best", "rest"]
+    assert explain_rfm(out, "en", scheme=scheme)["rfm_segment_label"].tolist() == ["Best", "Rest"]
+    with pytest.raises(ValueError, match="pass it as scheme="):
+        explain_rfm(out)
     import yaml
 
     path = tmp_path / "scheme.yaml"
@@ -203,9 +212,43 @@ def test_bad_schemes_are_named():
 def test_rfm_figures():
     from segkit.plots.segment import plot_rfm_heatmap, plot_rfm_segments
 
-    out = rfm_scores(five((5, 1, 4, 3, 2), (5, 4, 1, 2, 3), (5, 4, 1, 2, 3)), "named", lang="en")
+    out = rfm_scores(five((5, 1, 4, 3, 2), (5, 4, 1, 2, 3), (5, 4, 1, 2, 3)), "named")
     heat = plot_rfm_heatmap(out, lang="en").axes[0]
     assert heat.images[0].get_array().sum() == 5
     assert sorted(t.get_text() for t in heat.texts) == ["1\nM 1.0", "1\nM 2.0", "1\nM 3.0", "1\nM 4.0", "1\nM 5.0"]
     bars = plot_rfm_segments(out, lang="en").axes[0]
     assert sorted(t.get_text() for t in bars.get_yticklabels()) == ["Can't lose them", "Champions", "Loyal", "New", "Potential loyalist"]
+
+
+# handbook-scheme counts main gave before the labels moved to explain_rfm (commit 404fa18)
+HANDBOOK_BEFORE_THE_SPLIT = {
+    "sample": ({"potential": 1175, "core": 392, "dormant": 305, "no_orders": 125},
+               {"other": 1192, "churn_risk": 617, "no_orders": 125, "high_value": 57, "potential": 6}),
+    "second": ({"potential": 229, "core": 86, "dormant": 62, "no_orders": 20},
+               {"other": 256, "churn_risk": 111, "no_orders": 20, "high_value": 8, "potential": 2}),
+}
+
+
+@pytest.mark.parametrize("which", ["sample", "second"])
+def test_scores_are_numbers_and_keys_and_labels_come_from_the_edge(which, second_data):
+    import warnings
+
+    from segkit.features import snapshot
+    from segkit.io import load_dataset
+
+    from conftest import SAMPLE
+
+    snap = snapshot(load_dataset(SAMPLE if which == "sample" else second_data), "2026-09-30")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RFMWarning)
+        out = rfm_scores(snap, "handbook")
+    assert all(pd.api.types.is_integer_dtype(out[c]) for c in ("r_score", "f_score", "m_score", "rfm_points"))
+    assert not [c for c in out.columns if c.endswith("_label")]
+    segments, groups = HANDBOOK_BEFORE_THE_SPLIT[which]
+    assert out["rfm_segment"].value_counts().to_dict() == segments
+    assert out["rfm_group"].value_counts().to_dict() == groups
+    zh, en = explain_rfm(out, "zh"), explain_rfm(out, "en")
+    core = out["rfm_segment"] == "core"
+    assert (zh.loc[core, "rfm_segment_label"] == "核心客户").all() and (en.loc[core, "rfm_segment_label"] == "Core").all()
+    assert (zh["rfm_group_label"][out["rfm_group"] == "churn_risk"] == "流失风险客户").all()
+    assert (zh != "").all().all() and (en != "").all().all()

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segkit.segment._expr import ExpressionError, parse
-from segkit.segment.rfm import RFMWarning, quantile_scores, rfm_scores
+from segkit.segment.rfm import RFMWarning, explain_rfm, quantile_scores, rfm_scores
 from segkit.segment.rules import RuleSet
-from segkit.segment.tiers import assign_tiers, load_tiers_config
+from segkit.segment.tiers import assign_tiers, explain_tiers, load_tiers_config
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RULES = RuleSet(load_tiers_config())
@@ -49,9 +49,11 @@ def test_tiers_are_exclusive_and_total(rows):
     tiers = assign_tiers(df)
     assert tiers.index.equals(df.index)
     assert tiers["tier"].isin(ORDER).all()
-    assert (tiers["tier_label"] != "").all() and (tiers["basis"] != "").all()
-    # needs_review exactly when there is a reason
-    assert (tiers["needs_review"] == (tiers["review_reason"] != "")).all()
+    words = explain_tiers(tiers, df)
+    assert (words["tier_label"] != "").all() and (words["basis"] != "").all()
+    # needs_review exactly when there is a review key, and exactly when there is a reason
+    assert (tiers["needs_review"] == (tiers["review"] != "")).all()
+    assert (tiers["needs_review"] == (words["review_reason"] != "")).all()
 
 
 @SETTINGS
@@ -112,7 +114,7 @@ def test_rfm_scores_in_range_and_segments_total(rows, scheme):
     df = rfm_frame(rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RFMWarning)
-        out = rfm_scores(df, scheme, lang="en")
+        out = rfm_scores(df, scheme)
     top = 3 if scheme == "handbook" else 5
     scored = df["orders_total"] > 0
     for col in ("r_score", "f_score", "m_score"):
@@ -120,7 +122,7 @@ def test_rfm_scores_in_range_and_segments_total(rows, scheme):
         assert out.loc[~scored, col].isna().all()
     assert (out.loc[scored, "rfm_points"] == out.loc[scored, ["r_score", "f_score", "m_score"]].sum(axis=1)).all()
     assert (out.loc[~scored, "rfm_segment"] == "no_orders").all()
-    assert out["rfm_segment"].notna().all() and (out["rfm_segment_label"] != "").all()
+    assert out["rfm_segment"].notna().all() and (explain_rfm(out, "en")["rfm_segment_label"] != "").all()
 
 
 @SETTINGS

@@ -13,6 +13,7 @@ from segkit.segment.tags import (
     Taxonomy,
     assign_tags,
     auto_tags,
+    label_tags,
     load_tags_config,
     merge_synonyms,
     read_confirmations,
@@ -81,7 +82,8 @@ def test_automatic_rules_on_a_hand_built_snapshot(snap):
     assert tags_of(tags, "A", "to_confirm") == {"value.spend_level.high", "value.order_value.high"}
     row = tags[(tags["customer_id"] == "A") & (tags["tag"] == "value.spend_level.high")].iloc[0]
     assert (row["level1"], row["level2"], row["level3"], row["source"]) == ("value", "spend_level", "high", "hybrid")
-    assert row["tag_label"] == "价值标签/消费水平/高消费"
+    assert label_tags(tags).loc[row.name, "tag_label"] == "价值标签/消费水平/高消费"
+    assert not [c for c in tags.columns if c.endswith("_label")]  # keys only; words come from label_tags
 
 
 def test_rules_are_validated_when_the_configuration_loads():
@@ -212,7 +214,9 @@ def test_tag_review_hand_computed():
     assert (online["repurchase_tagged"], online["repurchase_untagged"], online["repurchase_z"]) == (0.5, 0.5, 0.0)
     assert online["repurchase_p"] == pytest.approx(1.0)
     assert not online["separates"] and online["flag"] == "no_longer_separates"
-    assert online["flag_label"] == "已不能区分复购与满意度，建议复核或停用"
+    words = label_tags(review)
+    assert words.loc["behaviour.channel.online", "flag_label"] == "已不能区分复购与满意度，建议复核或停用"
+    assert label_tags(review, "en").loc["behaviour.channel.online"].tolist() == ["Behaviour/Channel/Online", "no longer separates repurchase or satisfaction; review or retire"]
     assert review.loc["need.service.fast_response", "flag"] == "unused"
     pending = tags.assign(status="to_confirm")
     assert tag_review(pending, snap_now, snap_next).loc["value.spend_level.high", "flag"] == "unconfirmed"
@@ -222,7 +226,7 @@ def test_tag_review_hand_computed():
 def test_tag_review_uses_only_answers_after_the_snapshot_and_small_groups():
     tags, snap_now, snap_next = review_population()
     snap_next["survey_date"] = pd.Timestamp("2026-05-01")  # answered before snapshot_now: not an outcome
-    review = tag_review(tags, snap_now, snap_next, lang="en")
+    review = tag_review(tags, snap_now, snap_next)
     assert np.isnan(review.loc["value.spend_level.high", "satisfaction_tagged"])
     few = tag_review(tags.iloc[:3], snap_now, snap_next)
     assert few.loc["value.spend_level.high", "flag"] == "not_tested"
@@ -237,6 +241,6 @@ def test_tag_review_figure():
     from segkit.plots.segment import plot_tag_review
 
     tags, snap_now, snap_next = review_population()
-    ax = plot_tag_review(tag_review(tags, snap_now, snap_next, lang="en"), lang="en").axes[0]
+    ax = plot_tag_review(tag_review(tags, snap_now, snap_next), lang="en").axes[0]
     widths = {t.get_text(): p.get_width() for t, p in zip(ax.get_yticklabels(), ax.patches)}
     assert widths == {"Behaviour/Channel/Online": pytest.approx(0.0), "Value/Spend level/High spend": pytest.approx(60.0)}

@@ -13,7 +13,8 @@ import pytest
 from segkit.config import ConfigError
 from segkit.labels import money
 from segkit.models.clv import clv_tiers
-from segkit.segment.classify import value_class
+from segkit.models.clv_words import explain_clv_tiers
+from segkit.segment.classify import explain_classes, value_class
 from segkit.segment.thresholds import (
     TierHealthWarning,
     load_thresholds_config,
@@ -22,9 +23,17 @@ from segkit.segment.thresholds import (
     tier_health,
     tier_health_messages,
 )
-from segkit.segment.tiers import assign_tiers, handbook_examples, load_tiers_config
+from segkit.segment.tiers import assign_tiers, explain_tiers, handbook_examples, load_tiers_config
 
 from conftest import CDNOW
+
+
+def explained(snap: pd.DataFrame, lang: str = "zh", **kwargs) -> pd.DataFrame:
+    """The tiers (keys) joined with their words from the edge function, as these tests read both."""
+    tiers = assign_tiers(snap, **kwargs)
+    out = tiers.join(explain_tiers(tiers, snap, lang, kwargs.get("config")))
+    out.attrs = tiers.attrs  # a join keeps attrs only when both sides hold the same
+    return out
 
 
 def frame(rows: dict[str, tuple], currency: str | None = None) -> pd.DataFrame:
@@ -56,23 +65,23 @@ def test_changing_core_revenue_moves_every_rule_that_uses_it(line):
         "below": (line - 1, 12, 0, 0.5),     # one yuan short
         "few": (line, 5, 0, 0.0),            # amount met, interactions not
     })
-    tiers = assign_tiers(snap, config=config)
+    tiers = explained(snap, config=config)
     assert tiers["tier"].tolist() == ["core", "potential", "potential"]
     # basis text names the line in use
     assert tiers.loc["at", "basis"] == f"近12个月交易额{line / 1e4:.1f}万元 ≥ {wan} 且 近6个月互动12次 ≥ 10次"
     # unmatched review rule (amount met, interactions not) uses the same line
     assert tiers.loc["few", "needs_review"]
     assert tiers.loc["few", "review_reason"].startswith(f"交易额达到核心客户标准（{wan}）但近6个月互动未达标")
-    assert f"({money(line, 'en', style='threshold')})" in assign_tiers(snap, config=config, lang="en").loc["few", "review_reason"]
+    assert f"({money(line, 'en', style='threshold')})" in explained(snap, "en", config=config).loc["few", "review_reason"]
     # value class: high value from the same line
     classes = value_class(snap, config=config)
     assert classes["value_class"].tolist() == ["high_value", "potential", "high_value"]
-    assert classes.loc["at", "value_class_basis"] == f"近12个月交易额{line / 1e4:.1f}万元 ≥ {wan}"
+    assert explain_classes(classes, snap, config=config).loc["at", "value_class_basis"] == f"近12个月交易额{line / 1e4:.1f}万元 ≥ {wan}"
     # CLV tiers: both cut-offs follow the line
     clv_frame = pd.DataFrame({"revenue_12m": [line, line - 1], "clv": [line, line - 1]}, index=["at", "below"])
     clv = clv_tiers(clv_frame, config=config)
     assert clv["clv_tier"].tolist() == ["high_value", "low_value"]
-    assert clv.loc["at", "clv_basis"] == f"近12个月价值 {line / 1e4:.1f}万元 ≥ {wan}；预测价值 {line / 1e4:.1f}万元 ≥ {wan}"
+    assert explain_clv_tiers(clv, clv_frame, config=config).loc["at", "clv_basis"] == f"近12个月价值 {line / 1e4:.1f}万元 ≥ {wan}；预测价值 {line / 1e4:.1f}万元 ≥ {wan}"
     # the report's "close to core" line is 80% of it
     th = resolve_thresholds(snap, config)
     assert th.values["near_core_revenue"] == pytest.approx(0.8 * line)
@@ -83,7 +92,7 @@ def test_changing_core_revenue_moves_every_rule_that_uses_it(line):
 
 
 def test_450k_with_5_interactions_and_core_at_400k_is_potential_for_review_not_missing_data():
-    tiers = assign_tiers(frame({"X": (450_000, 5, 0)}), config=core_at(400_000))
+    tiers = explained(frame({"X": (450_000, 5, 0)}), config=core_at(400_000))
     assert tiers.loc["X", "tier"] == "potential" and tiers.loc["X", "needs_review"]
     reason = tiers.loc["X", "review_reason"]
     assert reason.startswith("交易额达到核心客户标准（40万元）但近6个月互动未达标，暂按潜力客户")
@@ -128,7 +137,7 @@ def test_unknown_threshold_name_is_an_error_naming_the_known_ones():
 
 
 def test_near_threshold_review_works_with_names():
-    tiers = assign_tiers(frame({"n": (380_000, 12, 0)}), config=core_at(400_000))
+    tiers = explained(frame({"n": (380_000, 12, 0)}), config=core_at(400_000))
     assert tiers.loc["n", "review_reason"] == "近12个月交易额38.0万元，距阈值40万元不足10%（越过阈值将为核心客户）"
 
 
@@ -137,9 +146,9 @@ def test_near_threshold_review_works_with_names():
 
 def test_basis_texts_are_in_the_data_currency():
     snap = frame({"A": (629.0, 12, 0)}, currency="USD")
-    en = assign_tiers(snap, lang="en", config={"thresholds": {"mode": "absolute"}})
+    en = explained(snap, "en", config={"thresholds": {"mode": "absolute"}})
     assert en.loc["A", "basis"].startswith("12-month revenue USD 629 < USD 50,000")
-    zh = assign_tiers(snap, config={"thresholds": {"mode": "absolute"}})
+    zh = explained(snap, config={"thresholds": {"mode": "absolute"}})
     assert zh.loc["A", "basis"].startswith("近12个月交易额629美元 < 5万美元")
     assert "CNY" not in en.loc["A", "basis"] and "万元" not in zh.loc["A", "basis"]
 
@@ -207,7 +216,7 @@ def test_cdnow_usd_orders_only_tiers_are_not_degenerate(cdnow_snapshot):
     snap = cdnow_snapshot
     with warnings.catch_warnings():
         warnings.simplefilter("error", TierHealthWarning)
-        tiers = assign_tiers(snap, lang="en")
+        tiers = explained(snap, "en")
     shares = tiers["tier"].value_counts(normalize=True)
     assert set(shares.index) == {"core", "potential", "ordinary", "low_value"}
     assert shares.max() < 0.9
@@ -229,7 +238,7 @@ def test_cdnow_usd_orders_only_tiers_are_not_degenerate(cdnow_snapshot):
 
 def test_cdnow_with_handbook_yuan_lines_warns_about_the_currency(cdnow_snapshot):
     with pytest.warns(TierHealthWarning, match="currency"):
-        tiers = assign_tiers(cdnow_snapshot, config={"thresholds": {"mode": "absolute"}}, lang="en")
+        tiers = assign_tiers(cdnow_snapshot, config={"thresholds": {"mode": "absolute"}})
     health = tiers.attrs["health"]
     assert health["dominant_tier"] == "low_value" and health["dominant_share"] == 1.0
     assert health["empty_tiers"] == ["core", "potential", "ordinary"] and health["causes"] == ["currency"]

@@ -9,7 +9,7 @@ from segkit.config import ConfigError
 from segkit.features import snapshot
 from segkit.io import load_dataset
 from segkit.segment.rules import RuleSet
-from segkit.segment.tiers import assign_tiers, handbook_examples, load_tiers_config, tier_dtype
+from segkit.segment.tiers import assign_tiers, explain_tiers, handbook_examples, load_tiers_config, tier_dtype
 
 AS_OF = "2026-09-30"
 HANDBOOK_TIERS = {"C001": "核心客户", "C002": "潜力客户", "C003": "普通客户", "C004": "低价值客户"}
@@ -25,6 +25,16 @@ def frame(rows: dict[str, tuple], renewal: dict[str, object] | None = None) -> p
     df["renewal_intent"] = pd.array([renewal.get(c) for c in df.index], dtype="boolean")
     df["revenue_12m"] = df["revenue_12m"].astype(float)
     return df
+
+
+def explained(snap: pd.DataFrame, lang: str = "zh", **kwargs) -> pd.DataFrame:
+    """The tiers (keys) joined with their words from the edge function, as these tests read both."""
+    tiers = assign_tiers(snap, **kwargs)
+    words = explain_tiers(tiers, snap, lang, kwargs.get("config"))
+    assert words.index.equals(tiers.index) and not set(words.columns) & set(tiers.columns)
+    out = tiers.join(words)
+    out.attrs = tiers.attrs  # a join keeps attrs only when both sides hold the same
+    return out
 
 
 # --- the handbook's worked examples, end to end ------------------------------------------------
@@ -68,7 +78,7 @@ def test_handbook_examples_end_to_end(handbook_dataset):
     assert template["tenure_months"].tolist() == [24, 12, 6, 3]
     assert template["new_need_inquiry_6m"].tolist() == [0, 1, 0, 0]
 
-    tiers = assign_tiers(snap)
+    tiers = explained(snap)
     assert tiers["tier_label"].to_dict() == HANDBOOK_TIERS
     assert tiers["tier"].tolist() == ["core", "potential", "ordinary", "low_value"]
     assert not tiers["needs_review"].any()
@@ -80,7 +90,7 @@ def test_handbook_examples_end_to_end(handbook_dataset):
 
 
 def test_handbook_examples_in_english():
-    tiers = assign_tiers(handbook_examples(), lang="en")
+    tiers = explained(handbook_examples(), lang="en")
     assert tiers["tier_label"].tolist() == ["Core", "Potential", "Ordinary", "Low value"]
     assert tiers.loc["C001", "basis"] == "12-month revenue CNY 650,000 ≥ CNY 500,000 and 6-month interactions 12 ≥ 10"
     assert "6-month new-need inquiries 1 ≥ 1" in tiers.loc["C002", "basis"]
@@ -89,12 +99,13 @@ def test_handbook_examples_in_english():
 def test_output_columns_and_dtypes():
     tiers = assign_tiers(handbook_examples())
     assert list(tiers.columns) == [
-        "tier", "tier_label", "basis", "needs_review", "review_reason", "rule_tier",
+        "tier", "needs_review", "review", "rule", "rule_tier",
         "override_reason", "override_reviewer", "override_date", "override_stale",
     ]
     assert isinstance(tiers["tier"].dtype, pd.CategoricalDtype) and tiers["tier"].dtype == tier_dtype()
     assert tiers["rule_tier"].dtype == tier_dtype() and pd.api.types.is_bool_dtype(tiers["needs_review"])
-    assert pd.api.types.is_string_dtype(tiers["tier_label"]) and pd.api.types.is_string_dtype(tiers["basis"])
+    assert pd.api.types.is_string_dtype(tiers["review"]) and pd.api.types.is_string_dtype(tiers["rule"])
+    assert tiers["rule"].tolist() == ["rules[0]", "rules[1]", "rules[2]", "rules[3]"]
     assert (tiers["rule_tier"] == tiers["tier"]).all()
     assert tiers["override_reason"].isna().all() and not tiers["override_stale"].any()
     assert tiers.attrs["tier_order"] == ["core", "potential", "ordinary", "low_value"]
@@ -104,7 +115,7 @@ def test_output_columns_and_dtypes():
 
 
 def test_amount_met_interactions_not_is_flagged_not_silently_picked():
-    tiers = assign_tiers(frame({"X": (600000, 5, 0), "Y": (600000, 5, 1)}))
+    tiers = explained(frame({"X": (600000, 5, 0), "Y": (600000, 5, 1)}))
     # X matches no rule: provisional potential, flagged with the unmet condition and numbers
     assert tiers.loc["X", "tier"] == "potential"
     assert tiers.loc["X", "needs_review"]
@@ -119,14 +130,14 @@ def test_amount_met_interactions_not_is_flagged_not_silently_picked():
 
 @pytest.mark.parametrize("interactions", [1, 2, 10, 25])
 def test_ordinary_amount_with_interactions_outside_3_to_9(interactions):
-    tiers = assign_tiers(frame({"X": (100000, interactions, 0)}))
+    tiers = explained(frame({"X": (100000, interactions, 0)}))
     assert tiers.loc["X", "tier"] == "ordinary"
     assert tiers.loc["X", "needs_review"]
     assert "近6个月互动不在3-9次之间" in tiers.loc["X", "review_reason"]
 
 
 def test_no_interactions_and_no_renewal_intention_is_low_value():
-    tiers = assign_tiers(frame({"N": (100000, 0, 0), "U": (100000, 0, 0), "R": (100000, 0, 0)}, {"N": False, "R": True}))
+    tiers = explained(frame({"N": (100000, 0, 0), "U": (100000, 0, 0), "R": (100000, 0, 0)}, {"N": False, "R": True}))
     assert tiers.loc["N", "tier"] == "low_value" and tiers.loc["N", "basis"].endswith("无续约意向")
     assert tiers.loc["U", "tier"] == "low_value"  # unknown intention counts as none, and says so
     assert tiers.loc["U", "basis"].endswith("续约意向未知（按无续约意向处理）")
@@ -134,7 +145,7 @@ def test_no_interactions_and_no_renewal_intention_is_low_value():
 
 
 def test_missing_revenue_goes_to_the_default_tier_with_review():
-    tiers = assign_tiers(frame({"M": (float("nan"), 4, 0)}))
+    tiers = explained(frame({"M": (float("nan"), 4, 0)}))
     assert tiers.loc["M", "tier"] == "low_value" and tiers.loc["M", "needs_review"]
     assert "近12个月交易额缺失" in tiers.loc["M", "review_reason"]
 
@@ -143,7 +154,7 @@ def test_missing_revenue_goes_to_the_default_tier_with_review():
 
 
 def test_near_threshold_customers_are_flagged():
-    tiers = assign_tiers(frame({
+    tiers = explained(frame({
         "below_core": (480000, 12, 0),   # 4% below 500k; across it: core
         "above_core": (540000, 12, 0),   # 8% above 500k; below it: potential (via review)
         "far": (560000, 12, 0),          # 12% above: clear
@@ -175,7 +186,7 @@ def test_review_margin_is_configurable():
 
 
 def test_values_that_round_to_a_threshold_are_shown_exactly():
-    tiers = assign_tiers(frame({"X": (499999.6, 12, 0)}))
+    tiers = explained(frame({"X": (499999.6, 12, 0)}))
     assert tiers.loc["X", "basis"] == "近12个月交易额499,999.60元 ∈ [20万元, 50万元)"
 
 
@@ -187,7 +198,7 @@ def test_user_config_changes_only_what_it_sets():
         {"tier": "core", "any_of": [["revenue_12m >= 600000", "interactions_6m >= 8"]]},
         {"tier": "low_value", "any_of": [["revenue_12m < 600000"]]},
     ], "labels": {"core": {"zh": "重点客户", "en": "Key"}}}}
-    tiers = assign_tiers(frame({"A": (650000, 8, 0), "B": (590000, 30, 0)}), config=cfg)
+    tiers = explained(frame({"A": (650000, 8, 0), "B": (590000, 30, 0)}), config=cfg)
     assert tiers["tier"].tolist() == ["core", "low_value"]
     assert tiers.loc["A", "tier_label"] == "重点客户"
     assert tiers.loc["B", "tier_label"] == "低价值客户"  # labels not set keep their defaults
@@ -228,3 +239,97 @@ def test_tier_distribution_figure():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Core", "Potential", "Ordinary", "Low value"]
     heights = [p.get_height() for p in ax.patches]
     assert heights == [1, 0, 0, 2, 0, 1, 0, 0]  # clear bars, then needs-review bars (B is provisional)
+
+
+# --- keys in the analysis, words at the edge ---------------------------------------------------
+
+
+def _digest(lines) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+# sha256 prefixes of main's assign_tiers output before words moved to explain_tiers (commit
+# 404fa18): "id, tier, needs_review" per customer and "id, tier_label, basis, review_reason"
+# per language. The split must change neither the keys nor a single word.
+BEFORE_THE_SPLIT = {
+    "sample": {"keys": "792610f82b6b9bb8", "zh": "75e4fe16c82ae991", "en": "4714f6991676b0ba"},
+    "second": {"keys": "799829b83a67484f", "zh": "02cd1e6da0e7c08c", "en": "aa99a9f84f025300"},
+}
+
+
+@pytest.fixture(scope="module")
+def sample_snapshot():
+    from conftest import SAMPLE
+
+    return snapshot(load_dataset(SAMPLE), AS_OF)
+
+
+@pytest.fixture(scope="module")
+def second_snapshot(second_data):
+    return snapshot(load_dataset(second_data), AS_OF)
+
+
+@pytest.mark.parametrize("name", ["sample", "second"])
+def test_keys_and_words_are_those_of_before_the_split(name, request):
+    import warnings
+
+    snap = request.getfixturevalue(f"{name}_snapshot")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tiers = assign_tiers(snap)
+    assert _digest(f"{i}\t{t}\t{r}" for i, t, r in zip(tiers.index, tiers["tier"], tiers["needs_review"])) == BEFORE_THE_SPLIT[name]["keys"]
+    for lang in ("zh", "en"):
+        words = explain_tiers(tiers, snap, lang)
+        lines = (f"{i}\t{a}\t{b}\t{c}" for i, a, b, c in zip(words.index, words["tier_label"], words["basis"], words["review_reason"]))
+        assert _digest(lines) == BEFORE_THE_SPLIT[name][lang], (name, lang)
+        # a review key for every review reason and none without
+        assert ((words["review_reason"] != "") == (tiers["review"] != "")).all()
+    # every review key names one of the kinds the rules know
+    kinds = {k.split(":")[0] for keys in tiers["review"] if keys for k in keys.split(";")}
+    assert kinds <= {"unmatched", "partial", "near_threshold"} and "near_threshold" in kinds
+
+
+def test_the_analysis_output_holds_no_words():
+    snap = frame({"X": (600000, 5, 0), "Y": (480000, 12, 0), "Z": (30000, 0, 0)})
+    tiers = assign_tiers(snap)
+    assert not {"tier_label", "basis", "review_reason"} & set(tiers.columns)
+    assert "lang" not in tiers.attrs
+    text_columns = [c for c in tiers.columns
+                    if pd.api.types.is_string_dtype(tiers[c]) and not isinstance(tiers[c].dtype, pd.CategoricalDtype)]
+    assert text_columns == ["review", "rule", "override_reason", "override_reviewer"]  # keys, and the reviewer's own text
+    assert tiers["review"].tolist() == ["unmatched;partial:core", "near_threshold:revenue_12m", ""]
+    assert tiers["rule"].tolist() == ["unmatched.rules[0]", "rules[1]", "rules[3]"]
+    assert tiers["needs_review"].tolist() == [True, True, False]
+
+
+def test_explaining_some_rows_gives_their_words_of_all_rows(sample_snapshot):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tiers = assign_tiers(sample_snapshot)
+    shown = tiers[tiers["needs_review"]].iloc[::7]  # a list shows a few rows: only they are put into words
+    some = explain_tiers(shown, sample_snapshot, "en")
+    assert some.index.equals(shown.index) and len(some) < len(tiers) / 10
+    pd.testing.assert_frame_equal(some, explain_tiers(tiers, sample_snapshot, "en").loc[shown.index])
+
+
+def test_explaining_tiers_of_another_snapshot_names_the_missing_customers():
+    tiers = assign_tiers(handbook_examples())
+    with pytest.raises(ValueError, match=r"1 customer\(s\) of the tier table are not in the snapshot \(e.g. 'C004'\)"):
+        explain_tiers(tiers, handbook_examples().drop(index="C004"))
+
+
+def test_the_handbook_worked_examples_in_words_from_the_rule_engine():
+    """business-rules.md section 2: C001-C004 come out as shown, now through RuleSet.explain."""
+    snap = handbook_examples()
+    rules = RuleSet(load_tiers_config())
+    keys = rules.evaluate(snap)
+    assert keys["key"].tolist() == ["core", "potential", "ordinary", "low_value"]
+    assert keys.columns.tolist() == ["key", "rule", "clause", "needs_review", "review"]
+    words = rules.explain(snap, keys, "zh")
+    assert words.loc["C001", "basis"] == "近12个月交易额65.0万元 ≥ 50万元 且 近6个月互动12次 ≥ 10次"
+    assert words.loc["C003", "basis"] == "近12个月交易额12.0万元 ∈ [5万元, 20万元) 且 近6个月互动3次 ∈ [3次, 9次]"
+    assert (words["review_reason"] == "").all()

@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "from_ibis": "segkit.ingest",
     "SchemaError": "segkit.schema",
     "ConfigError": "segkit.config",
+    "Settings": "segkit.config",
     "snapshot": "segkit.features",
     "btyd_summary": "segkit.summary",
     "calibration_holdout": "segkit.summary",
@@ -36,6 +37,10 @@ _EXPORTS: dict[str, str] = {
     # segmentation
     "rfm_scores": "segkit.segment.rfm",
     "assign_tiers": "segkit.segment.tiers",
+    "explain_tiers": "segkit.segment.tiers",
+    "explain_rfm": "segkit.segment.rfm",
+    "explain_classes": "segkit.segment.classify",
+    "label_tags": "segkit.segment.tags",
     "read_overrides": "segkit.segment.overrides",
     "classify": "segkit.segment.classify",
     "value_class": "segkit.segment.classify",
@@ -74,6 +79,7 @@ _EXPORTS: dict[str, str] = {
     "clv": "segkit.models.clv",
     "historical_clv": "segkit.models.clv",
     "clv_tiers": "segkit.models.clv",
+    "explain_clv_tiers": "segkit.models.clv_words",
     "validate_clv": "segkit.models.clv_validation",
     # churn
     "risk_signals": "segkit.insights.churn",
@@ -109,11 +115,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.sample import generate_sample
     from segkit.schema import SchemaError
     from segkit.summary import btyd_summary, calibration_holdout
-    from segkit.segment.rfm import rfm_scores
+    from segkit.segment.rfm import explain_rfm, rfm_scores
     from segkit.segment.overrides import read_overrides
-    from segkit.segment.tiers import assign_tiers
-    from segkit.segment.classify import classify, combined_label, company_size, lifecycle_stage, value_class
-    from segkit.segment.tags import assign_tags, tag_review
+    from segkit.segment.tiers import assign_tiers, explain_tiers
+    from segkit.segment.classify import classify, combined_label, company_size, explain_classes, lifecycle_stage, value_class
+    from segkit.segment.tags import assign_tags, label_tags, tag_review
     from segkit.insights.migration import migration
     from segkit.export import write_tier_table
     from segkit.writers import write_table
@@ -126,6 +132,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from segkit.insights.strategy import recommend, strategy_table
     from segkit.access import mask_pii, scope
     from segkit.models.clv import clv, clv_tiers, historical_clv
+    from segkit.models.clv_words import explain_clv_tiers
     from segkit.models.clv_validation import validate_clv
     from segkit.insights.churn import backtest_churn, churn_training_table, high_risk_list, risk_signals, score_churn
     from segkit.models._optim import ConvergenceError

@@ -23,14 +23,16 @@ import pandas as pd
 
 from segkit.config import default_section
 from segkit.periods import DateRange
-from segkit.schema import Table
+from segkit.schema import Table, fold_header
 
 _TRUE = {"是", "有", "y", "yes", "true", "t", "1", "续约", "愿意", "√", "✓"}
 _FALSE = {"否", "无", "n", "no", "false", "f", "0", "不续约", "不愿意", "×", "✗"}
 
 
 def _fold(text: str) -> str:
-    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(text)).strip().lower())
+    """A value folded for vocabulary lookup: :func:`segkit.schema.fold_header` with its
+    separators dropped too, so "New-Material", "new_material" and "newmaterial" meet."""
+    return fold_header(text).replace("_", "")
 
 
 # --------------------------------------------------------------------------------------------

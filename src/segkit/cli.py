@@ -112,7 +112,9 @@ def _cmd_tiers(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TierHealthWarning)  # printed below, once, in words
         tiers = tiers_command(args.data, args.as_of, args.out, lang=args.lang or "zh", config=args.config, overrides=args.overrides)
-    counts = tiers["tier_label"].value_counts().to_dict()
+    from segkit.segment.tiers import tier_labels
+
+    counts = tier_labels(tiers, args.lang or "zh", args.config).value_counts().to_dict()
     print(f"{len(tiers):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
           + f"; {int(tiers['needs_review'].sum()):,} to review")
     _print_tier_health(tiers, args.lang or "zh", args.config)
@@ -269,9 +271,10 @@ def _render_reports(args: argparse.Namespace) -> int:
     cache = RunCache(Path(args.out) / ".segkit-cache")
     cache.prune()
     # the quarterly report's kernel leaves the quarter's tier health here for the terminal
-    health_key = tier_health_key(args.quarter, args.data, args.config)
+    config_file = args.config.path if args.config is not None else None  # each report's kernel reads it itself
+    health_key = tier_health_key(args.quarter, args.data, config_file)
     cache.discard(health_key)
-    common = dict(data_dir=args.data, config=args.config, formats=formats, out=args.out, cache_dir=cache.root)
+    common = dict(data_dir=args.data, config=config_file, formats=formats, out=args.out, cache_dir=cache.root)
     failures: dict[str, str] = {}
     healthy_langs: list[str] = []  # quarterly reports written, whose tier health goes to the terminal
     printed: set[Path] = set()
@@ -384,11 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from segkit.config import ConfigError
+    from segkit.config import ConfigError, Settings
     from segkit.schema import SchemaError
 
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "config", None) is not None:  # --config: read and checked once, shared by every step
+            args.config = Settings(args.config)
         return int(args.func(args) or 0)
     except BrokenPipeError:
         # the reader went away (``segkit validate DIR | head -1``): stop quietly, as other tools do;

@@ -14,8 +14,14 @@ whose top-level keys are section names; it overrides only the keys it sets::
 A key that does not exist is an error naming the key and the allowed ones, never a setting
 that is silently ignored.
 
+One run reads its configuration once, into a :class:`Settings` object, and hands that object
+down: every ``config=`` parameter of segkit takes a Settings as well as a path, a mapping or
+None, and the sections it validates are kept (validated once per run, not once per call).
+Each section's pydantic model declares its name with :func:`register_section`, so
+:meth:`Settings.validate` can check every section the program knows up front.
+
 Every YAML file a user hands to segkit (``--config``, ``dataset.yaml``, an RFM scheme file) is
-read by :func:`read_yaml`: a safe loader (no Python objects) that refuses, quickly and by name,
+read by :func:`read_yaml` (in :mod:`segkit.safeyaml`, re-exported here): a safe loader (no Python objects) that refuses, quickly and by name,
 a file larger than :data:`MAX_YAML_BYTES`, a document with more than :data:`MAX_YAML_ALIASES`
 aliases or more than :data:`MAX_YAML_NODES` values once aliases are expanded (an "alias bomb"),
 a recursive alias, and a key written twice in one mapping (YAML would silently keep the last).
@@ -27,6 +33,7 @@ import copy
 import functools
 import hashlib
 import json
+import os
 import types
 from collections.abc import Mapping
 from importlib import resources
@@ -36,7 +43,14 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from segkit.errors import ConfigError  # defined with every segkit error; importable here as before
+from segkit.safeyaml import (MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_NODES, MESSAGE_VALUE_CHARS, parse_yaml,  # noqa: F401
+                             read_yaml, read_yaml_mapping, shorten)
+
 __all__ = [
+    "Settings",
+    "register_section",
+    "registered_sections",
     "MAX_YAML_ALIASES",
     "MAX_YAML_BYTES",
     "MAX_YAML_NODES",
@@ -57,185 +71,10 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigError(ValueError):
-    """A configuration file or value is invalid; the message names the key and what is allowed."""
-
-
-# Limits of the YAML files segkit reads from users. They guard the reading of the configuration
-# itself, so a configuration file cannot set them; they are far above any real file (the
-# packaged defaults together are about 60 KB with a few thousand values and no aliases).
-#: Largest YAML file read, in bytes.
-MAX_YAML_BYTES = 1_000_000
-#: Most aliases (``*name``) in one YAML document.
-MAX_YAML_ALIASES = 100
-#: Most values (scalars, lists, mappings) in one YAML document with every alias expanded.
-MAX_YAML_NODES = 100_000
-#: Longest value an error message quotes, in characters.
-MESSAGE_VALUE_CHARS = 200
-
-
-def shorten(value: Any, limit: int = MESSAGE_VALUE_CHARS) -> str:
-    """``repr(value)`` for an error message, cut to about ``limit`` characters.
-
-    Examples
-    --------
-    >>> shorten("2026-09-30")
-    "'2026-09-30'"
-    >>> shorten("x" * 1000, 20)
-    "'xxxxxxxxxxxxxxxxx… (1,002 characters)"
-    """
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit - 2]}… ({len(text):,} characters)"
-
-
 class StrictModel(BaseModel):
     """Base for configuration models: unknown keys are errors, values are not coerced silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-class _UserYamlLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that counts aliases while composing and refuses duplicate keys."""
-
-    def __init__(self, stream, where: str):
-        super().__init__(stream)
-        self.where = where
-        self.aliases = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_YAML_ALIASES:
-                mark = self.peek_event().start_mark
-                raise ConfigError(f"{self.where}: more than {MAX_YAML_ALIASES} aliases (*name), the first too many on "
-                                  f"line {mark.line + 1}; segkit refuses such files (write the values out)")
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue  # ``<<: *base`` then a key of the base is an override, as YAML intends
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    first = seen.get(key)
-                except TypeError:  # an unhashable key: the safe constructor says so
-                    continue
-                line = key_node.start_mark.line + 1
-                if first is not None:
-                    raise ConfigError(f"{self.where}: key {shorten(key)} is written twice (lines {first} and {line}); "
-                                      "YAML would silently keep only the last one: merge them into one")
-                seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-def _expanded_size(root: yaml.Node, where: str) -> int:
-    """How many values the document holds with every alias expanded (each node counted once
-    per reference, computed without expanding), refusing recursive aliases."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def size(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in active:
-            raise ConfigError(f"{where}: line {node.start_mark.line + 1}: an alias refers to a value that contains it "
-                              "(a recursive alias); segkit refuses such files")
-        active.add(key)
-        if isinstance(node, yaml.SequenceNode):
-            total = 1 + sum(size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total = 1 + sum(size(k) + size(v) for k, v in node.value)
-        else:
-            total = 1
-        active.discard(key)
-        sizes[key] = min(total, MAX_YAML_NODES + 1)  # capped: the sum cannot grow without bound
-        return sizes[key]
-
-    return size(root)
-
-
-def parse_yaml(text: str, where: str) -> Any:
-    """Parse one YAML document from a user (``where`` names it in errors) with the limits of
-    :func:`read_yaml`.
-
-    Examples
-    --------
-    >>> parse_yaml("tiers: {review: {margin: 0.05}}", "my.yaml")
-    {'tiers': {'review': {'margin': 0.05}}}
-    >>> parse_yaml("a: 1\\nb: 2\\na: 3", "my.yaml")
-    Traceback (most recent call last):
-    ...
-    segkit.config.ConfigError: my.yaml: key 'a' is written twice (lines 1 and 3); YAML would silently keep only the last one: merge them into one
-    """
-    if len(text) > MAX_YAML_BYTES:
-        raise ConfigError(f"{where}: {len(text):,} characters; segkit reads YAML files of at most "
-                          f"{MAX_YAML_BYTES:,} bytes")
-    loader = _UserYamlLoader(text, where)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        count = _expanded_size(node, where)
-        if count > MAX_YAML_NODES:
-            raise ConfigError(f"{where}: more than {MAX_YAML_NODES:,} values once its aliases are expanded; segkit "
-                              "refuses such files (an alias bomb, or not a configuration)")
-        return loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {shorten(str(exc), 4 * MESSAGE_VALUE_CHARS)}") from None
-    except RecursionError:
-        raise ConfigError(f"{where}: nested too deeply to be a configuration") from None
-    finally:
-        loader.dispose()
-
-
-def read_yaml(path: str | Path) -> Any:
-    """Read a user's YAML file safely: no Python objects, at most :data:`MAX_YAML_BYTES`
-    bytes, at most :data:`MAX_YAML_ALIASES` aliases and :data:`MAX_YAML_NODES` values with
-    aliases expanded, no recursive alias, no key written twice in one mapping.
-
-    Raises
-    ------
-    ConfigError
-        Naming the file and the problem (with its line where there is one).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found" if not path.exists() else f"{path}: not a file")
-    size = path.stat().st_size
-    if size > MAX_YAML_BYTES:
-        raise ConfigError(f"{path}: {size:,} bytes; segkit reads YAML files of at most {MAX_YAML_BYTES:,} bytes")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    return parse_yaml(text, str(path))
-
-
-def read_yaml_mapping(path: str | Path, what: str = "a mapping of keys") -> dict[str, Any]:
-    """:func:`read_yaml` for a file whose top level must be a mapping (an empty file is ``{}``).
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "dataset.yaml"
-    >>> _ = bad.write_text("- as_of: 2026-09-30\\n", encoding="utf-8")
-    >>> read_yaml_mapping(bad, "keys such as name, as_of, currency")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    segkit.config.ConfigError: .../dataset.yaml: the top level is a list; it must be keys such as name, as_of, currency (key: value lines)
-    """
-    data = read_yaml(path)
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        kind = {list: "a list", str: "a text", int: "a number", float: "a number", bool: "true/false"}.get(type(data), type(data).__name__)
-        raise ConfigError(f"{path}: the top level is {kind}; it must be {what} (key: value lines)")
-    return dict(data)
 
 
 def read_dataset_yaml(path: str | Path) -> dict[str, Any]:
@@ -309,10 +148,13 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def read_user_config(config: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
-    """Read a user configuration (a YAML path or an already-parsed mapping) into a dict."""
+def read_user_config(config: str | Path | Mapping[str, Any] | Settings | None) -> dict[str, Any]:
+    """Read a user configuration (a YAML path, an already-parsed mapping or a :class:`Settings`,
+    whose file was read when it was built) into a dict."""
     if config is None:
         return {}
+    if isinstance(config, Settings):
+        return config.to_dict()
     if isinstance(config, Mapping):
         _check_sections(config, "the configuration")
         return dict(config)
@@ -402,16 +244,29 @@ def load_section(
         Section name, e.g. ``"tiers"``; the defaults are ``segkit/defaults/<name>.yaml``.
     model : pydantic model class
         The section's schema (a :class:`StrictModel`).
-    config : path, mapping or None, default None
+    config : path, mapping, Settings or None, default None
         A user configuration: either a whole file (its top-level keys are section names; a
         file that does not mention ``name`` leaves the section at its defaults) or, when no
-        top-level key is a section name, the section itself.
+        top-level key is a section name, the section itself. A :class:`Settings` answers from
+        its cache (the file is not read again, the section is validated once).
 
     Raises
     ------
     ConfigError
         Naming the unknown or invalid key and the allowed ones.
+
+    Examples
+    --------
+    >>> class Tiers(StrictModel):  # the part of the tiers section this example reads
+    ...     model_config = {"extra": "ignore"}
+    ...     review: dict
+    >>> load_section("tiers", Tiers, {"tiers": {"review": {"margin": 0.05}}}).review
+    {'margin': 0.05}
+    >>> load_section("tiers", Tiers, Settings({"tiers": {"review": {"margin": 0.05}}})).review
+    {'margin': 0.05}
     """
+    if isinstance(config, Settings):
+        return config.section(name, model).model_copy(deep=True)  # callers may change their copy
     user = read_user_config(config)
     where = str(config) if isinstance(config, (str, Path)) else f"the {name!r} configuration"
     if name in user:
@@ -436,3 +291,239 @@ def config_hash(*sections: BaseModel | Mapping[str, Any]) -> str:
     payload = [s.model_dump(mode="json") if isinstance(s, BaseModel) else dict(s) for s in sections]
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+# --- section models and the Settings of one run ------------------------------------------------
+
+#: Section name -> its pydantic model, filled as the modules declaring the models are imported.
+_SECTION_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def register_section(name: str, model: type[M] | None = None):
+    """Declare ``model`` as the schema of configuration section ``name`` (so
+    :meth:`Settings.validate` checks it); usable as a class decorator.
+
+    Examples
+    --------
+    In the module that declares the model::
+
+        @register_section("cadence")
+        class CadenceConfig(StrictModel):
+            ...
+
+    >>> import segkit.insights.cadence
+    >>> registered_sections()["cadence"].__name__
+    'CadenceConfig'
+    >>> register_section("cadense", StrictModel)
+    Traceback (most recent call last):
+    ...
+    segkit.config.ConfigError: register_section: no configuration section 'cadense'; sections: ['abtest', ...]
+    """
+    if name not in section_names():
+        raise ConfigError(f"register_section: no configuration section {name!r}; sections: {sorted(section_names())}")
+
+    def add(cls: type[M]) -> type[M]:
+        _SECTION_MODELS[name] = cls
+        return cls
+
+    return add if model is None else add(model)
+
+
+def registered_sections() -> dict[str, type[BaseModel]]:
+    """Section name -> model of every section whose module has been imported."""
+    return dict(_SECTION_MODELS)
+
+
+class Settings(Mapping):
+    """The configuration of one run: read once, checked once, then handed down unchanged.
+
+    ``Settings(config)`` reads a YAML file (safely, with the limits of :func:`read_yaml`), or
+    takes a mapping, or None for the package defaults. Every top-level key must be a section
+    name. Any ``config=`` parameter of segkit accepts the object: sections are validated on
+    first use and kept. The object cannot be changed; as a read-only mapping it gives the
+    user's sections (copies).
+
+    Parameters
+    ----------
+    config : path, mapping, Settings or None, default None
+        The user configuration; None means the defaults.
+
+    Attributes
+    ----------
+    path : Path or None
+        The file read, if any (errors name it).
+    fingerprint : str
+        :func:`config_hash` of the effective configuration (defaults merged with the user's,
+        every section), for report footers: equal for equal content wherever it came from.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the problem: unsafe YAML, an unknown section (with the allowed
+        ones), a section that is not a mapping.
+
+    Examples
+    --------
+    >>> settings = Settings({"tiers": {"review": {"margin": 0.05}}})
+    >>> settings
+    Settings(mapping, sections=['tiers'], fingerprint='...')
+    >>> settings["tiers"]
+    {'review': {'margin': 0.05}}
+    >>> settings.fingerprint == Settings({"tiers": {"review": {"margin": 0.05}}}).fingerprint
+    True
+    >>> settings.fingerprint == Settings().fingerprint
+    False
+    >>> Settings({"tier": {}})
+    Traceback (most recent call last):
+    ...
+    segkit.config.ConfigError: the configuration: unknown configuration section(s) ['tier']; sections: ['abtest', 'cadence', ...]
+    >>> settings.path = "other.yaml"
+    Traceback (most recent call last):
+    ...
+    AttributeError: Settings cannot be changed; build a new one: Settings(...)
+    """
+
+    __slots__ = ("_user", "_path", "_sections", "_fingerprint")
+
+    def __init__(self, config: str | os.PathLike | Mapping[str, Any] | Settings | None = None):
+        if isinstance(config, Settings):
+            path, user = config._path, config._user
+        else:
+            path = Path(config) if isinstance(config, (str, os.PathLike)) else None
+            user = read_user_config(config)  # the only read of the file
+            where = str(path) if path is not None else "the configuration"
+            unknown = sorted(set(map(str, user)) - section_names())
+            if unknown:
+                raise ConfigError(f"{where}: unknown configuration section(s) {shorten(unknown)}; "
+                                  f"sections: {sorted(section_names())}")
+            for name, value in user.items():
+                if value is not None and not isinstance(value, Mapping):
+                    raise ConfigError(f"{where}: section {name!r} must be a mapping of keys, not {shorten(value)}")
+            user = {str(name): copy.deepcopy(dict(value or {})) for name, value in user.items()}
+        for slot, value in (("_path", path), ("_user", user), ("_sections", {}), ("_fingerprint", None)):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings cannot be changed; build a new one: Settings(...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Settings cannot be changed; build a new one: Settings(...)")
+
+    # a read-only mapping of the user's sections
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self._user[name])
+
+    def __iter__(self):
+        return iter(self._user)
+
+    def __len__(self) -> int:
+        return len(self._user)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return self._path == other._path and self._user == other._user
+
+    def __hash__(self) -> int:
+        return hash((self._path, json.dumps(self._user, sort_keys=True, default=str)))
+
+    def __copy__(self) -> Settings:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Settings:
+        return self
+
+    def __reduce__(self):
+        return _settings_from_state, (self._path, self._user)
+
+    def __repr__(self) -> str:
+        source = repr(str(self._path)) if self._path is not None else ("mapping" if self._user else "defaults")
+        return f"Settings({source}, sections={sorted(self._user)}, fingerprint={self.fingerprint!r})"
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            effective = {name: deep_merge(default_section(name), self._user.get(name, {})) for name in sorted(section_names())}
+            object.__setattr__(self, "_fingerprint", config_hash(effective))
+        return self._fingerprint
+
+    def to_dict(self) -> dict[str, Any]:
+        """The user's configuration (section -> keys it sets), a copy."""
+        return copy.deepcopy(self._user)
+
+    def section(self, name: str, model: type[M]) -> M:
+        """Section ``name`` validated by ``model``: defaults overridden by the user's keys.
+
+        Validated on the first call and kept: later calls return the same object, which must
+        not be changed (:func:`load_section` and the ``load_*_config`` functions return copies).
+
+        Examples
+        --------
+        >>> class Tiers(StrictModel):  # the part of the tiers section this example reads
+        ...     model_config = {"extra": "ignore"}
+        ...     review: dict
+        >>> settings = Settings({"tiers": {"review": {"margin": 0.05}}})
+        >>> settings.section("tiers", Tiers).review
+        {'margin': 0.05}
+        >>> settings.section("tiers", Tiers) is settings.section("tiers", Tiers)
+        True
+        """
+        key = (name, model)
+        if key not in self._sections:
+            if name not in section_names():
+                raise ConfigError(f"no configuration section {name!r}; sections: {sorted(section_names())}")
+            where = str(self._path) if self._path is not None else f"the {name!r} configuration"
+            merged = deep_merge(default_section(name), self._user.get(name, {}))
+            try:
+                self._sections[key] = model.model_validate(merged)
+            except ValidationError as exc:
+                raise ConfigError(_describe(exc, model, where)) from None
+        return self._sections[key]
+
+    def validate(self) -> dict[str, BaseModel]:
+        """Validate every section whose model is registered (:func:`register_section`; a
+        model registers when its module is imported); every problem is reported at once.
+
+        Returns
+        -------
+        dict
+            Section name -> validated model.
+
+        Raises
+        ------
+        ConfigError
+            Listing the problems of every invalid section.
+
+        Examples
+        --------
+        >>> import segkit.segment.tiers  # registers the tiers section's model
+        >>> Settings({"tiers": {"review": {"margin": 0.05}}}).validate()["tiers"].review.margin
+        0.05
+        >>> Settings({"tiers": {"review": {"margn": 0.05}}}).validate()
+        Traceback (most recent call last):
+        ...
+        segkit.config.ConfigError: invalid configuration in the 'tiers' configuration:
+          - unknown key 'review.margn'; allowed keys here: ['margin']
+        """
+        done: dict[str, BaseModel] = {}
+        problems: list[str] = []
+        for name, model in sorted(_SECTION_MODELS.items()):
+            try:
+                done[name] = self.section(name, model)
+            except ConfigError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return done
+
+
+def _settings_from_state(path: Path | None, user: dict[str, Any]) -> Settings:
+    """Rebuild a pickled :class:`Settings` without reading its file again."""
+    settings = Settings.__new__(Settings)
+    for slot, value in (("_path", path), ("_user", user), ("_sections", {}), ("_fingerprint", None)):
+        object.__setattr__(settings, slot, value)
+    return settings

@@ -16,8 +16,7 @@ import pandas as pd
 
 from segkit.labels import check_lang, label_series
 from segkit.insights.strategy import tier_strategy
-from segkit.segment.rules import RuleSet
-from segkit.segment.tiers import EXPORT_COLUMNS, assign_tiers, load_tiers_config
+from segkit.segment.tiers import EXPORT_COLUMNS, assign_tiers, explain_tiers, load_tiers_config, tier_labels
 from segkit.writers import check_output_file, write_table
 
 __all__ = ["tier_table", "write_tier_table", "tiers_command"]
@@ -63,8 +62,8 @@ def tier_table(
     Parameters
     ----------
     tiers : DataFrame
-        From :func:`segkit.segment.tiers.assign_tiers` (made with the same ``lang``: the
-        basis and review texts are copied as they are).
+        From :func:`segkit.segment.tiers.assign_tiers`; its words (labels, basis, review
+        reasons) come from :func:`segkit.segment.tiers.explain_tiers` in ``lang``.
     snapshot : DataFrame
         The snapshot the tiers were assigned on (names, industry, contact, amounts).
     lang : {"zh", "en"}, default "zh"
@@ -87,14 +86,13 @@ def tier_table(
     """
     check_lang(lang)
     cfg = load_tiers_config(config)
-    rules = RuleSet(cfg, "tiers")
     mask = cfg.export.mask_contacts if mask_contacts is None else mask_contacts
     missing = sorted(set(tiers.index.astype(str)) - set(snapshot.index.astype(str)))
     if missing:
         raise ValueError(f"{len(missing)} customers of the tier table are not in the snapshot: {missing[:5]}")
+    t = tiers.join(explain_tiers(tiers, snapshot, lang, config))
     snap = snapshot.copy()
     snap.index = snap.index.astype(str)
-    t = tiers.copy()
     t.index = t.index.astype(str)
     snap = snap.reindex(t.index)
 
@@ -102,13 +100,14 @@ def tier_table(
         return snap[name] if name in snap else pd.Series(default, index=snap.index)
 
     words = _NOTE_WORDS[lang]
+    rule_labels = tier_labels(t["rule_tier"], lang, cfg)
     notes = []
     for cid in t.index:
         parts = []
         if bool(t.at[cid, "needs_review"]) and str(t.at[cid, "review_reason"]):
             parts.append(words["review"].format(reason=t.at[cid, "review_reason"]))
         if "override_reason" in t and not pd.isna(t.at[cid, "override_reason"]):
-            parts.append(words["override"].format(rule=rules.label(t.at[cid, "rule_tier"], lang)))
+            parts.append(words["override"].format(rule=rule_labels[cid]))
         notes.append(words["sep"].join(parts))
     revenue = pd.to_numeric(col("revenue_12m"), errors="coerce")
     data = {
@@ -120,7 +119,7 @@ def tier_table(
         "interactions_6m": pd.to_numeric(col("interactions_6m"), errors="coerce").astype("Int64"),
         "tenure_months": pd.to_numeric(col("tenure_months"), errors="coerce").astype("Int64"),
         "need_type": label_series("need_type", col("need_type").astype(object), lang),
-        "tier": t["tier"].map(lambda k: rules.label(k, lang)),
+        "tier": t["tier_label"],
         "basis": t["basis"],
         "strategy": tier_strategy(t["tier"], lang, strategy),
         "note": pd.Series(notes, index=t.index, dtype="str"),
@@ -197,6 +196,6 @@ def tiers_command(
     out = check_output_file(out)
     ds = load_dataset(data, config=config)  # the configuration's vocabularies read the files too
     snap = checked_snapshot(ds, as_of)
-    tiers = assign_tiers(snap, config=config, overrides=overrides, lang=lang)
+    tiers = assign_tiers(snap, config=config, overrides=overrides)
     write_tier_table(tiers, snap, out, lang=lang, config=config, strategy=config)
     return tiers

@@ -20,6 +20,7 @@ from collections import OrderedDict
 import pandas as pd
 
 from segkit.io import Dataset
+from segkit.periods import shift_months
 
 __all__ = ["snapshot", "snapshot_ids", "checked_snapshot", "snapshot_aggregates", "finish_snapshot", "SNAPSHOT_COLUMNS", "AGGREGATE_COLUMNS", "month_window", "months_before"]
 
@@ -87,16 +88,15 @@ def month_window(dates: pd.Series, as_of: pd.Timestamp, newest: int, oldest: int
 
 
 def months_before(as_of: pd.Timestamp, months: int) -> pd.Timestamp:
-    """``as_of`` minus whole months; a month end stays a month end (2026-09-30 -> 2026-03-31).
+    """``as_of`` minus whole months: :func:`segkit.periods.shift_months` backwards, the way the
+    snapshot's windows read ("the 6 months before as_of"); a month end stays a month end.
 
     Examples
     --------
     >>> months_before(pd.Timestamp("2026-09-30"), 6).date(), months_before(pd.Timestamp("2026-08-15"), 6).date()
     (datetime.date(2026, 3, 31), datetime.date(2026, 2, 15))
     """
-    if as_of.is_month_end:
-        return (as_of.to_period("M") - months).end_time.normalize()
-    return as_of - pd.DateOffset(months=months)
+    return shift_months(as_of, -months)  # the calendar arithmetic is written once, in segkit.periods
 
 
 def _months_between(start: pd.Series, end: pd.Timestamp) -> pd.Series:

@@ -55,6 +55,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from segkit.errors import MissingColumnsWarning  # defined with every segkit error; importable here as before
 from segkit.export import _NOTE_WORDS
 from segkit.writers import neutralise, write_table
 from segkit.cells import _parse_bool, _parse_numbers
@@ -63,13 +64,9 @@ from segkit.labels import check_lang
 from segkit.insights.strategy import tier_strategy
 from segkit.schema import CUSTOMERS, SchemaError, clean_header, fold_header, normalise_header
 from segkit.segment.rules import RuleSet
-from segkit.segment.tiers import assign_tiers, load_tiers_config
+from segkit.segment.tiers import assign_tiers, explain_tiers, load_tiers_config
 
 __all__ = ["tiers_from_table", "TableTiers", "MissingColumnsWarning", "TEMPLATE_KEYS"]
-
-
-class MissingColumnsWarning(UserWarning):
-    """The table lacks columns the tier rules use; their values are treated as unknown."""
 
 
 #: Template columns in the handbook's order (keys of ``tiers.export.columns``), then the
@@ -215,7 +212,8 @@ class TableTiers:
         order.
     tiers : DataFrame
         :func:`segkit.segment.tiers.assign_tiers` for the rows that could be tiered, indexed by
-        customer id, plus ``row`` (the row in the file).
+        customer id, with the words of :func:`segkit.segment.tiers.explain_tiers`
+        (``tier_label``, ``basis``, ``review_reason``), plus ``row`` (the row in the file).
     problems : DataFrame
         One row per problem: ``file, row, column, value, rule``; the rows are kept in
         ``table`` with an empty tier.
@@ -611,7 +609,10 @@ def tiers_from_table(
     good = np.setdiff1d(np.arange(n), bad_rows)
     snap_good = snap.iloc[good].copy()
     snap_good.index = pd.Index(ids.iloc[good].tolist(), name="customer_id", dtype="str")
-    tiers = assign_tiers(snap_good, config=config, lang=lang)
+    tiers = assign_tiers(snap_good, config=config)
+    attrs = tiers.attrs  # a join keeps attrs only when both sides hold the same
+    tiers = tiers.join(explain_tiers(tiers, snap_good, lang, config))  # the table shows every row's words
+    tiers.attrs = attrs
     strategy = tier_strategy(tiers["tier"], lang, config)
     review = _NOTE_WORDS[lang]["review"]
     basis = [

@@ -84,7 +84,7 @@ from segkit.cells import (
     reason_range,
     reason_vocab,
 )
-from segkit.config import StrictModel, load_section
+from segkit.config import StrictModel, load_section, register_section
 from segkit.io import (
     PROBLEM_COLUMNS,
     REJECTED_COLUMNS,
@@ -101,6 +101,7 @@ from segkit.sources import Discovery, FileSpec, detect_encoding, file_kind, noti
 __all__ = ["EngineConfig", "EngineStore", "from_ibis", "load_with_engine", "open_store", "save_store"]
 
 
+@register_section("engine")
 class EngineConfig(StrictModel):
     """The ``engine`` section (``segkit/defaults/engine.yaml``)."""
 

@@ -85,8 +85,9 @@ from segkit.cells import (
     reason_vocab,
     _without_header_lines,
 )
-from segkit.config import (StrictModel, default_section, load_section, read_dataset_yaml, read_user_config, section_names,
-                           shorten)
+from segkit.config import (StrictModel, default_section, load_section, read_dataset_yaml, read_user_config, register_section,
+                           section_names, shorten)
+from segkit.errors import MostlyRejectedError  # defined with every segkit error; importable here as before
 from segkit.periods import DateRange
 from segkit.rawfiles import _INTERNAL, _map_headers, _read_raw
 from segkit.schema import CUSTOMERS, TABLES, SchemaError, Table, is_valid_credit_code
@@ -320,6 +321,7 @@ class VocabularyEntry(StrictModel):
     synonyms: list[str] = []
 
 
+@register_section("vocabularies")
 class VocabulariesConfig(StrictModel):
     """The ``vocabularies`` section: standard values per vocabulary, with their synonyms."""
 
@@ -795,19 +797,9 @@ def _config_text(config) -> str:
     """What a configuration says, for cache keys (a file by its content, not its name)."""
     if config is None:
         return ""
-    if isinstance(config, Mapping):
-        return json.dumps(config, sort_keys=True, default=str)
+    if isinstance(config, Mapping):  # a mapping or a Settings (its content; the file is not read again)
+        return json.dumps(dict(config), sort_keys=True, default=str)
     return Path(config).read_text(encoding="utf-8")
-
-
-class MostlyRejectedError(SchemaError):
-    """One rule rejected more than ``engine.max_rejected_share`` of a table: the data are not what
-    segkit expects, so it stops instead of analysing what is left. ``dataset`` holds everything read, rejected rows included,
-    so the ledger can still be written (``segkit validate`` does)."""
-
-    def __init__(self, message: str, dataset: Dataset):
-        super().__init__(message)
-        self.dataset = dataset
 
 
 #: What a mass rejection of one rule usually means, as data: (rule, check, advice). ``rule`` is

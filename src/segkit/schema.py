@@ -15,6 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from segkit.errors import SchemaError  # defined with every segkit error; importable here as before
+
 __all__ = [
     "Column",
     "Table",
@@ -27,10 +29,6 @@ __all__ = [
     "is_valid_credit_code",
     "CREDIT_CODE_CHARS",
 ]
-
-
-class SchemaError(ValueError):
-    """A file cannot be read as a segkit table (missing file, unreadable, missing columns)."""
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,12 @@ import functools
 import gzip
 import hashlib
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from segkit.config import StrictModel, default_section
-from segkit.schema import ALIASES, TABLES, SchemaError, normalise_header
+from segkit.schema import ALIASES, TABLES, SchemaError, fold_header, normalise_header
 
 __all__ = ["FileSpec", "Discovery", "discover", "detect_encoding", "file_kind", "open_binary", "choose_sheet",
            "READABLE_KINDS", "REFUSED_KINDS"]
@@ -375,7 +374,9 @@ def choose_sheet(path, spec: FileSpec) -> tuple[str, list[str]]:
 
 
 def _fold_name(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(name)).lower())
+    """A file or sheet name folded for comparison: :func:`segkit.schema.fold_header` with its
+    separators dropped too ("Order-Lines" matches the stem "orderlines")."""
+    return fold_header(name).replace("_", "")
 
 
 def _has_data(sheet) -> bool:

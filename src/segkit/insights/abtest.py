@@ -39,7 +39,7 @@ import pandas as pd
 from pydantic import Field
 from scipy import optimize, stats
 
-from segkit.config import StrictModel, load_section
+from segkit.config import StrictModel, load_section, register_section
 from segkit.io import Dataset
 from segkit.labels import check_lang
 
@@ -72,6 +72,7 @@ class _Text(StrictModel):
         return self.zh if lang == "zh" else self.en
 
 
+@register_section("abtest")
 class AbTestConfig(StrictModel):
     """The ``abtest`` configuration section (``segkit/defaults/abtest.yaml``)."""
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.io import Dataset
 from segkit.labels import check_lang
 
@@ -45,6 +45,7 @@ class _Reasons(StrictModel):
     interval_one_month: _Text
 
 
+@register_section("cadence")
 class CadenceConfig(StrictModel):
     """The ``cadence`` configuration section (``segkit/defaults/cadence.yaml``)."""
 

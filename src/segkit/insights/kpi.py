@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.features import month_window, months_before, snapshot
 from segkit.io import Dataset
 from segkit.labels import check_lang
@@ -60,6 +60,7 @@ class _Period(StrictModel):
     en: str
 
 
+@register_section("kpi")
 class KpiConfig(StrictModel):
     """The ``kpi`` configuration section (``segkit/defaults/kpi.yaml``)."""
 

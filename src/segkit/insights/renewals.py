@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
+from segkit.errors import RenewalsNotFitted  # defined with every segkit error; importable here as before
 from segkit.models import ConvergenceError, ShiftedBetaGeo
 from segkit.models.clv import load_config as load_clv_config
 from segkit.models.clv import parse_horizon
@@ -63,6 +64,7 @@ HISTORY_COLUMNS = ["customer_id", "relationship", "first_start", "last_end", "co
 TOTAL = "total"
 
 
+@register_section("renewals")
 class RenewalsConfig(StrictModel):
     """The ``renewals`` configuration section (``segkit/defaults/renewals.yaml``)."""
 
@@ -470,23 +472,6 @@ def renewal_by_tier(
     return RenewalsByTier(summary=summary, curve=curve, by_renewals=by_renewals, models=models, period=str(period),
                           discount=discount)
 
-
-_REASONS = {
-    "few": "too few relationships",
-    "no_churn": "no customer has left yet (nothing to estimate the churn rate from)",
-    "no_renewal": "no customer has renewed yet (nothing to estimate the renewal rate from)",
-    "no_fit": "the maximisation did not converge",
-    "empty": "there is no contract",
-}
-
-
-class RenewalsNotFitted(ValueError):
-    """The renewal model cannot be fitted on any tier; ``reason`` says why (a key of
-    ``_REASONS``)."""
-
-    def __init__(self, reason: str):
-        super().__init__(f"renewal_by_tier: the renewal model cannot be fitted on these contracts: {_REASONS[reason]}")
-        self.reason = reason
 
 
 class GeometricRenewals:

@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from segkit.insights.churn import load_churn_config
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.segment.rfm import load_rfm_config
 
 __all__ = ["FindingsConfig", "load_findings_config", "risk_flags", "risk_reconciliation", "risk_crosstab",
@@ -39,6 +39,7 @@ RISK_LEVELS = ["high", "medium", "low", NOT_SCORED]
 FLAGGED_BY = ["both", "rfm_only", "model_only", "neither"]
 
 
+@register_section("findings")
 class FindingsConfig(StrictModel):
     """The ``findings`` configuration section (``segkit/defaults/findings.yaml``)."""
 

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.labels import check_lang, label
 from segkit.segment.rules import ConfigItem, Label
 from segkit.segment.tiers import section_source
@@ -73,6 +73,7 @@ class RecordRefresh(StrictModel):
     contract_status_hours: int = Field(ge=0)
 
 
+@register_section("strategy")
 class StrategyConfig(StrictModel):
     """The ``strategy`` section: per-tier actions, cadence and role; win-back texts."""
 

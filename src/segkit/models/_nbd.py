@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 
+from segkit.errors import LimitingModelWarning  # defined with every segkit error; importable here as before
 from segkit.models._optim import (
     maximise_likelihood,
     newton_polish,
@@ -60,10 +61,6 @@ PARAMS = ("r", "alpha")
 #: models (b/a = infinity), where the statistic is at most this conservative (the 50:50 mixture
 #: of chi-square 0 and 1 has 2.71); below it the data do not show dropout.
 NO_DROPOUT_LR_CRITICAL = 3.841458820694124
-
-
-class LimitingModelWarning(UserWarning):
-    """A purchase model was fitted as its limiting model (e.g. no dropout: the NBD)."""
 
 
 @dataclass

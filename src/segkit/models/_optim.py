@@ -28,6 +28,8 @@ import pandas as pd
 from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
+from segkit.errors import ConvergenceError  # defined with every segkit error; importable here as before
+
 __all__ = [
     "ConvergenceError",
     "FitResult",
@@ -51,19 +53,6 @@ SCREEN_SIZE = 20_000
 #: A parameter whose standard error on the log scale exceeds this is not identified by the
 #: data (its 95% interval spans a factor of e^39): the fit raises instead of returning it.
 MAX_LOG_SE = 10.0
-
-
-class ConvergenceError(RuntimeError):
-    """The likelihood maximisation did not converge; the message says what to try.
-
-    ``log_params`` is the point the optimiser stopped at, when it stopped because the data do
-    not pin the model down there (a parameter on the log-parameter box, a flat or loose
-    optimum), else None: a model can compare its likelihood there with that of its limit.
-    """
-
-    def __init__(self, message: str, log_params: np.ndarray | None = None):
-        super().__init__(message)
-        self.log_params = log_params
 
 
 # ---------------------------------------------------------------------------------------------

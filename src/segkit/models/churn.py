@@ -63,6 +63,8 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from segkit.errors import ChurnDataWarning  # defined with every segkit error; importable here as before
+
 __all__ = ["ChurnModel", "ChurnDataWarning", "encode_churn_labels", "MODELS"]
 
 MODELS = ("logistic", "tree", "gbm")
@@ -82,11 +84,6 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _CURRENCY = re.compile(r"^[¥￥$]|^(CNY|RMB)\s*", re.IGNORECASE)
 _IDENTIFIER_MIN_ROWS = 20
 _LOGIT_EPS = 1e-4
-
-
-class ChurnDataWarning(UserWarning):
-    """A column of the input was read differently from its dtype (text read as numbers,
-    dates or identifiers dropped)."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
   purchase model (:class:`~segkit.models.BetaGeo` or :class:`~segkit.models.ParetoNBD`) and a
   fitted :class:`~segkit.models.GammaGamma`; streams customers in chunks.
 * :func:`historical_clv` -- realised value (revenue or margin) over a past window.
-* :func:`clv_tiers` -- 高价值 / 高潜力 / 低价值 (business-rules.md section 6).
+* :func:`clv_tiers` -- 高价值 / 高潜力 / 低价值 (business-rules.md section 6), keys;
+  their labels and basis in words, at the edge: :func:`segkit.models.clv_words.explain_clv_tiers`.
 * intervals on predicted CLV: :mod:`segkit.models.clv_interval`.
 * checks against a holdout: :mod:`segkit.models.clv_validation`.
 """
@@ -25,8 +26,7 @@ from pydantic import Field, field_validator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from segkit.config import ConfigError, StrictModel, load_section
-from segkit.labels import money
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.segment.thresholds import Thresholds, load_thresholds_config, resolve_thresholds
 from segkit.summary import UNIT_DAYS, _day_number, _encode
 
@@ -68,6 +68,7 @@ class ClvIntervalRules(StrictModel):
     seed: int = Field(ge=0)
 
 
+@register_section("clv")
 class ClvConfig(StrictModel):
     """The ``clv`` configuration section (``segkit/defaults/clv.yaml``)."""
 
@@ -470,11 +471,10 @@ def historical_clv(
 def clv_tiers(
     frame: pd.DataFrame,
     *,
-    lang: str = "zh",
     config: str | Path | Mapping[str, Any] | None = None,
     thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
-    """CLV tiers from current value x predicted value (business-rules.md section 6).
+    """CLV tiers from current value x predicted value (business-rules.md section 6); keys.
 
     ============  ===================  ==========================================
     current       predicted            tier
@@ -496,8 +496,6 @@ def clv_tiers(
     frame : DataFrame
         Per customer, the current value column (default ``revenue_12m``) and the predicted
         value column (default ``clv``, as returned by :func:`clv`).
-    lang : {"zh", "en"}, default "zh"
-        Language of ``clv_tier_label`` and ``clv_basis``.
     config : path, mapping or None
         Overrides of the ``clv`` configuration section (cut-offs, labels) and of the
         ``thresholds`` section.
@@ -507,7 +505,8 @@ def clv_tiers(
     Returns
     -------
     DataFrame
-        ``clv_tier`` (stable key), ``clv_tier_label``, ``needs_review``, ``clv_basis``.
+        ``clv_tier`` (stable key) and ``needs_review``; ``attrs["thresholds"]`` holds the lines
+        used. Labels and the basis in words: :func:`segkit.models.clv_words.explain_clv_tiers`.
 
     Examples
     --------
@@ -517,31 +516,14 @@ def clv_tiers(
     >>> tiers = clv_tiers(f)
     >>> tiers["clv_tier"].tolist()
     ['high_value', 'high_potential', 'low_value', 'high_value']
-    >>> tiers["clv_tier_label"].tolist()
-    ['高价值客户', '高潜力客户', '低价值客户', '高价值客户']
     >>> tiers["needs_review"].tolist()  # D: high now, low predicted -> review
     [False, False, False, True]
-    >>> clv_tiers(f, lang="en").loc["B", "clv_basis"]
-    '12-month value CNY 100,000 < CNY 500,000; predicted value CNY 700,000 ≥ CNY 500,000'
     """
-    if lang not in ("zh", "en"):
-        raise ValueError(f"lang={lang!r}; use 'zh' or 'en'")
     cfg = load_config(config)
     rules = cfg.tiers
-    for col in (rules.current_column, rules.predicted_column):
-        if col not in frame.columns:
-            raise KeyError(
-                f"column {col!r} is missing; clv_tiers needs {rules.current_column!r} (current "
-                f"value) and {rules.predicted_column!r} (predicted value), found {list(frame.columns)}"
-            )
-    current = pd.to_numeric(frame[rules.current_column], errors="coerce").to_numpy(float)
-    predicted = pd.to_numeric(frame[rules.predicted_column], errors="coerce").to_numpy(float)
-    unknown = np.isnan(current) | np.isnan(predicted)
+    current, predicted, unknown = _clv_values(frame, rules)
     th = thresholds if thresholds is not None else resolve_thresholds(frame, config)
-    line = lambda v: float(th.values[v]) if isinstance(v, str) else float(v)  # noqa: E731
-    current_high, predicted_high = line(rules.current_high), line(rules.predicted_high)
-    _money = lambda v, lang: money(v, lang, th.currency, style="value")  # noqa: E731
-    _line = lambda v, lang: money(v, lang, th.currency, style="threshold")  # noqa: E731
+    current_high, predicted_high = _clv_lines(rules, th)
     high_now = current >= current_high
     high_later = predicted >= predicted_high
     tier = np.select(
@@ -551,29 +533,22 @@ def clv_tiers(
     ).astype(object)
     review = (high_now & ~high_later) | unknown
     tier[unknown] = "low_value"
-    labels = {k: getattr(v, lang) for k, v in cfg.labels.items()}
-    cmp_now = np.where(high_now, "≥", "<")
-    cmp_later = np.where(high_later, "≥", "<")
-    if lang == "zh":
-        basis = [
-            f"近12个月价值 {_money(c, 'zh')} {a} {_line(current_high, 'zh')}；"
-            f"预测价值 {_money(p, 'zh')} {b} {_line(predicted_high, 'zh')}"
-            if not u else "当前或预测价值缺失，需人工复核"
-            for c, p, a, b, u in zip(current, predicted, cmp_now, cmp_later, unknown, strict=True)
-        ]
-    else:
-        basis = [
-            f"12-month value {_money(c, 'en')} {a} {_line(current_high, 'en')}; "
-            f"predicted value {_money(p, 'en')} {b} {_line(predicted_high, 'en')}"
-            if not u else "current or predicted value missing; review by hand"
-            for c, p, a, b, u in zip(current, predicted, cmp_now, cmp_later, unknown, strict=True)
-        ]
-    return pd.DataFrame(
-        {
-            "clv_tier": pd.array(tier.tolist(), dtype="str"),
-            "clv_tier_label": pd.array([labels[t] for t in tier], dtype="str"),
-            "needs_review": review,
-            "clv_basis": pd.array(basis, dtype="str"),
-        },
-        index=frame.index,
-    )
+    out = pd.DataFrame({"clv_tier": pd.array(tier.tolist(), dtype="str"), "needs_review": review}, index=frame.index)
+    out.attrs["thresholds"] = th
+    return out
+
+
+def _clv_values(frame: pd.DataFrame, rules: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    for col in (rules.current_column, rules.predicted_column):
+        if col not in frame.columns:
+            raise KeyError(
+                f"column {col!r} is missing; clv_tiers needs {rules.current_column!r} (current "
+                f"value) and {rules.predicted_column!r} (predicted value), found {list(frame.columns)}"
+            )
+    current = pd.to_numeric(frame[rules.current_column], errors="coerce").to_numpy(float)
+    predicted = pd.to_numeric(frame[rules.predicted_column], errors="coerce").to_numpy(float)
+    return current, predicted, np.isnan(current) | np.isnan(predicted)
+
+
+def _clv_lines(rules: Any, th: Thresholds) -> tuple[float, float]:
+    return tuple(float(th.values[v]) if isinstance(v, str) else float(v) for v in (rules.current_high, rules.predicted_high))

@@ -36,6 +36,8 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from segkit.errors import MissingFontError  # defined with every segkit error; importable here as before
+
 # plot function -> module that defines it (imported on first use, as the package root does)
 _PLOTS: dict[str, str] = {
     **dict.fromkeys(["plot_tier_distribution", "plot_rfm_heatmap", "plot_rfm_segments", "plot_migration",
@@ -65,10 +67,6 @@ TIER_COLORS = {
     "borderline": "#f39c12", "new": "#27ae60", "lost": "#c0392b",
 }
 PALETTE = ["#1f4e79", "#2e86c1", "#85c1e9", "#f39c12", "#27ae60", "#c0392b", "#8e44ad", "#7f8c8d"]
-
-
-class MissingFontError(RuntimeError):
-    """No font that can draw Chinese is installed."""
 
 
 def bundled_cjk_font() -> Path | None:

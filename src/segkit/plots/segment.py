@@ -160,7 +160,9 @@ def plot_rfm_segments(rfm: pd.DataFrame, lang: str = "zh") -> Figure:
     """Customers per RFM segment (horizontal bars, largest first)."""
     check_lang(lang)
     text = _TEXT[lang]
-    labels = rfm["rfm_segment_label"] if "rfm_segment_label" in rfm else rfm["rfm_segment"]
+    from segkit.segment.rfm import explain_rfm
+
+    labels = explain_rfm(rfm, lang)["rfm_segment_label"]
     counts = labels.value_counts().sort_values()
     with style(lang):
         fig = new_figure(6.0, max(2.5, 0.32 * len(counts) + 1))
@@ -226,11 +228,14 @@ def plot_tag_review(review: pd.DataFrame, lang: str = "zh") -> Figure:
     Parameters
     ----------
     review : DataFrame
-        From :func:`segkit.segment.tags.tag_review`.
+        From :func:`segkit.segment.tags.tag_review` (tags are labelled here, in ``lang``).
     """
+    from segkit.segment.tags import label_tags
+
     check_lang(lang)
     text = _TEXT[lang]
     shown = review[review["n_tagged"] > 0].dropna(subset=["repurchase_diff"]).sort_values("repurchase_diff")
+    shown = shown.assign(tag_label=label_tags(shown, lang)["tag_label"])
     with style(lang):
         fig = new_figure(7.0, max(2.5, 0.3 * len(shown) + 1))
         ax = fig.subplots()

@@ -1,8 +1,10 @@
 """HTML building blocks for reports: every piece of text from data is escaped here.
 
-Report sections return a :class:`Block`, which notebooks display through ``_repr_html_``.
-Nothing else in a report emits HTML, so escaping happens in one place: text and table cells
-go through :func:`html.escape`; figures are embedded as base64 PNG (no file, no network).
+Report sections return display objects (:mod:`segkit.reporting.display`), which build their
+HTML with these helpers; :class:`Block` (a heading and escaped parts) is what the churn
+report's remaining sections return. Nothing else in a report emits HTML, so escaping happens
+in one place: text and table cells go through :func:`html.escape`; figures are embedded as
+base64 PNG (no file, no network).
 
 Why not ``df.style`` or ``DataFrame.to_html(escape=False)``: neither escapes cell text, so a
 customer named ``<script>alert(1)</script>`` would become live markup in the report.
@@ -345,7 +347,8 @@ def kpi_tiles(tiles: Iterable[tuple]) -> str:
             cls = "flat" if not net else "good" if (net > 0) == higher_is_better else "bad"
             delta = f'<div class="delta {cls}">{esc(change)}</div>'
         out.append(f'<div class="tile"><div class="tile-label">{esc(label)}</div><div class="tile-value">{esc(value)}</div>{delta}</div>')
-    return f'<div class="tiles">{"".join(out)}</div>'
+    # five tiles sit in one row of five (report.css), not four and one
+    return f'<div class="tiles{" five" if len(out) == 5 else ""}">{"".join(out)}</div>'
 
 
 def paragraphs(texts: Iterable[str]) -> str:

@@ -21,6 +21,7 @@ from segkit.reporting.blocks import Block, fmt_int, fmt_pct, kpi_tiles, table_ht
 from segkit.reporting.context import ReportContext
 from segkit.reporting.display import Facts, Glossary, Stack, Table, Text, Tiles, TitleBlock
 from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer, money_table
+from segkit.segment.tiers import tier_labels
 
 __all__ = ["title_block", "summary", "model_card_view", "backtest_view", "action_view", "reconciliation_view", "high_risk_view", "risk_by_segment", "drivers_view", "glossary_view", "method", "footer"]
 
@@ -341,10 +342,10 @@ def _btyd_list(ctx: ReportContext, cutoff: float, top: int) -> Block:
         return Block(w["high_risk_list"]).text(w["btyd_not_fitted"].format(reason=ctx.clv_problem))
     forecast = ctx.in_scope(ctx.btyd_forecast_all)
     likely = forecast.loc[forecast["p_no_purchase"] >= cutoff].sort_values("revenue_12m", ascending=False, kind="stable")
-    tiers = ctx.tiers["tier"].reindex(likely.index)
+    tiers = tier_labels(ctx.tiers["tier"].reindex(likely.index).dropna(), ctx.lang, ctx.user_config).reindex(likely.index)
     shown = pd.DataFrame({
         w["col_customer"]: [customer_text(i, n) for i, n in zip(likely.index, likely["name"])],
-        w["col_tier"]: [_tier_label(ctx, k) if isinstance(k, str) else "" for k in tiers],
+        w["col_tier"]: tiers.to_numpy(),
         w["col_p_no_purchase"]: likely["p_no_purchase"].to_numpy(),
         w["col_expected_purchases"]: likely["expected_purchases"].to_numpy(),
         w["col_revenue"]: likely["revenue_12m"].to_numpy(),

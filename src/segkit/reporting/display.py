@@ -26,7 +26,8 @@ import pandas as pd
 from segkit.labels import check_lang, label
 from segkit.reporting.blocks import esc, fmt_int, fmt_pct, kpi_tiles, money_columns, paragraphs, table_html
 
-__all__ = ["use", "language", "currency", "word", "value_text", "Table", "Text", "Facts", "Glossary", "Tiles", "Stack", "TitleBlock", "show"]
+__all__ = ["use", "language", "currency", "word", "value_text", "Table", "Shown", "Text", "Sentences", "Heading", "Facts",
+           "Glossary", "Tiles", "ChangeTiles", "Findings", "Focus", "Stack", "TitleBlock", "Footer", "show"]
 
 _SETTINGS: dict[str, str] = {"lang": "zh", "currency": "CNY"}
 
@@ -58,8 +59,9 @@ def currency() -> str:
     return _SETTINGS["currency"]
 
 
-def word(key: str, **fields: Any) -> str:
-    """The report's word ``key`` in the current language, its ``{fields}`` filled in.
+def word(key: str, lang: str | None = None, **fields: Any) -> str:
+    """The report's word ``key`` in ``lang`` (default: the current language), its ``{fields}``
+    filled in.
 
     Examples
     --------
@@ -69,13 +71,16 @@ def word(key: str, **fields: Any) -> str:
     Traceback (most recent call last):
     ...
     KeyError: "report.yaml has no word 'no_such_word' in en"
+    >>> word("tile_scored", lang="zh")
+    '评分客户数'
     >>> use()
     """
     from segkit.config import default_section
 
-    table = default_section("report")[language()]
+    lang = lang or language()
+    table = default_section("report")[lang]
     if key not in table:
-        raise KeyError(f"report.yaml has no word {key!r} in {language()}")
+        raise KeyError(f"report.yaml has no word {key!r} in {lang}")
     return table[key].format(**fields) if fields else table[key]
 
 
@@ -220,7 +225,86 @@ class Text:
         return [word(key).format(**fields) for key in self.keys]
 
     def _repr_html_(self) -> str:
-        return paragraphs(self.text())
+        return _prose(self.text())
+
+
+def _prose(texts: Sequence[str]) -> str:
+    """Sentences as paragraphs in one ``prose`` block: the PDF keeps them together and with what
+    follows them (the table or chart they introduce; ``report.css``)."""
+    return f'<div class="prose">{paragraphs(texts)}</div>' if texts else ""
+
+
+@dataclass
+class Sentences:
+    """Sentences already in words (a note on what was left out, a warning, a computed line).
+
+    ``kind``: None (plain prose), ``"note"``, ``"left-out"`` (a note saying what the data
+    cannot support), ``"warning"`` or ``"focus"``.
+
+    Examples
+    --------
+    >>> Sentences(["Core <b>customers</b>"], "note")._repr_html_()
+    '<p class="note">Core &lt;b&gt;customers&lt;/b&gt;</p>'
+    >>> Sentences(["Two sentences.", "Kept together."])._repr_html_()
+    '<div class="prose"><p>Two sentences.</p><p>Kept together.</p></div>'
+    """
+
+    texts: Sequence[str]
+    kind: str | None = None
+
+    def text(self) -> list[str]:
+        return list(self.texts)
+
+    def _repr_html_(self) -> str:
+        if self.kind is None:
+            return _prose(self.texts)
+        cls = "note left-out" if self.kind == "left-out" else self.kind
+        return "".join(f'<p class="{esc(cls)}">{esc(t)}</p>' for t in self.texts)
+
+
+@dataclass
+class Heading:
+    """A sub-heading inside a section (the section's own heading is the notebook's markdown).
+
+    Examples
+    --------
+    >>> Heading("By tier")._repr_html_()
+    '<h3>By tier</h3>'
+    """
+
+    text: str
+
+    def _repr_html_(self) -> str:
+        return f"<h3>{esc(self.text)}</h3>"
+
+
+class Shown:
+    """A table already in words: headings are the reader's, ``formats`` turn cells into text.
+
+    For tables whose words come from several places (a matrix with labelled margins, KPI
+    tables with best / worst cells): the keyword arguments go to
+    :func:`~segkit.reporting.blocks.table_html` (``index``, ``highlight``, ``max_rows``,
+    ``more``, ``nowrap``, ``cards``, ``numeric_align``).
+
+    Examples
+    --------
+    >>> Shown(pd.DataFrame({"Tier": ["Core"], "Share": [0.25]}), {"Share": fmt_pct}).to_frame().values.tolist()
+    [['Core', '25.0%']]
+    """
+
+    def __init__(self, frame: pd.DataFrame, formats: Mapping[str, Callable[[object], str]] | None = None, **options: Any):
+        self.frame, self.formats, self.options = frame, dict(formats or {}), options
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as shown (cells as text, the index a column when ``index=True``)."""
+        frame = self.frame.reset_index() if self.options.get("index") else self.frame.copy()
+        for column, turn in self.formats.items():
+            if column in frame:
+                frame[column] = [turn(v) for v in frame[column]]
+        return frame
+
+    def _repr_html_(self) -> str:
+        return table_html(self.frame, self.formats, **self.options)
 
 
 @dataclass
@@ -256,17 +340,91 @@ class Tiles:
 
 
 @dataclass
+class ChangeTiles:
+    """KPI tiles with the change against a comparison, already in words:
+    ``(label, value, change or None[, higher_is_better[, net]])`` each
+    (:func:`~segkit.reporting.blocks.kpi_tiles`)."""
+
+    tiles: Sequence[tuple]
+
+    def _repr_html_(self) -> str:
+        return kpi_tiles(self.tiles)
+
+
+@dataclass
+class Findings:
+    """The summary's findings: ``(sentence, list names)`` each; every list named is linked to
+    its anchor ``#list-<name>`` (the HTML links, the PDF names the list).
+
+    Examples
+    --------
+    >>> use(lang="en")
+    >>> Findings([("12 core customers", ["core"])])._repr_html_()  # doctest: +ELLIPSIS
+    '<ul class="findings"><li>12 core customers<span class="list-ref"> (list: <a href="#list-core">Core customers</a>)</span></li></ul>'
+    >>> use()
+    """
+
+    items: Sequence[tuple[str, Sequence[str]]]
+    lang: str | None = None  # the sentences' language (default: the current one)
+
+    def _repr_html_(self) -> str:
+        return '<ul class="findings">' + "".join(f"<li>{esc(text)}{list_ref(*refs, lang=self.lang) if refs else ''}</li>"
+                                                 for text, refs in self.items) + "</ul>"
+
+
+@dataclass
+class Focus:
+    """The summary's line of focus: ``(clause, list name or None)`` each, joined into
+    ``report.yaml`` ``focus``; a clause with a list links to it. No clause: ``focus_none``.
+
+    Examples
+    --------
+    >>> use(lang="en")
+    >>> Focus([("call the 2 core customers at high risk", "high_risk")])._repr_html_()  # doctest: +ELLIPSIS
+    '<p class="focus">...call the 2 core customers at high risk<span class="list-ref"> (list: <a href="#list-high_risk">...'
+    >>> use()
+    """
+
+    items: Sequence[tuple[str, str | None]]
+    lang: str | None = None  # the clauses' language (default: the current one)
+
+    def _repr_html_(self) -> str:
+        lang = self.lang
+        if not self.items:
+            return f'<p class="focus">{esc(word("focus", lang).format(actions=word("focus_none", lang)))}</p>'
+        actions = esc(word("separator_clause", lang)).join(esc(text) + (list_ref(ref, lang=lang) if ref else "")
+                                                           for text, ref in self.items)
+        return f'<p class="focus">{esc(word("focus", lang)).replace("{actions}", actions)}</p>'
+
+
+def list_ref(*list_names: str, lang: str | None = None) -> str:
+    """" (list: Core customers)" as HTML, each list linked to its anchor ``#list-<name>``."""
+    links = esc(word("separator_list", lang)).join(f'<a href="#list-{esc(n)}">{esc(word(f"list_{n}", lang))}</a>'
+                                                   for n in list_names)
+    return f'<span class="list-ref">{esc(word("see_list", lang)).replace("{list}", links)}</span>'
+
+
+@dataclass
 class Stack:
-    """Results shown one after the other (tables, texts, figures) as one output."""
+    """Results shown one after the other (tables, texts, figures) as one output; ``None``
+    parts are skipped. ``anchor`` gives the output an id (a link target), ``cls`` a class
+    (``keep``: kept on one PDF page where it fits)."""
 
     parts: Sequence[Any]
+    anchor: str | None = None
+    cls: str | None = None
 
     def _repr_html_(self) -> str:
         from matplotlib.figure import Figure
 
         from segkit.reporting.blocks import figure_html
 
-        return "".join(figure_html(p) if isinstance(p, Figure) else show(p)._repr_html_() for p in self.parts)
+        body = "".join(figure_html(p) if isinstance(p, Figure) else show(p)._repr_html_() for p in self.parts if p is not None)
+        if self.anchor is None and self.cls is None:
+            return body
+        anchor = f' id="{esc(self.anchor)}"' if self.anchor else ""
+        cls = f' class="{esc(self.cls)}"' if self.cls else ""
+        return f"<div{cls}{anchor}>{body}</div>"
 
 
 @dataclass
@@ -282,19 +440,30 @@ class TitleBlock:
 
 
 @dataclass
+class Footer:
+    """The report's closing line (version, parameters, configuration hash, data fingerprint)."""
+
+    text: str
+
+    def _repr_html_(self) -> str:
+        return f'<footer class="report-footer">{esc(self.text)}</footer>'
+
+
+@dataclass
 class Glossary:
     """The plain-language glossary of ``terms`` (keys of ``glossary.yaml``) in the current language."""
 
     terms: Sequence[str]
+    lang: str | None = None  # default: the current language
 
     def to_frame(self) -> pd.DataFrame:
         from segkit.labels import glossary
 
-        g = glossary(language(), self.terms)
-        return pd.DataFrame({word("col_term"): g["term"].to_numpy(), word("col_meaning"): g["meaning"].to_numpy()})
+        g = glossary(self.lang or language(), self.terms)
+        return pd.DataFrame({word("col_term", self.lang): g["term"].to_numpy(), word("col_meaning", self.lang): g["meaning"].to_numpy()})
 
     def _repr_html_(self) -> str:
-        return table_html(self.to_frame(), numeric_align=False, nowrap=[word("col_term")], cards=False)
+        return table_html(self.to_frame(), numeric_align=False, nowrap=[word("col_term", self.lang)], cards=False)
 
 
 def show(obj: Any) -> Any:

@@ -1,8 +1,11 @@
 """Sections of the quarterly segmentation report (客户分层季度报告).
 
-Each function takes a :class:`~segkit.reporting.context.ReportContext` and returns a
-:class:`~segkit.reporting.blocks.Block`; the notebook calls them in the order of
-``domain/report-outline.md``. Every number in the text is computed here from the data.
+The notebook ``quarterly_segmentation.ipynb`` reads as the report: a heading and a few
+sentences in both languages per section (its markdown), then one call of this module. Each
+call takes a :class:`~segkit.reporting.context.ReportContext` and returns a result with a rich
+display (:mod:`segkit.reporting.display`: a table, a figure, a sentence, or a
+:class:`~segkit.reporting.display.Stack` of them); the section's heading is the notebook's, not
+the function's. Every number is computed here, in :mod:`segkit.insights` or on the run.
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ import pandas as pd
 from segkit.config import default_section
 from segkit.plots import TIER_COLORS, freeze_fonts, new_figure, style
 from segkit.labels import dataset_name, label
-from segkit.reporting.blocks import Block, esc, fmt_int, fmt_pct, gross_change, kpi_tiles, table_html
+from segkit.reporting.blocks import fmt_int, fmt_pct, gross_change
 from segkit.reporting.context import ReportContext
+from segkit.reporting.display import ChangeTiles, Findings, Focus, Heading, Sentences, Shown, Stack, TitleBlock
+from segkit.segment.tiers import explain_tiers
 from segkit.reporting.quarterly_appendix import _table_name, _tier_rules, appendix, footer, rule_text  # noqa: F401
 from segkit.reporting.quarterly_helpers import (_notes, _quarter_text, _scaled, _scope_text, _tier_label,  # noqa: F401
                                                 _tier_order, customer_text, money_table)
 from segkit.reporting.quarterly_operations import (HIGHER_IS_BETTER, KPI_COLUMNS, KPI_SHOWN_DIGITS,  # noqa: F401
                                                    cadence_view, kpi_view, renewals_view, review_view)
-from segkit.reporting.quarterly_actions import (findings, holdout_view, list_ref, lists_view, strategy_view,  # noqa: F401
-                                                trends_view, write_lists)
+from segkit.reporting.quarterly_actions import (findings, holdout_view, lists_view, quarter_trends,  # noqa: F401
+                                                strategy_view, trends_view, write_lists)
 
 __all__ = [
     "title_block", "executive_summary", "tier_overview", "rfm_view", "migration_view", "value_view",
@@ -31,7 +36,7 @@ __all__ = [
 
 # --- sections ---------------------------------------------------------------------------------------
 
-def title_block(ctx: ReportContext) -> Block:
+def title_block(ctx: ReportContext) -> TitleBlock:
     """Report title, quarter, as-of date, scope and generation date."""
     w = ctx.words
     meta = [
@@ -40,31 +45,59 @@ def title_block(ctx: ReportContext) -> Block:
         f"{w['scope']}: {_scope_text(ctx)}",
         f"{w['generated']}: {ctx.generated.isoformat()}",
     ]
-    html = (
-        f'<div class="title-block"><h1>{esc(w["quarterly_title"])} · {esc(_quarter_text(ctx, ctx.quarter))}</h1>'
-        f'<div class="meta">{esc(w["separator_meta"]).join(esc(m) for m in meta)}</div></div>'
-    )
-    return Block("", [html], keep_together=True)
+    return TitleBlock(f"{w['quarterly_title']} · {_quarter_text(ctx, ctx.quarter)}", meta)
 
 
-def _summary_numbers(ctx: ReportContext) -> dict:
-    """This quarter's summary numbers; last quarter's and the churn counts only where the data
-    allow them (``None`` otherwise)."""
-    def numbers(tiers: pd.DataFrame, snap: pd.DataFrame) -> dict:
-        revenue = snap["revenue_12m"].sum()
-        core = tiers["tier"] == "core"
-        core_revenue = snap.loc[core[core].index.intersection(snap.index), "revenue_12m"].sum()
-        return {"customers": int((snap["orders_12m"] > 0).sum()), "revenue": revenue, "core": int(core.sum()),
-                "core_share": core.mean() if len(tiers) else np.nan,
-                "core_revenue_share": core_revenue / revenue if revenue else np.nan}
+#: The summary's trend tiles: column of :func:`~segkit.insights.trends.quarterly_trends`, its
+#: word in ``report.yaml``, and how the change against last quarter reads. Its customers are
+#: those whose cooperation had started or who had ordered by the date (records not yet customers,
+#: which the tier tables count, are not).
+SUMMARY_TRENDS = (("customers", "tile_customers_signed", "count"), ("revenue_12m", "trend_revenue_12m", "ratio"),
+                  ("core", "tile_core", "count"), ("retention_rate", "trend_retention_rate", "points"))
 
-    out = numbers(ctx.tiers, ctx.snapshot)
-    previous = numbers(ctx.previous_tiers, ctx.in_scope(ctx.previous_snapshot_all)) if ctx.has("previous") else {}
-    out.update({f"prev_{k}": previous.get(k) for k in ("customers", "revenue", "core", "core_share", "core_revenue_share")})
-    out["high_risk"] = int(ctx.high_churn_risk().sum()) if ctx.has("churn_model") else None
-    out["prev_high_risk"] = (int(ctx.high_churn_risk(previous=True).sum())
-                             if previous and ctx.has("previous_churn_model") else None)
+
+def summary_trends(ctx: ReportContext) -> pd.DataFrame:
+    """This quarter and the previous one for the summary's tiles (:data:`SUMMARY_TRENDS`), from
+    :func:`~segkit.insights.trends.quarterly_trends` on the run: rows ``current`` and
+    ``previous`` (NaN where the data do not cover the previous quarter)."""
+    trends = quarter_trends(ctx)
+    columns = [c for c, _, _ in SUMMARY_TRENDS]
+    rows = trends.reindex(columns=columns).iloc[-2:] if len(trends) else pd.DataFrame(columns=columns)
+    out = pd.DataFrame(np.nan, index=["previous", "current"], columns=columns)
+    out.iloc[2 - len(rows):] = rows.to_numpy(dtype=float)
     return out
+
+
+def _change_text(ctx: ReportContext, now: float, before: float, how: str) -> str | None:
+    """The change against last quarter in words; None without a comparison (no "+0", no "—")."""
+    if pd.isna(now) or pd.isna(before):
+        return None
+    if how == "count":
+        text = fmt_int(now - before, signed=True) if now != before else "0"
+    elif how == "ratio":
+        text = fmt_pct(now / before - 1, signed=True) if before else None
+    else:
+        text = ctx.words["pp"].format(change=f"{(now - before) * 100:+.1f}")
+    return ctx.words["vs_previous"].format(change=text) if text else None
+
+
+def summary_tiles(ctx: ReportContext) -> ChangeTiles:
+    """Customers, 12-month revenue, core customers and retention this quarter, each with its
+    change against last quarter (:func:`summary_trends`), and the customers at high churn risk
+    (the gross change where some came and others left)."""
+    w, numbers = ctx.words, summary_trends(ctx)
+    tiles = []
+    for column, key, how in SUMMARY_TRENDS:
+        now, before = numbers.loc["current", column], numbers.loc["previous", column]
+        shown = (ctx.money(now) if column == "revenue_12m" else fmt_pct(now) if how == "points" else fmt_int(now))
+        tiles.append((w[key], shown, _change_text(ctx, now, before, how)))
+    if ctx.has("churn_model"):
+        risk_change, net = None, None
+        if ctx.has("previous") and ctx.has("previous_churn_model"):
+            risk_change, net = gross_change(ctx.high_churn_risk(), ctx.high_churn_risk(previous=True))
+            risk_change = w["vs_previous"].format(change=risk_change) if risk_change not in (None, "—") else None
+        tiles.append((w["tile_high_risk"], fmt_int(int(ctx.high_churn_risk().sum())), risk_change, False, net))
+    return ChangeTiles(tiles)
 
 
 def _segment_finding(ctx: ReportContext, min_customers: int = 20) -> str | None:
@@ -110,39 +143,23 @@ def _segment_finding(ctx: ReportContext, min_customers: int = 20) -> str | None:
     )
 
 
-def executive_summary(ctx: ReportContext) -> Block:
-    """Four KPI tiles with the change vs last quarter, three findings, one line of focus.
+def executive_summary(ctx: ReportContext) -> Stack:
+    """Trend tiles (this quarter against the previous one), the findings, one line of focus.
 
-    What the data cannot support is left out with one sentence each: no change vs last quarter
-    (and no migration finding) when the orders do not cover the previous quarter, no churn
-    tile when the data are too short for a churn model, no region / industry finding without
-    those columns.
+    Every count in a finding or in the focus links to the list that holds its customers
+    (:func:`~segkit.reporting.quarterly_actions.lists_view`). What the data cannot support is
+    left out with one sentence each: no change vs last quarter (and no migration finding) when
+    the orders do not cover the previous quarter, no churn tile when the data are too short
+    for a churn model, no region / industry finding without those columns.
     """
-    w, n = ctx.words, _summary_numbers(ctx)
-    has_previous, has_churn = n["prev_customers"] is not None, n["high_risk"] is not None
+    w = ctx.words
+    has_previous, has_churn = ctx.has("previous"), ctx.has("churn_model")
     notes = []
-
-    def change(text: str | None) -> str | None:
-        # a delta only where there is a comparison: no "+0" or "—" against a missing value
-        return w["vs_previous"].format(change=text) if text not in (None, "—") else None
-
-    pp = lambda a, b: (f"{(a - b) * 100:+.1f} pp" if ctx.lang == "en" else f"{(a - b) * 100:+.1f}个百分点") if pd.notna(a) and pd.notna(b) else None  # noqa: E731
-    tiles = [
-        (w["tile_customers"], fmt_int(n["customers"]), change(fmt_int(n["customers"] - n["prev_customers"], signed=True) if has_previous else None)),
-        (w["tile_revenue"], ctx.money(n["revenue"]),
-         change(fmt_pct(n["revenue"] / n["prev_revenue"] - 1, signed=True) if has_previous and n["prev_revenue"] else None)),
-        (w["tile_core_share"], fmt_pct(n["core_revenue_share"]), change(pp(n["core_revenue_share"], n["prev_core_revenue_share"]) if has_previous else None)),
-    ]
-    if has_churn:
-        risk_change, net = None, None
-        if n["prev_high_risk"] is not None:
-            risk_change, net = gross_change(ctx.high_churn_risk(), ctx.high_churn_risk(previous=True))
-        tiles.append((w["tile_high_risk"], fmt_int(n["high_risk"]), change(risk_change), False, net))
     if not has_previous:
         notes.append(ctx.left_out(w["what_vs_previous"], "previous"))
     if not has_churn:
         notes.append(ctx.churn_left_out(w["tile_high_risk"]))
-    elif has_previous and n["prev_high_risk"] is None:
+    elif has_previous and not ctx.has("previous_churn_model"):
         notes.append(ctx.churn_left_out(f"{w['tile_high_risk']} · {w['what_vs_previous']}", "previous_churn_model"))
     # every count below is a Finding: its customers are in the list the sentence links to / names
     found, _ = findings(ctx)
@@ -177,7 +194,7 @@ def executive_summary(ctx: ReportContext) -> Block:
         items.append((segment, []))
     elif segment:
         notes.append(segment)
-    # focus: from the strategy (core at risk -> 72 h visit) and the data
+    # focus: from the strategy (core at risk -> 72 h visit) and the data; each count links to its list
     focus = []
     if has_churn and by["core_high_risk"].value:
         focus.append((w["focus_core_risk"].format(n=fmt_int(by["core_high_risk"].value)), "high_risk"))
@@ -188,25 +205,12 @@ def executive_summary(ctx: ReportContext) -> Block:
     if near.value:
         focus.append((w["focus_near_core_named"].format(n=fmt_int(near.value), name="near_core_revenue",
                                                          line=thresholds.format("near_core_revenue", ctx.lang)), "near_core"))
-    overdue_core = int((ctx.cadence["overdue"] & (ctx.cadence["tier"] == "core")).sum()) if ctx.has("record_updated") else 0
-    if overdue_core:
-        focus.append((w["focus_overdue"].format(n=fmt_int(overdue_core)), None))
-    findings_html = '<ul class="findings">' + "".join(
-        f"<li>{esc(text)}{list_ref(ctx, *refs) if refs else ''}</li>" for text, refs in items) + "</ul>"
-    focus_html = (esc(w["focus"]).replace("{actions}", esc(w["separator_clause"]).join(
-        esc(text) + (list_ref(ctx, ref) if ref else "") for text, ref in focus)) if focus
-        else esc(w["focus"].format(actions=w["focus_none"])))
-    block = Block(w["executive_summary"], keep_together=True)
-    block.add(kpi_tiles(tiles)).add(findings_html).add(f'<p class="focus">{focus_html}</p>')
+    if "overdue_core" in by and by["overdue_core"].value:
+        focus.append((w["focus_overdue"].format(n=fmt_int(by["overdue_core"].value)), "overdue_core"))
     # how the lines were set, and a warning when the tiers hardly separate anyone
-    block.add(f'<p class="note">{esc(thresholds.describe(ctx.lang))}</p>')
-    for message in tier_health_messages(ctx.tier_health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k)):
-        block.add(f'<p class="warning">{esc(message)}</p>')
-    if notes:
-        block.add(_notes(notes))
-    return block
-
-
+    warnings = tier_health_messages(ctx.tier_health, ctx.lang, ctx.user_config, lambda k: _tier_label(ctx, k))
+    return Stack([summary_tiles(ctx), Findings(items, ctx.lang), Focus(focus, ctx.lang), Sentences([thresholds.describe(ctx.lang)], "note"),
+                  Sentences(warnings, "warning"), Sentences(notes, "left-out")], cls="keep")
 
 
 def tier_table(ctx: ReportContext) -> pd.DataFrame:
@@ -221,7 +225,7 @@ def tier_table(ctx: ReportContext) -> pd.DataFrame:
     return table
 
 
-def tier_overview(ctx: ReportContext) -> Block:
+def tier_overview(ctx: ReportContext) -> Stack:
     """Customers and revenue by tier: a chart and a table."""
     w = ctx.words
     table = tier_table(ctx)
@@ -254,14 +258,13 @@ def tier_overview(ctx: ReportContext) -> Block:
     formats = {w["col_customer_share"]: fmt_pct, w["col_revenue_share"]: fmt_pct,
                w["col_avg_interactions"]: lambda v: f"{v:.1f}", w["col_customers"]: fmt_int}
     shown, formats = money_table(ctx, shown, formats, [w["col_revenue"], w["col_avg_revenue"]])
-    block = Block(w["tier_overview"]).add(fig)
     if not ctx.has("interactions"):
         shown = shown.drop(columns=w["col_avg_interactions"])
-        return block.add(table_html(shown, formats)).add(_notes([ctx.left_out(w["what_interactions"], "interactions")]))
-    return block.add(table_html(shown, formats))
+        return Stack([fig, Shown(shown, formats), Sentences([ctx.left_out(w["what_interactions"], "interactions")], "left-out")])
+    return Stack([fig, Shown(shown, formats)])
 
 
-def rfm_view(ctx: ReportContext) -> Block:
+def rfm_view(ctx: ReportContext) -> Stack:
     """R x F heatmap (colour = customers, cells = average spend) and the named RFM segments."""
     from segkit.plots.segment import plot_rfm_heatmap
 
@@ -281,7 +284,7 @@ def rfm_view(ctx: ReportContext) -> Block:
     formats = {w["col_avg_recency"]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}", w["col_avg_orders"]: lambda v: f"{v:.1f}",
                w["col_customers"]: fmt_int}
     shown, formats = money_table(ctx, shown, formats, [w["col_avg_monetary"]])
-    return Block(w["rfm_view"]).text(w["rfm_intro"]).add(fig).add(table_html(shown, formats))
+    return Stack([fig, Shown(shown, formats)])
 
 
 PROSPECT, TOTAL = "prospect", "total"
@@ -323,55 +326,60 @@ def _matrix_labels(ctx: ReportContext, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def migration_view(ctx: ReportContext, top: int = 8) -> Block:
+def migration_view(ctx: ReportContext, top: int = 8) -> Stack | Sentences:
     """Transition matrix (customers and revenue) and the main upgrades and downgrades."""
     w = ctx.words
     if not ctx.has("previous"):
-        return Block(w["migration"]).add(_notes([ctx.left_out(w["migration"], "previous")]))
+        return Sentences([ctx.left_out(w["migration"], "previous")], "left-out")
     mig = ctx.migration
     totals = mig.totals
-    block = Block(w["migration"]).text(w["migration_intro"].format(
+    parts = [Sentences([w["migration_intro"].format(
         prev=ctx.previous_as_of.date(), cur=ctx.as_of.date(), up=fmt_int(totals["up"]), down=fmt_int(totals["down"]),
-        new=fmt_int(totals["new"]), lost=fmt_int(totals["lost"])))
+        new=fmt_int(totals["new"]), lost=fmt_int(totals["lost"]))])]
     counts = _matrix_labels(ctx, migration_matrix(ctx))
     count = lambda v: "" if pd.isna(v) else fmt_int(v)  # noqa: E731
-    block.subheading(w["migration_counts"]).add(table_html(counts, {c: count for c in counts.columns}, index=True))
-    block.add(f'<p class="note">{esc(w["migration_prospects_note"])}</p>')
+    parts += [Heading(w["migration_counts"]), Shown(counts, {c: count for c in counts.columns}, index=True),
+              Sentences([w["migration_prospects_note"]], "note")]
     if mig.revenue is not None:
         from segkit.labels import money_column
 
         # one unit for the whole matrix (its cells are compared with each other), in the heading
         scale, unit, decimals = money_column(mig.revenue.to_numpy().ravel(), ctx.lang, ctx.currency)
         revenue = _matrix_labels(ctx, mig.revenue / scale)
-        block.subheading(w["migration_revenue"].replace("{unit}", unit)).add(
-            table_html(revenue, {c: (lambda v: f"{v:,.{decimals}f}") for c in revenue.columns}, index=True))
+        parts += [Heading(w["migration_revenue"].replace("{unit}", unit)),
+                  Shown(revenue, {c: (lambda v: f"{v:,.{decimals}f}") for c in revenue.columns}, index=True)]
     names = ctx.snapshot["name"]
     for title, moves in ((w["top_upgrades"], mig.upgrades), (w["top_downgrades"], mig.downgrades)):
-        block.subheading(title)
+        parts.append(Heading(title))
         if moves.empty:
-            block.text(w["no_moves"])
+            parts.append(Sentences([w["no_moves"]]))
             continue
         moves = moves.copy()
         change = moves["current_revenue"].fillna(0) - moves["previous_revenue"].fillna(0) if "current_revenue" in moves else pd.Series(0.0, index=moves.index)
         moves = moves.assign(_change=change.abs()).sort_values("_change", ascending=False).head(top)
+        basis_prev = explain_tiers(ctx.previous_tiers.rename(index=str).loc[moves.index],
+                                   ctx.previous_snapshot_all.rename(index=str), ctx.lang, ctx.user_config)["basis"]
+        basis_cur = explain_tiers(ctx.tiers.rename(index=str).loc[moves.index], ctx.snapshot.rename(index=str), ctx.lang,
+                                  ctx.user_config)["basis"]
         shown = pd.DataFrame({
             w["col_customer"]: [customer_text(i, names.get(i)) for i in moves.index],
             w["col_from"]: [_tier_label(ctx, k) for k in moves["previous_tier"]],
             w["col_to"]: [_tier_label(ctx, k) for k in moves["current_tier"]],
             w["col_revenue_change"]: change.reindex(moves.index).to_numpy(),
-            w["col_basis_prev"]: moves["previous_basis"].to_numpy(),
-            w["col_basis_cur"]: moves["current_basis"].to_numpy(),
+            w["col_basis_prev"]: basis_prev.to_numpy(),
+            w["col_basis_cur"]: basis_cur.to_numpy(),
         })
         shown, formats = money_table(ctx, shown, {}, [w["col_revenue_change"]], signed=[w["col_revenue_change"]])
-        block.add(table_html(shown, formats, nowrap=[w["col_from"], w["col_to"]]))
-    return block
+        parts.append(Shown(shown, formats, nowrap=[w["col_from"], w["col_to"]]))
+    return Stack(parts)
 
 
-def value_view(ctx: ReportContext) -> Block:
-    """Historical vs predicted CLV by tier and CLV tiers cross-tabbed with relationship tiers."""
+def value_view(ctx: ReportContext) -> Stack | Sentences:
+    """Historical vs predicted CLV by tier, CLV tiers cross-tabbed with relationship tiers, and
+    the holdout check (:func:`~segkit.reporting.quarterly_actions.holdout_view`)."""
     w = ctx.words
     if ctx.clv_problem is not None:
-        return Block(w["value"]).text(w["value_not_fitted"].format(reason=ctx.clv_problem))
+        return Sentences([w["value_not_fitted"].format(reason=ctx.clv_problem)])
     values = ctx.in_scope(ctx.clv_all).join(ctx.tiers["tier"])
     by_tier = values.groupby("tier").agg(customers=("clv", "size"), hist=("historical_clv", "mean"), pred=("clv", "mean"), total=("clv", "sum"))
     by_tier = by_tier.reindex(_tier_order(by_tier.index, ctx.user_config))
@@ -403,11 +411,11 @@ def value_view(ctx: ReportContext) -> Block:
     # labelled by what it measures: revenue unless a margin is configured (never "margin" at 100%)
     basis = attrs.get("basis") or value_basis(attrs["margin"])
     intro = w[f"value_intro_{basis}"].format(margin=fmt_pct(attrs["margin"], 0), discount=fmt_pct(attrs["annual_discount_rate"], 0))
-    block = Block(w["value"]).text(intro).text(_clv_total_text(ctx, values["clv"].sum())).add(fig)
-    block.add(table_html(*money_table(ctx, shown, {w["col_customers"]: fmt_int},
-                                      [w["col_hist_clv"], w["col_pred_clv"], w["col_total_pred_clv"]])))
-    block.subheading(w["clv_tier_crosstab"]).add(table_html(cross, {c: fmt_int for c in cross.columns}, index=True))
-    return block.add(holdout_view(ctx))
+    table = Shown(*money_table(ctx, shown, {w["col_customers"]: fmt_int},
+                               [w["col_hist_clv"], w["col_pred_clv"], w["col_total_pred_clv"]]))
+    return Stack([Sentences([intro, _clv_total_text(ctx, values["clv"].sum())]), fig, table,
+                  Heading(w["clv_tier_crosstab"]), Shown(cross, {c: fmt_int for c in cross.columns}, index=True),
+                  holdout_view(ctx)])
 
 
 def _clv_total_text(ctx: ReportContext, total: float) -> str:

@@ -23,11 +23,12 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from segkit.reporting.blocks import Block, esc, fmt_int, fmt_pct, money_columns, table_html
+from segkit.reporting.blocks import fmt_int, fmt_pct, money_columns
 from segkit.reporting.context import ReportContext
+from segkit.reporting.display import Glossary, Heading, Sentences, Shown, Stack
 from segkit.reporting.quarterly_helpers import _tier_label, customer_text
 
-__all__ = ["findings", "list_ref", "lists_view", "strategy_view", "trends_view", "region_kpis", "holdout_view",
+__all__ = ["findings", "lists_view", "strategy_view", "trends_view", "quarter_trends", "region_kpis", "holdout_view",
            "glossary_view", "write_lists", "GLOSSARY_TERMS", "LIST_TOP"]
 
 #: Rows of each list shown in the report's body (plus every customer a narrower summary
@@ -50,9 +51,10 @@ def _cached(ctx: ReportContext, name: str, compute: Callable[[], Any]) -> Any:
 # --- findings and their lists ---------------------------------------------------------------------
 
 def findings(ctx: ReportContext) -> tuple[list, dict[str, pd.DataFrame]]:
-    """The summary's findings (:func:`segkit.insights.findings.summary_findings`) and the list
-    behind each (:func:`~segkit.insights.findings.finding_lists`), for the customers in scope."""
-    from segkit.insights.findings import finding_lists, summary_findings
+    """The summary's findings (:func:`segkit.insights.findings.summary_findings`, and the core
+    customers whose records are overdue for refresh when the data date their records) and the
+    list behind each (:func:`~segkit.insights.findings.finding_lists`), for the customers in scope."""
+    from segkit.insights.findings import Finding, finding_lists, summary_findings
 
     def compute():
         previous = ctx.has("previous")
@@ -60,6 +62,10 @@ def findings(ctx: ReportContext) -> tuple[list, dict[str, pd.DataFrame]]:
         found = summary_findings(ctx.tiers, ctx.previous_tiers if previous else None, scores, ctx.rfm_named,
                                  ctx.migration if previous else None, ctx.thresholds, snapshot=ctx.snapshot,
                                  config=ctx.user_config)
+        if ctx.has("record_updated"):
+            cadence = ctx.cadence
+            ids = tuple(str(i) for i in cadence.index[cadence["overdue"].astype(bool) & (cadence["tier"] == "core")])
+            found.append(Finding("overdue_core", len(ids), "overdue_core", ids))
         lists = finding_lists(found, ctx.tiers, snapshot=ctx.snapshot, scores=scores, rfm=ctx.rfm_named,
                               migration=ctx.migration if previous else None)
         return found, lists
@@ -67,15 +73,7 @@ def findings(ctx: ReportContext) -> tuple[list, dict[str, pd.DataFrame]]:
     return _cached(ctx, "findings", compute)
 
 
-def list_ref(ctx: ReportContext, *list_names: str) -> str:
-    """" (list: Core customers)" as HTML, each list linked to its anchor ``#list-<name>``: the
-    PDF names the lists, the HTML links to them."""
-    w = ctx.words
-    links = esc(w["separator_list"]).join(f'<a href="#list-{esc(n)}">{esc(w[f"list_{n}"])}</a>' for n in list_names)
-    return f'<span class="list-ref">{esc(w["see_list"]).replace("{list}", links)}</span>'
-
-
-def _list_table(ctx: ReportContext, table: pd.DataFrame) -> str:
+def _list_table(ctx: ReportContext, table: pd.DataFrame) -> Shown:
     w = ctx.words
     names = ctx.snapshot["name"] if "name" in ctx.snapshot else pd.Series(dtype=object)
     shown = pd.DataFrame({w["col_customer"]: [customer_text(i, names.get(i)) for i in table.index]})
@@ -96,7 +94,7 @@ def _list_table(ctx: ReportContext, table: pd.DataFrame) -> str:
     if "owner" in ctx.snapshot and ctx.has("owner"):
         shown[w["col_owner"]] = ctx.snapshot["owner"].reindex(table.index).astype(object).fillna("—").to_numpy()
     shown, money_formats = money_columns(shown, money, ctx.lang, ctx.currency)
-    return table_html(shown, {**formats, **money_formats}, nowrap=[w["col_tier"], w["col_from"]])
+    return Shown(shown, {**formats, **money_formats}, nowrap=[w["col_tier"], w["col_from"]])
 
 
 def shown_rows(found: list, table: pd.DataFrame, top: int = LIST_TOP) -> pd.DataFrame:
@@ -126,7 +124,7 @@ def shown_rows(found: list, table: pd.DataFrame, top: int = LIST_TOP) -> pd.Data
     return table.loc[keep.to_numpy()]
 
 
-def lists_view(ctx: ReportContext, top: int = LIST_TOP) -> Block:
+def lists_view(ctx: ReportContext, top: int = LIST_TOP) -> Stack:
     """The customers behind the summary's numbers, one list per anchor ``list-<name>``.
 
     Each list is ordered by value at stake (churn probability x 12-month revenue) when the
@@ -137,27 +135,23 @@ def lists_view(ctx: ReportContext, top: int = LIST_TOP) -> Block:
     """
     w = ctx.words
     found, lists = findings(ctx)
-    block = Block(w["lists"], anchor="lists").text(w["lists_intro"].format(n=top))
+    parts = []
     for name, table in lists.items():
         counts = [f for f in found if f.list_name == name]
-        # one list on one PDF page where it fits (no orphan heading or closing line)
-        block.add(f'<div class="finding-list" id="list-{esc(name)}" style="break-inside: avoid">')
-        block.subheading(f"{w[f'list_{name}']} · {fmt_int(len(table))}")
+        shown = shown_rows(counts, table, top) if len(table) else table
+        rows = [Heading(f"{w[f'list_{name}']} · {fmt_int(len(table))}")]
         if name == "near_core":
-            block.text(w["list_near_core_line"].format(name="near_core_revenue",
-                                                        line=ctx.thresholds.format("near_core_revenue", ctx.lang)))
-        if len(table):
-            shown = shown_rows(counts, table, top)
-            block.add(_list_table(ctx, shown))
-            if len(shown) < len(table):
-                block.text(w["list_rest"].format(shown=fmt_int(len(shown)), n=fmt_int(len(table)), sheet=name))
-        else:
-            block.text(w["list_empty"])
-        block.add("</div>")
-    return block
+            rows.append(Sentences([w["list_near_core_line"].format(
+                name="near_core_revenue", line=ctx.thresholds.format("near_core_revenue", ctx.lang))]))
+        rows.append(_list_table(ctx, shown) if len(table) else Sentences([w["list_empty"]]))
+        if len(shown) < len(table):
+            rows.append(Sentences([w["list_rest"].format(shown=fmt_int(len(shown)), n=fmt_int(len(table)), sheet=name)], "note"))
+        # one list on one PDF page where it fits (no orphan heading or closing line)
+        parts.append(Stack(rows, anchor=f"list-{name}", cls="finding-list keep"))
+    return Stack(parts, anchor="lists")
 
 
-def write_lists(ctx: ReportContext, folder: str | Path | None) -> Block | None:
+def write_lists(ctx: ReportContext, folder: str | Path | None) -> Sentences | None:
     """Write the complete lists beside the report, in the report's scope and masking.
 
     ``summary-lists.xlsx`` (every list of :func:`findings`, a row per list and customer) and, when the churn model
@@ -188,13 +182,12 @@ def write_lists(ctx: ReportContext, folder: str | Path | None) -> Block | None:
     if ctx.has("churn_model"):
         actions = action_list(ctx.churn_scores, ctx.tiers, snap, as_of=ctx.as_of, config=ctx.user_config)
         written += list(write_owner_lists(actions, folder, mask=ctx.mask_pii).values())
-    text = w["lists_written"].format(lists=path.name, n=fmt_int(len(written) - 1))
-    return Block("").add(f'<p class="note">{esc(text)}</p>')
+    return Sentences([w["lists_written"].format(lists=path.name, n=fmt_int(len(written) - 1))], "note")
 
 
 # --- strategy: counts, owners and deadlines ---------------------------------------------------------
 
-def strategy_view(ctx: ReportContext) -> Block:
+def strategy_view(ctx: ReportContext) -> Stack:
     """One row per tier: customers, revenue, customers at risk, the owner role, the at-risk
     action with its deadline and example customers (:func:`segkit.insights.strategy.strategy_plan`
     on the customers in scope, words from ``strategy.yaml``)."""
@@ -220,10 +213,8 @@ def strategy_view(ctx: ReportContext) -> Block:
                                 for ids in plan["example_customers"]]
     shown, formats = money_columns(shown, [w["col_revenue"]], ctx.lang, ctx.currency)
     formats |= {w["col_customers"]: fmt_int, w["col_at_risk"]: fmt_int}
-    block = Block(w["strategy"]).text(w["strategy_plan_intro"].format(as_of=ctx.as_of.date()))
-    if not has_churn:
-        block.add(f'<p class="note left-out">{esc(ctx.churn_left_out(w["col_at_risk"]))}</p>')
-    return block.add(table_html(shown, formats, nowrap=[w["col_tier"]]))
+    left_out = None if has_churn else Sentences([ctx.churn_left_out(w["col_at_risk"])], "left-out")
+    return Stack([left_out, Shown(shown, formats, nowrap=[w["col_tier"]])])
 
 
 # --- trends ---------------------------------------------------------------------------------------
@@ -238,28 +229,37 @@ def _trend_labels(ctx: ReportContext) -> dict[str, str]:
     return labels | {NEW: w["matrix_new"], LOST: w["matrix_lost"]}
 
 
-def trends_view(ctx: ReportContext, n_quarters: int = 8, flow_quarters: int = 4) -> Block:
+def quarter_trends(ctx: ReportContext, n_quarters: int = 8) -> pd.DataFrame:
+    """Tier mix, customers, revenue, retention and NPS at the last ``n_quarters`` quarter ends
+    for the customers in scope (:func:`segkit.insights.trends.quarterly_trends`), computed once
+    per report: the summary's tiles and the trends section read the same table."""
+    from segkit.insights.trends import quarterly_trends
+
+    return _cached(ctx, f"trends_{n_quarters}",
+                   lambda: quarterly_trends(ctx.dataset, ctx.quarter, n_quarters, ctx.user_config, progress=False))
+
+
+def trends_view(ctx: ReportContext, n_quarters: int = 8, flow_quarters: int = 4) -> Stack:
     """Tier mix, revenue, retention and NPS over the last ``n_quarters`` quarter ends, and the
     flows between tiers over the last ``flow_quarters`` (:mod:`segkit.insights.trends`), for the
     customers in scope; each quarter's row is as a report of that quarter computed it."""
-    from segkit.insights.trends import quarterly_trends, segment_flows
+    from segkit.insights.trends import segment_flows
     from segkit.labels import money_column
     from segkit.plots.trends import plot_segment_flow, plot_trends
 
     w = ctx.words
-    trends = _cached(ctx, "trends", lambda: quarterly_trends(ctx.dataset, ctx.quarter, n_quarters, ctx.user_config, progress=False))
+    trends = quarter_trends(ctx, n_quarters)
     flows = _cached(ctx, "flows", lambda: segment_flows(ctx.dataset, ctx.quarter, flow_quarters, ctx.user_config, progress=False))
-    block = Block(w["trends"], anchor="trends")
     if len(trends) < 2:
-        return block.add(f'<p class="note left-out">{esc(ctx.left_out(w["trends"], "previous"))}</p>')
+        return Stack([Sentences([ctx.left_out(w["trends"], "previous")], "left-out")], anchor="trends")
     labels = _trend_labels(ctx)
     scale, unit, _ = money_column(trends["revenue_12m"].to_numpy(), ctx.lang, ctx.currency)
     first, last = trends.iloc[0], trends.iloc[-1]
-    block.text(w["trends_intro"].format(
+    intro = Sentences([w["trends_intro"].format(
         n=len(trends), first=first["quarter"], last=last["quarter"], customers_first=fmt_int(first["customers"]),
         customers_last=fmt_int(last["customers"]), retention=fmt_pct(last["retention_rate"]),
-        nps="—" if pd.isna(last["nps"]) else f"{last['nps']:+.0f}"))
-    block.add(plot_trends(trends, labels, money=(scale, unit)))
+        nps="—" if pd.isna(last["nps"]) else f"{last['nps']:+.0f}")])
+    parts = [intro, plot_trends(trends, labels, money=(scale, unit))]
     order = [k for k in trends.attrs.get("tier_order", []) if k in trends.columns]
     shown = pd.DataFrame({w["col_quarter"]: trends["quarter"].to_numpy()})
     for key in order:
@@ -271,10 +271,10 @@ def trends_view(ctx: ReportContext, n_quarters: int = 8, flow_quarters: int = 4)
     shown, formats = money_columns(shown, [w["col_revenue_quarter"]], ctx.lang, ctx.currency)
     formats |= {labels[k]: fmt_int for k in order} | {w["col_customers"]: fmt_int, w["trend_retention_rate"]: fmt_pct,
                                                        w["trend_nps"]: lambda v: "—" if pd.isna(v) else f"{v:+.0f}"}
-    block.add(table_html(shown, formats))
+    parts.append(Shown(shown, formats))
     if len(flows):
-        block.subheading(w["trend_flow_title"]).text(w["flows_intro"]).add(plot_segment_flow(flows, labels))
-    return block
+        parts += [Heading(w["trend_flow_title"]), plot_segment_flow(flows, labels)]
+    return Stack(parts, anchor="trends")
 
 
 def region_kpis(ctx: ReportContext) -> pd.DataFrame:
@@ -288,10 +288,10 @@ def region_kpis(ctx: ReportContext) -> pd.DataFrame:
 
 # --- CLV holdout ------------------------------------------------------------------------------------
 
-def holdout_view(ctx: ReportContext, horizon_months: int = 12) -> str:
+def holdout_view(ctx: ReportContext, horizon_months: int = 12) -> Stack | Sentences:
     """Predicted against actual revenue over the last ``horizon_months`` per tier
     (:func:`segkit.insights.value.clv_holdout_check`, the company's models) with one sentence,
-    as HTML for the value section; a note instead when the data are too short."""
+    for the value section; a note instead when the data are too short."""
     from segkit.insights.value import clv_holdout_check
 
     w = ctx.words
@@ -299,7 +299,7 @@ def holdout_view(ctx: ReportContext, horizon_months: int = 12) -> str:
         check = _cached(ctx, "holdout", lambda: clv_holdout_check(ctx.dataset_full, ctx.as_of, horizon_months,
                                                                   ctx.user_config))
     except ValueError as exc:
-        return f'<p class="note left-out">{esc(w["holdout_not_possible"].format(reason=exc))}</p>'
+        return Sentences([w["holdout_not_possible"].format(reason=exc)], "left-out")
     total = check.loc["total"]
     text = w["holdout_intro"].format(
         start=check.attrs["calibration_end"].date(), end=check.attrs["as_of"].date(), ratio=f"{total['ratio']:.2f}",
@@ -314,17 +314,12 @@ def holdout_view(ctx: ReportContext, horizon_months: int = 12) -> str:
     })
     shown, formats = money_columns(shown, [w["col_predicted_revenue"], w["col_actual_revenue"]], ctx.lang, ctx.currency)
     formats |= {w["col_customers"]: fmt_int, w["col_ratio"]: lambda v: "—" if pd.isna(v) else f"{v:.2f}"}
-    return f"<h3>{esc(w['holdout'])}</h3><p>{esc(text)}</p>" + table_html(shown, formats, nowrap=[w["col_tier"]])
+    return Stack([Heading(w["holdout"]), Sentences([text]), Shown(shown, formats, nowrap=[w["col_tier"]])])
 
 
 # --- glossary ---------------------------------------------------------------------------------------
 
-def glossary_view(ctx: ReportContext) -> str:
-    """The glossary of the terms the quarterly report uses (:func:`segkit.labels.glossary`),
-    as HTML for the end of the appendix."""
-    from segkit.labels import glossary
-
-    terms = [t for t in GLOSSARY_TERMS if t != "renewal_probability" or ctx.has("contracts")]
-    table = glossary(ctx.lang, terms).reset_index(drop=True)
-    table.columns = [ctx.words["col_term"], ctx.words["col_meaning"]]
-    return f"<h3>{esc(ctx.words['glossary'])}</h3>" + table_html(table, nowrap=[ctx.words["col_term"]], cards=False)
+def glossary_view(ctx: ReportContext) -> Glossary:
+    """The glossary of the terms the quarterly report uses (:data:`GLOSSARY_TERMS`; the renewal
+    term only when the data have contracts)."""
+    return Glossary([t for t in GLOSSARY_TERMS if t != "renewal_probability" or ctx.has("contracts")], ctx.lang)

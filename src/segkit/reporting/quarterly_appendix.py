@@ -12,8 +12,9 @@ import re
 import pandas as pd
 
 from segkit.config import default_section
-from segkit.reporting.blocks import Block, esc, fmt_int, table_html
+from segkit.reporting.blocks import fmt_int
 from segkit.reporting.context import ReportContext
+from segkit.reporting.display import Footer, Heading, Sentences, Shown, Stack
 
 from segkit.reporting.quarterly_actions import glossary_view
 from segkit.reporting.quarterly_helpers import _tier_label
@@ -21,24 +22,23 @@ from segkit.reporting.quarterly_helpers import _tier_label
 __all__ = ["appendix", "footer", "rule_text"]
 
 
-def appendix(ctx: ReportContext) -> Block:
+def appendix(ctx: ReportContext) -> Stack:
     """Data quality (rows read / rejected by reason), definitions, tier rules, parameters."""
     from segkit.insights.kpi import kpi_definitions
 
     w = ctx.words
     ds = ctx.dataset_full
     files = ds.files
-    block = Block(w["appendix"])
-    block.subheading(w["data_quality"]).text(w["dq_intro"].format(
-        read=fmt_int(files["rows_read"].sum()), accepted=fmt_int(files["rows_accepted"].sum()), rejected=fmt_int(files["rows_rejected"].sum())))
+    texts = [w["dq_intro"].format(read=fmt_int(files["rows_read"].sum()), accepted=fmt_int(files["rows_accepted"].sum()),
+                                  rejected=fmt_int(files["rows_rejected"].sum()))]
     if ds.customers_derived:
-        block.text(w["dq_customers_derived"].format(n=fmt_int(len(ds.customers))))
+        texts.append(w["dq_customers_derived"].format(n=fmt_int(len(ds.customers))))
     if ds.as_of_source == "data":
-        block.text(w["dq_as_of_from_data"].format(date=ds.as_of.date()))
+        texts.append(w["dq_as_of_from_data"].format(date=ds.as_of.date()))
     per_table = files.groupby("table", sort=False)[["rows_read", "rows_accepted", "rows_rejected"]].sum().reset_index()
     per_table["table"] = per_table["table"].map(lambda t: _table_name(ctx, t))
     per_table.columns = [w["col_table"], w["col_read"], w["col_accepted"], w["col_rejected"]]
-    block.add(table_html(per_table))
+    parts = [Heading(w["data_quality"]), Sentences(texts), Shown(per_table)]
     rules = ds.summary()["rejected_by_rule"]
     if len(rules):
         shown = pd.DataFrame({
@@ -46,14 +46,13 @@ def appendix(ctx: ReportContext) -> Block:
             w["col_rule"]: rules["rule"].map(lambda r: rule_text(r, ctx.lang)).to_numpy(),
             w["col_rows"]: rules["rows"].to_numpy(),
         })
-        block.add(table_html(shown))
+        parts.append(Shown(shown))
     else:
-        block.text(w["no_rejections"])
+        parts.append(Sentences([w["no_rejections"]]))
     definitions = kpi_definitions(ctx.lang).reset_index(drop=True)
     definitions.columns = {"zh": ["指标", "定义"], "en": ["Metric", "Definition"]}[ctx.lang][: len(definitions.columns)]
-    block.subheading(w["definitions"]).add(table_html(definitions))
-    block.subheading(w["tier_rules"]).add(table_html(_tier_rules(ctx)))
-    return block.add(glossary_view(ctx))
+    return Stack([*parts, Heading(w["definitions"]), Shown(definitions), Heading(w["tier_rules"]), Shown(_tier_rules(ctx)),
+                  Heading(w["glossary"]), glossary_view(ctx)])
 
 
 def _table_name(ctx: ReportContext, table: str) -> str:
@@ -113,9 +112,9 @@ def _tier_rules(ctx: ReportContext) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def footer(ctx: ReportContext) -> Block:
+def footer(ctx: ReportContext) -> Footer:
     """segkit version, parameters, configuration hash and data fingerprint."""
     text = ctx.words["footer"].format(
         version=ctx.version, params=json.dumps(ctx.parameters, ensure_ascii=False, sort_keys=True),
         config_hash=ctx.config_hash, fingerprint=ctx.dataset_full.fingerprint())
-    return Block("", [f'<footer class="report-footer">{esc(text)}</footer>'])
+    return Footer(text)

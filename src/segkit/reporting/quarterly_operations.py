@@ -12,16 +12,18 @@ import pandas as pd
 from segkit.config import default_section
 from segkit.labels import label
 from segkit.plots import TIER_COLORS, freeze_fonts, new_figure, style
-from segkit.reporting.blocks import Block, esc, extreme_rows, fmt_int, fmt_pct, table_html
+from segkit.reporting.blocks import extreme_rows, fmt_int, fmt_pct
 from segkit.reporting.context import ReportContext
 from segkit.reporting.quarterly_actions import region_kpis
-from segkit.reporting.quarterly_helpers import _notes, _tier_label, _tier_order, customer_text, money_table
+from segkit.reporting.display import Heading, Sentences, Shown, Stack
+from segkit.reporting.quarterly_helpers import _tier_label, _tier_order, customer_text, money_table
+from segkit.segment.tiers import explain_tiers
 
 __all__ = ["renewals_view", "kpi_view", "review_view", "cadence_view", "KPI_COLUMNS", "HIGHER_IS_BETTER",
            "KPI_SHOWN_DIGITS"]
 
 
-def renewals_view(ctx: ReportContext) -> Block | None:
+def renewals_view(ctx: ReportContext) -> Stack | Sentences | None:
     """Contract renewals (续约) by tier: a table and the predicted retention curves.
 
     Customers with contracts, those under contract now, the renewal rate so far (renewals
@@ -37,22 +39,21 @@ def renewals_view(ctx: ReportContext) -> Block | None:
     if not ctx.has("contracts"):
         return None
     w = ctx.words
-    block = Block(w["renewals"])
     try:
         result = ctx.renewals
     except RenewalsNotFitted as exc:
         reason = w.get(f"renewals_reason_{exc.reason}", str(exc))
-        return block.add(_notes([w["renewals_not_fitted"].format(reason=reason)]))
+        return Sentences([w["renewals_not_fitted"].format(reason=reason)], "left-out")
     cfg = load_renewals_config(ctx.user_config)
     summary = result.summary
     tiers = [k for k in summary.index if k != "total"]
     total = summary.loc["total"]
     months = period_months(result.period)
     period = w["period_annual"] if months == 12 else w["period_months"].format(n=months)
-    block.text(w["renewals_intro"].format(
+    intro = Sentences([w["renewals_intro"].format(
         customers=fmt_int(total["customers"]), period=period, decisions=fmt_int(total["decisions"]),
         renewals=fmt_int(total["renewals"]), rate=fmt_pct(total["observed_rate"]), grace=cfg.grace_days,
-        discount=fmt_pct((1 + result.discount) ** (12 / months) - 1, 0)))
+        discount=fmt_pct((1 + result.discount) ** (12 / months) - 1, 0))])
     labels = [_tier_label(ctx, k) for k in tiers]
     with style(ctx.lang):
         fig = new_figure(6.5, 2.9)
@@ -81,7 +82,7 @@ def renewals_view(ctx: ReportContext) -> Block | None:
     })
     formats = {w["col_contract_customers"]: fmt_int, w["col_current_contracts"]: fmt_int, w["col_renewal_rate"]: fmt_pct,
                w["col_next_renewal"]: fmt_pct, w["col_remaining_years"]: lambda v: "—" if pd.isna(v) else f"{v:.1f}"}
-    block.add(table_html(shown, formats, nowrap=[w["col_tier"]])).add(fig)
+    parts = [intro, Shown(shown, formats, nowrap=[w["col_tier"]]), fig]
     notes = [w["renewals_tier_note"]]
     separator = w["separator_list"]
     for reason in ("few", "no_churn", "no_renewal", "no_fit"):
@@ -93,7 +94,7 @@ def renewals_view(ctx: ReportContext) -> Block | None:
     if geometric:
         names = [_tier_label(ctx, k) if k != "total" else w["total_row"] for k in geometric]
         notes.append(w["renewals_geometric"].format(tiers=separator.join(names)))
-    return block.add("".join(f'<p class="note">{esc(t)}</p>' for t in notes))
+    return Stack([*parts, Sentences(notes, "note")])
 
 
 KPI_COLUMNS = ["customers", "revenue_share", "retention_rate", "repurchase_rate", "nps", "satisfaction", "cross_sell_rate"]
@@ -119,7 +120,7 @@ def _kpi_columns(ctx: ReportContext) -> tuple[list[str], list[str]]:
     return columns, notes
 
 
-def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers: int) -> str:
+def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers: int) -> Shown:
     from segkit.insights.kpi import kpi_definitions
 
     names = kpi_definitions(ctx.lang)["label"]
@@ -160,32 +161,34 @@ def _kpi_table(ctx: ReportContext, table: pd.DataFrame, kind: str, min_customers
         "customers": fmt_int, "revenue_share": pct, "retention_rate": pct, "repurchase_rate": pct, "complaint_rate": pct,
         "nps": lambda v: "—" if pd.isna(v) else f"{v:+.0f}" if round(v) else "0", "satisfaction": lambda v: "—" if pd.isna(v) else f"{v:.1f}",
         "cross_sell_rate": lambda v: f"{v:.2f}", "interactions_per_customer": lambda v: f"{v:.1f}"}.items()}
-    return table_html(shown, formats, highlight=highlight)
+    return Shown(shown, formats, highlight=highlight)
 
 
-def kpi_view(ctx: ReportContext, min_customers: int = 20) -> Block:
-    """KPIs by tier and by industry, best and worst cells highlighted."""
+def kpi_view(ctx: ReportContext, min_customers: int = 20) -> Stack:
+    """KPIs by tier, industry and region, best and worst cells highlighted (among groups of at
+    least ``min_customers``)."""
     w = ctx.words
-    block = Block(w["kpis"]).text(w["kpi_intro"].format(min_n=min_customers))
-    block.subheading(w["kpis_by_tier"]).add(_kpi_table(ctx, ctx.kpi_by_tier, "tier", min_customers))
+    parts = [Sentences([w["kpi_intro"].format(min_n=min_customers)]),
+             Heading(w["kpis_by_tier"]), _kpi_table(ctx, ctx.kpi_by_tier, "tier", min_customers)]
     notes = _kpi_columns(ctx)[1]
     if ctx.has("industry"):
-        block.subheading(w["kpis_by_industry"]).add(_kpi_table(ctx, ctx.kpi_by_industry, "industry", min_customers))
+        parts += [Heading(w["kpis_by_industry"]), _kpi_table(ctx, ctx.kpi_by_industry, "industry", min_customers)]
     else:
         notes.append(ctx.left_out(w["kpis_by_industry_what"], "industry"))
     if ctx.has("region"):
-        block.subheading(w["kpis_by_region"]).add(_kpi_table(ctx, region_kpis(ctx), "region", min_customers))
+        parts += [Heading(w["kpis_by_region"]), _kpi_table(ctx, region_kpis(ctx), "region", min_customers)]
     else:
         notes.append(ctx.left_out(w["kpis_by_region"], "region"))
-    return block.add(_notes(notes)) if notes else block
+    return Stack([*parts, Sentences(notes, "left-out")])
 
 
-def review_view(ctx: ReportContext, top: int = 15) -> Block:
+def review_view(ctx: ReportContext, top: int = 15) -> Stack:
     """Borderline customers (needs_review) with the reason, and stale manual overrides."""
     w = ctx.words
     tiers, snap = ctx.tiers, ctx.snapshot
     review = tiers.loc[tiers["needs_review"].astype(bool)].join(snap[["name", "owner", "revenue_12m"]])
     review = review.sort_values("revenue_12m", ascending=False)
+    review = review.join(explain_tiers(tiers.loc[review.index], snap, ctx.lang, ctx.user_config))
     shown = pd.DataFrame({
         w["col_customer"]: [customer_text(i, n) for i, n in zip(review.index, review["name"])],
         w["col_tier"]: review["tier_label"].to_numpy(),
@@ -195,34 +198,35 @@ def review_view(ctx: ReportContext, top: int = 15) -> Block:
     })
     if not ctx.has("owner"):  # no owners in the data: a column of blanks says nothing
         shown = shown.drop(columns=w["col_owner"])
-    block = Block(w["to_review"]).text(w["review_intro"].format(n=fmt_int(len(review))))
+    parts = [Sentences([w["review_intro"].format(n=fmt_int(len(review)))])]
     if len(review):
-        block.add(table_html(*money_table(ctx, shown, {}, [w["col_revenue"]]), max_rows=top, more=w["more_rows"],
+        parts.append(Shown(*money_table(ctx, shown, {}, [w["col_revenue"]]), max_rows=top, more=w["more_rows"],
                              nowrap=[w["col_tier"], w["col_owner"]]))
     stale = tiers.loc[tiers["override_stale"].astype(bool)] if "override_stale" in tiers else tiers.iloc[:0]
-    block.text(w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"])
-    return block
+    parts.append(Sentences([w["stale_overrides"].format(n=fmt_int(len(stale))) if len(stale) else w["no_stale"]]))
+    return Stack(parts)
 
 
-def cadence_view(ctx: ReportContext, top: int = 15) -> Block:
+def cadence_view(ctx: ReportContext, top: int = 15) -> Stack | Sentences:
     """Records overdue for refresh: summary per owner and the longest-overdue important ones."""
     from segkit.insights.cadence import cadence_reasons, cadence_summary
 
     w = ctx.words
     if not ctx.has("record_updated"):
-        return Block(w["cadence"]).add(_notes([ctx.left_out(w["cadence"], "record_updated")]))
+        return Sentences([ctx.left_out(w["cadence"], "record_updated")], "left-out")
     report = ctx.cadence
     overdue = report.loc[report["overdue"].astype(bool)]
-    block = Block(w["cadence"]).text(w["cadence_intro"].format(n=fmt_int(len(overdue)), share=fmt_pct(len(overdue) / max(len(report), 1))))
+    parts = [Sentences([w["cadence_intro"].format(n=fmt_int(len(overdue)), share=fmt_pct(len(overdue) / max(len(report), 1)))])]
     summary = cadence_summary(report).reset_index()
     summary = summary[["owner", "customers", "overdue", "overdue_share", "median_days_overdue"]]
     names = {"zh": ["客户负责人", "客户数", "逾期", "逾期占比", "逾期天数中位数"], "en": ["Owner", "Customers", "Overdue", "Share overdue", "Median days overdue"]}[ctx.lang]
     summary.columns = names
     summary.iloc[-1, 0] = {"zh": "合计", "en": "Total"}[ctx.lang] if summary.iloc[-1, 0] == "total" else summary.iloc[-1, 0]
     if ctx.has("owner"):
-        block.subheading(w["cadence_by_owner"]).add(table_html(summary, {names[3]: fmt_pct, names[4]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}"}))
+        parts += [Heading(w["cadence_by_owner"]),
+                  Shown(summary, {names[3]: fmt_pct, names[4]: lambda v: "—" if pd.isna(v) else f"{v:,.0f}"})]
     else:
-        block.add(_notes([ctx.left_out(w["what_owner"], "owner")]))
+        parts.append(Sentences([ctx.left_out(w["what_owner"], "owner")], "left-out"))
     important = overdue.loc[overdue["tier"].isin(["core", "potential"])].sort_values("days_overdue", ascending=False).head(top)
     names_col = ctx.snapshot["name"]
     shown = pd.DataFrame({
@@ -233,5 +237,4 @@ def cadence_view(ctx: ReportContext, top: int = 15) -> Block:
     })
     if not ctx.has("owner"):
         shown = shown.drop(columns=w["col_owner"])
-    block.subheading(w["cadence_top"]).add(table_html(shown, nowrap=[w["col_tier"], w["col_owner"]]))
-    return block
+    return Stack([*parts, Heading(w["cadence_top"]), Shown(shown, nowrap=[w["col_tier"], w["col_owner"]])])

@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 
 from segkit._version import __version__
+from segkit.errors import ReportError  # defined with every segkit error; importable here as before
 from segkit.io import Dataset
 from segkit.periods import parse_quarter
 from segkit.writers import file_slug as _slug
@@ -42,10 +43,6 @@ TITLES = {
     ("quarterly", "zh"): "客户分层季度报告", ("quarterly", "en"): "Quarterly customer segmentation report",
     ("churn", "zh"): "客户流失预警报告", ("churn", "en"): "Churn prediction report",
 }
-
-
-class ReportError(RuntimeError):
-    """A report could not be produced; nothing new was published."""
 
 
 @dataclass

@@ -291,7 +291,7 @@ class QuarterRun:
         frame["revenue_12m"] = self.snapshot_all["revenue_12m"]
         # the same lines as the relationship tiers (derived from the data for non-yuan money)
         tiers = clv_tiers(frame, config=self.user_config, thresholds=self.thresholds)
-        frame = frame.join(tiers[["clv_tier", "clv_tier_label"]])
+        frame = frame.join(tiers[["clv_tier"]])
         frame.attrs.update({"margin": cfg.margin, "annual_discount_rate": cfg.annual_discount_rate, "horizon": cfg.horizon})
         return frame
 

@@ -46,11 +46,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segkit.errors import ExpressionError  # defined with every segkit error; importable here as before
+
 __all__ = ["Expression", "ExpressionError", "parse"]
-
-
-class ExpressionError(ValueError):
-    """An expression cannot be parsed, names an unknown column, or cannot be evaluated."""
 
 
 # --- tokens -------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 - :func:`value_class` — high value 高价值客户 (12-month amount >= 500,000), potential 潜力客户
   (100,000-500,000 and six-month growth >= 20%), ordinary 普通客户 (< 100,000), with the
-  basis in words; 100,000-500,000 without that growth is counted as ordinary (configurable).
+  basis in words (:func:`explain_classes`); 100,000-500,000 without that growth is counted as ordinary (configurable).
 - :func:`lifecycle_stage` — prospect / intent / active / churned (cooperation ended more
   than 3 months ago), or the alternative wording prospect / new / old / churned.
 - :func:`company_size` — large / medium / small from employees or annual revenue.
 - :func:`industry`, :func:`need_type` — the vocabulary keys of the customer record, labelled.
-- :func:`classify` — all of them, plus :func:`combined_label`, e.g.
-  ``制造业-高价值-合作中-解决方案定制型``.
+- :func:`classify` — all of them (keys).
+- :func:`explain_classes` — their words at the edge: labels, the value class's basis and
+  :func:`combined_label`, e.g. ``制造业-高价值-合作中-解决方案定制型``.
 
 The rules live in ``segkit/defaults/classify.yaml``.
 """
@@ -22,7 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang, label_series
 from segkit.segment._expr import ExpressionError, parse
@@ -39,6 +40,7 @@ __all__ = [
     "industry",
     "need_type",
     "classify",
+    "explain_classes",
     "combined_label",
     "CLASS_PARTS",
 ]
@@ -69,6 +71,7 @@ class CombinedLabelConfig(StrictModel):
     missing: Label
 
 
+@register_section("classify")
 class ClassifyConfig(StrictModel):
     """The ``classify`` configuration section."""
 
@@ -144,8 +147,8 @@ def _labelled(keys: pd.Series, labels: Mapping[str, Label], lang: str, short: bo
     return keys.map(lambda k: labels[k].text(lang, short) if k in labels else ("" if pd.isna(k) else str(k))).astype("str")
 
 
-def value_class(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
-    """Value class with growth (section 3) and its basis in words.
+def value_class(snapshot: pd.DataFrame, config: Any = None) -> pd.DataFrame:
+    """Value class with growth (section 3); keys only (words: :func:`explain_classes`).
 
     Parameters
     ----------
@@ -153,41 +156,28 @@ def value_class(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") ->
         Needs ``revenue_12m`` and ``revenue_growth_6m``.
     config : path or mapping, optional
         User configuration (``classify`` section).
-    lang : {"zh", "en"}, default "zh"
 
     Returns
     -------
     DataFrame
-        ``value_class`` (high_value / potential / ordinary), ``value_class_label``,
-        ``value_class_basis``.
+        ``value_class`` (high_value / potential / ordinary).
 
     Examples
     --------
     >>> import pandas as pd
     >>> snap = pd.DataFrame({"revenue_12m": [650000.0, 300000.0, 300000.0, 80000.0],
     ...                      "revenue_growth_6m": [0.0, 0.25, 0.05, None]}, index=list("ABCD"))
-    >>> out = value_class(snap)
-    >>> out["value_class"].tolist()
+    >>> value_class(snap)["value_class"].tolist()
     ['high_value', 'potential', 'ordinary', 'ordinary']
-    >>> out.loc["B", "value_class_basis"]
-    '近12个月交易额30.0万元 ∈ [10万元, 50万元) 且 近6个月交易额增长25.0% ≥ 20%'
     """
-    check_lang(lang)
     cfg = load_classify_config(config)
     thresholds = resolve_thresholds(snapshot, None if isinstance(config, ClassifyConfig) else config)
-    result = RuleSet(cfg.value_class, "classify.value_class", thresholds).evaluate(snapshot, lang)
-    return pd.DataFrame(
-        {
-            "value_class": result["key"].astype("str"),
-            "value_class_label": _labelled(result["key"], cfg.value_class.labels, lang),
-            "value_class_basis": result["basis"].astype("str"),
-        },
-        index=snapshot.index,
-    )
+    keys = RuleSet(cfg.value_class, "classify.value_class", thresholds).assign(snapshot)
+    return pd.DataFrame({"value_class": keys.astype("str")}, index=snapshot.index)
 
 
-def lifecycle_stage(snapshot: pd.DataFrame, scheme: str | None = None, config: Any = None, lang: str = "zh") -> pd.DataFrame:
-    """Lifecycle / cooperation stage (section 4.1).
+def lifecycle_stage(snapshot: pd.DataFrame, scheme: str | None = None, config: Any = None) -> pd.DataFrame:
+    """Lifecycle / cooperation stage (section 4.1); keys only (words: :func:`explain_classes`).
 
     The default ``cooperation`` scheme, first match wins: an order in the last 3 months ->
     active 合作中; the record says churned -> churned 流失; ordered before but no order, no
@@ -199,7 +189,7 @@ def lifecycle_stage(snapshot: pd.DataFrame, scheme: str | None = None, config: A
     Returns
     -------
     DataFrame
-        ``lifecycle_stage`` and ``lifecycle_stage_label``.
+        ``lifecycle_stage``.
 
     Examples
     --------
@@ -212,53 +202,44 @@ def lifecycle_stage(snapshot: pd.DataFrame, scheme: str | None = None, config: A
     ...     index=list("ABCDE"))
     >>> lifecycle_stage(snap)["lifecycle_stage"].tolist()
     ['active', 'churned', 'intent', 'prospect', 'churned']
-    >>> lifecycle_stage(snap, "relationship", lang="en")["lifecycle_stage_label"].tolist()
+    >>> stages = lifecycle_stage(snap, "relationship")
+    >>> explain_classes(stages, lang="en")["lifecycle_stage_label"].tolist()
     ['Long-standing', 'Churned', 'Prospect', 'Prospect', 'Churned']
     """
-    check_lang(lang)
     cfg = load_classify_config(config).lifecycle
     name = scheme or cfg.scheme
     if name not in cfg.schemes:
         raise ValueError(f"unknown lifecycle scheme {name!r}; schemes: {sorted(cfg.schemes)}")
     keys = _first_match(snapshot, cfg.schemes[name], None, "lifecycle", config)
-    return pd.DataFrame(
-        {"lifecycle_stage": keys.astype("str"), "lifecycle_stage_label": _labelled(keys, cfg.labels, lang)},
-        index=snapshot.index,
-    )
+    return pd.DataFrame({"lifecycle_stage": keys.astype("str")}, index=snapshot.index)
 
 
-def company_size(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+def company_size(snapshot: pd.DataFrame, config: Any = None) -> pd.DataFrame:
     """Company size (section 4.2): large > 1,000 employees or revenue > 100 M; medium
     100-1,000 or 10 M-100 M; small below; ``unknown`` when both are missing. When the two
-    measures disagree the larger class wins.
+    measures disagree the larger class wins. Keys only (words: :func:`explain_classes`).
 
     Examples
     --------
     >>> import pandas as pd
     >>> snap = pd.DataFrame({"employees": pd.array([1500, 50, 300, None], dtype="Int64"),
     ...                      "annual_revenue": [None, 2.0e8, 5.0e6, None]}, index=list("ABCD"))
-    >>> company_size(snap, lang="en")["company_size_label"].tolist()
-    ['Large', 'Large', 'Medium', 'Size unknown']
+    >>> company_size(snap)["company_size"].tolist()
+    ['large', 'large', 'medium', 'unknown']
     """
-    check_lang(lang)
     cfg = load_classify_config(config).company_size
     keys = _first_match(snapshot, cfg.rules, cfg.other, "company size", config)
-    return pd.DataFrame(
-        {"company_size": keys.astype("str"), "company_size_label": _labelled(keys, cfg.labels, lang)},
-        index=snapshot.index,
-    )
+    return pd.DataFrame({"company_size": keys.astype("str")}, index=snapshot.index)
 
 
-def _vocabulary_column(snapshot: pd.DataFrame, column: str, lang: str) -> pd.DataFrame:
-    check_lang(lang)
+def _vocabulary_column(snapshot: pd.DataFrame, column: str) -> pd.DataFrame:
     if column not in snapshot.columns:
         raise ValueError(f"the snapshot has no column {column!r}")
-    keys = snapshot[column].astype("str")
-    return pd.DataFrame({column: keys, f"{column}_label": label_series(column, keys, lang)}, index=snapshot.index)
+    return pd.DataFrame({column: snapshot[column].astype("str")}, index=snapshot.index)
 
 
-def industry(snapshot: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
-    """Industry (section 4.3): the vocabulary key and its label (制造业, 零售业, ...).
+def industry(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """Industry (section 4.3): the vocabulary key (labels: :func:`explain_classes`).
 
     Values outside the vocabulary are kept as written (:func:`segkit.load_dataset` reports
     them).
@@ -266,23 +247,23 @@ def industry(snapshot: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> industry(pd.DataFrame({"industry": ["manufacturing", "retail"]}))["industry_label"].tolist()
+    >>> explain_classes(industry(pd.DataFrame({"industry": ["manufacturing", "retail"]})))["industry_label"].tolist()
     ['制造业', '零售业']
     """
-    return _vocabulary_column(snapshot, "industry", lang)
+    return _vocabulary_column(snapshot, "industry")
 
 
-def need_type(snapshot: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+def need_type(snapshot: pd.DataFrame) -> pd.DataFrame:
     """Need type (section 4.4): product purchase 产品采购型, technical service 技术服务型,
-    solution customisation 解决方案定制型, long-term strategic 长期战略合作型.
+    solution customisation 解决方案定制型, long-term strategic 长期战略合作型; the key.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> need_type(pd.DataFrame({"need_type": ["strategic"]}), "en")["need_type_label"].tolist()
+    >>> explain_classes(need_type(pd.DataFrame({"need_type": ["strategic"]})), lang="en")["need_type_label"].tolist()
     ['Long-term strategic']
     """
-    return _vocabulary_column(snapshot, "need_type", lang)
+    return _vocabulary_column(snapshot, "need_type")
 
 
 def combined_label(
@@ -346,15 +327,15 @@ def combined_label(
     return out.astype("str").rename("combined_label")
 
 
-def classify(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh", lifecycle_scheme: str | None = None) -> pd.DataFrame:
-    """All classifications of sections 3-4 and the combined label, one row per customer.
+def classify(snapshot: pd.DataFrame, config: Any = None, lifecycle_scheme: str | None = None) -> pd.DataFrame:
+    """All classifications of sections 3-4, one row per customer; keys only.
+
+    Words (labels, the value class's basis, the combined label) are :func:`explain_classes`'.
 
     Returns
     -------
     DataFrame
-        ``value_class``, ``value_class_label``, ``value_class_basis``, ``lifecycle_stage``,
-        ``lifecycle_stage_label``, ``company_size``, ``company_size_label``, ``industry``,
-        ``industry_label``, ``need_type``, ``need_type_label``, ``combined_label``.
+        ``value_class``, ``lifecycle_stage``, ``company_size``, ``industry``, ``need_type``.
 
     Examples
     --------
@@ -362,18 +343,67 @@ def classify(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh", lifec
     >>> snap = handbook_examples().assign(
     ...     revenue_growth_6m=0.1, stage="active", orders_total=4, orders_0_3m=1,
     ...     interactions_3m=1, employees=200, annual_revenue=float("nan"))
-    >>> classify(snap)["combined_label"].tolist()[:2]
+    >>> classes = classify(snap)
+    >>> classes.iloc[0].tolist()
+    ['high_value', 'active', 'medium', 'it_services', 'solution_customisation']
+    >>> explain_classes(classes, snap)["combined_label"].tolist()[:2]
     ['IT服务业-高价值-合作中-解决方案定制型', '零售业-普通-合作中-产品采购型']
+    """
+    cfg = load_classify_config(config)
+    frames = [
+        value_class(snapshot, cfg),
+        lifecycle_stage(snapshot, lifecycle_scheme, cfg),
+        company_size(snapshot, cfg),
+        industry(snapshot),
+        need_type(snapshot),
+    ]
+    return pd.concat(frames, axis=1)
+
+
+def explain_classes(classes: pd.DataFrame, snapshot: pd.DataFrame | None = None, lang: str = "zh", config: Any = None) -> pd.DataFrame:
+    """The words for :func:`classify`'s keys (or any of its columns): labels, basis, combined label.
+
+    The edge function of the classifications: call it for the rows a person reads.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        Key columns named as in :data:`CLASS_PARTS` (:func:`classify`, :func:`value_class`, ...).
+    snapshot : DataFrame, optional
+        The snapshot the classes were made from; needed for ``value_class_basis`` (the
+        customer's values), left out without it.
+    lang : {"zh", "en"}, default "zh"
+    config : path or mapping, optional
+        The configuration the classes were made with.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``classes``: ``<part>_label`` for every class column present,
+        ``value_class_basis`` (with ``value_class`` and a snapshot) and ``combined_label``
+        (when every configured part is present).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame({"revenue_12m": [650000.0, 300000.0], "revenue_growth_6m": [0.0, 0.25]}, index=["A", "B"])
+    >>> words = explain_classes(value_class(snap), snap)
+    >>> words.loc["B"].tolist()
+    ['潜力客户', '近12个月交易额30.0万元 ∈ [10万元, 50万元) 且 近6个月交易额增长25.0% ≥ 20%']
+    >>> explain_classes(value_class(snap), lang="en")["value_class_label"].tolist()
+    ['High value', 'Potential']
     """
     check_lang(lang)
     cfg = load_classify_config(config)
-    frames = [
-        value_class(snapshot, cfg, lang),
-        lifecycle_stage(snapshot, lifecycle_scheme, cfg, lang),
-        company_size(snapshot, cfg, lang),
-        industry(snapshot, lang),
-        need_type(snapshot, lang),
-    ]
-    out = pd.concat(frames, axis=1)
-    out["combined_label"] = combined_label(out, None, lang, cfg)
+    own = {"value_class": cfg.value_class.labels, "lifecycle_stage": cfg.lifecycle.labels, "company_size": cfg.company_size.labels}
+    out = pd.DataFrame(index=classes.index)
+    for part in [c for c in classes.columns if c in CLASS_PARTS]:
+        keys = classes[part]
+        out[f"{part}_label"] = _labelled(keys, own[part], lang) if part in own else label_series(part, keys.astype("str"), lang)
+        if part == "value_class" and snapshot is not None:
+            thresholds = resolve_thresholds(snapshot, None if isinstance(config, ClassifyConfig) else config)
+            rules = RuleSet(cfg.value_class, "classify.value_class", thresholds)
+            out["value_class_basis"] = rules.explain(snapshot, classes, lang)["basis"].astype("str")
+    if all(p in classes.columns for p in cfg.combined_label.parts):
+        out["combined_label"] = combined_label(classes, None, lang, cfg)
     return out

@@ -17,18 +17,14 @@ import numpy as np
 import pandas as pd
 
 from segkit.config import shorten
+from segkit.errors import OverrideError  # defined with every segkit error; importable here as before
 from segkit.periods import parse_date
 from segkit.schema import fold_header
 
 if TYPE_CHECKING:
-    from segkit.segment.rules import RuleSet
     from segkit.segment.tiers import TiersConfig
 
-__all__ = ["OverrideError", "read_overrides", "normalise_overrides", "apply_overrides", "read_table", "alias_columns"]
-
-
-class OverrideError(ValueError):
-    """An overrides file cannot be applied; the message lists every problem with its row."""
+__all__ = ["OverrideError", "read_overrides", "normalise_overrides", "apply_overrides", "override_texts", "read_table", "alias_columns"]
 
 
 _OVERRIDE_ALIASES = {
@@ -225,15 +221,15 @@ _OVERRIDE_WORDS = {
 }
 
 
-def apply_overrides(
-    out: pd.DataFrame, overrides: pd.DataFrame, rules: RuleSet, cfg: TiersConfig, as_of: pd.Timestamp, lang: str, source: str
-) -> pd.DataFrame:
+def apply_overrides(out: pd.DataFrame, overrides: pd.DataFrame, cfg: TiersConfig, as_of: pd.Timestamp, source: str) -> pd.DataFrame:
     """Put the overrides dated on or before ``as_of`` into a tier table (in place; returned).
 
-    ``out`` is the table :func:`segkit.segment.tiers.assign_tiers` builds (``tier``, ``basis``,
-    ``rule_tier``, ``override_*``, ``needs_review``, ``review_reason``); ``overrides`` is
+    ``out`` is the table :func:`segkit.segment.tiers.assign_tiers` builds (``tier``,
+    ``rule_tier``, ``override_*``, ``needs_review``, ``review``); ``overrides`` is
     :func:`normalise_overrides`' result. An override for a customer not in ``out`` raises
-    :class:`OverrideError`; one older than ``overrides.stale_after_days`` is flagged for review.
+    :class:`OverrideError`; one older than ``overrides.stale_after_days`` is flagged for review
+    (``review`` = ``stale_override``); the rules' own review of an overridden customer is
+    dropped. Words come from :func:`override_texts`.
     (Exercised through ``assign_tiers(..., overrides=...)``; see its tests.)
     """
     unknown = overrides[~overrides["customer_id"].isin(out.index.astype(str))]
@@ -243,26 +239,34 @@ def apply_overrides(
             f"{source}: {len(unknown)} override(s) for customers not in the snapshot:\n  - " + "\n  - ".join(items)
         )
     valid = overrides[overrides["date"] <= as_of]  # an override made later does not rewrite the past
-    words = _OVERRIDE_WORDS[lang]
     limit = cfg.overrides.stale_after_days
     id_map = pd.Series(out.index, index=out.index.astype(str))
     for row in valid.itertuples(index=False):
         cid = id_map[row.customer_id]
-        date_text = row.date.strftime("%Y-%m-%d")
         stale = (as_of - row.date).days > limit
-        out.at[cid, "basis"] = words["basis"].format(
-            tier=rules.label(row.tier, lang),
-            reason=row.reason,
-            reviewer=row.reviewer,
-            date=date_text,
-            rule=rules.label(out.at[cid, "rule_tier"], lang),
-            basis=out.at[cid, "basis"],
-        )
         out.at[cid, "tier"] = row.tier
         out.at[cid, "override_reason"] = row.reason
         out.at[cid, "override_reviewer"] = row.reviewer
         out.at[cid, "override_date"] = row.date
         out.at[cid, "override_stale"] = stale
         out.at[cid, "needs_review"] = stale
-        out.at[cid, "review_reason"] = words["stale"].format(days=limit, date=date_text, reviewer=row.reviewer) if stale else ""
+        out.at[cid, "review"] = "stale_override" if stale else ""
     return out
+
+
+def override_texts(tiers: pd.DataFrame, rule_basis: pd.Series, label: Any, stale_after_days: int, lang: str) -> pd.DataFrame:
+    """The words of the overridden rows of a tier table: ``basis`` and ``review_reason``.
+
+    ``rule_basis`` is the rules' basis of those rows, ``label`` maps a tier key to its label;
+    used by :func:`segkit.segment.tiers.explain_tiers`. Rows without an override are left out.
+    """
+    words = _OVERRIDE_WORDS[lang]
+    done = tiers[tiers["override_date"].notna()]
+    basis, reason = [], []
+    for cid, row in zip(done.index, done.itertuples(index=False)):
+        date_text = row.override_date.strftime("%Y-%m-%d")
+        basis.append(words["basis"].format(tier=label(row.tier), reason=row.override_reason, reviewer=row.override_reviewer,
+                                           date=date_text, rule=label(row.rule_tier), basis=rule_basis[cid]))
+        reason.append(words["stale"].format(days=stale_after_days, date=date_text, reviewer=row.override_reviewer)
+                      if row.override_stale else "")
+    return pd.DataFrame({"basis": basis, "review_reason": reason}, index=done.index, dtype=object)

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError
 
-from segkit.config import ConfigError, StrictModel, _describe, config_hash, load_section, read_yaml_mapping
+from segkit.config import ConfigError, StrictModel, _describe, config_hash, load_section, register_section, read_yaml_mapping
+from segkit.errors import RFMWarning  # defined with every segkit error; importable here as before
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment._expr import ExpressionError, parse
@@ -41,13 +42,9 @@ from segkit.segment.thresholds import default_thresholds, resolve_thresholds
 from segkit.segment.rules import ConfigItem
 from segkit.segment.tiers import section_source
 
-__all__ = ["RFMConfig", "RFMScheme", "RFMWarning", "load_rfm_config", "rfm_scores", "quantile_scores"]
+__all__ = ["RFMConfig", "RFMScheme", "RFMWarning", "load_rfm_config", "rfm_scores", "explain_rfm", "quantile_scores"]
 
 SCORE_NAMES = ("r_score", "f_score", "m_score", "rfm_points")
-
-
-class RFMWarning(UserWarning):
-    """RFM scores were computed but are coarse: tiny or constant data."""
 
 
 class Level(ConfigItem):
@@ -93,6 +90,7 @@ class RFMScheme(ConfigItem):
     group_other: SegmentLabel | None = None
 
 
+@register_section("rfm")
 class RFMConfig(StrictModel):
     """The ``rfm`` configuration section."""
 
@@ -243,9 +241,8 @@ def rfm_scores(
     snapshot: pd.DataFrame,
     scheme: str | Path | Mapping[str, Any] | RFMScheme | None = None,
     config: Any = None,
-    lang: str = "zh",
 ) -> pd.DataFrame:
-    """R, F and M scores, the RFM cell and a named segment for every customer.
+    """R, F and M scores, the RFM cell and a named segment for every customer (keys and numbers).
 
     Parameters
     ----------
@@ -257,8 +254,6 @@ def rfm_scores(
         configuration, a mapping with one scheme, or a YAML file holding one.
     config : path or mapping, optional
         User configuration for the ``rfm`` section.
-    lang : {"zh", "en"}, default "zh"
-        Language of the ``*_label`` columns.
 
     Returns
     -------
@@ -266,8 +261,8 @@ def rfm_scores(
         Indexed like ``snapshot``: ``r_score``, ``f_score``, ``m_score`` (Int64; empty for
         customers the scheme does not score, by default those without orders),
         ``rfm_score`` (the cell, e.g. ``"535"``), ``rfm_points`` (R + F + M),
-        ``rfm_segment`` and ``rfm_segment_label``; schemes with groups (handbook) add
-        ``rfm_group`` and ``rfm_group_label``.
+        ``rfm_segment`` (a key); schemes with groups (handbook) add ``rfm_group``. Labels
+        are :func:`explain_rfm`'s. ``attrs["scheme"]`` names the scheme.
 
     Warns
     -----
@@ -281,7 +276,7 @@ def rfm_scores(
     ...     {"recency_days": [10.0, 45.0, 200.0, None], "orders_12m": [72, 24, 3, 0],
     ...      "orders_total": [90, 30, 3, 0], "revenue_total": [150000.0, 80000.0, 20000.0, 0.0]},
     ...     index=pd.Index(["A", "B", "C", "D"], name="customer_id"))
-    >>> rfm_scores(snap, "handbook", lang="en")[["rfm_score", "rfm_points", "rfm_segment", "rfm_group"]]
+    >>> rfm_scores(snap, "handbook")[["rfm_score", "rfm_points", "rfm_segment", "rfm_group"]]
                 rfm_score  rfm_points rfm_segment   rfm_group
     customer_id                                              
     A                 333           9        core  high_value
@@ -289,7 +284,6 @@ def rfm_scores(
     C                 111           3     dormant       other
     D                 NaN        <NA>   no_orders   no_orders
     """
-    check_lang(lang)
     name, spec = _resolve_scheme(scheme, config)
     lines = resolve_thresholds(snapshot, config).values  # named levels: thresholds.yaml
     n = len(snapshot)
@@ -326,19 +320,68 @@ def rfm_scores(
     out["rfm_score"] = cell.where(eligible.reindex(snapshot.index, fill_value=False).to_numpy(bool)).astype("str")
     frame = out[list(SCORE_NAMES)].astype("float64")
     eligible_aligned = pd.Series(eligible.to_numpy(bool), index=snapshot.index) if n else pd.Series(dtype=bool)
-    labels = {spec.other.key: spec.other, spec.no_orders.key: spec.no_orders, **{r.key: r for r in spec.segments}}
     segment = _first_match(frame, spec.segments, spec.other.key, eligible_aligned)
     segment[~eligible_aligned.to_numpy(bool)] = spec.no_orders.key
     out["rfm_segment"] = segment.astype("str")
-    out["rfm_segment_label"] = segment.map(lambda k: getattr(labels[k], lang)).astype("str")
     if spec.groups:
-        glabels = {spec.group_other.key: spec.group_other, spec.no_orders.key: spec.no_orders, **{r.key: r for r in spec.groups}}
         group = _first_match(frame, spec.groups, spec.group_other.key, eligible_aligned)
         group[~eligible_aligned.to_numpy(bool)] = spec.no_orders.key
         out["rfm_group"] = group.astype("str")
-        out["rfm_group_label"] = group.map(lambda k: getattr(glabels[k], lang)).astype("str")
-    ordered = ["r_score", "f_score", "m_score", "rfm_score", "rfm_points", "rfm_segment", "rfm_segment_label"]
-    out = out[ordered + [c for c in ("rfm_group", "rfm_group_label") if c in out]]
+    ordered = ["r_score", "f_score", "m_score", "rfm_score", "rfm_points", "rfm_segment"]
+    out = out[ordered + [c for c in ("rfm_group",) if c in out]]
     out.attrs = {"scheme": name, "method": spec.method, "bins": spec.bins, "config_hash": config_hash(spec), **(
         {"as_of": snapshot.attrs["as_of"]} if "as_of" in snapshot.attrs else {})}
+    return out
+
+
+def explain_rfm(rfm: pd.DataFrame, lang: str = "zh", scheme: Any = None, config: Any = None) -> pd.DataFrame:
+    """The labels of :func:`rfm_scores`' segments (and groups), from the scheme's configuration.
+
+    The edge function of RFM: words for people, added where they are shown.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        :func:`rfm_scores`' result (or some of its rows).
+    lang : {"zh", "en"}, default "zh"
+    scheme : str, dict, path or RFMScheme, optional
+        The scheme the scores were made with; default ``rfm.attrs["scheme"]`` (a scheme given
+        as a dict, file or RFMScheme must be passed again).
+    config : path or mapping, optional
+        The configuration the scores were made with.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``rfm``: ``rfm_segment_label``, and ``rfm_group_label`` when ``rfm`` has
+        ``rfm_group``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> snap = pd.DataFrame(
+    ...     {"recency_days": [10.0, 200.0], "orders_12m": [72, 3],
+    ...      "orders_total": [90, 3], "revenue_total": [150000.0, 20000.0]}, index=["A", "B"])
+    >>> explain_rfm(rfm_scores(snap, "handbook"), "en")
+      rfm_segment_label rfm_group_label
+    A              Core      High value
+    B           Dormant           Other
+    """
+    check_lang(lang)
+    if scheme is None:
+        scheme = rfm.attrs.get("scheme")
+        if scheme == "custom":
+            raise ValueError("explain_rfm: these scores were made with a scheme given as a dict, file or RFMScheme; pass it as scheme=")
+    _, spec = _resolve_scheme(scheme, config)
+    out = pd.DataFrame(index=rfm.index)
+    columns = [("rfm_segment", spec.other, spec.segments)]
+    if spec.groups and "rfm_group" in rfm:
+        columns.append(("rfm_group", spec.group_other, spec.groups))
+    for column, other, rules in columns:
+        labels = {other.key: other, spec.no_orders.key: spec.no_orders, **{r.key: r for r in rules}}
+        unknown = sorted(set(rfm[column].dropna()) - set(labels))
+        if unknown:
+            raise ValueError(f"explain_rfm: {column} {unknown[0]!r} is not a key of the RFM scheme {scheme!r}; "
+                             "pass the scheme the scores were made with")
+        out[f"{column}_label"] = rfm[column].map(lambda k: getattr(labels[k], lang)).astype("str")
     return out

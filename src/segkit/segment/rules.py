@@ -3,8 +3,10 @@
 A :class:`RuleSet` is built from a :class:`RuleSetConfig` (``order``, ``labels``, ``measures``,
 ``rules``, ``unmatched``, ``review``): rules are evaluated in order, first match wins, every
 row gets exactly one key; rows no rule matches get a provisional key and are flagged for
-review, and so are rows whose key hangs on a value close to a threshold. Each key comes with
-its basis in words (zh or en), built from the configured measure names and units.
+review, and so are rows whose key hangs on a value close to a threshold.
+:meth:`RuleSet.evaluate` gives keys and review keys only; :meth:`RuleSet.explain` puts the
+basis and review reasons into words (zh or en) from the configured measure names and units,
+for the rows asked for (words cost far more than keys, and most rows are never read).
 
 The item models (:class:`ConfigItem` and its subclasses :class:`Label`, :class:`Measure`, ...)
 are shared by every segment configuration that holds lists or mappings of models.
@@ -494,14 +496,24 @@ class RuleSet:
             text = text + _WORDS[lang]["and"] + part
         return text
 
-    def evaluate(self, df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
-        """Assign and explain: columns ``key``, ``basis``, ``needs_review``, ``review_reason``.
+    def evaluate(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Assign keys and review flags, without words.
 
         Parameters
         ----------
         df : DataFrame
             One row per customer with the columns the rules use.
-        lang : {"zh", "en"}, default "zh"
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``df``: ``key`` (the assigned key), ``rule`` (where the matching rule
+            is configured: ``rules[i]``, ``unmatched.rules[i]`` or ``unmatched.default``),
+            ``clause`` (position in its ``any_of`` of the first clause that holds; -1 for
+            ``unmatched.default``), ``needs_review`` and ``review``: ``;``-joined review keys,
+            ``unmatched``, ``partial:<key>`` (a higher rule's first condition holds, a later
+            one does not) or ``near_threshold:<column>`` ("" when no review is needed).
+            Words for these are :meth:`explain`'s job.
 
         Examples
         --------
@@ -509,8 +521,82 @@ class RuleSet:
         >>> out = RuleSet(load_tiers_config()).evaluate(handbook_examples())
         >>> out["key"].tolist()
         ['core', 'potential', 'ordinary', 'low_value']
+        >>> out["rule"].tolist(), out["clause"].tolist()
+        (['rules[0]', 'rules[1]', 'rules[2]', 'rules[3]'], [0, 0, 0, 0])
+        """
+        self._check_columns(df)
+        index = df.index
+        n = len(df)
+        keys, rule_idx, fb_idx, cv = self._match(df)
+        rule = np.array(
+            [f"rules[{i}]" for i in range(len(self.rules))] + [f"unmatched.rules[{i}]" for i in range(len(self.fallbacks))]
+            + ["unmatched.default"], dtype=object)
+        pick = np.where(rule_idx >= 0, rule_idx, np.where(fb_idx >= 0, len(self.rules) + fb_idx, len(rule) - 1))
+        clause = np.full(n, -1)
+        for i, r in enumerate([*self.rules, *self.fallbacks]):
+            for j, cl in enumerate(r.clauses):
+                rows = (pick == i) & (clause == -1) & self._clause_ok(cl, cv, n)
+                clause[rows] = j
+        review = join_texts(
+            [pd.Series(kind, index=index[rows], dtype=object) for kind, rows in self._review_rows(df, keys, rule_idx, cv)],
+            index, ";")
+        return pd.DataFrame(
+            {
+                "key": pd.Series(keys, index=index, dtype=object),
+                "rule": pd.Series(rule[pick], index=index, dtype="str"),
+                "clause": clause,
+                "needs_review": (review != "").to_numpy(),
+                "review": review.astype("str"),
+            },
+            index=index,
+        )
+
+    def _review_rows(self, df, keys, rule_idx, cv):
+        """(review key, row mask) pairs in the order their reasons are written."""
+        n = len(df)
+        unmatched = rule_idx == -1
+        if unmatched.any():
+            yield "unmatched", unmatched
+        for i, lead, rest, rows in self._partial_rows(rule_idx, cv, n):
+            yield f"partial:{self.rules[i].key}", rows
+        for column, _t, near, found, _alt in self._near_threshold(df, keys, cv):
+            mask = np.zeros(n, dtype=bool)
+            mask[np.flatnonzero(near)[found]] = True
+            yield f"near_threshold:{column}", mask
+
+    def explain(self, df: pd.DataFrame, evaluated: pd.DataFrame | None = None, lang: str = "zh") -> pd.DataFrame:
+        """The words for :meth:`evaluate`'s result: ``basis`` and ``review_reason`` per row.
+
+        Rendering words costs far more than assigning keys, so it is done only here, and
+        only for the rows asked for: pass ``evaluated`` (or any table indexed by customer)
+        restricted to the rows to show, and only those are put into words. Runs that never
+        show reasons never call this.
+
+        Parameters
+        ----------
+        df : DataFrame
+            The rows :meth:`evaluate` was given (at least those of ``evaluated``).
+        evaluated : DataFrame, optional
+            :meth:`evaluate`'s result or a subset of its rows; default every row of ``df``.
+        lang : {"zh", "en"}, default "zh"
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``evaluated`` (or ``df``): ``basis`` (every satisfied clause of the
+            matched rule, with the customer's values) and ``review_reason`` ("" when none).
+
+        Examples
+        --------
+        >>> from segkit.segment.tiers import handbook_examples, load_tiers_config
+        >>> rules = RuleSet(load_tiers_config())
+        >>> snap = handbook_examples()
+        >>> rules.explain(snap, rules.evaluate(snap).loc[["C003"]], "en")["basis"].iloc[0]
+        '12-month revenue CNY 120,000 ∈ [CNY 50,000, CNY 200,000) and 6-month interactions 3 ∈ [3, 9]'
         """
         check_lang(lang)
+        if evaluated is not None:
+            df = df.loc[evaluated.index]
         self._check_columns(df)
         words = _WORDS[lang]
         index = df.index
@@ -547,20 +633,11 @@ class RuleSet:
         reasons.extend(self._partial_reasons(df, rule_idx, cv, lang))
         reasons.extend(self._near_threshold_reasons(df, keys, cv, lang))
         review_reason = join_texts(reasons, index, words["reason_sep"])
-        return pd.DataFrame(
-            {
-                "key": pd.Series(keys, index=index, dtype=object),
-                "basis": basis.astype(str),
-                "needs_review": review_reason != "",
-                "review_reason": review_reason.astype(str),
-            },
-            index=index,
-        )
+        return pd.DataFrame({"basis": basis.astype("str"), "review_reason": review_reason.astype("str")}, index=index)
 
-    def _partial_reasons(self, df, rule_idx, cv, lang) -> list[pd.Series]:
-        """The first condition of a clause holds, a later one does not, for a higher rule."""
-        out = []
-        n = len(df)
+    def _partial_rows(self, rule_idx, cv, n):
+        """(rule position, lead condition, later conditions, rows): the first condition of a
+        clause holds, a later one does not, for a rule higher than the matched one."""
         matched_at = np.where(rule_idx == -1, len(self.rules), rule_idx)
         for i, rule in enumerate(self.rules):
             if not rule.partial_review:
@@ -573,36 +650,40 @@ class RuleSet:
                 for cond in rest:
                     failed |= ~cv[id(cond)]
                 rows = (matched_at > i) & cv[id(lead)] & failed
-                if not rows.any():
-                    continue
-                met = self._render_series(lead, df, rows, lang, True)
-                unmet_parts = []
-                for cond in rest:
-                    r = rows & ~cv[id(cond)]
-                    if r.any():
-                        unmet_parts.append(self._render_series(cond, df, r, lang, False))
-                unmet = join_texts(unmet_parts, df.index[rows], _WORDS[lang]["and"])
-                tier = self.label(rule.key, lang)
-                out.append(
-                    pd.Series(
-                        [_WORDS[lang]["partial"].format(tier=tier, met=m, unmet=u) for m, u in zip(met, unmet[met.index])],
-                        index=met.index,
-                        dtype=object,
-                    )
+                if rows.any():
+                    yield i, lead, rest, rows
+
+    def _partial_reasons(self, df, rule_idx, cv, lang) -> list[pd.Series]:
+        out = []
+        for i, lead, rest, rows in self._partial_rows(rule_idx, cv, len(df)):
+            met = self._render_series(lead, df, rows, lang, True)
+            unmet_parts = []
+            for cond in rest:
+                r = rows & ~cv[id(cond)]
+                if r.any():
+                    unmet_parts.append(self._render_series(cond, df, r, lang, False))
+            unmet = join_texts(unmet_parts, df.index[rows], _WORDS[lang]["and"])
+            tier = self.label(self.rules[i].key, lang)
+            out.append(
+                pd.Series(
+                    [_WORDS[lang]["partial"].format(tier=tier, met=m, unmet=u) for m, u in zip(met, unmet[met.index])],
+                    index=met.index,
+                    dtype=object,
                 )
+            )
         return out
 
-    def _near_threshold_reasons(self, df, keys, cv, lang) -> list[pd.Series]:
-        """Customers whose key changes when one value crosses a nearby threshold."""
+    def _near_threshold(self, df, keys, cv):
+        """(column, threshold, near mask, found mask within near, alternative keys within near):
+        customers whose key changes when one value crosses a nearby threshold."""
         margin = self.config.review.margin
         if margin <= 0 or len(df) == 0:
-            return []
+            return
         conditions = [c for r in [*self.rules, *self.fallbacks] for cl in r.clauses for c in cl]
         pairs: list[tuple[str, float]] = []
         for cond in conditions:
             if self.config.measures[cond.column].unit != "flag":
                 pairs.extend((cond.column, t) for t in cond.thresholds if (cond.column, t) not in pairs)
-        out = []
         for column, t in pairs:
             values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             with np.errstate(invalid="ignore"):
@@ -624,8 +705,13 @@ class RuleSet:
                 changed = (keys_moved != current) & pd.isna(alt)
                 alt[changed] = keys_moved[changed]
             found = ~pd.isna(alt)
-            if not found.any():
-                continue
+            if found.any():
+                yield column, t, near, found, alt
+
+    def _near_threshold_reasons(self, df, keys, cv, lang) -> list[pd.Series]:
+        out = []
+        margin = self.config.review.margin
+        for column, t, near, found, alt in self._near_threshold(df, keys, cv):
             measure = self.config.measures[column]
             name = measure.zh if lang == "zh" else measure.en
             threshold = _fmt(t, measure, lang, threshold=True, currency=self.currency)

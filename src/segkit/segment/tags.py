@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from segkit.config import ConfigError, StrictModel, load_section
+from segkit.config import ConfigError, StrictModel, load_section, register_section
+from segkit.errors import TagError  # defined with every segkit error; importable here as before
 from segkit.features import SNAPSHOT_COLUMNS
 from segkit.labels import check_lang
 from segkit.segment.thresholds import default_thresholds, resolve_thresholds
@@ -50,15 +51,12 @@ __all__ = [
     "merge_synonyms",
     "tag_matrix",
     "tag_review",
+    "label_tags",
     "TAG_COLUMNS",
 ]
 
-TAG_COLUMNS = ["customer_id", "tag", "level1", "level2", "level3", "tag_label", "source", "status"]
+TAG_COLUMNS = ["customer_id", "tag", "level1", "level2", "level3", "source", "status"]
 STATUSES = ("confirmed", "to_confirm", "rejected")
-
-
-class TagError(ValueError):
-    """A tag file or tag name cannot be used; the message names the row and the value."""
 
 
 class TaxonomyNode(ConfigItem):
@@ -81,6 +79,7 @@ class TagReviewConfig(StrictModel):
     min_customers: int = Field(5, ge=1)
 
 
+@register_section("tags")
 class TagsConfig(StrictModel):
     """The ``tags`` configuration section."""
 
@@ -206,17 +205,16 @@ def load_tags_config(config: str | Path | Mapping[str, Any] | TagsConfig | None 
     return cfg
 
 
-def _frame(rows: list[dict], taxonomy: Taxonomy, lang: str) -> pd.DataFrame:
+def _frame(rows: list[dict], taxonomy: Taxonomy) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["customer_id", "tag", "source", "status"])
     levels = df["tag"].map(taxonomy.levels)
     df.insert(2, "level1", levels.map(lambda t: t[0]))
     df.insert(3, "level2", levels.map(lambda t: t[1]))
     df.insert(4, "level3", levels.map(lambda t: t[2]))
-    df.insert(5, "tag_label", df["tag"].map(lambda t: taxonomy.label(t, lang)))
     return df.astype({c: "str" for c in TAG_COLUMNS}) if len(df) else df.astype({c: "str" for c in TAG_COLUMNS})
 
 
-def auto_tags(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+def auto_tags(snapshot: pd.DataFrame, config: Any = None) -> pd.DataFrame:
     """Tags set by the automatic and hybrid rules, one row per customer and tag.
 
     Returns
@@ -238,7 +236,6 @@ def auto_tags(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> p
     0           A          value.spend_level.high  to_confirm
     1           A  behaviour.order_frequency.high   confirmed
     """
-    check_lang(lang)
     cfg = load_tags_config(config)
     taxonomy = Taxonomy(cfg)
     rows: list[dict] = []
@@ -252,7 +249,7 @@ def auto_tags(snapshot: pd.DataFrame, config: Any = None, lang: str = "zh") -> p
         hit = expr.evaluate(snapshot).to_numpy(bool)
         status = "to_confirm" if rule.mode == "hybrid" else "confirmed"
         rows.extend({"customer_id": cid, "tag": rule.tag, "source": rule.mode, "status": status} for cid in ids[hit])
-    out = _frame(rows, taxonomy, lang)
+    out = _frame(rows, taxonomy)
     return out.sort_values(["customer_id"], kind="stable", ignore_index=True)
 
 
@@ -363,7 +360,6 @@ def assign_tags(
     config: Any = None,
     manual: str | Path | pd.DataFrame | None = None,
     confirmations: str | Path | pd.DataFrame | None = None,
-    lang: str = "zh",
 ) -> pd.DataFrame:
     """All tags of every customer: automatic, hybrid (with their confirmation) and manual.
 
@@ -377,8 +373,6 @@ def assign_tags(
         Manual tags (see :func:`read_manual_tags`).
     confirmations : path or DataFrame, optional
         Decisions on hybrid tags (see :func:`read_confirmations`).
-    lang : {"zh", "en"}, default "zh"
-        Language of ``tag_label``.
 
     Returns
     -------
@@ -386,17 +380,16 @@ def assign_tags(
         :data:`TAG_COLUMNS`, one row per customer and tag. ``source`` lists where the tag
         came from (``auto``, ``hybrid``, ``manual``, joined with ``+`` when several);
         ``status`` is ``confirmed``, ``to_confirm`` (hybrid, no decision yet) or
-        ``rejected`` (a person said no).
+        ``rejected`` (a person said no). Labels: :func:`label_tags`.
 
     Raises
     ------
     TagError
         For manual tags or confirmations of customers that are not in the snapshot.
     """
-    check_lang(lang)
     cfg = load_tags_config(config)
     taxonomy = Taxonomy(cfg)
-    tags = auto_tags(snapshot, cfg, lang)
+    tags = auto_tags(snapshot, cfg)
     known = set(snapshot.index.astype(str))
     if confirmations is not None:
         decisions = read_confirmations(confirmations, cfg)
@@ -415,11 +408,11 @@ def assign_tags(
         if unknown:
             raise TagError(f"manual tags for customers not in the snapshot: {unknown}")
         rows = [{"customer_id": c, "tag": t, "source": "manual", "status": "confirmed"} for c, t in zip(extra["customer_id"], extra["tag"])]
-        tags = pd.concat([tags, _frame(rows, taxonomy, lang)], ignore_index=True)
-    return merge_synonyms(tags, cfg, lang)
+        tags = pd.concat([tags, _frame(rows, taxonomy)], ignore_index=True)
+    return merge_synonyms(tags, cfg)
 
 
-def merge_synonyms(tags: pd.DataFrame, config: Any = None, lang: str = "zh") -> pd.DataFrame:
+def merge_synonyms(tags: pd.DataFrame, config: Any = None) -> pd.DataFrame:
     """Map every tag name to its canonical tag and keep one row per customer and tag.
 
     Near-duplicates (``APP``, ``app``, ``手机``, ``mobile``) become one tag
@@ -440,7 +433,6 @@ def merge_synonyms(tags: pd.DataFrame, config: Any = None, lang: str = "zh") -> 
     0           A  behaviour.channel.mobile
     1           B  behaviour.channel.online
     """
-    check_lang(lang)
     cfg = load_tags_config(config)
     taxonomy = Taxonomy(cfg)
     df = tags.copy()
@@ -468,7 +460,7 @@ def merge_synonyms(tags: pd.DataFrame, config: Any = None, lang: str = "zh") -> 
     ).reset_index()
     merged["status"] = merged["_rank"].map(dict(enumerate(STATUSES)))
     rows = merged[["customer_id", "tag", "source", "status"]].to_dict("records")
-    return _frame(rows, taxonomy, lang)
+    return _frame(rows, taxonomy)
 
 
 def tag_matrix(tags: pd.DataFrame, index: Iterable[str], statuses: Iterable[str] = ("confirmed",)) -> pd.DataFrame:
@@ -532,7 +524,6 @@ def tag_review(
     snapshot_now: pd.DataFrame,
     outcome: pd.DataFrame,
     config: Any = None,
-    lang: str = "zh",
     statuses: Iterable[str] = ("confirmed",),
 ) -> pd.DataFrame:
     """Quarterly tag review: coverage and how well each tag separates next-quarter outcomes.
@@ -562,17 +553,17 @@ def tag_review(
         (true/false) and optionally ``satisfaction``.
     config : path or mapping, optional
         ``tags.review`` settings (alpha, min_coverage, max_coverage, min_customers).
-    lang : {"zh", "en"}, default "zh"
     statuses : iterable of str, default ("confirmed",)
         Which tag statuses count.
 
     Returns
     -------
     DataFrame
-        Indexed by tag: ``tag_label``, ``n_tagged``, ``coverage``, ``repurchase_tagged``,
+        Indexed by tag: ``n_tagged``, ``coverage``, ``repurchase_tagged``,
         ``repurchase_untagged``, ``repurchase_diff``, ``repurchase_z``, ``repurchase_p``,
         ``satisfaction_tagged``, ``satisfaction_untagged``, ``satisfaction_diff``,
-        ``satisfaction_t``, ``satisfaction_p``, ``separates``, ``flag``, ``flag_label``.
+        ``satisfaction_t``, ``satisfaction_p``, ``separates``, ``flag`` (a key; words:
+        :func:`label_tags`).
 
     Examples
     --------
@@ -587,12 +578,11 @@ def tag_review(
     """
     from scipy import stats  # imported here: only the review needs it
 
-    check_lang(lang)
     cfg = load_tags_config(config)
     taxonomy = Taxonomy(cfg)
     review = cfg.review
     repurchase, satisfaction = _outcomes(snapshot_now, outcome)
-    merged = merge_synonyms(tags, cfg, lang) if len(tags) else tags
+    merged = merge_synonyms(tags, cfg) if len(tags) else tags
     matrix = tag_matrix(merged, snapshot_now.index.astype(str), statuses)
     all_tags = list(dict.fromkeys([*taxonomy.leaves, *matrix.columns]))
     matrix = matrix.reindex(columns=all_tags, fill_value=False)
@@ -607,7 +597,7 @@ def tag_review(
     for tag in all_tags:
         has = matrix[tag].to_numpy(bool)
         n_tagged = int(has.sum())
-        row: dict[str, Any] = {"tag": tag, "tag_label": taxonomy.label(tag, lang) if tag in taxonomy.nodes else tag}
+        row: dict[str, Any] = {"tag": tag}
         row["n_tagged"] = n_tagged
         row["coverage"] = n_tagged / n_all if n_all else np.nan
         a, b = has & rep_known, ~has & rep_known
@@ -651,11 +641,46 @@ def tag_review(
         else:
             flag = "ok"
         row["flag"] = flag
-        row["flag_label"] = _FLAG_TEXT[flag][lang]
         rows.append(row)
     out = pd.DataFrame(rows).set_index("tag")
     out["n_tagged"] = out["n_tagged"].astype("int64")
     out["separates"] = out["separates"].astype(bool)
-    for col in ("tag_label", "flag", "flag_label"):
-        out[col] = out[col].astype("str")
+    out["flag"] = out["flag"].astype("str")
+    return out
+
+
+def label_tags(tags: pd.DataFrame, lang: str = "zh", config: Any = None) -> pd.DataFrame:
+    """The words for a tag table or a tag review: ``tag_label`` (and ``flag_label``).
+
+    The edge function of tags: labels ``level1/level2/level3`` from the taxonomy, and the
+    review flag in words when ``tags`` has a ``flag`` column.
+
+    Parameters
+    ----------
+    tags : DataFrame
+        :func:`assign_tags` / :func:`auto_tags` (a ``tag`` column) or :func:`tag_review`
+        (indexed by tag).
+    lang : {"zh", "en"}, default "zh"
+    config : path or mapping, optional
+        The configuration the tags were made with (its taxonomy).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``tags``: ``tag_label`` (a tag outside the taxonomy keeps its name) and,
+        for a review, ``flag_label``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> label_tags(pd.DataFrame({"tag": ["value.spend_level.high"]}), "en")["tag_label"].tolist()
+    ['Value/Spend level/High spend']
+    """
+    check_lang(lang)
+    taxonomy = Taxonomy(load_tags_config(config))
+    names = tags["tag"] if "tag" in tags.columns else pd.Series(tags.index, index=tags.index)
+    out = pd.DataFrame(index=tags.index)
+    out["tag_label"] = names.map(lambda t: taxonomy.label(t, lang) if t in taxonomy.nodes else str(t)).astype("str")
+    if "flag" in tags.columns:
+        out["flag_label"] = tags["flag"].map(lambda f: _FLAG_TEXT[f][lang]).astype("str")
     return out

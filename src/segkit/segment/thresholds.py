@@ -39,7 +39,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from segkit.config import ConfigError, StrictModel, _describe, deep_merge, default_section, load_section, read_user_config
+from segkit.config import (ConfigError, StrictModel, _describe, deep_merge, default_section, load_section, read_user_config,
+                           register_section)
+from segkit.errors import TierHealthWarning  # defined with every segkit error; importable here as before
 from segkit.labels import check_lang, currency_name, money
 
 __all__ = [
@@ -106,6 +108,7 @@ class CurrencyName(StrictModel):
     en: str
 
 
+@register_section("thresholds")
 class ThresholdsConfig(StrictModel):
     """The ``thresholds`` configuration section."""
 
@@ -493,11 +496,6 @@ def near_core(tiers: pd.DataFrame | pd.Series, snapshot: pd.DataFrame, threshold
 
 
 # --- tier health -----------------------------------------------------------------------------
-
-
-class TierHealthWarning(UserWarning):
-    """The tiers hardly separate customers (one tier holds nearly everyone, or an expected
-    tier is empty); the message names the likely cause."""
 
 
 def tier_health(

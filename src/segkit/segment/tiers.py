@@ -27,9 +27,9 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from segkit.config import ConfigError, StrictModel, config_hash, load_section, read_user_config
+from segkit.config import ConfigError, StrictModel, config_hash, load_section, register_section, read_user_config
 from segkit.labels import check_lang
-from segkit.segment.overrides import OverrideError, apply_overrides, normalise_overrides, read_overrides
+from segkit.segment.overrides import OverrideError, apply_overrides, normalise_overrides, override_texts, read_overrides
 from segkit.segment.rules import Label, RuleSet, RuleSetConfig
 from segkit.segment.thresholds import (
     Thresholds,
@@ -45,6 +45,8 @@ __all__ = [
     "load_tiers_config",
     "tier_dtype",
     "assign_tiers",
+    "explain_tiers",
+    "tier_labels",
     "handbook_examples",
     "section_source",
 ]
@@ -78,6 +80,7 @@ class ExportConfig(StrictModel):
     columns: dict[str, Label]
 
 
+@register_section("tiers")
 class TiersConfig(RuleSetConfig):
     """The ``tiers`` configuration section (``segkit/defaults/tiers.yaml``)."""
 
@@ -183,11 +186,10 @@ def assign_tiers(
     snapshot: pd.DataFrame,
     config: Any = None,
     overrides: str | Path | pd.DataFrame | None = None,
-    lang: str = "zh",
     as_of: Any = None,
     thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
-    """Assign each customer a tier (客户关系划分) and say why.
+    """Assign each customer a tier (客户关系划分) and flag the ones to review; keys only.
 
     Rules come from the ``tiers`` configuration (default: business-rules.md section 2),
     evaluated in order, first match wins; every customer gets exactly one tier.
@@ -199,8 +201,11 @@ def assign_tiers(
       change their tier are flagged ``needs_review``; so are customers who meet the amount
       of a higher rule but not its interactions (``partial_review``).
     - Overrides (see :func:`read_overrides`) dated on or before ``as_of`` replace the rule
-      tier; the rule tier and basis are kept. An override older than
-      ``overrides.stale_after_days`` is reported stale and flagged for review again.
+      tier; the rule tier is kept. An override older than ``overrides.stale_after_days`` is
+      reported stale and flagged for review again.
+
+    The words (tier label, basis, review reason) are :func:`explain_tiers`' job, asked for
+    only for the rows a person will read.
 
     Parameters
     ----------
@@ -212,8 +217,6 @@ def assign_tiers(
         User configuration overriding the defaults.
     overrides : path or DataFrame, optional
         Manual overrides; an unknown customer or tier raises :class:`OverrideError`.
-    lang : {"zh", "en"}, default "zh"
-        Language of ``tier_label``, ``basis`` and ``review_reason``.
     as_of : date-like, optional
         The snapshot date; default ``snapshot.attrs["as_of"]``. Needed with overrides.
     thresholds : Thresholds, optional
@@ -225,11 +228,12 @@ def assign_tiers(
     Returns
     -------
     DataFrame
-        Indexed like ``snapshot``: ``tier``, ``tier_label``, ``basis``, ``needs_review``,
-        ``review_reason``, ``rule_tier``, ``override_reason``, ``override_reviewer``,
-        ``override_date``, ``override_stale``. ``tier`` and ``rule_tier`` are ordered
-        categoricals of :func:`tier_dtype` (highest tier first; also in ``attrs["tier_order"]``).
-        ``attrs`` hold ``thresholds`` (the
+        Indexed like ``snapshot``: ``tier``, ``needs_review``, ``review`` (review keys, see
+        :meth:`~segkit.segment.rules.RuleSet.evaluate`, or ``stale_override``), ``rule``
+        (where the matching rule is configured), ``rule_tier``, ``override_reason``,
+        ``override_reviewer``, ``override_date``, ``override_stale``. ``tier`` and
+        ``rule_tier`` are ordered categoricals of :func:`tier_dtype` (highest tier first;
+        also in ``attrs["tier_order"]``). ``attrs`` hold ``thresholds`` (the
         :class:`~segkit.segment.thresholds.Thresholds` used: numbers and how they were
         derived) and ``health`` (:func:`~segkit.segment.thresholds.tier_health`).
 
@@ -242,25 +246,23 @@ def assign_tiers(
     Examples
     --------
     >>> tiers = assign_tiers(handbook_examples())
-    >>> tiers["tier_label"].tolist()
-    ['核心客户', '潜力客户', '普通客户', '低价值客户']
-    >>> tiers.loc["C001", "basis"]
-    '近12个月交易额65.0万元 ≥ 50万元 且 近6个月互动12次 ≥ 10次'
-    >>> assign_tiers(handbook_examples(), lang="en").loc["C001", "basis"]
-    '12-month revenue CNY 650,000 ≥ CNY 500,000 and 6-month interactions 12 ≥ 10'
+    >>> tiers["tier"].tolist()
+    ['core', 'potential', 'ordinary', 'low_value']
+    >>> tiers["rule"].tolist()
+    ['rules[0]', 'rules[1]', 'rules[2]', 'rules[3]']
+    >>> bool(tiers["needs_review"].any()), pd.api.types.is_string_dtype(tiers["review"])
+    (False, True)
     """
-    check_lang(lang)
     cfg = load_tiers_config(config)
     if thresholds is None:
         thresholds = resolve_thresholds(snapshot, None if isinstance(config, TiersConfig) else config)
     rules = RuleSet(cfg, "tiers", thresholds)
-    result = rules.evaluate(snapshot, lang)
+    result = rules.evaluate(snapshot)
     out = pd.DataFrame(index=snapshot.index)
     out["tier"] = result["key"].astype(object)
-    out["tier_label"] = ""
-    out["basis"] = result["basis"].astype(object)
     out["needs_review"] = result["needs_review"].astype(bool)
-    out["review_reason"] = result["review_reason"].astype(object)
+    out["review"] = result["review"].astype(object)
+    out["rule"] = result["rule"]
     out["rule_tier"] = result["key"].astype(object)
     out["override_reason"] = pd.Series(pd.NA, index=out.index, dtype=object)
     out["override_reviewer"] = pd.Series(pd.NA, index=out.index, dtype=object)
@@ -277,11 +279,9 @@ def assign_tiers(
             table, source = normalise_overrides(overrides, cfg, "overrides table"), "overrides table"
         else:
             table, source = read_overrides(overrides, cfg), str(overrides)
-        out = apply_overrides(out, table, rules, cfg, as_of_ts, lang, source)
+        out = apply_overrides(out, table, cfg, as_of_ts, source)
 
-    out["tier_label"] = out["tier"].map(lambda k: rules.label(k, lang)).astype(str)
-    for col in ("basis", "review_reason"):
-        out[col] = out[col].astype(str)
+    out["review"] = out["review"].astype("str")
     dtype = tier_dtype(cfg)
     out["tier"] = out["tier"].astype(dtype)
     out["rule_tier"] = out["rule_tier"].astype(dtype)
@@ -290,12 +290,93 @@ def assign_tiers(
     out["needs_review"] = out["needs_review"].astype(bool)
     out["override_stale"] = out["override_stale"].astype(bool)
     health = tier_health(out, snapshot, None if isinstance(config, TiersConfig) else config, thresholds)
-    out.attrs = {"as_of": as_of_ts, "lang": lang, "config_hash": config_hash(cfg), "tier_order": list(cfg.order),
+    out.attrs = {"as_of": as_of_ts, "config_hash": config_hash(cfg), "tier_order": list(cfg.order),
                  "thresholds": thresholds, "health": health}
     if not health["ok"]:
-        warnings.warn(" ".join(tier_health_messages(health, lang, config, lambda k: rules.label(k, lang))),
+        # a warning is a message to whoever runs the code, like an error: in English
+        warnings.warn(" ".join(tier_health_messages(health, "en", config, lambda k: rules.label(k, "en"))),
                       TierHealthWarning, stacklevel=2)
     return out
+
+
+def tier_labels(tiers: pd.DataFrame | pd.Series, lang: str = "zh", config: Any = None) -> pd.Series:
+    """The configured label of each tier key (the cheap part of :func:`explain_tiers`).
+
+    Parameters
+    ----------
+    tiers : DataFrame or Series
+        :func:`assign_tiers`' result (its ``tier`` column is used) or tier keys.
+    lang : {"zh", "en"}, default "zh"
+    config : path, mapping or TiersConfig, optional
+        The configuration the tiers were made with (its ``labels``).
+
+    Examples
+    --------
+    >>> tier_labels(assign_tiers(handbook_examples()), "en").tolist()
+    ['Core', 'Potential', 'Ordinary', 'Low value']
+    """
+    check_lang(lang)
+    labels = load_tiers_config(config).labels
+    keys = tiers["tier"] if isinstance(tiers, pd.DataFrame) else tiers
+    return keys.astype(object).map(lambda k: labels[k].text(lang) if k in labels else str(k)).astype("str")
+
+
+def explain_tiers(tiers: pd.DataFrame, snapshot: pd.DataFrame, lang: str = "zh", config: Any = None) -> pd.DataFrame:
+    """The words for :func:`assign_tiers`' result: tier label, basis and review reason.
+
+    The edge function of tiers: call it for the rows a person reads (a list, an export, the
+    handbook template); pass ``tiers`` restricted to those rows and only they are put into
+    words (rendering the basis costs far more than assigning the tier).
+
+    Parameters
+    ----------
+    tiers : DataFrame
+        :func:`assign_tiers`' result, or a subset of its rows.
+    snapshot : DataFrame
+        The snapshot ``tiers`` was made from (at least the rows of ``tiers``).
+    lang : {"zh", "en"}, default "zh"
+    config : path, mapping or TiersConfig, optional
+        The configuration ``tiers`` was made with (labels, measures, override staleness).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``tiers``: ``tier_label``, ``basis`` (the satisfied conditions with the
+        customer's values; for an override, the override and the rules' own verdict) and
+        ``review_reason`` ("" when no review is needed).
+
+    Examples
+    --------
+    >>> snap = handbook_examples()
+    >>> tiers = assign_tiers(snap)
+    >>> words = explain_tiers(tiers, snap)
+    >>> words["tier_label"].tolist()
+    ['核心客户', '潜力客户', '普通客户', '低价值客户']
+    >>> words.loc["C001", "basis"]
+    '近12个月交易额65.0万元 ≥ 50万元 且 近6个月互动12次 ≥ 10次'
+    >>> explain_tiers(tiers, snap, "en").loc["C001", "basis"]
+    '12-month revenue CNY 650,000 ≥ CNY 500,000 and 6-month interactions 12 ≥ 10'
+    """
+    check_lang(lang)
+    cfg = load_tiers_config(config)
+    thresholds = tiers.attrs.get("thresholds")
+    if thresholds is None:
+        thresholds = resolve_thresholds(snapshot, None if isinstance(config, TiersConfig) else config)
+    rules = RuleSet(cfg, "tiers", thresholds)
+    missing = tiers.index.difference(snapshot.index)
+    if len(missing):
+        raise ValueError(f"explain_tiers: {len(missing)} customer(s) of the tier table are not in the snapshot "
+                         f"(e.g. {missing[0]!r}); pass the snapshot the tiers were made from")
+    words = rules.explain(snapshot, tiers, lang)
+    label = lambda k: rules.label(k, lang)  # noqa: E731
+    if "override_date" in tiers and tiers["override_date"].notna().any():
+        overridden = override_texts(tiers, words["basis"], label, cfg.overrides.stale_after_days, lang)
+        words = words.astype(object)
+        words.loc[overridden.index, ["basis", "review_reason"]] = overridden[["basis", "review_reason"]].to_numpy()
+    out = pd.DataFrame({"tier_label": tier_labels(tiers, lang, cfg)}, index=tiers.index)
+    out["basis"] = words["basis"]
+    out["review_reason"] = words["review_reason"]
+    return out.astype("str")
 
 
 # --- the handbook's worked examples --------------------------------------------------------

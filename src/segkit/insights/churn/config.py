@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from segkit.config import StrictModel, load_section
+from segkit.config import StrictModel, load_section, register_section
 
 __all__ = ["SIGNALS", "ChurnConfig", "ThresholdConfig", "BootstrapConfig", "Text", "LabelDefinition", "load_churn_config"]
 
@@ -240,6 +240,7 @@ class ExplanationWords(StrictModel):
     no: Text
 
 
+@register_section("churn")
 class ChurnConfig(StrictModel):
     """The ``churn`` configuration section (``segkit/defaults/churn.yaml``)."""
 
