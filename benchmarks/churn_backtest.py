@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segkit.insights.churn import backtest_churn
+from segkit.insights.churn import backtest_churn, method_labels
 from segkit.io import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +36,10 @@ def cdnow_dataset(folder: Path):
 
 def table(bt) -> str:
     m = bt.metrics
+    labels = method_labels(m.index, "en")
     lines = ["| method | ROC AUC | PR AUC | Brier | lift, top 10% | capture, top 10% |", "| --- | --- | --- | --- | --- | --- |"]
     for key, row in m.iterrows():
-        name = f"**{row['method_label']}** (`{key}`)" if key == bt.winner else f"{row['method_label']} (`{key}`)"
+        name = f"**{labels[key]}** (`{key}`)" if key == bt.winner else f"{labels[key]} (`{key}`)"
         lines.append(f"| {name} | {row['roc_auc']:.4f} | {row['pr_auc']:.4f} | {row['brier']:.4f} | "
                      f"{row['lift_top']:.2f} | {row['capture_top']:.1%} |")
     head = (f"test date {bt.test_as_of.date()}, outcome to {bt.outcome_end.date()}; trained on "
@@ -71,11 +72,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.only in (None, "sample"):
         print("## sample (data/sample)\n")
-        print(table(backtest_churn(load_dataset(ROOT / "data" / "sample"), lang="en", progress=False)), "\n")
+        print(table(backtest_churn(load_dataset(ROOT / "data" / "sample"), progress=False)), "\n")
     if args.only in (None, "cdnow"):
         with tempfile.TemporaryDirectory() as folder:
             print("## CDNOW (orders only, USD)\n")
-            print(table(backtest_churn(cdnow_dataset(Path(folder)), lang="en", progress=False)), "\n")
+            print(table(backtest_churn(cdnow_dataset(Path(folder)), progress=False)), "\n")
 
 
 if __name__ == "__main__":

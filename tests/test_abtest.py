@@ -15,6 +15,7 @@ from segkit.insights.abtest import (
     ab_assign,
     ab_evaluate,
     ab_outcomes,
+    describe_ab,
     ab_power,
     minimum_detectable_effect,
     sample_size,
@@ -33,7 +34,8 @@ def rates(x1: int, n1: int, x2: int, n2: int) -> pd.DataFrame:
 
 
 def test_two_proportion_test_by_hand():
-    r = ab_evaluate(rates(80, 200, 240, 800), lang="en").loc["total"]
+    result = ab_evaluate(rates(80, 200, 240, 800))
+    r = result.loc["total"]
     assert (r["n_treatment"], r["n_control"]) == (200, 800)
     assert (r["treatment_mean"], r["control_mean"]) == (0.4, 0.3)
     assert r["difference"] == pytest.approx(0.1)
@@ -43,7 +45,10 @@ def test_two_proportion_test_by_hand():
     assert r["statistic"] == pytest.approx(z) and r["statistic"] == pytest.approx(2.7116307, rel=1e-7)
     half = 1.959963985 * math.sqrt(0.4 * 0.6 / 200 + 0.3 * 0.7 / 800)    # Wald, unpooled
     assert (r["ci_low"], r["ci_high"]) == (pytest.approx(0.1 - half), pytest.approx(0.1 + half))
-    assert r["test"] == "Two-proportion z-test" and r["kind"] == "rate"
+    assert r["test"] == "two_proportion_z" and r["kind"] == "rate"
+    assert describe_ab(result, "en").loc["total", "test_label"] == "Two-proportion z-test"
+    # keys and numbers only in the analysis; the words are describe_ab's
+    assert not {"verdict_label", "explanation", "rule"} & set(result.columns) and "rule" not in result.attrs
 
 
 @settings(max_examples=60, deadline=None)
@@ -76,12 +81,16 @@ def revenue_outcomes(seed: int = 1, n1: int = 60, n2: int = 240, shift: float = 
 
 def test_welch_matches_scipy():
     out = revenue_outcomes()
-    r = ab_evaluate(out, metric="revenue", lang="en").loc["total"]
+    result = ab_evaluate(out, metric="revenue")
+    r = result.loc["total"]
     a = out.loc[out["group"] == "treatment", "revenue"]
     b = out.loc[out["group"] == "control", "revenue"]
     ref = stats.ttest_ind(a, b, equal_var=False)
     ci = ref.confidence_interval(0.95)
-    assert r["kind"] == "continuous" and r["test"] == "Welch t-test"
+    assert r["kind"] == "continuous" and r["test"] == "welch_t"
+    said = describe_ab(result, "en").loc["total"]
+    assert said["test_label"] == "Welch t-test" and said["explanation"].startswith(
+        f"Treatment {a.mean():,.2f}, control {b.mean():,.2f}; difference {a.mean() - b.mean():+,.2f}")
     assert r["statistic"] == pytest.approx(ref.statistic, rel=1e-10)
     assert r["p_value"] == pytest.approx(ref.pvalue, rel=1e-8)
     assert (r["ci_low"], r["ci_high"]) == (pytest.approx(ci.low, rel=1e-8), pytest.approx(ci.high, rel=1e-8))
@@ -115,13 +124,16 @@ def test_roll_out_keep_testing_and_no_effect():
     assert ab_evaluate(rates(80, 200, 240, 800)).loc["total", "verdict"] == "roll_out"
     # 30% vs 30% on 20,000 customers: the 95% CI (about ±1.6 points) lies below +3 points
     # (a 10% relative lift on 30%) -> no effect
-    flat = ab_evaluate(rates(1200, 4000, 4800, 16000), lang="en").loc["total"]
+    flat_result = ab_evaluate(rates(1200, 4000, 4800, 16000))
+    flat = flat_result.loc["total"]
     assert flat["min_effect"] == pytest.approx(0.03)
-    assert flat["ci_high"] < 0.03 and flat["verdict"] == "no_effect" and flat["verdict_label"] == "No effect"
+    assert flat["ci_high"] < 0.03 and flat["verdict"] == "no_effect"
+    assert describe_ab(flat_result, "en").loc["total", "verdict_label"] == "No effect"
     # +5 points on 100 customers: the CI covers 0 and +3 points alike -> keep testing
-    small = ab_evaluate(rates(7, 20, 20, 80), lang="zh").loc["total"]
+    small_result = ab_evaluate(rates(7, 20, 20, 80))
+    small = small_result.loc["total"]
     assert small["p_value"] > 0.05 and small["ci_low"] < 0 < 0.03 < small["ci_high"]
-    assert small["verdict"] == "keep_testing" and small["verdict_label"] == "继续测试"
+    assert small["verdict"] == "keep_testing" and describe_ab(small_result).loc["total", "verdict_label"] == "继续测试"
     # significantly worse -> no effect (the tactic is not rolled out)
     worse = ab_evaluate(rates(300, 2000, 3200, 8000)).loc["total"]
     assert worse["p_value"] < 0.05 and worse["difference"] < 0 and worse["verdict"] == "no_effect"
@@ -130,30 +142,35 @@ def test_roll_out_keep_testing_and_no_effect():
 def test_too_small_samples_keep_testing_whatever_the_p_value():
     # 5 of 5 treated customers repurchased vs 2 of 20: p < 0.001, but no treated customer said
     # "no", so the normal approximation is not trusted
-    tiny = ab_evaluate(rates(5, 5, 2, 20), lang="en").loc["total"]
+    tiny_result = ab_evaluate(rates(5, 5, 2, 20))
+    tiny = tiny_result.loc["total"]
     assert tiny["p_value"] < 0.001 and not tiny["enough_data"] and tiny["verdict"] == "keep_testing"
-    assert tiny["rule"].startswith("Rule: with fewer than 5 yes or no outcomes in a group")
+    assert describe_ab(tiny_result, "en").loc["total", "rule"].startswith("Rule: with fewer than 5 yes or no outcomes in a group")
     enough = ab_evaluate(rates(25, 30, 40, 120)).loc["total"]
     assert enough["enough_data"] and enough["verdict"] == "roll_out"
     few = pd.DataFrame({"group": ["treatment"] * 9 + ["control"] * 40, "revenue": [500.0] * 9 + list(range(40))})
-    r = ab_evaluate(few, metric="revenue", lang="zh").loc["total"]
-    assert r["p_value"] < 0.001 and r["verdict"] == "keep_testing" and "少于10位客户" in r["rule"]
+    result = ab_evaluate(few, metric="revenue")
+    r = result.loc["total"]
+    assert r["p_value"] < 0.001 and r["verdict"] == "keep_testing" and "少于10位客户" in describe_ab(result).loc["total", "rule"]
 
 
 def test_min_effect_changes_the_verdict_and_the_rule_says_so():
     flat = rates(1200, 4000, 4800, 16000)
-    r = ab_evaluate(flat, min_effect=0.005, lang="en").loc["total"]      # the CI reaches above +0.5 pp
-    assert r["verdict"] == "keep_testing"
-    assert "(+0.5 pp)" in r["rule"] and "p < 0.05" in r["rule"] and "95% confidence interval" in r["rule"]
-    zh = ab_evaluate(flat, lang="zh").loc["total"]
+    result = ab_evaluate(flat, min_effect=0.005)                           # the CI reaches above +0.5 pp
+    assert result.loc["total", "verdict"] == "keep_testing"
+    rule = describe_ab(result, "en").loc["total", "rule"]
+    assert "(+0.5 pp)" in rule and "p < 0.05" in rule and "95% confidence interval" in rule
+    zh = describe_ab(ab_evaluate(flat)).loc["total"]
     assert "+3.0个百分点" in zh["rule"] and "推广" in zh["rule"] and zh["verdict_label"] == "无效果"
     assert zh["explanation"].startswith("实验组30.0%，对照组30.0%")
+    with pytest.raises(ValueError, match="unknown language"):
+        describe_ab(result, "fr")
 
 
 def test_by_stratum_rows_and_total():
     out = pd.concat([rates(80, 200, 240, 800).assign(tier="potential"),
                      rates(10, 50, 40, 200).assign(tier="low_value")], ignore_index=True)
-    r = ab_evaluate(out, by="tier", lang="en")
+    r = ab_evaluate(out, by="tier")
     assert r.index.tolist() == ["potential", "low_value", "total"]     # tier order, then the total
     assert r.loc["low_value", "n_treatment"] == 50 and r.loc["total", "n_treatment"] == 250
     assert r.loc["total", "treatment_mean"] == pytest.approx(90 / 250)
@@ -307,7 +324,7 @@ def test_plot_ab_result():
 
     out = pd.concat([rates(80, 200, 240, 800).assign(tier="potential"),
                      rates(10, 50, 40, 200).assign(tier="low_value")], ignore_index=True)
-    fig = plot_ab_result(ab_evaluate(out, by="tier", lang="en"), lang="en")
+    fig = plot_ab_result(ab_evaluate(out, by="tier"), lang="en")
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Potential", "Low value", "All customers"]

@@ -168,7 +168,7 @@ def scored(request, tmp_path_factory):
         ds = segkit.load_dataset(folder)
     snap = segkit.snapshot(ds, as_of=ds.as_of)
     tiers = segkit.assign_tiers(snap)
-    scores = score_churn(ds, tiers=tiers, top=0, progress=False)
+    scores = score_churn(ds, tiers=tiers, progress=False)
     return request.param, snap, tiers, scores
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from segkit.config import ConfigError, default_section
-from segkit.insights.cadence import cadence_report, cadence_summary, load_cadence_config
+from segkit.insights.cadence import cadence_reasons, cadence_report, cadence_summary, load_cadence_config
 from segkit.io import load_dataset
 
 AS_OF = "2026-09-30"   # a Wednesday
@@ -43,7 +43,8 @@ def tiers():
 
 
 def test_due_dates_and_overdue_by_hand(ds, tiers):
-    r = cadence_report(ds, tiers, AS_OF, lang="en")
+    r = cadence_report(ds, tiers, AS_OF)
+    reasons = cadence_reasons(r, "en")
     assert r["refresh_months"].tolist() == [1, 1, 3, 3, 6, 6, 6, 6, 6]
     assert r["due_date"].dt.strftime("%Y-%m-%d").fillna("").tolist() == [
         "2026-09-30", "2026-09-15", "2026-09-30", "2026-08-01", "2026-09-29", "", "", "2027-03-01", "2026-09-01"]
@@ -54,20 +55,28 @@ def test_due_dates_and_overdue_by_hand(ds, tiers):
     assert r.loc["K1", "last_contact"] == pd.Timestamp("2026-09-20") and r.loc["K1", "days_since_contact"] == 10
     assert r.loc["K8", "last_contact"] == pd.Timestamp("2026-09-10")
     assert pd.isna(r.loc["K5", "last_contact"])          # a contact change is not a contact
-    assert r.loc["K9", "tier"] == "" and r.loc["K1", "tier_label"] == "Core"
-    assert r.loc["K2", "reason"] == "record not updated for more than 1 month (last update 2026-08-15, due 2026-09-15)"
-    assert r.loc["K4", "reason"].startswith("record not updated for more than 3 months")
-    assert r.loc["K5", "reason"] == "key-contact change on 2026-09-24 not recorded within 3 working days (due 2026-09-29)"
-    assert r.loc["K6", "reason"] == "the record has no update date"
-    assert "unknown" in r.loc["K7", "reason"] and r.loc["K1", "reason"] == ""
+    assert r.loc["K9", "tier"] == ""
+    # the two deadlines behind due_date: the tier's interval and the contact change's working days
+    # K5 updated on a month end (04-30): due 6 months on, at the month end 10-31
+    assert r.loc["K5", "due_refresh"] == pd.Timestamp("2026-10-31") and r.loc["K5", "due_contact_change"] == pd.Timestamp("2026-09-29")
+    assert pd.isna(r.loc["K2", "due_contact_change"]) and r.loc["K2", "due_refresh"] == r.loc["K2", "due_date"]
+    # keys, dates and numbers only: no text column in the analysis
+    assert not [c for c in r.columns if pd.api.types.is_string_dtype(r[c]) and c not in ("tier", "owner", "department")]
+    assert reasons.loc["K2"] == "record not updated for more than 1 month (last update 2026-08-15, due 2026-09-15)"
+    assert reasons.loc["K4"].startswith("record not updated for more than 3 months")
+    assert reasons.loc["K5"] == "key-contact change on 2026-09-24 not recorded within 3 working days (due 2026-09-29)"
+    assert reasons.loc["K6"] == "the record has no update date"
+    assert "unknown" in reasons.loc["K7"] and reasons.loc["K1"] == ""
+    assert (reasons.loc[r["overdue"].fillna(True).astype(bool)] != "").all()  # every overdue or unknown record says why
     assert r.attrs["contract_status_hours"] == 24
 
 
 def test_reasons_in_chinese(ds, tiers):
-    r = cadence_report(ds, tiers, AS_OF, lang="zh")
-    assert r.loc["K2", "reason"] == "档案超过1个月未更新（上次更新 2026-08-15，应于 2026-09-15 前更新）"
-    assert r.loc["K5", "reason"] == "关键联系人变更（2026-09-24）未在3个工作日内更新档案（应于 2026-09-29 前）"
-    assert r.loc["K1", "tier_label"] == "核心客户"
+    reasons = cadence_reasons(cadence_report(ds, tiers, AS_OF))
+    assert reasons.loc["K2"] == "档案超过1个月未更新（上次更新 2026-08-15，应于 2026-09-15 前更新）"
+    assert reasons.loc["K5"] == "关键联系人变更（2026-09-24）未在3个工作日内更新档案（应于 2026-09-29 前）"
+    with pytest.raises(ValueError, match="unknown language"):
+        cadence_reasons(cadence_report(ds, tiers, AS_OF), "de")
 
 
 def test_holidays_move_the_contact_change_deadline(ds, tiers):

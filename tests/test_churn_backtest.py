@@ -15,9 +15,13 @@ from segkit.insights.churn import (
     calibration_table,
     churn_features,
     churn_metrics,
+    describe_scores,
+    driver_reasons,
     lift_capture,
+    method_labels,
     risk_signals,
     score_churn,
+    scoring_features,
 )
 from segkit.config import ConfigError
 from segkit.features import snapshot
@@ -36,7 +40,7 @@ def sample():
 
 @pytest.fixture(scope="module")
 def backtest(sample):
-    return backtest_churn(sample, lang="en", progress=False)
+    return backtest_churn(sample, progress=False)
 
 
 # --- the backtest on the sample data -----------------------------------------------------------
@@ -49,6 +53,13 @@ def test_backtest_trains_on_earlier_quarters_and_tests_on_the_latest_complete_on
     assert train[-1] == "2026-03-31"  # its outcome (Apr-Jun 2026) ends on the test date
     assert all(d.is_quarter_end for d in backtest.train_as_of)
     assert len(train) == 9 and backtest.n_train == 10_567 and len(backtest.scores) == 1_500
+    # keys and numbers: the methods are named at the edge, in either language
+    assert backtest.metrics.index.tolist() == ["model", "model_btyd", "bgnbd", "rules"]
+    assert all(pd.api.types.is_numeric_dtype(backtest.metrics[c]) for c in backtest.metrics.columns)
+    assert method_labels(backtest.metrics.index, "en")["bgnbd"] == "BG/NBD chance of no purchase (baseline)"
+    assert method_labels(backtest.metrics.index)["model"] == "流失模型"
+    with pytest.raises(ValueError, match="unknown backtest method"):
+        method_labels(["svm"], "en")
 
 
 def test_default_model_beats_both_baselines(backtest):
@@ -169,7 +180,7 @@ def test_calibration_table_bins_of_equal_size():
 
 @pytest.fixture(scope="module")
 def scored(sample, backtest):
-    return score_churn(sample, model=backtest.model, as_of="2026-09-30", lang="en")
+    return score_churn(sample, model=backtest.model, as_of="2026-09-30")
 
 
 def test_score_churn_lists_active_customers_by_probability(sample, backtest, scored):
@@ -182,16 +193,22 @@ def test_score_churn_lists_active_customers_by_probability(sample, backtest, sco
     levels = np.where(scored["churn_probability"] >= 0.5, "high", np.where(scored["churn_probability"] >= 0.25, "medium", "low"))
     assert scored["risk_level"].tolist() == levels.tolist()
     assert scored[["owner", "department", "name"]].equals(snap.loc[scored.index, ["owner", "department", "name"]])
-    top = scored.iloc[0]
-    assert top["risk_label"] == "High" and "raises churn risk" in top["top_reasons"]
-    assert top["top_reasons"].count("; ") <= 2
+    # the run and the report read the model's reasons from the same features
+    pd.testing.assert_frame_equal(scoring_features(snap, scored.index, backtest.model), features)
+    # keys and numbers only; the words come from describe_scores and driver_reasons
+    assert not {"tier_label", "risk_label", "recommended_action", "top_reasons", "signals"} & set(scored.columns)
+    top = scored.iloc[[0]]
+    assert describe_scores(top, "en")["risk_label"].iloc[0] == "High"
+    reasons = driver_reasons(backtest.model, features.loc[top.index], lang="en").iloc[0]
+    assert "raises churn risk" in reasons and reasons.count("; ") <= 2
 
 
 def test_retention_actions_follow_the_handbook(scored):
     core_high = scored.loc[(scored["tier"] == "core") & (scored["risk_level"] == "high")]
     assert len(core_high) >= 1
     assert (core_high["action_key"] == "core_at_risk").all()
-    assert core_high["recommended_action"].str.contains("senior management visits within 72 hours").all()
+    said = describe_scores(scored, "en")
+    assert said.loc[core_high.index, "recommended_action"].str.contains("senior management visits within 72 hours").all()
     assert (core_high["respond_within_hours"] == 72).all()
     # dormant recall (coupon + call in 24 h) for the middle tiers only: core keeps its senior visit and
     # low value its automated recall (section 9: stop investing, no personal call)
@@ -204,21 +221,22 @@ def test_retention_actions_follow_the_handbook(scored):
     low_value_high = scored.loc[(scored["risk_level"] == "high") & (scored["tier"] == "low_value")]
     assert len(low_value_high) > 0 and (low_value_high["action_key"] == "automated").all()
     assert (low_value_high["respond_within_hours"] == 168).all()
-    assert not low_value_high["recommended_action"].str.contains("24").any()
+    assert not said.loc[low_value_high.index, "recommended_action"].str.contains("24").any()
     low = scored.loc[scored["risk_level"] == "low"]
     assert (low["action_key"] == "tier").all() and low["respond_within_hours"].isna().all()
-    ordinary = low.loc[low["tier"] == "ordinary", "recommended_action"]
+    ordinary = said.loc[low.index[low["tier"] == "ordinary"], "recommended_action"]
     assert ordinary.iloc[0].startswith("Standardised service")
 
 
 def test_actions_with_given_tiers_and_configuration(sample, backtest):
     snap = snapshot(sample, "2026-09-30")
-    scores = score_churn(sample, model=backtest.model, tiers=pd.Series("core", index=snap.index), lang="zh")
+    scores = score_churn(sample, model=backtest.model, tiers=pd.Series("core", index=snap.index))
     high = scores.loc[scores["risk_level"] == "high"]
     assert (high["action_key"] == "core_at_risk").all()  # core: a senior visit even when dormant
-    assert high["recommended_action"].iloc[0] == "核心客户出现流失风险：72小时内由高层拜访，提供定制化补偿方案"
-    assert scores["risk_label"].isin(["高风险", "中风险", "低风险"]).all()
-    strict = score_churn(sample, model=backtest.model, config={"churn": {"risk_levels": {"high": 0.9, "medium": 0.6}}}, lang="en")
+    said = describe_scores(scores)
+    assert said.loc[high.index[0], "recommended_action"] == "核心客户出现流失风险：72小时内由高层拜访，提供定制化补偿方案"
+    assert said["risk_label"].isin(["高风险", "中风险", "低风险"]).all() and (said["tier_label"] == "核心客户").all()
+    strict = score_churn(sample, model=backtest.model, config={"churn": {"risk_levels": {"high": 0.9, "medium": 0.6}}})
     assert (strict["risk_level"] == "high").sum() == (strict["churn_probability"] >= 0.9).sum()
     with pytest.raises(ConfigError, match="unknown action 'call_ceo'"):
         score_churn(sample, model=backtest.model, config={"churn": {"actions": {"by_level": {"high": {"default": "call_ceo"}}}}})
@@ -235,7 +253,7 @@ def test_score_churn_trains_a_model_when_none_is_given():
             if (stops is None or start < stops) and rng.random() < 0.8:
                 orders.append((f"K{i:02d}", start + pd.Timedelta(days=int(rng.integers(0, 27))), 10_000.0))
     ds = make_dataset(orders)
-    scores = score_churn(ds, "tree", lang="en", progress=False)
+    scores = score_churn(ds, "tree", progress=False)
     assert scores.attrs["train_as_of"][-1] == pd.Timestamp("2026-06-30")
     assert scores.attrs["as_of"] == pd.Timestamp("2026-09-30")
     assert "ChurnModel(model='tree'" in scores.attrs["model"]

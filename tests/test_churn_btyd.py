@@ -17,6 +17,7 @@ from segkit.insights.churn import (
     btyd_features,
     churn_training_table,
     fit_churn_model,
+    method_labels,
     score_churn,
 )
 from segkit.features import snapshot
@@ -157,8 +158,8 @@ def test_scoring_date_without_a_fit_still_scores(hand_made, tmp_path):
     firsts = hand_made.groupby("customer_id").head(1).assign(order_date=pd.Timestamp("2026-03-01"))
     one_order = load_dataset(_orders_folder(tmp_path / "f", firsts, "2026-03-31"))
     with pytest.warns(UserWarning, match="BTYD features left out at 2026-03-31"):
-        scores = score_churn(one_order, model, lang="en", tiers=pd.Series("growth", index=firsts["customer_id"].unique()),
-                             progress=False, top=0)
+        scores = score_churn(one_order, model, tiers=pd.Series("growth", index=firsts["customer_id"].unique()),
+                             progress=False)
     assert len(scores) == 200 and scores["churn_probability"].between(0, 1).all()
 
 
@@ -175,10 +176,10 @@ def small_sample(tmp_path_factory):
 def test_backtest_compares_four_methods_reproducibly(small_sample):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)          # no BG/NBD fit fails on this data
-        first = backtest_churn(small_sample, lang="en", progress=False)
-    again = backtest_churn(small_sample, lang="en", progress=False)
+        first = backtest_churn(small_sample, progress=False)
+    again = backtest_churn(small_sample, progress=False)
     assert first.metrics.index.tolist() == ["model", "model_btyd", "bgnbd", "rules"]
-    assert first.metrics["method_label"].tolist() == [
+    assert method_labels(first.metrics.index, "en").tolist() == [
         "Churn model", "Churn model + BTYD features", "BG/NBD chance of no purchase (baseline)",
         "Rule-based high-risk list (baseline)"]
     pd.testing.assert_frame_equal(first.metrics, again.metrics)            # seeded: the same numbers
@@ -206,10 +207,10 @@ def test_backtest_compares_four_methods_reproducibly(small_sample):
 
 def test_switch_off_deploys_the_model_without_btyd_but_still_compares(small_sample):
     off = {"churn": {"training": {"btyd_features": {"enabled": False}}}}
-    bt = backtest_churn(small_sample, config=off, lang="zh", progress=False)
+    bt = backtest_churn(small_sample, config=off, progress=False)
     assert bt.metrics.index.tolist() == ["model", "model_btyd", "bgnbd", "rules"]
     assert bt.deployed == "model" and not set(BTYD_FEATURES) & set(bt.model.feature_names_in_)
-    on = backtest_churn(small_sample, lang="zh", progress=False)
+    on = backtest_churn(small_sample, progress=False)
     pd.testing.assert_frame_equal(bt.metrics, on.metrics)       # the same comparison either way
     table = churn_training_table(small_sample, [bt.test_as_of], config=off, progress=False)
     assert not set(BTYD_FEATURES) & set(table.feature_columns)
@@ -222,11 +223,9 @@ def _context(metrics: dict[str, float], lang: str, interactions: bool = True):
     """What the churn report's backtest section reads of a context: words, language, metrics."""
     from types import SimpleNamespace
 
-    from segkit.insights.churn.evaluation import _METHOD_LABELS
     from segkit.reporting.context import words
 
     table = pd.DataFrame({"roc_auc": metrics})
-    table.insert(0, "method_label", [_METHOD_LABELS[m][lang] for m in table.index])
     return SimpleNamespace(words=words(lang), lang=lang, backtest=SimpleNamespace(metrics=table),
                            has=lambda what: interactions if what == "interactions" else True)
 

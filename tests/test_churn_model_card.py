@@ -80,6 +80,50 @@ def test_capacity_and_cost_rules_by_hand():
     assert cost.precision == pytest.approx(4 / 7) and cost.recall == 1.0
 
 
+def test_capacity_suggestion_when_most_customers_churn_by_hand():
+    # seven churners of ten: base rate 0.7 > 0.5, so the card says what a capacity would flag
+    y = [1, 1, 1, 1, 0, 1, 1, 0, 1, 0]
+    card = model_card(_backtest(y, P10), method="model")
+    assert card.base_rate == pytest.approx(0.7) and (card.threshold, card.flagged) == (0.5, 5)
+    # the default suggestion, a tenth of the scored: 1 customer, from 0.95; 1 of 7 churners found
+    assert card.capacity_suggestion == {"customers": 1, "threshold": 0.95, "precision": 1.0, "recall": pytest.approx(1 / 7)}
+    # a configured capacity is the one suggested: 3 customers from 0.6, all churners
+    three = model_card(_backtest(y, P10), method="model", config=_config(capacity={"customers": 3}))
+    assert three.how_chosen == "probability"
+    assert three.capacity_suggestion == {"customers": 3, "threshold": 0.6, "precision": 1.0, "recall": pytest.approx(3 / 7)}
+    # none when the base rate is at most the line, when capacity already chose, or when switched off
+    assert model_card(_backtest(Y10, P10), method="model").capacity_suggestion is None
+    by_capacity = _config(rule="capacity", capacity={"customers": 3})
+    assert model_card(_backtest(y, P10), method="model", config=by_capacity).capacity_suggestion is None
+    assert model_card(_backtest(y, P10), method="model", config=_config(suggest_capacity=None)).capacity_suggestion is None
+    higher = _config(suggest_capacity={"base_rate_above": 0.75, "capacity": {"share": 0.5}})
+    assert model_card(_backtest(y, P10), method="model", config=higher).capacity_suggestion is None
+
+
+def test_the_churn_report_states_the_capacity_suggestion():
+    from types import SimpleNamespace
+
+    from segkit.reporting import display
+    from segkit.reporting.churn_report import model_card_view
+    from segkit.reporting.context import words
+
+    suggested = model_card(_backtest([1, 1, 1, 1, 0, 1, 1, 0, 1, 0], P10), method="model")
+    plain = model_card(_backtest(Y10, P10), method="model")
+    try:
+        for lang, expected in (("en", "this threshold puts 5 of 10 customers on the list. A list cut to the team's capacity "
+                                      "would hold 1 customers (churn probability ≥ 95.0%); tested, its precision was 100.0% "
+                                      "and its recall 14.3%."),
+                               ("zh", "按此阈值 10 家客户中有 5 家列入名单。若按跟进能力限定名单，将列入 1 家客户（流失概率 ≥ 95.0%）；"
+                                      "在检验中其精确率为 100.0%，召回率为 14.3%。")):
+            display.use(lang=lang)
+            said = [model_card_view(SimpleNamespace(has=lambda what: True, churn_card=card, words=words(lang))).parts[-1].text()
+                    for card in (suggested, plain)]
+            assert len(said[0]) == 2 and expected in said[0][1]
+            assert len(said[1]) == 1  # no suggestion, no sentence
+    finally:
+        display.use()
+
+
 def test_scores_given_set_the_flag_count_and_the_forecast_quarter():
     listed = pd.Series([0.9, 0.6, 0.45, 0.2], index=["A", "B", "C", "D"], name="churn_probability")
     listed.attrs.update(as_of=pd.Timestamp("2026-12-31"), horizon="1Q")
@@ -97,7 +141,7 @@ def test_to_frame_is_one_column_of_keys_and_values():
     frame = model_card(_backtest(Y10, P10), method="model").to_frame()
     assert frame.columns.tolist() == ["value"] and frame.index.name == "key"
     assert frame.loc["base_rate", "value"] == 0.4 and frame.loc["how_chosen", "value"] == "probability"
-    assert frame.index[0] == "method" and len(frame) == 21
+    assert frame.index[0] == "method" and len(frame) == 22 and frame.index[-1] == "capacity_suggestion"
 
 
 def test_bootstrap_interval_is_seeded_and_agrees_with_sklearn():
@@ -172,8 +216,8 @@ def sample_card():
     ds = load_dataset(SAMPLE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bt = backtest_churn(ds, lang="en", progress=False)
-        scores = score_churn(ds, lang="en", top=0, progress=False)
+        bt = backtest_churn(ds, progress=False)
+        scores = score_churn(ds, progress=False)
     return bt, scores, model_card(bt, scores)
 
 
@@ -190,6 +234,7 @@ def test_sample_card(sample_card):
     # the default threshold is today's: the high-risk cut-off, so the flag is the high-risk list
     assert (card.threshold, card.how_chosen) == (0.5, "probability")
     assert card.flagged == int((scores["risk_level"] == "high").sum())
+    assert card.capacity_suggestion is None  # 24.5% churn: a probability line does not flag most
     assert card.n_scored == len(scores) and card.expected_churners == pytest.approx(scores["churn_probability"].sum())
     # calibrated probabilities: a 0.5 cut flags about half the churners expected (issue 13)
     assert card.flagged < card.expected_churners / 1.5

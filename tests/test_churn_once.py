@@ -25,6 +25,7 @@ from segkit.io import load_dataset
 from segkit.models import churn as churn_model_module
 from segkit.periods import horizon_end
 from segkit.reporting.context import report_context
+from segkit.reporting.run import QuarterRun
 from segkit.reporting.run_cache import RunCache, cache_key
 from segkit.segment.tiers import assign_tiers
 
@@ -138,10 +139,10 @@ def test_a_capped_model_says_on_how_many_rows_and_still_scores_everyone(sample):
     summary = fitted.training_summary_
     assert summary["rows_available"] == 12_067 and summary["rows_used"] == 3_000
     assert summary["as_of"][0] == "2024-03-31" and summary["as_of"][-1] == "2026-06-30" and len(summary["as_of"]) == 10
-    scores = score_churn(sample, fitted, lang="en", config=config)
+    scores = score_churn(sample, fitted, config=config)
     assert len(scores) == 1_556                              # every customer active in the past year
     assert scores.attrs["training_rows"] == 3_000 and scores.attrs["training_rows_available"] == 12_067
-    full = score_churn(sample, lang="en")
+    full = score_churn(sample)
     assert full.index.sort_values().equals(scores.index.sort_values())
     assert full.attrs["training_rows"] == full.attrs["training_rows_available"] == 12_067
 
@@ -199,33 +200,63 @@ def test_both_reports_in_both_languages_fit_the_model_once_per_quarter_end(run):
 def test_scores_from_the_cache_equal_scores_computed_fresh(run, sample):
     contexts = run["contexts"]
     as_of, previous = pd.Timestamp("2026-09-30"), pd.Timestamp("2026-06-30")
+    # scores hold no words: one fresh computation equals what all four notebooks read
+    fresh = score_churn(sample, as_of=as_of, tiers=assign_tiers(contexts[("quarterly", "zh")].snapshot_all, as_of=as_of),
+                        progress=False)
     for lang in ("zh", "en"):
-        fresh = score_churn(sample, as_of=as_of, tiers=assign_tiers(contexts[("quarterly", lang)].snapshot_all, as_of=as_of),
-                            lang=lang, progress=False)
         for name in ("quarterly", "churn"):
             cached = contexts[(name, lang)].churn_scores_all
             pd.testing.assert_frame_equal(cached, fresh, check_exact=True)
             assert cached.attrs == fresh.attrs
+    # ... stored once per quarter end, not once per language
+    key = contexts[("churn", "en")]._churn_key("scores", as_of)
+    assert key == contexts[("churn", "zh")]._churn_key("scores", as_of) and RunCache(run["cache"]).load(key) is not None
     # the English notebook read the model the Chinese one trained: the same probabilities to the bit
     zh, en = (contexts[("churn", lang)].churn_scores_all["churn_probability"] for lang in ("zh", "en"))
     assert (zh.to_numpy() == en.reindex(zh.index).to_numpy()).all()
-    fresh_previous = score_churn(sample, as_of=previous, tiers=contexts[("quarterly", "en")].previous_tiers_all, lang="en", top=0, progress=False)
+    fresh_previous = score_churn(sample, as_of=previous, tiers=contexts[("quarterly", "en")].previous_tiers_all, progress=False)
     pd.testing.assert_frame_equal(contexts[("quarterly", "en")].previous_churn_scores_all, fresh_previous, check_exact=True)
-    assert (fresh_previous["top_reasons"] == "").all() and fresh_previous["risk_level"].isin(["high", "medium", "low"]).all()
+    assert fresh_previous["risk_level"].isin(["high", "medium", "low"]).all()
     # point in time: last quarter's scores come from a model whose labels end by last quarter end
     assert max(fresh_previous.attrs["train_as_of"]) == pd.Timestamp("2026-03-31")
     assert all(horizon_end(d, "1Q") <= previous for d in fresh_previous.attrs["train_as_of"])
 
 
 def test_the_backtest_from_the_cache_equals_backtest_churn(run, sample):
-    fresh = backtest_churn(sample, lang="en", progress=False)
+    fresh = backtest_churn(sample, progress=False)
     cached = run["contexts"][("churn", "en")].backtest
     pd.testing.assert_frame_equal(cached.metrics, fresh.metrics, check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(cached.scores, fresh.scores, check_exact=False, rtol=1e-12)
     assert cached.train_as_of == fresh.train_as_of and cached.test_as_of == fresh.test_as_of
     assert cached.n_train == fresh.n_train == 10_567 and cached.bgnbd_params == pytest.approx(fresh.bgnbd_params, rel=1e-12)
-    assert run["contexts"][("churn", "zh")].backtest.metrics.loc["model", "method_label"] == "流失模型"
-    assert cached.metrics.loc["model", "method_label"] == "Churn model"
+    # the backtest holds keys and numbers; each report names the methods in its language
+    from segkit.reporting.churn_report import _metrics
+
+    assert "method_label" not in cached.metrics
+    assert _metrics(run["contexts"][("churn", "zh")]).loc["model", "method_label"] == "流失模型"
+    assert _metrics(run["contexts"][("churn", "en")]).loc["model", "method_label"] == "Churn model"
+
+
+def test_the_high_risk_list_says_why_in_each_language_from_one_run(run):
+    """The list's words (tier, reasons, action) are added by the report, from scores and a model
+    shared by both languages."""
+    import html
+
+    from segkit.insights.churn import describe_scores, driver_reasons, explain_drivers
+    from segkit.reporting.churn_report import high_risk_view
+
+    zh, en = run["contexts"][("churn", "zh")], run["contexts"][("churn", "en")]
+    assert zh.churn_features.equals(en.churn_features)
+    high = en.churn_scores.index[en.churn_scores["risk_level"] == "high"]
+    first = high[0]
+    reasons = driver_reasons(en.churn_model(), en.churn_features.loc[high], lang="en")
+    by_hand = explain_drivers(en.churn_model(), en.churn_features.loc[[first]], 3, lang="en", direction="raises")["text"]
+    assert reasons[first] == "; ".join(by_hand) and reasons[first].count(" raises churn risk") == len(by_hand) >= 1
+    for ctx, raises in ((en, "raises churn risk"), (zh, "提高流失风险")):
+        said = describe_scores(ctx.churn_scores.loc[[first]], ctx.lang)
+        shown = high_risk_view(ctx)._repr_html_()       # the first row: the highest probability
+        assert raises in shown and html.escape(said["recommended_action"].iloc[0]) in shown
+        assert html.escape(said["tier_label"].iloc[0]) in shown
 
 
 def test_another_config_or_other_data_is_another_key(run, tmp_path):
@@ -277,6 +308,24 @@ def test_a_model_segkit_did_not_sign_is_not_loaded(run, tmp_path, monkeypatch):
     assert cache.store_model(cache_key(kind="x"), object()) is False    # no key can be kept: not cached
     with pytest.raises(ValueError, match="not a cache key"):
         cache.load_model("../../etc")
+
+
+def test_a_run_in_two_languages_computes_once(monkeypatch):
+    """ReportContext.of: a run's contexts in zh and en share what it computed, models included."""
+    from segkit.reporting.context import ReportContext
+
+    monkeypatch.delenv("SEGKIT_RUN_CACHE", raising=False)
+    fits = []
+    original = churn_model_module.ChurnModel.fit
+    monkeypatch.setattr(churn_model_module.ChurnModel, "fit", lambda self, X, y: (fits.append(len(X)), original(self, X, y))[1])
+    run = QuarterRun(QUARTER, SAMPLE)
+    assert not hasattr(run, "lang") and "lang" not in run.parameters
+    scores = run.churn_scores_all
+    zh, en = ReportContext.of(run, "zh"), ReportContext.of(run, "en")
+    assert zh.churn_scores_all is scores and en.churn_scores_all is scores and en.tiers_all is run.tiers_all
+    assert en.churn_model() is zh.churn_model() is run.churn_model()
+    assert fits == [12_067]                                  # this quarter end's model, once
+    assert (zh.lang, en.lang, en.parameters["lang"]) == ("zh", "en", "en") and en.words["and"] == " and "
 
 
 def test_without_a_cache_one_context_fits_once_per_quarter_end(monkeypatch):

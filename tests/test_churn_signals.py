@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE
-from segkit.insights.churn import SIGNALS, high_risk_list, load_churn_config, risk_signals
+from segkit.insights.churn import SIGNALS, high_risk_list, load_churn_config, risk_signals, signal_reasons
 from segkit.config import ConfigError
 from segkit.features import snapshot
 from segkit.io import load_dataset
@@ -32,7 +32,10 @@ def customers(*changes: dict) -> pd.DataFrame:
 def test_a_healthy_customer_raises_no_signal():
     signals = risk_signals(customers({}))
     assert not signals[list(SIGNALS)].any(axis=None)
-    assert signals["n_signals"].tolist() == [0] and signals["reasons"].tolist() == [""]
+    assert signals["n_signals"].tolist() == [0] and signal_reasons(customers({})).tolist() == [""]
+    # keys and numbers only: no text column in the analysis
+    assert all(pd.api.types.is_bool_dtype(signals[c]) for c in SIGNALS)
+    assert pd.api.types.is_integer_dtype(signals["n_signals"]) and list(signals.columns) == [*SIGNALS, "n_signals"]
 
 
 def test_high_risk_rule_needs_no_contact_and_orders_down_by_half():
@@ -43,12 +46,12 @@ def test_high_risk_rule_needs_no_contact_and_orders_down_by_half():
         {"interactions_3m": 0, "orders_3_6m": 0, "orders_0_3m": 0},  # nothing to fall from
         {"interactions_3m": 0, "orders_3_6m": 3, "orders_0_3m": 0},  # down 100%
     )
-    signals = risk_signals(snap, lang="en")
+    signals, reasons = risk_signals(snap), signal_reasons(snap, "en")
     assert signals["high_risk"].tolist() == [True, False, False, False, True]
-    assert signals.loc["C1", "reasons"].split("; ")[0] == (
+    assert reasons["C1"].split("; ")[0] == (
         "no interaction in the last 3 months and orders down 50% on the previous 3 months (4 -> 2)"
     )
-    assert risk_signals(snap).loc["C5", "reasons"].split("；")[0] == "近3个月无互动，且近3个月订单量较上期下降100%（3→0单）"
+    assert signal_reasons(snap)["C5"].split("；")[0] == "近3个月无互动，且近3个月订单量较上期下降100%（3→0单）"
     assert signals["contact_drop"].all()  # 5 -> 0 (or 1) interactions: contact dropping too
 
 
@@ -69,9 +72,9 @@ def test_orders_falling_two_quarters_in_a_row():
         {"orders_6_9m": 5, "orders_3_6m": 3, "orders_0_3m": 3},  # flat last quarter
         {"orders_6_9m": 3, "orders_3_6m": 5, "orders_0_3m": 2},  # fell once
     )
-    signals = risk_signals(snap, lang="en")
+    signals = risk_signals(snap)
     assert signals["orders_falling"].tolist() == [True, False, False]
-    assert signals.loc["C1", "reasons"] == "orders fell 2 quarters in a row (5 -> 3 -> 2)"
+    assert signal_reasons(snap, "en")["C1"] == "orders fell 2 quarters in a row (5 -> 3 -> 2)"
     three = {"churn": {"signals": {"orders_falling": {"quarters": 3}}}}
     assert risk_signals(customers({"orders_9_12m": 6, "orders_6_9m": 5, "orders_3_6m": 3, "orders_0_3m": 2}), three)["orders_falling"].all()
 
@@ -85,23 +88,23 @@ def test_satisfaction_below_70_key_contact_and_complaints():
         {"complaints_6m": 2, "complaints_12m": 3},
         {"complaints_6m": 0, "complaints_12m": 1},
     )
-    signals = risk_signals(snap, lang="en")
+    signals, reasons = risk_signals(snap), signal_reasons(snap, "en")
     assert signals["low_satisfaction"].tolist() == [True, False, False, False, False, False]
-    assert signals.loc["C1", "reasons"] == "satisfaction 70, below 70"  # 69.5 printed whole
+    assert reasons["C1"] == "satisfaction 70, below 70"  # 69.5 printed whole
     assert signals["key_contact_change"].tolist() == [False, False, False, True, False, False]
     assert signals["complaints"].tolist() == [False, False, False, False, True, False]
-    assert signals.loc["C5", "reasons"] == "2 complaint(s) in the last 6 months"
+    assert reasons["C5"] == "2 complaint(s) in the last 6 months"
     twelve = {"churn": {"signals": {"complaints": {"window_months": 12}}}}
     assert risk_signals(snap, twelve)["complaints"].tolist() == [False, False, False, False, True, True]
-    assert risk_signals(snap).loc["C4", "reasons"] == "近6个月关键联系人变更"
+    assert signal_reasons(snap)["C4"] == "近6个月关键联系人变更"
 
 
 def test_cooperation_shortening_compares_with_the_usual_gap():
     # 10 repeat purchases over 40 weeks: a usual gap of 28 days; more than twice that is a signal
     snap = customers({"recency_days": 57.0}, {"recency_days": 56.0}, {"frequency": 1.0, "recency": 4.0, "recency_days": 200.0})
-    signals = risk_signals(snap, lang="en")
+    signals = risk_signals(snap)
     assert signals["cooperation_shortening"].tolist() == [True, False, False]  # one repeat order is too few
-    assert signals.loc["C1", "reasons"] == "57 days since the last order, 2.0 times the usual gap of about 28 days"
+    assert signal_reasons(snap, "en")["C1"] == "57 days since the last order, 2.0 times the usual gap of about 28 days"
     in_days = customers({"recency": 280.0, "recency_days": 57.0})
     in_days.attrs["btyd_unit"] = "D"
     assert risk_signals(in_days)["cooperation_shortening"].all()
@@ -115,17 +118,17 @@ def test_contact_dropping():
     )
     signals = risk_signals(snap)
     assert signals["contact_drop"].tolist() == [True, False, False]
-    assert signals.loc["C1", "reasons"] == "近3个月互动2次，较前3个月（4次）下降50%"
+    assert signal_reasons(snap)["C1"] == "近3个月互动2次，较前3个月（4次）下降50%"
 
 
 def test_several_signals_are_counted_and_joined():
     snap = customers({"satisfaction": 60.0, "complaints_6m": 1, "key_contact_changed_6m": True})
-    signals = risk_signals(snap, lang="en")
+    signals = risk_signals(snap)
     assert signals.loc["C1", "n_signals"] == 3
-    assert signals.loc["C1", "reasons"] == (
+    assert signal_reasons(snap, "en")["C1"] == (
         "satisfaction 60, below 70; key contact changed in the last 6 months; 1 complaint(s) in the last 6 months"
     )
-    assert risk_signals(snap).loc["C1", "reasons"].count("；") == 2
+    assert signal_reasons(snap)["C1"].count("；") == 2
 
 
 def test_disabled_signal_and_configuration_errors():
@@ -140,7 +143,7 @@ def test_disabled_signal_and_configuration_errors():
     with pytest.raises(KeyError, match="satisfaction"):
         risk_signals(snap.drop(columns="satisfaction"))
     with pytest.raises(ValueError, match="unknown language"):
-        risk_signals(snap, lang="de")
+        signal_reasons(snap, "de")
 
 
 def test_high_risk_list_orders_by_signals_then_revenue():
@@ -150,7 +153,7 @@ def test_high_risk_list_orders_by_signals_then_revenue():
         {"interactions_3m": 0, "orders_0_3m": 0, "satisfaction": 50.0, "revenue_12m": 50_000.0},
         {"satisfaction": 50.0},  # a signal, but not the list's rule
     )
-    listed = high_risk_list(snap, lang="en")
+    listed = high_risk_list(snap)
     assert listed.index.tolist() == ["C3", "C2", "C1"]
     assert listed["n_signals"].tolist() == [3, 2, 2]  # all three also had contact dropping 5 -> 0
     assert listed[["name", "owner", "department"]].iloc[0].tolist() == ["某科技有限公司", "张伟", "大客户部"]
@@ -173,4 +176,5 @@ def test_signals_on_the_sample_agree_with_the_rules_written_out():
     assert signals["high_risk"].sum() > 0 and signals["low_satisfaction"].sum() > 0
     listed = high_risk_list(snap)
     assert set(listed.index) == set(signals.index[signals["high_risk"]])
-    assert listed["reasons"].str.startswith("近3个月无互动").all()
+    assert signal_reasons(snap.loc[listed.index]).str.startswith("近3个月无互动").all()
+    assert (signal_reasons(snap).loc[signals.index[signals["n_signals"] == 0]] == "").all()

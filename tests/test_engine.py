@@ -263,8 +263,8 @@ def test_kpis_and_cadence_from_the_engine_equal_pandas(source, tmp_path):
     for by in ("tier", "industry", None):
         got = kpis(stored, as_of, by=by, tiers=tiers)
         pd.testing.assert_frame_equal(got, kpis(reference, as_of, by=by, tiers=tiers), check_exact=False, rtol=1e-9, atol=0)
-    got = cadence_report(stored, tiers, as_of, lang="en")
-    pd.testing.assert_frame_equal(got, cadence_report(reference, tiers, as_of, lang="en"))
+    got = cadence_report(stored, tiers, as_of)
+    pd.testing.assert_frame_equal(got, cadence_report(reference, tiers, as_of))
     assert not any(stored.is_loaded(t) for t in ("transactions", "interactions", "surveys"))
     assert got["last_contact"].notna().any()
     if source == "sample":  # the sample has key-contact changes still to record
@@ -301,7 +301,7 @@ def test_churn_labels_and_scores_from_the_engine_equal_pandas():
             pd.testing.assert_series_equal(churn_labels(stored, when, definition=definition),
                                            churn_labels(reference, when, definition=definition))
     model = fit_churn_model(reference, "2026-06-30", progress=False)
-    got = score_churn(stored, model, as_of="2026-09-30", lang="en", progress=False)
-    pd.testing.assert_frame_equal(got, score_churn(reference, model, as_of="2026-09-30", lang="en", progress=False),
+    got = score_churn(stored, model, as_of="2026-09-30", progress=False)
+    pd.testing.assert_frame_equal(got, score_churn(reference, model, as_of="2026-09-30", progress=False),
                                   check_exact=False, rtol=1e-9, atol=0)
     assert not stored.is_loaded("transactions") and len(got) > 1000

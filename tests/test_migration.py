@@ -90,14 +90,23 @@ def test_upgrades_and_downgrades_carry_both_bases(quarters):
 def test_labels_and_defaults():
     prev = pd.DataFrame({"tier": ["potential", "ordinary"], "basis": ["", ""]}, index=["A", "B"])
     curr = pd.DataFrame({"tier": ["core", "ordinary"], "basis": ["", ""]}, index=["A", "C"])
-    zh = migration(prev, curr, lang="zh")
-    assert zh.counts.index.tolist() == ["核心客户", "潜力客户", "普通客户", "低价值客户", "新增客户"]
-    assert zh.counts.columns.tolist()[-1] == "流失/移出"
-    assert zh.counts.loc["潜力客户", "核心客户"] == 1 and zh.counts.loc["新增客户", "普通客户"] == 1
-    assert zh.revenue is None  # no revenue given and none in the tables
-    en = migration(prev["tier"], curr["tier"], lang="en")
-    assert en.upgrades["current_tier_label"].tolist() == ["Core"]
-    assert en.moves.loc["B", "current_tier_label"] == "Lost"
+    result = migration(prev, curr)
+    # keys only in the result; the words come from Migration.names at the edge
+    assert result.counts.index.tolist() == ["core", "potential", "ordinary", "low_value", "new"]
+    assert not [c for c in result.moves.columns if c.endswith("_label")]
+    zh = result.counts.rename(index=result.names("zh"), columns=result.names("zh"))
+    assert zh.index.tolist() == ["核心客户", "潜力客户", "普通客户", "低价值客户", "新增客户"]
+    assert zh.columns.tolist()[-1] == "流失/移出"
+    assert zh.loc["潜力客户", "核心客户"] == 1 and zh.loc["新增客户", "普通客户"] == 1
+    assert result.revenue is None  # no revenue given and none in the tables
+    en = migration(prev["tier"], curr["tier"])
+    names = en.names("en")
+    assert en.upgrades["current_tier"].map(names).tolist() == ["Core"]
+    assert names[en.moves.loc["B", "current_tier"]] == "Lost"
+    renamed = {"tiers": {"labels": {"core": {"zh": "战略客户", "en": "Strategic"}}}}
+    assert en.names("en", renamed)["core"] == "Strategic"  # a user's own tier names
+    with pytest.raises(ValueError, match="unknown language"):
+        en.names("fr")
     single = migration(prev, curr, revenue=pd.Series({"A": 10.0, "B": 5.0, "C": 1.0}))
     assert single.revenue.loc["ordinary", "lost"] == 5.0 and single.revenue.loc["potential", "core"] == 10.0
 

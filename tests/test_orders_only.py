@@ -291,6 +291,12 @@ def test_cdnow_churn_report_compares_with_bgnbd_only(cdnow_reports):
     assert "Rule-based high-risk list" not in text and "BG/NBD chance of no purchase (baseline)" in text
     assert "compared with the BG/NBD baseline." in text
     assert "Contact" not in text                                                  # no empty contact column
+    # most CDNOW customers churn: the model card says how many a capacity (a tenth) would flag
+    suggested = re.search(r"this threshold puts ([\d,]+) of ([\d,]+) customers on the list\. A list cut to the team's "
+                          r"capacity would hold ([\d,]+) customers", text)
+    assert suggested is not None
+    flagged, scored, capacity = (int(g.replace(",", "")) for g in suggested.groups())
+    assert 0 < capacity <= scored // 10 < flagged                                 # ties at the limit are left out
 
 
 @pytest.fixture(scope="module")

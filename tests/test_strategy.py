@@ -5,7 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from segkit.insights.strategy import recommend, strategy_plan, strategy_table
+from segkit.insights.strategy import describe_recommendations, recommend, strategy_plan, strategy_table
+
+
+def said(recommended: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The recommendations (keys) with their words in ``lang``, as a report shows them."""
+    return recommended.join(describe_recommendations(recommended, lang))
 
 IDS = pd.Index(["C1", "C2", "C3", "C4", "C5", "C6", "C7"], name="customer_id")
 
@@ -24,7 +29,11 @@ def churn():
 
 
 def test_cases_by_priority(tiers, churn):
-    r = recommend(tiers, churn, lang="zh", dormant=["C3", "C5", "C4"])
+    keys = recommend(tiers, churn, dormant=["C3", "C5", "C4"])
+    # keys and numbers only in the analysis
+    assert keys.columns.tolist() == ["owner", "tier", "risk_level", "dormant", "case", "respond_within_hours", "cadence", "owner_role"]
+    assert keys.loc["C1", "owner_role"] == "senior_management" and keys.loc["C1", "cadence"] == "monthly"
+    r = said(keys, "zh")
     assert r["case"].tolist() == [
         "core_at_risk",   # C1 core, high risk
         "tier",           # C2 core, medium risk: not a trigger by default
@@ -46,19 +55,19 @@ def test_cases_by_priority(tiers, churn):
 
 
 def test_tier_actions_cadence_and_role(tiers):
-    r = recommend(tiers, lang="zh")
+    r = said(recommend(tiers), "zh")
     assert r.loc["C1", "actions"].split("；")[:2] == ["配备专属客户成功经理", "每月1对1沟通"]
-    assert r.loc["C1", "cadence"] == "每月" and r.loc["C4", "cadence"] == "每季度" and r.loc["C6", "cadence"] == "每半年"
+    assert r.loc["C1", "cadence_label"] == "每月" and r.loc["C4", "cadence_label"] == "每季度" and r.loc["C6", "cadence_label"] == "每半年"
     assert r.loc["C4", "responsible_role"] == "销售重点跟进"
     assert (r["case"] == "tier").all() and r["risk_level"].isna().all()
-    en = recommend(tiers, lang="en")
+    en = said(recommend(tiers), "en")
     assert en.loc["C5", "actions"] == ("Standardised service; Periodic product-update e-mails; "
                                        "Quarterly call-back; Watch for upgrade signals")
-    assert en.loc["C5", "cadence"] == "Half-yearly" and en.loc["C1", "tier_label"] == "Core"
+    assert en.loc["C5", "cadence_label"] == "Half-yearly" and en.loc["C1", "tier_label"] == "Core"
 
 
 def test_medium_risk_can_trigger_and_series_inputs_work(tiers, churn):
-    r = recommend(tiers["tier"], churn["risk_level"], lang="en", risk_levels=("high", "medium"))
+    r = said(recommend(tiers["tier"], churn["risk_level"], risk_levels=("high", "medium")), "en")
     assert r.loc["C2", "case"] == "core_at_risk" and r.loc["C2", "responsible_role"] == "Senior management"
     assert r.loc["C2", "priority_action"].startswith("Core customer at risk of churn - senior management visits within 72 hours")
 
@@ -69,7 +78,7 @@ def test_actions_chosen_by_score_churn_are_kept(tiers):
     scored = pd.DataFrame({"risk_level": ["high", "low", "high", "high"],
                            "action_key": ["core_at_risk", "tier", "core_at_risk", "dormant"]},
                           index=pd.Index(["C1", "C2", "C3", "C4"], name="customer_id"))
-    r = recommend(tiers, scored, dormant=["C2", "C6"], lang="en")
+    r = recommend(tiers, scored, dormant=["C2", "C6"])
     assert r.loc[["C1", "C2", "C3", "C4", "C5", "C6"], "case"].tolist() == [
         "core_at_risk", "core_at_risk", "core_at_risk", "dormant", "tier", "dormant"]
     with pytest.raises(ValueError, match=r"unknown action_key value\(s\) \['vip_dinner'\]"):
@@ -96,7 +105,7 @@ def test_errors_name_the_problem(tiers, churn):
     with pytest.raises(ValueError, match="no 'risk_level' column"):
         recommend(tiers, churn.drop(columns="risk_level"))
     with pytest.raises(ValueError, match="unknown language 'fr'"):
-        recommend(tiers, lang="fr")
+        describe_recommendations(recommend(tiers), "fr")
 
 
 def test_strategy_table_reads_in_both_languages():
@@ -131,7 +140,7 @@ def test_at_risk_action_follows_the_tier(tiers):
     # section 9: low value means stop investing, so a low-value customer at high risk gets the
     # automated recall (one week, no personal call), not the 24-hour call + coupon
     churn = pd.DataFrame({"risk_level": ["high", "low", "low", "high", "high", "high", "low"]}, index=IDS)
-    r = recommend(tiers, churn, lang="en")
+    r = said(recommend(tiers, churn), "en")
     assert r["case"].tolist() == ["core_at_risk", "tier", "tier", "churn_risk", "churn_risk", "automated", "tier"]
     assert r.loc["C6", "responsible_role"] == "Automated service" and r.loc["C6", "respond_within_hours"] == 168
     assert "no personal call" in r.loc["C6", "priority_action"] and "24 hours" not in r.loc["C6", "priority_action"]

@@ -4,8 +4,8 @@ The handbook's experiment (business-rules.md section 10): try a new tactic on 20
 potential customers, compare their repurchase rate with the rest, roll out only if the
 difference holds. :func:`ab_assign` draws the treatment group (reproducible, stratified),
 :func:`ab_outcomes` measures repurchase and revenue in the test window, :func:`ab_evaluate`
-compares the groups and says "roll out", "keep testing" or "no effect" with the rule it
-applied; :func:`sample_size`, :func:`minimum_detectable_effect` and :func:`ab_power` plan
+compares the groups and decides "roll out", "keep testing" or "no effect" (keys and
+numbers), and :func:`describe_ab` says it in words with the rule applied; :func:`sample_size`, :func:`minimum_detectable_effect` and :func:`ab_power` plan
 the test.
 
 Statistics:
@@ -49,6 +49,7 @@ __all__ = [
     "ab_assign",
     "ab_outcomes",
     "ab_evaluate",
+    "describe_ab",
     "ab_power",
     "sample_size",
     "minimum_detectable_effect",
@@ -511,15 +512,14 @@ def ab_evaluate(
     power: float | None = None,
     n_boot: int | None = None,
     seed: int = 0,
-    lang: str = "zh",
     config: Any = None,
 ) -> pd.DataFrame:
     """Compare a metric between the treatment and control groups and give a verdict.
 
     Rates (a 0/1 or boolean metric such as ``repurchase``) are compared with the
     two-proportion z-test and a Wald interval; continuous metrics (``revenue``) with Welch's
-    t-test, its interval and a seeded percentile bootstrap interval. The verdict rule, stated
-    in the output (column ``rule``):
+    t-test, its interval and a seeded percentile bootstrap interval. The verdict rule (in
+    words: :func:`describe_ab`, column ``rule``):
 
     * **keep testing** (继续测试) while the sample is too small for the approximations
       (``enough_data`` False): a rate needs ``min_events`` (5) yes and no outcomes in each
@@ -551,31 +551,28 @@ def ab_evaluate(
         Default from the ``abtest`` config (0.05, 0.8, 2000).
     seed : int, default 0
         Seed of the bootstrap.
-    lang : {"zh", "en"}, default "zh"
-        Language of ``verdict_label``, ``explanation``, ``rule`` and ``test``.
     config : path, mapping or AbTestConfig, optional
 
     Returns
     -------
     DataFrame
         One row per ``by`` value and a ``total`` row (only ``total`` without ``by``):
-        ``metric, kind, test, n_treatment, n_control, treatment_mean, control_mean,
-        difference, ci_low, ci_high, relative_lift, statistic, p_value, boot_ci_low,
-        boot_ci_high, min_effect, mde, enough_data, verdict, verdict_label, explanation, rule``.
-        ``mde`` is the minimum detectable effect at ``power`` with these group sizes.
+        ``metric, kind, test (two_proportion_z or welch_t), n_treatment, n_control,
+        treatment_mean, control_mean, difference, ci_low, ci_high, relative_lift, statistic,
+        p_value, boot_ci_low, boot_ci_high, min_effect, mde, enough_data, verdict``
+        (roll_out, keep_testing or no_effect). ``mde`` is the minimum detectable effect at
+        ``power`` with these group sizes. Keys and numbers: :func:`describe_ab` gives the
+        words (test, verdict, explanation, rule).
 
     Examples
     --------
     >>> import pandas as pd
     >>> outcomes = pd.DataFrame({"group": ["treatment"] * 200 + ["control"] * 800,
     ...                          "repurchase": [1] * 80 + [0] * 120 + [1] * 240 + [0] * 560})
-    >>> r = ab_evaluate(outcomes, lang="en").loc["total"]
+    >>> r = ab_evaluate(outcomes).loc["total"]
     >>> float(round(r["difference"], 3)), float(round(r["p_value"], 4)), r["verdict"]
     (0.1, 0.0067, 'roll_out')
-    >>> r["explanation"]
-    'Treatment 40.0%, control 30.0%; difference +10.0 pp (95% CI +2.5 pp to +17.5 pp), relative lift +33.3%, p = 0.007.'
     """
-    check_lang(lang)
     cfg = load_abtest_config(config)
     alpha = cfg.alpha if alpha is None else float(alpha)
     power = cfg.power if power is None else float(power)
@@ -609,20 +606,77 @@ def ab_evaluate(
         parts.extend((str(k), data.loc[keys == k]) for k in values)
     parts.append(("total", data))
     rows = {name: _evaluate_one(part, metric, group_col, treatment, control, kind, alpha, power, n_boot,
-                                seed, min_effect, cfg, lang) for name, part in parts}
+                                seed, min_effect, cfg) for name, part in parts}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = by if by is not None else "group"
-    out.attrs = {"metric": metric, "kind": kind, "alpha": alpha, "rule": out["rule"].iloc[-1]}
+    out.attrs = {"metric": metric, "kind": kind, "alpha": alpha}
+    return out
+
+
+def describe_ab(result: pd.DataFrame, lang: str = "zh", config: Any = None) -> pd.DataFrame:
+    """An :func:`ab_evaluate` result in words: the edge, from ``abtest.yaml``.
+
+    Parameters
+    ----------
+    result : DataFrame
+        From :func:`ab_evaluate` (its ``attrs`` carry ``alpha``).
+    lang : {"zh", "en"}, default "zh"
+    config : path, mapping or AbTestConfig, optional
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``result``: ``test_label``, ``verdict_label``, ``explanation`` (the
+        groups' means, the difference and its interval, the lift and the p-value) and
+        ``rule`` (the verdict rule with this test's numbers).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> outcomes = pd.DataFrame({"group": ["treatment"] * 200 + ["control"] * 800,
+    ...                          "repurchase": [1] * 80 + [0] * 120 + [1] * 240 + [0] * 560})
+    >>> said = describe_ab(ab_evaluate(outcomes), "en").loc["total"]
+    >>> said["verdict_label"], said["explanation"]
+    ('Roll out', 'Treatment 40.0%, control 30.0%; difference +10.0 pp (95% CI +2.5 pp to +17.5 pp), relative lift +33.3%, p = 0.007.')
+    """
+    check_lang(lang)
+    cfg = load_abtest_config(config)
+    alpha = float(result.attrs.get("alpha", cfg.alpha))
+    confidence = f"{100 * (1 - alpha):g}"
+    rows = {}
+    for key, row in result.iterrows():
+        if row["kind"] == "rate":
+            fmt = {"treatment": _fmt_rate(row["treatment_mean"], lang), "control": _fmt_rate(row["control_mean"], lang),
+                   "difference": _fmt_rate(row["difference"], lang, True),
+                   "low": _fmt_rate(row["ci_low"], lang, True), "high": _fmt_rate(row["ci_high"], lang, True)}
+            shown_effect = _fmt_rate(row["min_effect"], lang, True)
+        else:
+            fmt = {"treatment": _fmt_amount(row["treatment_mean"]), "control": _fmt_amount(row["control_mean"]),
+                   "difference": _fmt_amount(row["difference"], True),
+                   "low": _fmt_amount(row["ci_low"], True), "high": _fmt_amount(row["ci_high"], True)}
+            shown_effect = _fmt_amount(row["min_effect"], True)
+        lift = row["relative_lift"]
+        fmt.update(confidence=confidence, lift=f"{100 * lift:+.1f}%" if np.isfinite(lift) else "—", p=_fmt_p(row["p_value"]))
+        small = cfg.small_sample[row["kind"]].text(lang).format(min_events=cfg.min_events, min_group_size=cfg.min_group_size)
+        rows[key] = {
+            "test_label": cfg.tests[row["test"]].text(lang),
+            "verdict_label": cfg.verdicts[row["verdict"]].text(lang),
+            "explanation": cfg.explanation.text(lang).format(**fmt),
+            "rule": cfg.rule.text(lang).format(small_sample=small, confidence=confidence, alpha=f"{alpha:g}",
+                                               min_effect=shown_effect),
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index").astype("str")
+    out.index.name = result.index.name
     return out
 
 
 def _evaluate_one(part: pd.DataFrame, metric: str, group_col: str, treatment: str, control: str, kind: str,
                   alpha: float, power: float, n_boot: int, seed: int, min_effect: float | None,
-                  cfg: AbTestConfig, lang: str) -> dict[str, Any]:
+                  cfg: AbTestConfig) -> dict[str, Any]:
     a = part.loc[part[group_col] == treatment, metric].astype("float64").to_numpy()
     b = part.loc[part[group_col] == control, metric].astype("float64").to_numpy()
     row: dict[str, Any] = {"metric": metric, "kind": kind}
-    row["test"] = cfg.tests["two_proportion_z" if kind == "rate" else "welch_t"].text(lang)
+    row["test"] = "two_proportion_z" if kind == "rate" else "welch_t"
     row["n_treatment"], row["n_control"] = len(a), len(b)
     if len(a) < 2 or len(b) < 2:
         result = dict.fromkeys(("treatment_mean", "control_mean", "difference", "ci_low", "ci_high",
@@ -656,25 +710,6 @@ def _evaluate_one(part: pd.DataFrame, metric: str, group_col: str, treatment: st
     else:
         verdict = "keep_testing"
     row["verdict"] = verdict
-    row["verdict_label"] = cfg.verdicts[verdict].text(lang)
-    confidence = f"{100 * (1 - alpha):g}"
-    if kind == "rate":
-        fmt = {"treatment": _fmt_rate(result["treatment_mean"], lang), "control": _fmt_rate(control_mean, lang),
-               "difference": _fmt_rate(result["difference"], lang, True),
-               "low": _fmt_rate(result["ci_low"], lang, True), "high": _fmt_rate(result["ci_high"], lang, True)}
-        shown_effect = _fmt_rate(row["min_effect"], lang, True)
-    else:
-        fmt = {"treatment": _fmt_amount(result["treatment_mean"]), "control": _fmt_amount(control_mean),
-               "difference": _fmt_amount(result["difference"], True),
-               "low": _fmt_amount(result["ci_low"], True), "high": _fmt_amount(result["ci_high"], True)}
-        shown_effect = _fmt_amount(row["min_effect"], True)
-    lift = row["relative_lift"]
-    fmt.update(confidence=confidence, lift=f"{100 * lift:+.1f}%" if np.isfinite(lift) else "—",
-               p=_fmt_p(result["p_value"]))
-    row["explanation"] = cfg.explanation.text(lang).format(**fmt)
-    small = cfg.small_sample[kind].text(lang).format(min_events=cfg.min_events, min_group_size=cfg.min_group_size)
-    row["rule"] = cfg.rule.text(lang).format(small_sample=small, confidence=confidence, alpha=f"{alpha:g}",
-                                             min_effect=shown_effect)
     return row
 
 

@@ -5,7 +5,8 @@ quarterly, ordinary and low value half-yearly), contact changes are recorded wit
 working days and contract status changes within 24 hours; overdue records are flagged.
 :func:`cadence_report` checks every customer against the first two rules (the data carry no
 dated contract-status events, so the third cannot be checked from them) and
-:func:`cadence_summary` counts the overdue records per owner.
+:func:`cadence_summary` counts the overdue records per owner; at the edge,
+:func:`cadence_reasons` says why each record is overdue, in words.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pydantic import Field
 
 from segkit.config import ConfigError, StrictModel, load_section, register_section
 from segkit.io import Dataset
-from segkit.labels import check_lang, label
+from segkit.labels import check_lang
 
-__all__ = ["CadenceConfig", "load_cadence_config", "cadence_report", "cadence_summary"]
+__all__ = ["CadenceConfig", "load_cadence_config", "cadence_report", "cadence_summary", "cadence_reasons"]
 
 CONTACT_CHANGE = "key_contact_change"
 
@@ -118,7 +119,6 @@ def cadence_report(
     tiers: pd.DataFrame | pd.Series | None = None,
     as_of: Any = None,
     *,
-    lang: str = "zh",
     config: Any = None,
 ) -> pd.DataFrame:
     """Per customer: required refresh interval, last update and contact, overdue or not.
@@ -144,20 +144,20 @@ def cadence_report(
         tier get ``default_months``.
     as_of : date-like, optional
         Default: the data set's as-of date.
-    lang : {"zh", "en"}, default "zh"
-        Language of ``tier_label`` and ``reason``.
     config : path, mapping, optional
         User configuration (sections ``cadence`` and ``strategy``).
 
     Returns
     -------
     DataFrame
-        Indexed by customer_id: ``tier``, ``tier_label``, ``owner``, ``department``,
+        Indexed by customer_id: ``tier``, ``owner``, ``department``,
         ``refresh_months``, ``record_updated``, ``last_contact`` (latest interaction other
         than a key-contact change, on or before ``as_of``), ``days_since_contact``,
         ``pending_contact_change`` (earliest key-contact change after the last update),
-        ``due_date``, ``overdue`` (boolean, missing when unknown), ``days_overdue`` (Int64),
-        ``reason``. Sorted as the customers table.
+        ``due_refresh`` (by the tier's interval), ``due_contact_change`` (by the working
+        days after a pending change), ``due_date`` (the earlier of the two), ``overdue``
+        (boolean, missing when unknown), ``days_overdue`` (Int64). Sorted as the customers
+        table. Keys, dates and numbers: :func:`cadence_reasons` says why in words.
 
     Examples
     --------
@@ -166,7 +166,6 @@ def cadence_report(
     >>> report = cadence_report(ds, as_of="2026-09-30")        # doctest: +SKIP
     >>> cadence_summary(report)                                # doctest: +SKIP
     """
-    check_lang(lang)
     cfg = load_cadence_config(config)
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
     customers = ds.customers.drop_duplicates("customer_id").set_index("customer_id")
@@ -185,7 +184,6 @@ def cadence_report(
 
     out = pd.DataFrame(index=index)
     out["tier"] = tier.astype("object").where(tier.notna(), "").astype("str")
-    out["tier_label"] = [label("tier", t, lang) if t else "" for t in out["tier"]]
     for col in ("owner", "department"):
         out[col] = customers[col] if col in customers.columns else pd.Series(pd.NA, index=index, dtype="str")
     out["refresh_months"] = months
@@ -229,6 +227,8 @@ def cadence_report(
                                    cfg.contact_change_working_days, roll="forward", holidays=holidays)
         due_change[has_change] = pd.to_datetime(shifted)
     due = pd.concat([due_interval, due_change], axis=1).min(axis=1)
+    out["due_refresh"] = due_interval
+    out["due_contact_change"] = due_change
     out["due_date"] = due.astype("datetime64[ns]")
 
     after = updated.notna() & (updated > as_of)
@@ -240,16 +240,45 @@ def cadence_report(
     days = (as_of - due).dt.days.where(late)
     out["days_overdue"] = days.where(late, 0).where(~never & ~after).astype("Int64")
 
+    out.attrs = {"as_of": as_of, "contract_status_hours": cfg.contract_status_hours}
+    return out
+
+
+def cadence_reasons(report: pd.DataFrame, lang: str = "zh", config: Any = None) -> pd.Series:
+    """Why each record of a :func:`cadence_report` is overdue (or its status unknown), in words.
+
+    The edge where the report's dates become sentences (``cadence.yaml`` ``reasons``): the
+    interval missed, the key-contact change not recorded in time, no update date, or an
+    update after the report's date; "" for a record on time.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Timestamp
+    >>> report = pd.DataFrame({
+    ...     "refresh_months": [1, 6, 3], "record_updated": [t("2026-06-30"), pd.NaT, t("2026-09-01")],
+    ...     "pending_contact_change": [pd.NaT, pd.NaT, t("2026-09-21")],
+    ...     "due_refresh": [t("2026-07-31"), pd.NaT, t("2026-12-01")],
+    ...     "due_contact_change": [pd.NaT, pd.NaT, t("2026-09-24")]}, index=["C1", "C2", "C3"])
+    >>> report.attrs["as_of"] = t("2026-09-30")
+    >>> cadence_reasons(report, "en").tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['record not updated for more than 1 month (last update 2026-06-30, due 2026-07-31)',
+     'the record has no update date',
+     'key-contact change on 2026-09-21 not recorded within 3 working days (due 2026-09-24)']
+    """
+    check_lang(lang)
+    cfg = load_cadence_config(config)
+    as_of = pd.Timestamp(report.attrs["as_of"])
     reasons = cfg.reasons
     rows_reason = []
-    for cid, n, up, d_int, chg, d_chg, is_late in zip(index, months, updated, due_interval, change_days, due_change,
-                                                      late):
+    for n, up, d_int, chg, d_chg in zip(report["refresh_months"], report["record_updated"], report["due_refresh"],
+                                        report["pending_contact_change"], report["due_contact_change"]):
         parts = []
         if pd.isna(up):
             parts.append(reasons.never.text(lang))
         elif up > as_of:
             parts.append(reasons.unknown.text(lang).format(date=_day(up)))
-        elif is_late and not pd.isna(d_int) and as_of > d_int:
+        elif not pd.isna(d_int) and as_of > d_int:
             unit = reasons.interval_one_month if n == 1 else reasons.interval_months
             parts.append(reasons.interval.text(lang).format(interval=unit.text(lang).format(n=n), date=_day(up),
                                                             due=_day(d_int)))
@@ -257,9 +286,7 @@ def cadence_report(
             parts.append(reasons.contact_change.text(lang).format(date=_day(chg), days=cfg.contact_change_working_days,
                                                                   due=_day(d_chg)))
         rows_reason.append(("；" if lang == "zh" else "; ").join(parts))
-    out["reason"] = pd.Series(rows_reason, index=index, dtype="str")
-    out.attrs = {"as_of": as_of, "lang": lang, "contract_status_hours": cfg.contract_status_hours}
-    return out
+    return pd.Series(rows_reason, index=report.index, dtype="str", name="reason")
 
 
 def cadence_summary(report: pd.DataFrame, by: str = "owner") -> pd.DataFrame:

@@ -43,7 +43,8 @@ class Migration:
     ----------
     counts : DataFrame
         Customers per (previous tier, current tier); rows = tiers + ``new``, columns =
-        tiers + ``lost``; keys in tier order (highest first), or labels when ``lang`` was given.
+        tiers + ``lost``; keys in tier order (highest first). :meth:`Migration.names` gives
+        the words for them.
     revenue : DataFrame or None
         The same cells summing revenue (current revenue; previous revenue in ``lost``).
     moves : DataFrame
@@ -81,6 +82,24 @@ class Migration:
         """Number of customers per direction."""
         counts = self.moves["direction"].value_counts()
         return {d: int(counts.get(d, 0)) for d in ("up", "down", "same", NEW, LOST)}
+
+    def names(self, lang: str = "zh", config: Any = None) -> dict[str, str]:
+        """Words for the matrices' keys in ``lang``: each tier's label (from the tiers
+        configuration in use), ``new`` and ``lost`` (the edge: the result itself holds keys).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> m = migration(pd.Series({"A": "core"}), pd.Series({"B": "ordinary"}))
+        >>> names = m.names("en")
+        >>> names["core"], names["new"], names["lost"]
+        ('Core', 'New', 'Lost')
+        >>> m.counts.rename(index=m.names("zh")).index.tolist()[-1]
+        '新增客户'
+        """
+        check_lang(lang)
+        rules = RuleSet(load_tiers_config(config), "tiers")
+        return {t: rules.label(t, lang) for t in self.order} | {NEW: _WORDS[lang][NEW], LOST: _WORDS[lang][LOST]}
 
 
 def _tier_series(table: pd.DataFrame | pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
@@ -145,7 +164,6 @@ def migration(
     *,
     snapshots: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     order: list[str] | None = None,
-    lang: str | None = None,
     config: Any = None,
 ) -> Migration:
     """Tier migration from one quarter to the next.
@@ -167,14 +185,13 @@ def migration(
         ``revenue_12m`` gives the revenue matrix.
     order : list of str, optional
         Tier keys, highest first; default from the tier tables or the ``tiers`` config.
-    lang : {"zh", "en"}, optional
-        Label the matrices and add ``*_label`` columns to the lists.
     config : path or mapping, optional
-        Tiers configuration (for the order and labels).
+        Tiers configuration (for the order).
 
     Returns
     -------
     Migration
+        Keys and numbers; :meth:`Migration.names` gives the words.
 
     Notes
     -----
@@ -215,8 +232,6 @@ def migration(
     customer_id                                                        
     A               potential         core              p             c
     """
-    if lang is not None:
-        check_lang(lang)
     prev_tier, prev_basis = _tier_series(previous, "previous")
     curr_tier, curr_basis = _tier_series(current, "current")
     prev_listed, curr_listed = prev_tier, curr_tier
@@ -287,14 +302,6 @@ def migration(
     prospects.index.name = "customer_id"
     margins = _margins(counts, prev_listed, curr_listed, prospects, order, moves if revenue is not None else None)
 
-    if lang is not None:
-        rules = RuleSet(cfg, "tiers")
-        names = {t: rules.label(t, lang) for t in order} | {NEW: _WORDS[lang][NEW], LOST: _WORDS[lang][LOST]}
-        for col in ("previous_tier", "current_tier"):
-            moves[f"{col}_label"] = moves[col].map(names).astype(str)
-        counts = counts.rename(index=names, columns=names)
-        if revenue_matrix is not None:
-            revenue_matrix = revenue_matrix.rename(index=names, columns=names)
     for matrix in (counts, revenue_matrix):
         if matrix is not None:
             matrix.index.name, matrix.columns.name = "previous", "current"

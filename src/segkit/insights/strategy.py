@@ -31,6 +31,7 @@ from segkit.segment.tiers import section_source
 
 __all__ = [
     "recommend",
+    "describe_recommendations",
     "strategy_table",
     "WIN_BACK_CASES",
     "DORMANT_SEGMENTS",
@@ -197,7 +198,6 @@ def _dormant_flags(dormant: Any, index: pd.Index) -> pd.Series:
 def recommend(
     tiers: pd.DataFrame | pd.Series,
     churn: pd.DataFrame | pd.Series | None = None,
-    lang: str = "zh",
     *,
     dormant: Any = None,
     risk_levels: Iterable[str] = ("high",),
@@ -232,7 +232,6 @@ def recommend(
         Indexed by customer_id with a ``risk_level`` column (high / medium / low), e.g.
         :func:`segkit.score_churn`. Customers missing from it have no known risk; customers
         only in it are ignored.
-    lang : {"zh", "en"}, default "zh"
     dormant : boolean Series, collection of ids or RFM table, optional
         Which customers are dormant (沉睡). An RFM table (:func:`segkit.rfm_scores`) marks
         the segments in :data:`DORMANT_SEGMENTS`.
@@ -243,12 +242,11 @@ def recommend(
     Returns
     -------
     DataFrame
-        Indexed like ``tiers``: ``tier``, ``tier_label``, ``risk_level`` (missing when
-        unknown), ``dormant``, ``case`` (``tier`` or a win-back case), ``case_label``,
-        ``priority_action`` (the win-back text, empty for ``tier``),
-        ``respond_within_hours`` (Int64), ``actions`` (the tier's actions),
-        ``cadence``, ``responsible_role``; plus ``owner`` / ``department`` when ``tiers``
-        or ``churn`` has them.
+        Indexed like ``tiers``: ``tier``, ``risk_level`` (missing when unknown),
+        ``dormant``, ``case`` (``tier`` or a win-back case), ``respond_within_hours``
+        (Int64), ``cadence`` (a ``strategy.cadences`` key), ``owner_role`` (a
+        ``strategy.roles`` key); plus ``owner`` / ``department`` when ``tiers`` or ``churn``
+        has them. Keys and numbers: :func:`describe_recommendations` gives the words.
 
     Examples
     --------
@@ -256,18 +254,14 @@ def recommend(
     >>> tiers = pd.DataFrame({"tier": ["core", "core", "low_value"]},
     ...                      index=pd.Index(["C1", "C2", "C3"], name="customer_id"))
     >>> churn = pd.DataFrame({"risk_level": ["high", "low", "low"]}, index=tiers.index)
-    >>> r = recommend(tiers, churn, lang="en", dormant=["C3"])
-    >>> r["case"].tolist()
-    ['core_at_risk', 'tier', 'dormant']
-    >>> r["respond_within_hours"].tolist(), r["responsible_role"].tolist()
-    ([72, <NA>, 24], ['Senior management', 'Dedicated customer-success manager', 'Account owner'])
-    >>> recommend(tiers, churn).loc["C1", "priority_action"]
-    '核心客户出现流失风险：72小时内由高层拜访，提供定制化补偿方案'
+    >>> r = recommend(tiers, churn, dormant=["C3"])
+    >>> r["case"].tolist(), r["respond_within_hours"].tolist()
+    (['core_at_risk', 'tier', 'dormant'], [72, <NA>, 24])
+    >>> r["owner_role"].tolist()
+    ['senior_management', 'customer_success_manager', 'account_owner']
     """
-    check_lang(lang)
     cfg = load_strategy(config)
     _win_back(cfg)
-    words = _WORDS[lang]
     table = tiers.to_frame("tier") if isinstance(tiers, pd.Series) else tiers
     if "tier" not in table.columns:
         raise ValueError(f"the tiers table has no 'tier' column; columns: {list(table.columns)}")
@@ -318,26 +312,57 @@ def recommend(
         if source is not None:
             out[col] = source[col].reindex(index)
     out["tier"] = tier
-    out["tier_label"] = [label("tier", t, lang) for t in tier]
     out["risk_level"] = risk
     out["dormant"] = is_dormant
     out["case"] = case.astype("str")
-    out["case_label"] = [out_label if c == "tier" else _case_label(c, lang)
-                         for c, out_label in zip(case, out["tier_label"])]
-    out["priority_action"] = [
-        "" if c == "tier" else (cfg.win_back[c].zh if lang == "zh" else cfg.win_back[c].en) for c in case
-    ]
     out["respond_within_hours"] = pd.array(
         [pd.NA if c == "tier" else cfg.win_back[c].within_hours for c in case], dtype="Int64")
-    actions = {t: words["sep"].join(a.text(lang) for a in plan.actions) for t, plan in cfg.tiers.items()}
-    cadence = {t: getattr(cfg.cadences[plan.cadence], lang) for t, plan in cfg.tiers.items()}
-    out["actions"] = tier.map(actions)
-    out["cadence"] = tier.map(cadence)
-    out["responsible_role"] = [cfg.roles[_owner_role(cfg, t, c)].text(lang) for c, t in zip(case, tier)]
-    for col in ("tier_label", "case_label", "priority_action", "actions", "cadence", "responsible_role"):
-        out[col] = out[col].astype("str")
-    out.attrs = {"lang": lang, "risk_levels": sorted(levels)}
+    out["cadence"] = tier.map({t: plan.cadence for t, plan in cfg.tiers.items()}).astype("str")
+    out["owner_role"] = pd.Series([_owner_role(cfg, t, c) for c, t in zip(case, tier)], index=index, dtype="str")
+    out.attrs = {"risk_levels": sorted(levels)}
     return out
+
+
+def describe_recommendations(recommended: pd.DataFrame, lang: str = "zh", config: Any = None) -> pd.DataFrame:
+    """The words of :func:`recommend`'s keys, from the ``strategy`` configuration (the edge).
+
+    Parameters
+    ----------
+    recommended : DataFrame
+        From :func:`recommend` (columns ``tier``, ``case``, ``cadence``, ``owner_role``).
+    lang : {"zh", "en"}, default "zh"
+    config : path, mapping or StrategyConfig, optional
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``recommended``: ``tier_label``, ``case_label`` (the tier's label for the
+        plain ``tier`` case), ``priority_action`` (the win-back text, empty for ``tier``),
+        ``actions`` (the tier's actions), ``cadence_label``, ``responsible_role``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"tier": ["core", "ordinary"], "case": ["core_at_risk", "tier"], "cadence": ["monthly", "half_yearly"],
+    ...                   "owner_role": ["senior_management", "service_team"]}, index=["C1", "C2"])
+    >>> describe_recommendations(r, "en")[["case_label", "cadence_label", "responsible_role"]].values.tolist()
+    [['Core at high churn risk', 'Monthly', 'Senior management'], ['Ordinary', 'Half-yearly', 'Standard service team']]
+    >>> describe_recommendations(r).loc["C1", "priority_action"]
+    '核心客户出现流失风险：72小时内由高层拜访，提供定制化补偿方案'
+    """
+    check_lang(lang)
+    cfg = load_strategy(config)
+    words = _WORDS[lang]
+    tier, case = recommended["tier"].astype("str"), recommended["case"].astype("str")
+    out = pd.DataFrame(index=recommended.index)
+    out["tier_label"] = [label("tier", t, lang) for t in tier]
+    out["case_label"] = [t_label if c == "tier" else _case_label(c, lang) for c, t_label in zip(case, out["tier_label"])]
+    out["priority_action"] = ["" if c == "tier" else getattr(cfg.win_back[c], lang) for c in case]
+    actions = {t: words["sep"].join(a.text(lang) for a in plan.actions) for t, plan in cfg.tiers.items()}
+    out["actions"] = tier.map(actions)
+    out["cadence_label"] = recommended["cadence"].map(lambda k: getattr(cfg.cadences[k], lang))
+    out["responsible_role"] = recommended["owner_role"].map(lambda k: cfg.roles[k].text(lang))
+    return out.astype("str")
 
 
 def strategy_table(lang: str = "zh", *, win_back: bool = True, config: Any = None) -> pd.DataFrame:

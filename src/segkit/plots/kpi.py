@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from segkit.insights.abtest import describe_ab
 from segkit.insights.kpi import TOTAL, kpi_definitions
 from segkit.labels import check_lang, kinds, label
 from segkit.plots import PALETTE, TIER_COLORS, freeze_fonts, new_figure, style
@@ -137,6 +138,7 @@ def plot_ab_result(result: pd.DataFrame, lang: str = "zh") -> Figure:
     """
     check_lang(lang)
     text = _TEXT[lang]
+    verdicts = describe_ab(result, lang)["verdict_label"]
     rate = (result["kind"] == "rate").all()
     scale = 100.0 if rate else 1.0
     by = result.index.name if result.index.name != "group" else None
@@ -145,11 +147,11 @@ def plot_ab_result(result: pd.DataFrame, lang: str = "zh") -> Figure:
         fig = new_figure(6.5, 0.45 * len(result) + 1.6)
         ax = fig.subplots()
         y = np.arange(len(result))[::-1]
-        for yi, (_, row) in zip(y, result.iterrows()):
+        for yi, (key, row) in zip(y, result.iterrows()):
             color = VERDICT_COLORS.get(row["verdict"], PALETTE[0])
             ax.plot([row["ci_low"] * scale, row["ci_high"] * scale], [yi, yi], color=color, linewidth=2.2)
             ax.plot(row["difference"] * scale, yi, "o", color=color)
-            ax.annotate(row["verdict_label"], (row["ci_high"] * scale, yi), xytext=(6, 0), textcoords="offset points",
+            ax.annotate(verdicts[key], (row["ci_high"] * scale, yi), xytext=(6, 0), textcoords="offset points",
                         va="center", fontsize=8, color=color)
         ax.axvline(0, color="#333333", linewidth=0.8)
         effect = result["min_effect"].iloc[-1]

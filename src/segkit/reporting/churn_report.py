@@ -36,9 +36,13 @@ def title_block(ctx: ReportContext) -> TitleBlock:
 
 def _metrics(ctx: ReportContext) -> pd.DataFrame:
     """Backtest metrics of the methods the data support: the handbook rule needs interactions
-    (without them it would read "no interaction" for everyone)."""
+    (without them it would read "no interaction" for everyone); each method named in the
+    report's language (``method_label``)."""
+    from segkit.insights.churn import method_labels
+
     metrics = ctx.backtest.metrics
-    return metrics if ctx.has("interactions") else metrics.drop(index="rules")
+    metrics = metrics if ctx.has("interactions") else metrics.drop(index="rules")
+    return metrics.assign(method_label=method_labels(metrics.index, ctx.lang).to_numpy())
 
 
 _MODELS = ("model", "model_btyd")
@@ -96,7 +100,7 @@ def summary(ctx: ReportContext):
     m = _metrics(ctx)
     baselines = m.drop(index=[k for k in _MODELS if k in m.index])["roc_auc"]
     best = baselines.idxmax()
-    label_of = m["method_label"] if "method_label" in m else pd.Series(m.index, index=m.index)
+    label_of = m["method_label"]
     tiles = Tiles([("tile_scored", card.n_scored, "int"), ("churn_tile_expected", card.expected_churners, "int"),
                    ("churn_tile_at_risk", at_risk, "money"), ("churn_tile_forecast", card.forecast_quarter, "quarter")])
     words = Text(["churn_summary_text", "churn_quality_text"], {
@@ -123,17 +127,25 @@ CARD_ROWS = (("forecast_quarter", "quarter"), ("tested_quarter", "quarter"), ("b
 def model_card_view(ctx: ReportContext):
     """The model card (:attr:`~segkit.reporting.run.QuarterRun.churn_card`): base rate, test
     size, ROC AUC with its bootstrap interval, PR AUC, the threshold and how it was chosen,
-    precision and recall there, customers flagged against churners expected."""
+    precision and recall there, customers flagged against churners expected; when most
+    customers churn, how many a capacity would flag."""
     if not ctx.has("backtest"):
         return Block("").add(_notes([ctx.churn_left_out(ctx.words["backtest"], "backtest")]))
     card = ctx.churn_card
     facts = Facts([(f"churn_card_{key}", getattr(card, key), kind) for key, kind in CARD_ROWS])
     how = ctx.words[f"churn_how_{card.how_chosen}"]
-    text = Text(["churn_card_text"], {
+    values = {
         "threshold": (card.threshold, "pct"), "how": how, "flagged": (card.flagged, "int"),
         "expected": (card.expected_churners, "int"), "tested": (card.tested_quarter, "quarter"),
         "precision": (card.precision, "pct"), "recall": (card.recall, "pct"), "base_rate": (card.base_rate, "pct"),
-    })
+    }
+    keys = ["churn_card_text"]
+    suggestion = card.capacity_suggestion
+    if suggestion is not None:
+        keys.append("churn_card_capacity")
+        values.update({"n_scored": (card.n_scored, "int"), "customers": (suggestion["customers"], "int"), "capacity_threshold": (suggestion["threshold"], "pct"),
+                       "capacity_precision": (suggestion["precision"], "pct"), "capacity_recall": (suggestion["recall"], "pct")})
+    text = Text(keys, values)
     return Stack([facts, text])
 
 
@@ -245,7 +257,7 @@ def _winner_sentences(ctx: ReportContext) -> list[str]:
     w, m = ctx.words, _metrics(ctx)
     auc = m["roc_auc"]
     order = auc.sort_values(ascending=False, kind="stable").index
-    label = (m["method_label"] if "method_label" in m else pd.Series(m.index, index=m.index)).astype(str)
+    label = m["method_label"].astype(str)
     winner = order[0]
     ranking = w["separator_list"].join(f"{label[k]} {auc[k]:.3f}" for k in order)
     lines = [w["backtest_winner"].format(winner=label[winner], auc=f"{auc[winner]:.3f}", ranking=ranking)]
@@ -272,7 +284,7 @@ def backtest_view(ctx: ReportContext) -> Block:
     names = {"zh": ["方法", "ROC AUC", "PR AUC", "Brier", "前10%提升度", "前10%覆盖率"],
              "en": ["Method", "ROC AUC", "PR AUC", "Brier", "Lift, top 10%", "Capture, top 10%"]}[ctx.lang]
     shown = pd.DataFrame({
-        names[0]: metrics["method_label"].to_numpy() if "method_label" in metrics else metrics.index.to_numpy(),
+        names[0]: metrics["method_label"].to_numpy(),
         names[1]: metrics["roc_auc"].to_numpy(), names[2]: metrics["pr_auc"].to_numpy(), names[3]: metrics["brier"].to_numpy(),
         names[4]: metrics["lift_top"].to_numpy(), names[5]: metrics["capture_top"].to_numpy(),
     })
@@ -290,7 +302,7 @@ def backtest_view(ctx: ReportContext) -> Block:
 def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
     """The high-risk list: probability, reasons, recommended action, owner; contacts masked
     unless the report is for the customers' owner."""
-    from segkit.insights.churn import load_churn_config
+    from segkit.insights.churn import describe_scores, driver_reasons, load_churn_config
 
     w = ctx.words
     cutoff = load_churn_config(ctx.user_config).risk_levels.high
@@ -298,14 +310,16 @@ def high_risk_view(ctx: ReportContext, top: int = 25) -> Block:
         return _btyd_list(ctx, cutoff, top)
     scores = ctx.churn_scores
     high = scores.loc[scores["risk_level"] == "high"]
+    said = describe_scores(high, ctx.lang, ctx.user_config)
+    reasons = driver_reasons(ctx.churn_model(), ctx.churn_features.loc[high.index], lang=ctx.lang, config=ctx.user_config)
     contact = _contacts(ctx, ctx.snapshot.reindex(high.index))
     shown = pd.DataFrame({
         w["col_customer"]: [customer_text(i, n) for i, n in zip(high.index, high["name"])],
-        w["col_tier"]: high["tier_label"].to_numpy(),
+        w["col_tier"]: said["tier_label"].to_numpy(),
         w["col_probability"]: high["churn_probability"].to_numpy(),
         w["col_revenue"]: high["revenue_12m"].to_numpy(),
-        w["col_top_reasons"]: high["top_reasons"].to_numpy(),
-        w["col_action"]: high["recommended_action"].to_numpy(),
+        w["col_top_reasons"]: reasons.to_numpy(),
+        w["col_action"]: said["recommended_action"].to_numpy(),
         w["col_owner"]: high["owner"].to_numpy(),
         w["col_contact"]: contact.to_numpy(),
     })
@@ -380,13 +394,10 @@ def driver_table(ctx: ReportContext, top: int = 10) -> pd.DataFrame:
     Direction: the correlation, across customers, between a feature's value and its
     contribution: positive means higher values raise the churn risk.
     """
-    from segkit.insights.churn import btyd_features, churn_features, load_churn_config
+    from segkit.insights.churn import load_churn_config
 
     cfg = load_churn_config(ctx.user_config)
-    horizon = ctx.backtest.horizon
-    # the BTYD features come from the BG/NBD fitted on every customer, not only the scored ones
-    btyd = btyd_features(ctx.snapshot_all, horizon, cfg) if cfg.training.btyd_features.enabled else None
-    features = churn_features(ctx.snapshot_all.loc[ctx.churn_scores_all.index], cfg, horizon=horizon, btyd=btyd)
+    features = ctx.churn_features  # the BTYD ones from the BG/NBD fitted on every customer
     contributions = ctx.backtest.model.contributions(features)
     strength = contributions.abs().mean().sort_values(ascending=False).head(top)
     rows = []

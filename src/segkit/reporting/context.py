@@ -1,16 +1,19 @@
 """The context of one report: a :class:`~segkit.reporting.run.QuarterRun` and a language.
 
-The run (:mod:`segkit.reporting.run`) computes the numbers once: data, snapshots, tiers,
-models, scores, the backtest. A :class:`ReportContext` is that run plus the language the
-report is written in: its words (``segkit/defaults/report.yaml``) and the sentences that say
-what a section leaves out. Report notebooks build one from their parameters
-(:func:`report_context`) and hand it to the section functions.
+The run (:mod:`segkit.reporting.run`) computes the numbers once, in no language: data,
+snapshots, tiers, models, scores, the backtest. A :class:`ReportContext` is that run plus the
+language the report is written in: its words (``segkit/defaults/report.yaml``), the sentences
+that say what a section leaves out, and how the tier lines were set. Report notebooks build
+one from their parameters (:func:`report_context`); :meth:`ReportContext.of` gives a run's
+context in a language, sharing what the run computed (both languages of one run in one
+process compute everything once).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,11 +33,48 @@ def words(lang: str) -> dict[str, str]:
 
 @dataclass
 class ReportContext(QuarterRun):
-    """A run (:class:`~segkit.reporting.run.QuarterRun`) and the words of the report's language."""
+    """A run (:class:`~segkit.reporting.run.QuarterRun`) and the words of the report's language.
+
+    Parameters
+    ----------
+    quarter, data_dir, config, owner, department, mask_pii, generated, cache_dir
+        Those of :class:`~segkit.reporting.run.QuarterRun`.
+    lang : {"zh", "en"}, default "zh"
+        The report's language.
+
+    Examples
+    --------
+    >>> run = QuarterRun("2026Q3", "data/sample")
+    >>> en = ReportContext.of(run, "en")
+    >>> en.lang, en.quarter, en.words["and"]
+    ('en', '2026Q3', ' and ')
+    """
+
+    lang: str = "zh"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.words = words(self.lang)
+
+    @classmethod
+    def of(cls, run: QuarterRun, lang: str) -> ReportContext:
+        """``run`` in ``lang``: the same parameters, and what the run has computed so far
+        (tables, fitted models) shared, not computed again."""
+        params = {f.name: getattr(run, f.name) for f in fields(QuarterRun) if f.init}
+        ctx = cls(**params, lang=lang)
+        shared = {name: value for name, value in vars(run).items() if name not in params and name != "words"}
+        vars(ctx).update(shared)  # cached tables and the dict of fitted models (the same objects)
+        return ctx
+
+    def _describe_thresholds(self, thresholds: Any) -> dict[str, str]:
+        """How the lines were set, in every language, for the terminal (the edge's words)."""
+        from segkit.labels import LANGS
+
+        return {lang: thresholds.describe(lang) for lang in LANGS} if thresholds is not None else {}
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {**super().parameters, "lang": self.lang}
 
     def left_out(self, what: str, *needs: str) -> str:
         """One sentence: ``what`` is left out and which data would enable it."""
@@ -93,6 +133,7 @@ def report_context(
     if mask_pii is None:
         mask_pii = owner is None
     return ReportContext(
-        quarter=quarter, data_dir=Path(data_dir), config=Path(config) if config else None, lang=lang,
+        quarter=quarter, data_dir=Path(data_dir), config=Path(config) if config else None,
         owner=owner, department=department, mask_pii=bool(mask_pii), cache_dir=Path(cache_dir) if cache_dir else None,
+        lang=lang,
     )

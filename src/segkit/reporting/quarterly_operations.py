@@ -209,7 +209,7 @@ def review_view(ctx: ReportContext, top: int = 15) -> Stack:
 
 def cadence_view(ctx: ReportContext, top: int = 15) -> Stack | Sentences:
     """Records overdue for refresh: summary per owner and the longest-overdue important ones."""
-    from segkit.insights.cadence import cadence_summary
+    from segkit.insights.cadence import cadence_reasons, cadence_summary
 
     w = ctx.words
     if not ctx.has("record_updated"):
@@ -231,9 +231,9 @@ def cadence_view(ctx: ReportContext, top: int = 15) -> Stack | Sentences:
     names_col = ctx.snapshot["name"]
     shown = pd.DataFrame({
         w["col_customer"]: [customer_text(i, names_col.get(i)) for i in important.index],
-        w["col_tier"]: important["tier_label"].to_numpy(),
+        w["col_tier"]: [_tier_label(ctx, k) for k in important["tier"]],
         w["col_owner"]: important["owner"].to_numpy(),
-        w["col_reason"]: important["reason"].to_numpy(),
+        w["col_reason"]: cadence_reasons(important, ctx.lang, ctx.user_config).to_numpy(),
     })
     if not ctx.has("owner"):
         shown = shown.drop(columns=w["col_owner"])

@@ -9,9 +9,10 @@ run's other notebooks instead of being computed again. Models (CLV, churn) are f
 whole population and shown for the customers in scope: a department's report uses the
 company's model, not one fitted on a few hundred customers.
 
-Numbers and keys only. ``lang`` picks the language of the few label columns that segkit's
-tables carry beside their keys (``tier_label``, the churn reasons); words for people are
-added at the edge (:mod:`segkit.reporting.display`, :class:`~segkit.reporting.context.ReportContext`).
+Numbers and keys only, in no language: the run is the same for a Chinese and an English
+report, and so are its run-cache entries. Words for people are added at the edge
+(:class:`~segkit.reporting.context.ReportContext`, a run and a language, and
+:mod:`segkit.reporting.display`).
 This module is long because it is one object: every property is a few lines that call the
 segkit function computing it and cache the result.
 """
@@ -44,8 +45,6 @@ class QuarterRun:
         The data folder (or DuckDB file).
     config : path, optional
         A segkit YAML configuration.
-    lang : {"zh", "en"}, default "zh"
-        Language of the label columns some tables carry beside their keys.
     owner, department : str, optional
         Scope: only this owner's or department's customers are shown.
     mask_pii : bool, default True
@@ -60,12 +59,9 @@ class QuarterRun:
     ('2026Q3', datetime.date(2026, 9, 30), '2026Q2')
     """
 
-    """Parameters of one report and the tables computed from them (lazily)."""
-
     quarter: str
     data_dir: Path | str
     config: Path | None = None
-    lang: str = "zh"
     owner: str | None = None
     department: str | None = None
     mask_pii: bool = True
@@ -183,18 +179,20 @@ class QuarterRun:
         return tiers
 
     def _share_tier_health(self, tiers: pd.DataFrame) -> None:
-        """Leave the tier health (and how the lines were set, in every language) in the run
-        cache, for the ``segkit report`` command that prints it on the terminal."""
+        """Leave the tier health (and, from a report's context, how the lines were set in every
+        language) in the run cache, for the ``segkit report`` command that prints it on the terminal."""
         cache = self.run_cache
         if cache is None:
             return
-        from segkit.labels import LANGS
         from segkit.reporting.run_cache import tier_health_key
 
-        thresholds = tiers.attrs.get("thresholds")
-        describe = {lang: thresholds.describe(lang) for lang in LANGS} if thresholds is not None else {}
         cache.store(tier_health_key(self.quarter, self.data_dir, self.config), {},
-                    {"health": tiers.attrs.get("health") or {}, "describe": describe})
+                    {"health": tiers.attrs.get("health") or {}, "describe": self._describe_thresholds(tiers.attrs.get("thresholds"))})
+
+    def _describe_thresholds(self, thresholds: Any) -> dict[str, str]:
+        """How the lines were set, in words, by language: none in a run (words are the edge's;
+        :class:`~segkit.reporting.context.ReportContext` says it in every language)."""
+        return {}
 
     @property
     def thresholds(self):
@@ -249,7 +247,7 @@ class QuarterRun:
         # each quarter's own 12-month revenue: current customers counted with this quarter's,
         # lost ones with last quarter's
         return migration(
-            self.previous_tiers, self.tiers, lang=None, config=self.user_config,
+            self.previous_tiers, self.tiers, config=self.user_config,
             snapshots=(self.in_scope(self.previous_snapshot_all), self.snapshot),
         )
 
@@ -423,7 +421,7 @@ class QuarterRun:
     def cadence(self) -> pd.DataFrame:
         from segkit.insights.cadence import cadence_report
 
-        return cadence_report(self.dataset, self.tiers, self.as_of, lang=self.lang, config=self.user_config)
+        return cadence_report(self.dataset, self.tiers, self.as_of, config=self.user_config)
 
     # --- churn model ---------------------------------------------------------------------------------
     @cached_property
@@ -478,26 +476,26 @@ class QuarterRun:
         found = cache.load(key) if cache is not None else None
         if found is not None:
             frames, meta = found
-            return ChurnBacktest(**frames, **meta, model=self.churn_model(self.previous_as_of)).in_language(self.lang)
+            return ChurnBacktest(**frames, **meta, model=self.churn_model(self.previous_as_of))
         bt = backtest_churn(self.dataset_full, test_as_of=self.previous_as_of, model=self.churn_model(self.previous_as_of),
-                            config=self.user_config, progress=False, lang=self.lang)
+                            config=self.user_config, progress=False)
         if cache is not None:
-            frames = {"metrics": bt.metrics.drop(columns="method_label"), "calibration": bt.calibration, "scores": bt.scores}
+            frames = {"metrics": bt.metrics, "calibration": bt.calibration, "scores": bt.scores}
             meta = {name: getattr(bt, name) for name in ("train_as_of", "test_as_of", "outcome_end", "n_train", "n_train_available",
                                                          "bgnbd_params", "top_share", "horizon", "definition")}
             cache.store(key, frames, meta)
         return bt
 
-    def _churn_scores(self, when: pd.Timestamp, tiers: str, top: int = 3) -> pd.DataFrame:
+    def _churn_scores(self, when: pd.Timestamp, tiers: str) -> pd.DataFrame:
         from segkit.insights.churn import score_churn
 
         cache = self.run_cache
-        key = self._churn_key("scores", when, lang=self.lang, top=top) if cache is not None else None
+        key = self._churn_key("scores", when) if cache is not None else None  # one entry for every language
         found = cache.load(key) if cache is not None else None
         if found is not None:
             return found[0]["scores"]
         scores = score_churn(self.dataset_full, self.churn_model(when), as_of=when, tiers=getattr(self, tiers), config=self.user_config,
-                             lang=self.lang, top=top, progress=False)
+                             progress=False)
         if cache is not None:
             cache.store(key, {"scores": scores})
         return scores
@@ -508,8 +506,8 @@ class QuarterRun:
 
     @cached_property
     def previous_churn_scores_all(self) -> pd.DataFrame:
-        """Last quarter's scores: probabilities and risk levels (no reasons: nothing shows them)."""
-        return self._churn_scores(self.previous_as_of, "previous_tiers_all", top=0)
+        """Last quarter's scores: probabilities and risk levels."""
+        return self._churn_scores(self.previous_as_of, "previous_tiers_all")
 
     def high_churn_risk(self, previous: bool = False) -> pd.Series:
         """Customers in scope the churn model puts at high risk (False for those not scored:
@@ -521,6 +519,15 @@ class QuarterRun:
     @property
     def churn_scores(self) -> pd.DataFrame:
         return self.in_scope(self.churn_scores_all)
+
+    @cached_property
+    def churn_features(self) -> pd.DataFrame:
+        """The features this quarter's model scored every scored customer on
+        (:func:`~segkit.insights.churn.scoring_features`): what the drivers and the reasons
+        of a list are read from."""
+        from segkit.insights.churn import scoring_features
+
+        return scoring_features(self.snapshot_all, self.churn_scores_all.index, self.churn_model(), self.user_config)
 
     @cached_property
     def churn_card(self):
@@ -558,7 +565,7 @@ class QuarterRun:
     @property
     def parameters(self) -> dict[str, Any]:
         return {
-            "quarter": self.quarter, "lang": self.lang, "data": self.data_dir.name,
+            "quarter": self.quarter, "data": self.data_dir.name,
             "config": self.config.name if self.config else None, "owner": self.owner,
             "department": self.department, "mask_pii": self.mask_pii,
         }

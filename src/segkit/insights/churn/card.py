@@ -4,8 +4,9 @@
 the scored list (:func:`~segkit.insights.churn.score_churn`): the base rate, test and training
 sizes, ROC AUC with a seeded bootstrap interval, precision and recall at the threshold and how
 it was chosen (``churn.threshold``: :func:`flag_threshold`), customers flagged against
-churners expected, and the quarters tested and forecast. Numbers and keys only; words are added
-at the edge from labels.
+churners expected, the quarters tested and forecast and, when most customers churn, how many a
+capacity would flag (``threshold.suggest_capacity``). Numbers and keys only; words are added at
+the edge from labels.
 """
 
 from __future__ import annotations
@@ -81,17 +82,23 @@ def flag_threshold(probability: Any, config: Any = None) -> tuple[float, str]:
         return float(cfg.risk_levels.high), "probability"
     if rule.rule == "cost":
         return float(rule.cost.false_alarm / (rule.cost.false_alarm + rule.cost.missed_churner)), "cost"
+    return _capacity_threshold(probability, rule.capacity), "capacity"
+
+
+def _capacity_threshold(probability: Any, capacity: Any) -> float:
+    """The probability of the last customer that fits ``capacity`` (``customers`` or ``share``);
+    ties across the limit are left out, ``inf`` when no one fits."""
     p = np.sort(np.asarray(probability, dtype=float))[::-1]
-    room = rule.capacity.customers if rule.capacity.customers is not None else int(np.floor(rule.capacity.share * p.size))
+    room = capacity.customers if capacity.customers is not None else int(np.floor(capacity.share * p.size))
     if room >= p.size:
-        return (float(p[-1]) if p.size else float("inf")), "capacity"
+        return float(p[-1]) if p.size else float("inf")
     if room == 0:
-        return float("inf"), "capacity"
+        return float("inf")
     threshold = p[room - 1]
     if p[room] == threshold:  # a tie across the limit: flag only those above it
         above = p[p > threshold]
         threshold = above.min() if above.size else float("inf")
-    return float(threshold), "capacity"
+    return float(threshold)
 
 
 def _bootstrap_auc(y: np.ndarray, score: np.ndarray, n_boot: int, level: float, seed: int) -> tuple[float, float]:
@@ -155,6 +162,11 @@ class ChurnModelCard:
         Customers scored for ``forecast_quarter``, and those flagged.
     expected_churners : float
         Churners the model expects among them: the sum of their probabilities.
+    capacity_suggestion : dict or None
+        When the threshold was not chosen by capacity and ``base_rate`` is above
+        ``threshold.suggest_capacity.base_rate_above``: what the capacity rule would do,
+        ``customers`` (flagged of ``n_scored``), ``threshold``, and ``precision`` /
+        ``recall`` at that threshold on the test customers. None otherwise.
     """
 
     method: str
@@ -178,6 +190,7 @@ class ChurnModelCard:
     n_scored: int
     flagged: int
     expected_churners: float
+    capacity_suggestion: dict[str, float] | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One column, ``value``, indexed by the attribute names (keys, for labels at the edge)."""
@@ -250,6 +263,13 @@ def model_card(backtest: ChurnBacktest, scores: pd.DataFrame | pd.Series | None 
     boot = cfg.backtest.bootstrap
     low, high = _bootstrap_auc(y, p_test, boot.n_boot, boot.level, boot.seed)
     n_train = int(backtest.n_train)
+    suggestion = None
+    suggest = cfg.threshold.suggest_capacity
+    if suggest is not None and rule != "capacity" and float(y.mean()) > suggest.base_rate_above:
+        line = _capacity_threshold(listed, cfg.threshold.capacity or suggest.capacity)
+        at_line = precision_recall_at(y, p_test, line)
+        suggestion = {"customers": int((listed >= line).sum()), "threshold": line,
+                      "precision": at_line[0], "recall": at_line[1]}
     return ChurnModelCard(
         method=method,
         horizon=str(horizon),
@@ -272,4 +292,5 @@ def model_card(backtest: ChurnBacktest, scores: pd.DataFrame | pd.Series | None 
         n_scored=int(listed.size),
         flagged=int((listed >= threshold).sum()),
         expected_churners=float(listed.sum()),
+        capacity_suggestion=suggestion,
     )

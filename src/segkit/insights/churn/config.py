@@ -199,6 +199,15 @@ class ThresholdCost(StrictModel):
     missed_churner: float = Field(gt=0)
 
 
+class CapacitySuggestion(StrictModel):
+    """``threshold.suggest_capacity``: when most customers churn, a probability line flags most
+    of them; the model card then says how many a capacity would flag (``threshold.capacity``
+    when set, else ``capacity`` here)."""
+
+    base_rate_above: float = Field(gt=0, lt=1)
+    capacity: ThresholdCapacity
+
+
 class ThresholdConfig(StrictModel):
     """``threshold``: the churn probability from which a customer is flagged.
 
@@ -211,6 +220,7 @@ class ThresholdConfig(StrictModel):
     rule: Literal["probability", "capacity", "cost"] = "probability"
     capacity: ThresholdCapacity | None = None
     cost: ThresholdCost | None = None
+    suggest_capacity: CapacitySuggestion | None = None
 
     @model_validator(mode="after")
     def _settings_for_rule(self):

@@ -34,7 +34,7 @@ from segkit.labels import check_lang
 from segkit.periods import horizon_end, horizon_periods, latest_outcome_start
 
 __all__ = [
-    "lift_capture", "churn_metrics", "calibration_table", "ChurnBacktest", "backtest_churn",
+    "lift_capture", "churn_metrics", "calibration_table", "ChurnBacktest", "backtest_churn", "method_labels",
 ]
 
 
@@ -137,8 +137,8 @@ class ChurnBacktest:
     ----------
     metrics : DataFrame
         One row per method (``model``, ``model_btyd``, ``bgnbd``, ``rules``): ``roc_auc``,
-        ``pr_auc``, ``brier``, ``lift_top``, ``capture_top``, ``customers``, ``churn_rate``,
-        and ``method_label``.
+        ``pr_auc``, ``brier``, ``lift_top``, ``capture_top``, ``customers``, ``churn_rate``
+        (keys and numbers; :func:`method_labels` names the methods).
     calibration : DataFrame
         Calibration tables of the two models and the BG/NBD baseline (column ``method``).
     scores : DataFrame
@@ -188,15 +188,6 @@ class ChurnBacktest:
         """Method key with the highest ROC AUC (the first of equals, in the table's order)."""
         return str(self.metrics["roc_auc"].idxmax())
 
-    def in_language(self, lang: str) -> ChurnBacktest:
-        """The same backtest with ``metrics["method_label"]`` in ``lang`` (the numbers are shared)."""
-        from dataclasses import replace
-
-        check_lang(lang)
-        metrics = self.metrics.drop(columns="method_label", errors="ignore")
-        metrics.insert(0, "method_label", [_METHOD_LABELS[m][lang] for m in metrics.index])
-        return replace(self, metrics=metrics)
-
     def __repr__(self) -> str:
         auc = self.metrics["roc_auc"].round(3).to_dict()
         available = self.n_train if self.n_train_available is None else self.n_train_available
@@ -207,12 +198,35 @@ class ChurnBacktest:
         )
 
 
+#: What people call each method of the backtest (``metrics`` index); words, used at the edge.
 _METHOD_LABELS = {
     "model": {"zh": "流失模型", "en": "Churn model"},
     "model_btyd": {"zh": "流失模型 + BTYD 特征", "en": "Churn model + BTYD features"},
     "bgnbd": {"zh": "BG/NBD 不购买概率（基准）", "en": "BG/NBD chance of no purchase (baseline)"},
     "rules": {"zh": "规则高风险名单（基准）", "en": "Rule-based high-risk list (baseline)"},
 }
+
+
+def method_labels(methods: Iterable[str], lang: str = "zh") -> pd.Series:
+    """The backtest's method keys (``ChurnBacktest.metrics`` index) as people read them.
+
+    The edge where the backtest's keys become words: the backtest itself holds keys and
+    numbers only, shared by every language.
+
+    Examples
+    --------
+    >>> method_labels(["model", "bgnbd"], "en").tolist()
+    ['Churn model', 'BG/NBD chance of no purchase (baseline)']
+    >>> method_labels(pd.Index(["rules"], name="method"))["rules"]
+    '规则高风险名单（基准）'
+    """
+    check_lang(lang)
+    keys = list(methods)
+    unknown = [k for k in keys if k not in _METHOD_LABELS]
+    if unknown:
+        raise ValueError(f"unknown backtest method(s) {unknown}; known: {list(_METHOD_LABELS)}")
+    return pd.Series([_METHOD_LABELS[k][lang] for k in keys], index=pd.Index(keys, name="method"), dtype="str",
+                     name="method_label")
 
 
 def backtest_churn(
@@ -225,7 +239,6 @@ def backtest_churn(
     model: Any = None,
     config: Any = None,
     progress: bool | None = None,
-    lang: str = "zh",
 ) -> ChurnBacktest:
     """Time-based backtest: train on earlier quarter ends, test on a later one.
 
@@ -272,12 +285,11 @@ def backtest_churn(
         fitted with the same settings on the same rows.
     config : path, mapping or ChurnConfig, optional
     progress : bool or None, default None
-    lang : {"zh", "en"}, default "zh"
-        Language of ``metrics["method_label"]``.
 
     Returns
     -------
     ChurnBacktest
+        Keys and numbers only; :func:`method_labels` names the methods in a language.
 
     Examples
     --------
@@ -286,7 +298,6 @@ def backtest_churn(
     >>> bt = backtest_churn(ds)                                  # doctest: +SKIP
     >>> bt.metrics[["roc_auc", "pr_auc", "brier", "lift_top"]]   # doctest: +SKIP
     """
-    check_lang(lang)
     cfg = load_churn_config(config)
     test = latest_outcome_start(ds.as_of, horizon) if test_as_of is None else pd.Timestamp(test_as_of).normalize()
     end = horizon_end(test, horizon)
@@ -378,7 +389,6 @@ def backtest_churn(
         "rules": churn_metrics(y, listed.astype(float), rule_probability, top_share=share),
     }).T
     metrics["customers"] = metrics["customers"].astype("int64")
-    metrics.insert(0, "method_label", [_METHOD_LABELS[m][lang] for m in metrics.index])
     metrics.index.name = "method"
     bins = cfg.backtest.calibration_bins
     calibration = pd.concat([
@@ -397,7 +407,7 @@ def _high_risk_rows(table: ChurnTrainingTable, index: pd.MultiIndex, cfg: ChurnC
     out = np.zeros(len(index), dtype=bool)
     for as_of in index.get_level_values(0).unique():
         rows = index.get_level_values(0) == as_of
-        flags = risk_signals(table.snapshots[as_of], cfg, "en")["high_risk"]
+        flags = risk_signals(table.snapshots[as_of], cfg)["high_risk"]
         out[rows] = flags.reindex(index[rows].get_level_values(1)).to_numpy()
     return out
 

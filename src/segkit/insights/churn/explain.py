@@ -16,7 +16,7 @@ import pandas as pd
 from segkit.insights.churn.config import load_churn_config
 from segkit.labels import check_lang, label
 
-__all__ = ["SIGNAL_SOURCES", "explain_drivers"]
+__all__ = ["SIGNAL_SOURCES", "explain_drivers", "driver_reasons"]
 
 #: The handbook signals (:func:`churn_features`) restate a snapshot column; in explanations their
 #: contribution is added to that column so one fact gives one reason.
@@ -125,3 +125,34 @@ def explain_drivers(
                                                     out["contribution"], strict=True)
     ], index=out.index, dtype="str")
     return out
+
+
+def driver_reasons(model: Any, X: Any, top: int = 3, *, lang: str = "zh", config: Any = None) -> pd.Series:
+    """Each customer's ``top`` drivers that raise the model's churn risk, in one text.
+
+    The sentences of :func:`explain_drivers` (``direction="raises"``), joined per customer
+    with the language's separator; "" for a customer with none. A report asks it for the
+    customers it shows, with :func:`~segkit.insights.churn.scoring.scoring_features`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from segkit.models import ChurnModel
+    >>> X = pd.DataFrame({"satisfaction": [95.0, 85.0, 60.0, 40.0] * 25})
+    >>> model = ChurnModel().fit(X, [0, 0, 1, 1] * 20 + [0, 1, 0, 0] * 5)
+    >>> driver_reasons(model, X.iloc[[0, 3]], lang="en").tolist()   # 95 lowers the risk: no reason
+    ['', 'satisfaction: 40 (typical: 70) raises churn risk (odds x10)']
+    """
+    if int(top) < 0:
+        raise ValueError(f"top must be 0 or more, got {top}")
+    index = X.index
+    if not len(X) or int(top) == 0:
+        return pd.Series("", index=index, dtype="str", name="top_reasons")
+    drivers = explain_drivers(model, X, top, lang=lang, direction="raises", config=config)
+    # a customer's drivers are consecutive rows, by rank: join each run of rows
+    owners = drivers.index.to_numpy()
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else np.array([], dtype=int)
+    texts = drivers["text"].tolist()
+    separator = "；" if lang == "zh" else "; "
+    joined = [separator.join(texts[a:b]) for a, b in zip(starts, [*starts[1:], len(texts)], strict=True)]
+    return pd.Series(joined, index=owners[starts], dtype="str").reindex(index).fillna("").rename("top_reasons")

@@ -173,7 +173,7 @@ def churn_features(snap: pd.DataFrame, config: Any = None, *, horizon: str = "1Q
             out[name] = (pd.Timestamp(as_of) - pd.to_datetime(out[column])).dt.days.astype("float64")
             out = out.drop(columns=column)
     if cfg.training.add_signals:
-        signals = risk_signals(snap, cfg, "en", with_reasons=False)
+        signals = risk_signals(snap, cfg)
         for key in SIGNALS:
             out[f"signal_{key}"] = signals[key]
     if cfg.training.btyd_features.enabled:

@@ -1,6 +1,8 @@
-"""Churn scoring: today's churn probability, risk level (:func:`risk_levels`), reasons and
-the retention action of the customer's tier (business-rules.md sections 8 and 9), with owner
-and department (:func:`score_churn`).
+"""Churn scoring: today's churn probability, risk level (:func:`risk_levels`), handbook
+signals and the retention action of the customer's tier (business-rules.md sections 8 and 9),
+with owner and department (:func:`score_churn`): keys and numbers. At the edge,
+:func:`describe_scores` adds the words (tier, risk level, action) and
+:func:`~segkit.insights.churn.explain.driver_reasons` the model's reasons.
 """
 
 from __future__ import annotations
@@ -14,15 +16,14 @@ import pandas as pd
 from segkit.config import ConfigError
 from segkit.features import snapshot
 from segkit.insights.churn.config import ChurnConfig, load_churn_config
-from segkit.insights.churn.explain import explain_drivers
 from segkit.insights.churn.features import BTYD_FEATURES, btyd_features, churn_features
 from segkit.insights.churn.outcomes import _among, _eligible
 from segkit.insights.churn.signals import risk_signals
 from segkit.insights.churn.training import _is_fitted, _training_summary, fit_churn_model
 from segkit.io import Dataset
-from segkit.labels import check_lang, label_series
+from segkit.labels import check_lang, label
 
-__all__ = ["risk_levels", "score_churn"]
+__all__ = ["risk_levels", "score_churn", "scoring_features", "describe_scores"]
 
 
 def _action_keys(cfg: ChurnConfig, strategy: Any) -> None:
@@ -43,6 +44,23 @@ def _with_model_columns(features: pd.DataFrame, fitted: Any) -> pd.DataFrame:
     names = getattr(fitted, "feature_names_in_", None)
     absent = [c for c in BTYD_FEATURES if names is not None and c in set(names) and c not in features.columns]
     return features.assign(**{c: np.nan for c in absent}) if absent else features
+
+
+def scoring_features(snapshot: pd.DataFrame, customers: pd.Index, model: Any, config: Any = None,
+                     horizon: str = "1Q") -> pd.DataFrame:
+    """The features :func:`score_churn` gives ``model`` for ``customers``.
+
+    ``snapshot`` is every customer's snapshot at the scoring date: the BTYD features come
+    from a BG/NBD fitted on all of them (``training.btyd_features``), not only on the ones
+    scored. The same table serves the scores and, at the edge, the reasons
+    (:func:`~segkit.insights.churn.explain.driver_reasons`).
+    """
+    cfg = load_churn_config(config)
+    btyd = btyd_features(snapshot, horizon, cfg) if cfg.training.btyd_features.enabled else None
+    features = churn_features(snapshot.loc[customers], cfg, horizon=horizon, btyd=btyd)
+    if btyd is not None and btyd.columns.empty:
+        features = _with_model_columns(features, model)
+    return features
 
 
 def risk_levels(probability: pd.Series, config: Any = None) -> pd.Series:
@@ -68,11 +86,9 @@ def score_churn(
     definition: str | Callable | None = None,
     config: Any = None,
     tiers: pd.DataFrame | pd.Series | None = None,
-    lang: str = "zh",
-    top: int = 3,
     progress: bool | None = None,
 ) -> pd.DataFrame:
-    """Churn probability, risk level, reasons and retention action per active customer.
+    """Churn probability, risk level, signals and retention action per active customer.
 
     Parameters
     ----------
@@ -92,21 +108,18 @@ def score_churn(
         User configuration (sections ``churn``, ``strategy``, ``tiers``).
     tiers : DataFrame or Series, optional
         Tier per customer (column ``tier``); default :func:`segkit.segment.tiers.assign_tiers`.
-    lang : {"zh", "en"}, default "zh"
-    top : int, default 3
-        Model reasons per customer; 0 leaves ``top_reasons`` empty (faster, for when only the
-        probabilities and risk levels are needed).
     progress : bool or None, default None
 
     Returns
     -------
     DataFrame
         Indexed by customer_id, customers active in the year before ``as_of``, highest
-        probability first: ``name``, ``tier``, ``tier_label``, ``churn_probability``,
-        ``risk_level`` (high / medium / low), ``risk_label``, ``top_reasons`` (drivers that raise
-        the model's risk, in words), ``signals`` (handbook signals that hold), ``n_signals``,
-        ``high_risk_rule``, ``recommended_action``, ``action_key``, ``respond_within_hours``,
-        ``owner``, ``department``, ``revenue_12m``, ``recency_days``.
+        probability first: ``name``, ``tier``, ``churn_probability``, ``risk_level`` (high /
+        medium / low), ``n_signals`` (handbook signals that hold), ``high_risk_rule``,
+        ``action_key`` (a ``strategy.yaml`` ``win_back`` key, or ``tier`` for the tier's own
+        plan), ``respond_within_hours``, ``owner``, ``department``, ``revenue_12m``,
+        ``recency_days``. Keys and numbers only: :func:`describe_scores` gives the words,
+        :func:`~segkit.insights.churn.explain.driver_reasons` the model's reasons.
         ``attrs`` holds ``as_of``, the training dates (``train_as_of``), a description of the
         model, ``training_rows`` (rows the model was fitted on) and
         ``training_rows_available`` (rows there were before the cap); these three are empty
@@ -116,13 +129,12 @@ def score_churn(
     --------
     >>> import segkit
     >>> ds = segkit.load_dataset("data/sample")                       # doctest: +SKIP
-    >>> risk = score_churn(ds, lang="en")                              # doctest: +SKIP
-    >>> risk.loc[risk["risk_level"] == "high", ["name", "tier", "recommended_action"]]  # doctest: +SKIP
+    >>> risk = score_churn(ds)                                         # doctest: +SKIP
+    >>> risk.loc[risk["risk_level"] == "high", ["name", "tier", "action_key"]]  # doctest: +SKIP
     """
     from segkit.insights.strategy import load_strategy
     from segkit.segment.tiers import assign_tiers
 
-    check_lang(lang)
     cfg = load_churn_config(config)
     user_config = None if isinstance(config, ChurnConfig) else config
     strategy = load_strategy(user_config)
@@ -139,38 +151,18 @@ def score_churn(
     train_dates = [pd.Timestamp(d) for d in summary.get("as_of", [])]
 
     snap = snapshot(ds, when)
-    btyd = btyd_features(snap, horizon, cfg) if cfg.training.btyd_features.enabled else None  # fitted on everyone
     active = _among(snap.index, _eligible(ds, when, cfg.labels.active_months))
+    features = scoring_features(snap, active, fitted, cfg, horizon)
     snap = snap.loc[active]
-    features = churn_features(snap, cfg, horizon=horizon, btyd=btyd)
-    if btyd is not None and btyd.columns.empty:
-        features = _with_model_columns(features, fitted)
     probability = pd.Series(fitted.predict_proba(features)[:, 1], index=snap.index, name="churn_probability")
     level = risk_levels(probability, cfg)
-    separator = "；" if lang == "zh" else "; "
-    if int(top) < 0:
-        raise ValueError(f"top must be 0 or more, got {top}")
-    if hasattr(fitted, "drivers") and len(features) and int(top) > 0:
-        drivers = explain_drivers(fitted, features, top, lang=lang, direction="raises", config=cfg)
-        # a customer's drivers are consecutive rows, by rank: join each run of rows
-        owners = drivers.index.to_numpy()
-        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else np.array([], dtype=int)
-        texts = drivers["text"].tolist()
-        joined = [separator.join(texts[a:b]) for a, b in zip(starts, [*starts[1:], len(texts)], strict=True)]
-        reasons = pd.Series(joined, index=owners[starts], dtype="str").reindex(snap.index).fillna("")
-    else:
-        reasons = pd.Series("", index=snap.index)
-    signals = risk_signals(snap, cfg, lang)
+    signals = risk_signals(snap, cfg)
 
     if tiers is None:
         tier_table = assign_tiers(snap, config=user_config, as_of=when)
     else:
         tier_table = tiers.to_frame("tier") if isinstance(tiers, pd.Series) else tiers
     tier = tier_table["tier"].reindex(snap.index).astype(object)
-    if "tier_label" in tier_table:
-        tier_label = tier_table["tier_label"].reindex(snap.index)
-    else:
-        tier_label = label_series("tier", tier, lang)
 
     # action: by risk level and tier; dormant customers get the recall offer (except core)
     key = pd.Series("tier", index=snap.index, dtype=object)
@@ -184,25 +176,16 @@ def score_churn(
     recency = pd.to_numeric(snap["recency_days"], errors="coerce")
     is_dormant = level.isin(dormant.levels) & ~tier.isin(dormant.except_tiers) & (recency >= dormant.after_days)
     key[is_dormant.to_numpy()] = dormant.action
-    tier_texts = {t: entry.summary.text(lang) for t, entry in strategy.tiers.items()}
-    win_back_texts = {k: getattr(entry, lang) for k, entry in strategy.win_back.items()}
     hours_by_key = {k: entry.within_hours for k, entry in strategy.win_back.items()}
-    by_tier = key == "tier"
-    texts = key.map(win_back_texts).where(~by_tier, tier.map(tier_texts)).fillna("")
-    hours = key.map(hours_by_key).where(~by_tier)
+    hours = key.map(hours_by_key).where(key != "tier")
 
     out = pd.DataFrame({
         "name": snap["name"],
         "tier": tier,
-        "tier_label": tier_label.astype("str"),
         "churn_probability": probability,
         "risk_level": level,
-        "risk_label": level.map(lambda k: cfg.risk_levels.labels[k].text(lang)).astype("str"),
-        "top_reasons": reasons.astype("str"),
-        "signals": signals["reasons"],
         "n_signals": signals["n_signals"],
         "high_risk_rule": signals["high_risk"],
-        "recommended_action": texts.astype("str"),
         "action_key": key.astype("str"),
         "respond_within_hours": hours.astype("Int64"),
         "owner": snap["owner"],
@@ -216,3 +199,47 @@ def score_churn(
                       "training_rows": summary.get("rows_used"), "training_rows_available": summary.get("rows_available")})
     return out
 
+
+def describe_scores(scores: pd.DataFrame, lang: str = "zh", config: Any = None) -> pd.DataFrame:
+    """The words of :func:`score_churn`'s keys: the edge where scores meet people.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        From :func:`score_churn` (columns ``tier``, ``risk_level``, ``action_key``).
+    lang : {"zh", "en"}, default "zh"
+    config : path or mapping, optional
+        User configuration (sections ``churn``, ``strategy``, ``tiers``).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``scores``: ``tier_label``, ``risk_label`` and ``recommended_action``
+        (the ``win_back`` action of ``action_key``, or the tier's own plan for ``tier``).
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"tier": ["core", "low_value"], "risk_level": ["high", "low"],
+    ...                        "action_key": ["core_at_risk", "tier"]}, index=["C1", "C2"])
+    >>> describe_scores(scores, "en")[["tier_label", "risk_label"]].values.tolist()
+    [['Core', 'High'], ['Low value', 'Low']]
+    """
+    from segkit.insights.strategy import load_strategy
+    from segkit.segment.tiers import load_tiers_config
+
+    check_lang(lang)
+    cfg = load_churn_config(config)
+    user_config = None if isinstance(config, ChurnConfig) else config
+    strategy = load_strategy(user_config)
+    names = load_tiers_config(user_config).labels  # a user may rename tiers
+    tier = scores["tier"].astype(object)
+    tier_label = {t: getattr(names.get(t), lang, None) or label("tier", t, lang, default=t) for t in tier.dropna().unique()}
+    tier_texts = {t: entry.summary.text(lang) for t, entry in strategy.tiers.items()}
+    win_back_texts = {k: getattr(entry, lang) for k, entry in strategy.win_back.items()}
+    key = scores["action_key"].astype(object)
+    action = key.map(win_back_texts).where(key != "tier", tier.map(tier_texts)).fillna("")
+    return pd.DataFrame({
+        "tier_label": tier.map(tier_label).fillna("").astype("str"),
+        "risk_label": scores["risk_level"].map(lambda k: cfg.risk_levels.labels[k].text(lang)).astype("str"),
+        "recommended_action": action.astype("str"),
+    }, index=scores.index)
