@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from segkit._version import __version__
-from segkit.config import config_hash, deep_merge, default_section, read_user_config, section_names
+from segkit.config import Settings
 
 __all__ = ["QuarterRun"]
 
@@ -43,8 +43,9 @@ class QuarterRun:
         Like ``"2026Q3"``.
     data_dir : path
         The data folder (or DuckDB file).
-    config : path, optional
-        A segkit YAML configuration.
+    config : path or Settings, optional
+        A segkit YAML configuration, or a :class:`~segkit.config.Settings` read from one; the
+        run reads the file once and hands the same Settings to every step.
     owner, department : str, optional
         Scope: only this owner's or department's customers are shown.
     mask_pii : bool, default True
@@ -61,7 +62,7 @@ class QuarterRun:
 
     quarter: str
     data_dir: Path | str
-    config: Path | None = None
+    config: Path | Settings | None = None
     owner: str | None = None
     department: str | None = None
     mask_pii: bool = True
@@ -69,6 +70,7 @@ class QuarterRun:
     #: Run cache folder; None: the one named by ``SEGKIT_RUN_CACHE``, if any (see run_cache).
     cache_dir: Path | None = None
     _churn_models: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _settings: Settings | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from segkit.periods import quarter_end
@@ -78,7 +80,9 @@ class QuarterRun:
         self.previous_quarter = str(pd.Period(self.quarter, freq="Q") - 1)
         self.previous_as_of = quarter_end(self.previous_quarter)
         self.data_dir = Path(self.data_dir)
-        if self.config is not None:
+        if isinstance(self.config, Settings):  # one Settings for the whole run; its file names errors
+            self._settings, self.config = self.config, self.config.path
+        elif self.config is not None:
             self.config = Path(self.config)
         if self.cache_dir is not None:
             self.cache_dir = Path(self.cache_dir)
@@ -552,15 +556,19 @@ class QuarterRun:
 
     # --- provenance ----------------------------------------------------------------------------------
     @property
-    def user_config(self) -> str | None:
-        """The user's configuration file, passed as a path so errors name the file."""
-        return str(self.config) if self.config else None
+    def user_config(self) -> Settings:
+        """The run's configuration, read and checked once (:class:`~segkit.config.Settings`);
+        every analysis call of the run takes it, and errors name the file."""
+        return self.settings
 
     @cached_property
+    def settings(self) -> Settings:
+        return self._settings if self._settings is not None else Settings(self.config)
+
+    @property
     def config_hash(self) -> str:
-        user = read_user_config(self.config) if self.config else {}
-        effective = {name: deep_merge(default_section(name), user.get(name) or {}) for name in sorted(section_names())}
-        return config_hash(effective)
+        """Fingerprint of the effective configuration (defaults merged with the user's)."""
+        return self.settings.fingerprint
 
     @property
     def parameters(self) -> dict[str, Any]:
