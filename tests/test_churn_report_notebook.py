@@ -161,6 +161,16 @@ def test_action_list_is_ordered_by_value_at_stake(pages, truth):
         stake = headers.index(next(h for h in headers if h.startswith(stake_header)))
         values = [float(row[stake].replace(",", "")) for row in rows]
         assert values == sorted(values, reverse=True)
+    # the rows name the action briefly; each action's full text is given once, under the list
+    from segkit.insights.strategy import load_strategy
+
+    win_back = load_strategy().win_back
+    for lang in ("en", "zh"):
+        section = _section(pages[lang], {"en": "Action list", "zh": "行动清单"}[lang])
+        shown = [key for key, action in win_back.items() if f">{action.text(lang, short=True)}<" in section]
+        assert {"core_at_risk", "automated"} <= set(shown), shown  # the sample's list has both
+        for key in shown:
+            assert section.count(win_back[key].text(lang)) == 1, key
     # C0682 (dropped from core, 125.8万 over 12 months) is on the list the issue found it missing from
     assert "C0682" in _section(pages["en"], "Action list")
     assert f"{len(flagged):,} customers have a churn probability of at least {card.threshold:.1%}" in _text(pages["en"])

@@ -149,18 +149,16 @@ def model_card_view(ctx: ReportContext):
     return Stack([facts, text])
 
 
-def _action_text(key: str, lang: str) -> str:
+def _strategy_words(ctx: ReportContext):
+    """Label functions ``(key, lang) -> text`` for the action list: the action's short name, its
+    full text and the owner role, from the run's strategy configuration."""
     from segkit.insights.strategy import load_strategy
 
-    action = load_strategy().win_back[key]
-    return action.zh if lang == "zh" else action.en
-
-
-def _role_text(key: str, lang: str) -> str:
-    from segkit.insights.strategy import load_strategy
-
-    role = load_strategy().roles[key]
-    return role.zh if lang == "zh" else role.en
+    cfg = load_strategy(ctx.user_config)
+    short = lambda key, lang: cfg.win_back[key].text(lang, short=True)  # noqa: E731
+    full = lambda key, lang: cfg.win_back[key].text(lang)  # noqa: E731
+    role = lambda key, lang: cfg.roles[key].text(lang)  # noqa: E731
+    return short, full, role
 
 
 #: The action list as shown: column -> report.yaml word.
@@ -203,13 +201,18 @@ def action_view(ctx: ReportContext, top: int = 25):
         del columns["owner"]
     if (frame["contact"] == "").all():  # no contacts in the data (e.g. orders only): no empty column
         del columns["contact"]
+    short, full, role = _strategy_words(ctx)
     table = Table(frame, columns, kinds={"churn_probability": "pct", "value_12m": "money", "value_at_stake": "money",
                                          "due_date": "date"},
-                  labels={"tier": "tier", "action_key": _action_text, "owner_role": _role_text}, max_rows=top,
+                  labels={"tier": "tier", "action_key": short, "owner_role": role}, max_rows=top,
                   nowrap=("tier", "churn_probability", "due_date"))
     text = Text(["churn_actions_text"], {"n": (len(actions), "int"), "threshold": (ctx.churn_card.threshold, "pct"),
                                          "top": (min(top, len(actions)), "int"), "as_of": (ctx.as_of, "date")})
-    return Stack([text, table])
+    # each action's full text once, under the list (the rows carry its short name)
+    used = pd.unique(frame["action_key"].head(top))
+    legend = Table(pd.DataFrame({"action": used, "means": used}), {"action": "col_action", "means": "col_action_means"},
+                   labels={"action": short, "means": full}, nowrap=("action",))
+    return Stack([text, table, legend])
 
 
 def reconciliation_view(ctx: ReportContext):
