@@ -20,6 +20,7 @@ from segkit.insights.migration import LOST, NEW
 from segkit.reporting import report_context
 from segkit.reporting.quarterly import PROSPECT, TOTAL, migration_matrix
 from segkit.reporting.quarterly_actions import findings, shown_rows
+from segkit.reporting.quarterly_helpers import _tier_label
 
 pytestmark = pytest.mark.slow
 QUARTER = "2026Q3"
@@ -63,13 +64,14 @@ def test_every_customer_a_summary_sentence_counts_is_in_the_list_it_links_to(cas
     found, lists = findings(ctx)
     summary = html[html.index('class="findings"'):html.index('id="lists"')]
     xlsx = next(p for p in result.side_files if p.name == "summary-lists.xlsx")
-    complete = pd.read_excel(xlsx, dtype={"customer_id": str})
+    w = ctx.words
+    complete = pd.read_excel(xlsx, dtype={w["col_customer_id"]: str})
     assert len(found) >= 8                                                  # core, moves, risk, near core, RFM
     for f in found:
         if f.value:
             assert f'href="#list-{f.list_name}"' in summary, f.key                   # the sentence links to its list
         body = _ids_in(_list_html(html, f.list_name))
-        in_file = set(complete.loc[complete["list"] == f.list_name, "customer_id"])
+        in_file = set(complete.loc[complete[w["col_list"]] == w[f"list_{f.list_name}"], w["col_customer_id"]])
         assert set(f.customer_ids) <= body | in_file, f.key
         assert set(f.customer_ids) <= in_file, f.key                        # the complete list holds all
     # the narrow counts (a handful among hundreds) are in the body itself, not only the file
@@ -134,16 +136,38 @@ def test_the_owner_action_lists_are_written_masked_beside_a_masked_report(case):
     contacts = {str(v) for col in ("phone", "email") if col in raw for v in raw[col].dropna()}
     owners = [p for p in result.side_files if p.name.startswith("actions-")]
     assert owners and all(p.parent.name == "quarterly-lists" for p in owners)
-    at_risk = 0
+    at_risk, w = 0, ctx.words
     for path in owners:
         table = pd.read_excel(path, dtype=str)
         at_risk += len(table)
-        assert table["value_at_stake"].astype(float).is_monotonic_decreasing
+        stake = next(c for c in table.columns if c.startswith(w["col_value_at_stake"]))
+        assert table[stake].astype(float).is_monotonic_decreasing
         text = table.to_csv()
         assert [v for v in contacts if v in text] == []
-        if "phone" in table:
-            assert table["phone"].dropna().str.contains(r"\*", regex=True).all()
+        if w["col_phone"] in table:
+            assert table[w["col_phone"]].dropna().str.contains(r"\*", regex=True).all()
     assert at_risk == int((ctx.churn_scores["risk_level"] == "high").sum())
+
+
+def test_the_lists_beside_the_report_are_written_for_people(case):
+    """Headers and keys in the report's language, amounts rounded to cents with the currency
+    in the header, probabilities in percent: what an account owner opens in Excel."""
+    ctx, result, _ = case
+    w = ctx.words
+    for path in [p for p in result.side_files if p.suffix == ".xlsx"]:
+        table = pd.read_excel(path)
+        assert not [c for c in table.columns if re.fullmatch(r"[a-z0-9_]+", str(c))], (path.name, list(table.columns))
+        assert table.columns[0] in (w["col_list"], w["col_customer_id"])
+        tiers = {_tier_label(ctx, k) for k in ctx.migration.order}
+        assert set(table[w["col_tier"]].dropna()) <= tiers
+        money = [c for c in table.columns if c.startswith((w["col_value_12m"], w["col_value_at_stake"]))]
+        assert money and all(str(ctx.currency) in c or "元" in c for c in money)
+        for c in money:
+            assert (table[c].dropna().round(2) == table[c].dropna()).all()
+        probability = next(c for c in table.columns if c.startswith(w["col_probability"]))
+        assert table[probability].dropna().between(0, 100).all() and table[probability].dropna().max() > 1
+        if w["col_action"] in table:  # the owners' lists: the action in words, as the strategy says it
+            assert not table[w["col_action"]].isin(["core_at_risk", "churn_risk", "automated", "dormant"]).any()
 
 
 def test_an_owner_report_writes_that_owners_action_list_unmasked(tmp_path, shared_run_cache):
@@ -158,6 +182,8 @@ def test_an_owner_report_writes_that_owners_action_list_unmasked(tmp_path, share
     files = sorted(p.name for p in tmp_path.iterdir())
     assert "summary-lists.xlsx" in files and len([f for f in files if f.startswith("actions-")]) == 1
     table = pd.read_excel(next(tmp_path.glob("actions-*.xlsx")), dtype=str)
-    assert set(table["owner"]) == {owner}
+    w = ctx.words
+    assert set(table[w["col_owner"]]) == {owner}
     phones = set(ctx.snapshot["phone"].dropna().astype(str))
-    assert set(table["phone"].dropna()) <= phones and not table["phone"].dropna().str.contains(r"\*", regex=True).any()
+    shown = table[w["col_phone"]].dropna()
+    assert set(shown) <= phones and not shown.str.contains(r"\*", regex=True).any()

@@ -19,7 +19,7 @@ Functions here return numbers and keys; words for people are added at the edge.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -209,7 +209,8 @@ def owner_lists(actions: pd.DataFrame) -> dict[str | None, pd.DataFrame]:
     return lists
 
 
-def write_owner_lists(actions: pd.DataFrame, folder: str | Path, *, mask: bool = True) -> dict[str | None, Path]:
+def write_owner_lists(actions: pd.DataFrame, folder: str | Path, *, mask: bool = True,
+                      present: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> dict[str | None, Path]:
     """Write one XLSX per account owner into ``folder``, spreadsheet-injection safe.
 
     Parameters
@@ -223,6 +224,10 @@ def write_owner_lists(actions: pd.DataFrame, folder: str | Path, *, mask: bool =
         Mask contact names, phones, e-mails and credit codes
         (:func:`segkit.access.mask_pii`). Pass False only when the files go to the owners
         themselves, i.e. the report's scope is that owner.
+    present : callable, optional
+        Applied to each owner's (masked) table before it is written: the edge's words for
+        people (the reports pass :func:`segkit.reporting.quarterly_actions.for_people`).
+        None writes the keys and numbers as they are.
 
     Returns
     -------
@@ -246,5 +251,5 @@ def write_owner_lists(actions: pd.DataFrame, folder: str | Path, *, mask: bool =
     written: dict[str | None, Path] = {}
     for owner, stem in stems.items():
         table = mask_pii(lists[owner]) if mask else lists[owner]
-        written[owner] = write_table(table, folder / f"{stem}.xlsx", sheet_name="actions")
+        written[owner] = write_table(present(table) if present else table, folder / f"{stem}.xlsx", sheet_name="actions")
     return written

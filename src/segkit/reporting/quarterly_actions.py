@@ -29,7 +29,7 @@ from segkit.reporting.display import Glossary, Heading, Sentences, Shown, Stack
 from segkit.reporting.quarterly_helpers import _tier_label, customer_text
 
 __all__ = ["findings", "lists_view", "strategy_view", "trends_view", "quarter_trends", "region_kpis", "holdout_view",
-           "glossary_view", "write_lists", "GLOSSARY_TERMS", "LIST_TOP"]
+           "glossary_view", "write_lists", "for_people", "GLOSSARY_TERMS", "LIST_TOP", "PEOPLE_COLUMNS"]
 
 #: Rows of each list shown in the report's body (plus every customer a narrower summary
 #: sentence counts); the complete lists are in the spreadsheet beside the report.
@@ -151,14 +151,72 @@ def lists_view(ctx: ReportContext, top: int = LIST_TOP) -> Stack:
     return Stack(parts, anchor="lists")
 
 
+#: The columns of the lists written for people (XLSX), in this order: column -> report.yaml
+#: word. Columns segkit keeps for itself (membership flags, response days, rule flags) are left out.
+PEOPLE_COLUMNS = {
+    "list": "col_list", "customer_id": "col_customer_id", "name": "col_name", "owner": "col_owner",
+    "department": "col_department", "tier": "col_tier", "previous_tier": "col_previous_tier",
+    "rfm_segment": "col_segment", "revenue_12m": "col_value_12m", "value_12m": "col_value_12m",
+    "churn_probability": "col_probability", "risk_level": "col_risk", "value_at_stake": "col_value_at_stake",
+    "n_signals": "col_n_signals", "action_key": "col_action", "owner_role": "col_owner_role", "due_date": "col_due_date",
+    "contact_name": "col_contact", "contact_title": "col_contact_title", "phone": "col_phone", "email": "col_email",
+}
+_MONEY = ("revenue_12m", "value_12m", "value_at_stake")
+
+
+def for_people(ctx: ReportContext, table: pd.DataFrame) -> pd.DataFrame:
+    """A list as the people it goes to read it in a spreadsheet: the report's words for the
+    columns and for keys (list, tier, RFM segment, risk level, action, owner role), amounts in
+    the data's currency rounded to cents with the currency in the header, probabilities in
+    percent; the order of :data:`PEOPLE_COLUMNS`.
+
+    Examples
+    --------
+    >>> ctx = report_context("2026Q3", "data/sample", lang="en")  # doctest: +SKIP
+    >>> for_people(ctx, ctx.churn_actions.head(1)).columns[:4].tolist()  # doctest: +SKIP
+    ['Customer ID', 'Tier', 'Owner', 'Department']
+    """
+    from segkit.insights.strategy import load_strategy
+    from segkit.labels import currency_name, label
+
+    w, lang = ctx.words, ctx.lang
+    strategy = load_strategy(ctx.user_config)
+    keys = {
+        "list": lambda k: w[f"list_{k}"],
+        "tier": lambda k: _tier_label(ctx, k), "previous_tier": lambda k: _tier_label(ctx, k),
+        "rfm_segment": lambda k: label("rfm_segment", k, lang, default=k),
+        "risk_level": lambda k: w.get(f"churn_level_{k}", k),
+        "action_key": lambda k: strategy.win_back[k].text(lang),
+        "owner_role": lambda k: strategy.roles[k].text(lang),
+    }
+    unit = currency_name(ctx.currency, lang)
+    out = pd.DataFrame(index=table.index)
+    for column, key in PEOPLE_COLUMNS.items():
+        if column not in table.columns or w[key] in out.columns:
+            continue
+        values = table[column]
+        header = w[key]
+        if column in keys:
+            values = values.map(lambda k, f=keys[column]: k if pd.isna(k) else f(str(k)))
+        elif column in _MONEY:
+            values, header = pd.to_numeric(values).round(2), f"{header}（{unit}）" if lang == "zh" else f"{header} ({unit})"
+        elif column == "churn_probability":
+            values, header = (pd.to_numeric(values) * 100).round(1), f"{header}（%）" if lang == "zh" else f"{header} (%)"
+        elif column == "due_date":
+            values = pd.to_datetime(values).dt.date
+        out[header] = values
+    return out.reset_index(drop=True)
+
+
 def write_lists(ctx: ReportContext, folder: str | Path | None) -> Sentences | None:
     """Write the complete lists beside the report, in the report's scope and masking.
 
     ``summary-lists.xlsx`` (every list of :func:`findings`, a row per list and customer) and, when the churn model
     could be trained, one action list per account owner (``actions-<owner>.xlsx``,
     :func:`segkit.insights.actions.write_owner_lists`), contact details masked unless the
-    report is for their owner (``ctx.mask_pii``). ``folder`` None (a notebook opened by hand)
-    writes nothing and shows nothing.
+    report is for their owner (``ctx.mask_pii``). Both are written for people
+    (:func:`for_people`: the report's language, rounded amounts). ``folder`` None (a notebook
+    opened by hand) writes nothing and shows nothing.
     """
     if folder is None:
         return None
@@ -174,14 +232,13 @@ def write_lists(ctx: ReportContext, folder: str | Path | None) -> Sentences | No
     extra = [c for c in ("name", "owner", "department") if c in snap.columns]
     # one sheet, a row per (list, customer): a reader filters by the list column in Excel
     table = pd.concat([t.join(snap[extra]).reset_index().assign(list=name) for name, t in lists.items()], ignore_index=True)
-    table = table[["list", "customer_id", *extra, *[c for c in table.columns if c not in ("list", "customer_id", *extra)]]]
     if ctx.mask_pii:
         table = mask_pii(table)
-    path = write_table(table, folder / "summary-lists.xlsx", sheet_name="lists")
+    path = write_table(for_people(ctx, table), folder / "summary-lists.xlsx", sheet_name="lists")
     written = [path]
     if ctx.has("churn_model"):
         actions = action_list(ctx.churn_scores, ctx.tiers, snap, as_of=ctx.as_of, config=ctx.user_config)
-        written += list(write_owner_lists(actions, folder, mask=ctx.mask_pii).values())
+        written += list(write_owner_lists(actions, folder, mask=ctx.mask_pii, present=lambda t: for_people(ctx, t)).values())
     return Sentences([w["lists_written"].format(lists=path.name, n=fmt_int(len(written) - 1))], "note")
 
 
