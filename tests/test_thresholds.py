@@ -318,7 +318,7 @@ def test_report_near_core_sentence_and_threshold_text_follow_core_revenue(tmp_pa
     expected = near_core(ctx.tiers, ctx.snapshot, th)
     assert th.values["near_core_revenue"] == 240_000 and len(expected) > 0
     text = html.unescape(re.sub(r"<[^>]+>", " ", quarterly.executive_summary(ctx)._repr_html_()))
-    assert f"move the {len(expected):,} potential customers near the core line (near_core_revenue: 12-month revenue ≥ CNY 240,000)" in text
+    assert f"move the {len(expected):,} potential customers near the core line (12-month revenue ≥ CNY 240,000)" in text
     assert "Core at 12-month revenue ≥ CNY 300,000, Potential ≥ CNY 200,000, Low value < CNY 50,000." in text
     assert (ctx.snapshot["revenue_12m"].reindex(expected) >= 240_000).all()
     assert (ctx.tiers.loc[expected, "tier"] == "potential").all()

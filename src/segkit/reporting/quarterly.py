@@ -165,15 +165,16 @@ def executive_summary(ctx: ReportContext) -> Stack:
     found, _ = findings(ctx)
     by = {f.key: f for f in found}
     core = by["core"]
-    fields = dict(core=fmt_int(core.value), core_share=fmt_pct(core.values["share"]),
+    fields = dict(core=fmt_int(core.value), core_share=fmt_pct(core.values["share"]), records=fmt_int(len(ctx.tiers)),
                   core_revenue_share=fmt_pct(core.values["revenue_share"]))
     if has_previous:
         delta = core.values["change"]
         direction = w["more"] if delta > 0 else w["fewer"] if delta < 0 else w["unchanged_customers"]
         items = [(w["finding_core"].format(**fields, direction=direction, delta=fmt_int(abs(delta))) if delta
                   else w["finding_core_same"].format(**fields), ["core"])]
-        moved = dict(up_to_core=fmt_int(by["up_to_core"].value), from_potential=fmt_int(by["up_to_core"].values["from_potential"]),
-                     core_down=fmt_int(by["core_down"].value))
+        up, from_potential = by["up_to_core"].value, by["up_to_core"].values["from_potential"]
+        origin = w["from_potential_all"] if up and from_potential == up else w["from_potential_some"].format(n=fmt_int(from_potential))
+        moved = dict(up_to_core=fmt_int(up), from_potential=origin, core_down=fmt_int(by["core_down"].value))
         if has_churn:
             items.append((w["finding_migration"].format(**moved, core_down_risk=fmt_int(by["core_down_high_risk"].value)),
                           ["upgrades", "downgrades"]))
@@ -203,7 +204,7 @@ def executive_summary(ctx: ReportContext) -> Stack:
     thresholds = ctx.thresholds
     near = by["near_core"]
     if near.value:
-        focus.append((w["focus_near_core_named"].format(n=fmt_int(near.value), name="near_core_revenue",
+        focus.append((w["focus_near_core_named"].format(n=fmt_int(near.value),
                                                          line=thresholds.format("near_core_revenue", ctx.lang)), "near_core"))
     if "overdue_core" in by and by["overdue_core"].value:
         focus.append((w["focus_overdue"].format(n=fmt_int(by["overdue_core"].value)), "overdue_core"))
