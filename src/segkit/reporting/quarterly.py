@@ -86,9 +86,14 @@ def summary_tiles(ctx: ReportContext) -> ChangeTiles:
     change against last quarter (:func:`summary_trends`), and the customers at high churn risk
     (the gross change where some came and others left)."""
     w, numbers = ctx.words, summary_trends(ctx)
+    core = next(f for f in findings(ctx)[0] if f.key == "core")
     tiles = []
     for column, key, how in SUMMARY_TRENDS:
         now, before = numbers.loc["current", column], numbers.loc["previous", column]
+        if column == "core" and "change" in core.values and not pd.isna(before):
+            # last quarter on this quarter's lines, as the migration and the core sentence count it (with
+            # lines derived from the data, the trend row's own lines would give another number)
+            now, before = core.value, core.value - core.values["change"]
         shown = (ctx.money(now) if column == "revenue_12m" else fmt_pct(now) if how == "points" else fmt_int(now))
         tiles.append((w[key], shown, _change_text(ctx, now, before, how)))
     if ctx.has("churn_model"):
