@@ -66,7 +66,7 @@ def test_quarterly_numbers_match_segkit(rendered, sample):
     assert f"{revenue / 1e8:,.2f}亿元" in _html(rendered, "quarterly", "zh")
     assert f"CNY {revenue / 1e6:,.1f}M" in _html(rendered, "quarterly", "en")
     core = (tiers["tier"] == "core").sum()
-    assert f"核心客户 {core} 家（占 {core / len(tiers) * 100:.1f}%）" in _text(_html(rendered, "quarterly", "zh"))
+    assert f"核心客户 {core} 家（占全部 {len(tiers):,} 条客户记录的 {core / len(tiers) * 100:.1f}%）" in _text(_html(rendered, "quarterly", "zh"))
 
 
 def test_churn_numbers_match_segkit(rendered, sample):

@@ -61,21 +61,12 @@ class TierStrategyConfig(ConfigItem):
     actions: list[Label]
 
 
-class WinBack(ConfigItem):
-    """An at-risk action: its text, a short name for lists (``zh_short`` / ``en_short``), the
-    response time and who carries it out."""
+class WinBack(Label):
+    """An at-risk action: its text, a short name for lists (``zh_short`` / ``en_short``, see
+    ``Label.text(lang, short=True)``), the response time and who carries it out."""
 
-    zh: str
-    en: str
-    zh_short: str | None = None
-    en_short: str | None = None
     within_hours: int = Field(ge=0)
     owner_role: str
-
-    def text(self, lang: str, short: bool = False) -> str:
-        """The action in ``lang``; ``short=True`` gives the short name where one is configured."""
-        alt = (self.zh_short if lang == "zh" else self.en_short) if short else None
-        return alt or (self.zh if lang == "zh" else self.en)
 
 
 class RecordRefresh(StrictModel):
