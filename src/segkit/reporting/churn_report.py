@@ -21,6 +21,7 @@ from segkit.reporting.blocks import Block, fmt_int, fmt_pct, kpi_tiles, table_ht
 from segkit.reporting.context import ReportContext
 from segkit.reporting.display import Facts, Glossary, Stack, Table, Text, Tiles, TitleBlock
 from segkit.reporting.quarterly import _notes, customer_text, _quarter_text, _scope_text, _tier_label, _tier_order, footer, money_table
+from segkit.reporting.quarterly_helpers import strategy_words
 from segkit.segment.tiers import tier_labels
 
 __all__ = ["title_block", "summary", "model_card_view", "backtest_view", "action_view", "reconciliation_view", "high_risk_view", "risk_by_segment", "drivers_view", "glossary_view", "method", "footer"]
@@ -149,18 +150,6 @@ def model_card_view(ctx: ReportContext):
     return Stack([facts, text])
 
 
-def _strategy_words(ctx: ReportContext):
-    """Label functions ``(key, lang) -> text`` for the action list: the action's short name, its
-    full text and the owner role, from the run's strategy configuration."""
-    from segkit.insights.strategy import load_strategy
-
-    cfg = load_strategy(ctx.user_config)
-    short = lambda key, lang: cfg.win_back[key].text(lang, short=True)  # noqa: E731
-    full = lambda key, lang: cfg.win_back[key].text(lang)  # noqa: E731
-    role = lambda key, lang: cfg.roles[key].text(lang)  # noqa: E731
-    return short, full, role
-
-
 #: The action list as shown: column -> report.yaml word.
 ACTION_COLUMNS = {"customer": "col_customer", "tier": "col_tier", "owner": "col_owner", "contact": "col_contact",
                   "churn_probability": "col_probability",
@@ -201,7 +190,7 @@ def action_view(ctx: ReportContext, top: int = 25):
         del columns["owner"]
     if (frame["contact"] == "").all():  # no contacts in the data (e.g. orders only): no empty column
         del columns["contact"]
-    short, full, role = _strategy_words(ctx)
+    short, full, role = strategy_words(ctx)
     table = Table(frame, columns, kinds={"churn_probability": "pct", "value_12m": "money", "value_at_stake": "money",
                                          "due_date": "date"},
                   labels={"tier": "tier", "action_key": short, "owner_role": role}, max_rows=top,

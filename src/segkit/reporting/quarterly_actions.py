@@ -26,7 +26,7 @@ import pandas as pd
 from segkit.reporting.blocks import fmt_int, fmt_pct, money_columns
 from segkit.reporting.context import ReportContext
 from segkit.reporting.display import Glossary, Heading, Sentences, Shown, Stack
-from segkit.reporting.quarterly_helpers import _tier_label, customer_text
+from segkit.reporting.quarterly_helpers import _tier_label, customer_text, strategy_words
 
 __all__ = ["findings", "lists_view", "strategy_view", "trends_view", "quarter_trends", "region_kpis", "holdout_view",
            "glossary_view", "write_lists", "for_people", "GLOSSARY_TERMS", "LIST_TOP", "PEOPLE_COLUMNS"]
@@ -176,18 +176,16 @@ def for_people(ctx: ReportContext, table: pd.DataFrame) -> pd.DataFrame:
     >>> for_people(ctx, ctx.churn_actions.head(1)).columns[:4].tolist()  # doctest: +SKIP
     ['Customer ID', 'Tier', 'Owner', 'Department']
     """
-    from segkit.insights.strategy import load_strategy
     from segkit.labels import currency_name, label
 
     w, lang = ctx.words, ctx.lang
-    strategy = load_strategy(ctx.user_config)
+    _, action_text, role_text = strategy_words(ctx)
     keys = {
         "list": lambda k: w[f"list_{k}"],
         "tier": lambda k: _tier_label(ctx, k), "previous_tier": lambda k: _tier_label(ctx, k),
         "rfm_segment": lambda k: label("rfm_segment", k, lang, default=k),
         "risk_level": lambda k: w.get(f"churn_level_{k}", k),
-        "action_key": lambda k: strategy.win_back[k].text(lang),
-        "owner_role": lambda k: strategy.roles[k].text(lang),
+        "action_key": lambda k: action_text(k, lang), "owner_role": lambda k: role_text(k, lang),
     }
     unit = currency_name(ctx.currency, lang)
     out = pd.DataFrame(index=table.index)

@@ -12,7 +12,7 @@ from segkit.labels import label
 from segkit.reporting.blocks import esc, money_columns
 from segkit.reporting.context import ReportContext
 
-__all__ = ["customer_text", "money_table"]
+__all__ = ["customer_text", "money_table", "strategy_words"]
 
 # --- helpers ---------------------------------------------------------------------------------------
 
@@ -23,6 +23,19 @@ def _tier_label(ctx: ReportContext, key: str) -> str:
     labels = load_tiers_config(ctx.user_config).labels
     entry = labels.get(key)
     return getattr(entry, ctx.lang, None) or label("tier", key, ctx.lang, default=key)
+
+
+def strategy_words(ctx: ReportContext):
+    """Label functions ``(key, lang) -> text`` for at-risk actions and owner roles: the action's
+    short name, its full text and the role, from the run's strategy configuration (the churn
+    action list and the lists written beside the quarterly report both use them)."""
+    from segkit.insights.strategy import load_strategy
+
+    cfg = load_strategy(ctx.user_config)
+    short = lambda key, lang: cfg.win_back[key].text(lang, short=True)  # noqa: E731
+    full = lambda key, lang: cfg.win_back[key].text(lang)  # noqa: E731
+    role = lambda key, lang: cfg.roles[key].text(lang)  # noqa: E731
+    return short, full, role
 
 
 def _quarter_text(ctx: ReportContext, quarter: str) -> str:
